@@ -1,0 +1,378 @@
+"""The build pipeline: resolve/install -> stage -> verify -> pack -> report.
+
+Each stage passes typed values to the next; only this module sequences them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import checks
+from .checks import Finding, Member
+from .errors import BuildError, InputError, LambdapackError, UsageError
+from .heldback import HeldBack, find_held_back, laptop_platform
+from .inputs import Requirements, find_default_input, read_pyproject, read_requirements_file
+from .install import (
+    Distribution,
+    InstallOptions,
+    classify_uv_failure,
+    compile_argv,
+    find_uv,
+    install_argv,
+    lock_export,
+    missing_requirements,
+    native_builds,
+    parse_compile_output,
+    read_distributions,
+    run_uv,
+    start_uv,
+    uv_environment,
+)
+from .pack import Artifact, atomic_output, write_zip_to
+from .runtimes import UnknownArchError, UnknownRuntimeError, get_arch, get_runtime
+from .stage import Entry, dependency_entries, source_entries
+from .tags import Target
+
+__all__ = ["BuildFailed", "BuildOptions", "BuildResult", "Output", "build", "default_output"]
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    runtime: str
+    arch: str
+    src: Path | None = None
+    kind: str = "function"  # "function" | "layer" | "split"
+    requirements: Path | None = None
+    pyproject: Path | None = None
+    lock: Path | None = None
+    extras: tuple[str, ...] = ()
+    output: Path | None = None
+    layer_output: Path | None = None
+    exclude_tests: bool = False
+    excludes: tuple[str, ...] = ()
+    install: InstallOptions = field(default_factory=InstallOptions)
+    attach_layers: tuple[Path, ...] = ()  # already-built layers, counted in the limits
+    compresslevel: int = 6
+    held_back: bool = True
+
+
+@dataclass(frozen=True)
+class Output:
+    kind: str  # "function" | "layer"
+    artifact: Artifact
+
+    def as_dict(self) -> dict[str, object]:
+        a = self.artifact
+        return {
+            "kind": self.kind,
+            "path": str(a.path),
+            "sha256": a.sha256_hex,
+            "sha256_base64": a.sha256_base64,
+            "zipped_bytes": a.zipped_bytes,
+            "unzipped_bytes": a.unzipped_bytes,
+            "files": a.files,
+        }
+
+
+@dataclass
+class BuildResult:
+    target: Target
+    inputs: Requirements
+    outputs: list[Output] = field(default_factory=list)
+    distributions: list[Distribution] = field(default_factory=list)
+    held_back: list[HeldBack] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    unzipped_total: int = 0
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "version": 1,
+            "ok": not checks.has_errors(self.findings),
+            "target": {
+                "runtime": self.target.runtime.name,
+                "arch": self.target.arch.value,
+                "os": self.target.runtime.os,
+                "glibc": ".".join(map(str, self.target.runtime.glibc)),
+                "uv_platform": self.target.uv_platform,
+            },
+            "inputs": {
+                "kind": self.inputs.kind,
+                "path": str(self.inputs.source) if self.inputs.source else None,
+                "extras": list(self.inputs.extras),
+            },
+            "outputs": [o.as_dict() for o in self.outputs],
+            "unzipped_total_bytes": self.unzipped_total,
+            "distributions": [
+                {"name": d.display_name, "version": d.version, "wheel_tag": ".".join(d.tags)}
+                for d in self.distributions
+            ],
+            "held_back": [h.as_dict() for h in self.held_back],
+            "findings": [f.as_dict() for f in self.findings],
+            "warnings": list(self.warnings),
+        }
+
+
+class BuildFailed(LambdapackError):
+    """Verification or a limit failed; carries the whole result for the report."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, result: BuildResult, hint: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.result = result
+
+
+def default_output(kind: str, target: Target) -> Path:
+    """dist/function-python3.12-arm64.zip and dist/layer-python3.12-arm64.zip."""
+    return Path("dist") / f"{kind}-{target.runtime.name}-{target.arch.value}.zip"
+
+
+def _target(opts: BuildOptions) -> Target:
+    try:
+        return Target(get_runtime(opts.runtime), get_arch(opts.arch))
+    except (UnknownRuntimeError, UnknownArchError) as e:
+        raise UsageError(str(e)) from None
+
+
+def _choose_inputs(opts: BuildOptions, progress: Progress) -> tuple[str, Path | None]:
+    given = [(k, p) for k, p in (("requirements", opts.requirements), ("pyproject", opts.pyproject),
+                                 ("lock", opts.lock)) if p is not None]
+    if len(given) > 1:
+        raise UsageError("give only one of -r/--requirements, --pyproject, --lock")
+    if given:
+        kind, path = given[0]
+        if not path.exists():
+            raise InputError(f"{path} does not exist", "check the path given to -r / --pyproject / --lock")
+        return kind, path
+    if opts.src is not None:
+        found = find_default_input(opts.src)
+        if found is not None:
+            kind = {"uv.lock": "lock", "pyproject.toml": "pyproject"}.get(found.name, "requirements")
+            progress(f"dependencies: using {found} (found in the source directory)")
+            return kind, found
+    if opts.kind in ("layer", "split"):
+        raise UsageError(
+            "a layer needs dependencies: pass -r requirements.txt, --pyproject or --lock"
+        )
+    progress("dependencies: none (no -r/--pyproject/--lock, none found in the source directory)")
+    return "none", None
+
+
+def _check_outputs(opts: BuildOptions, target: Target) -> tuple[Path | None, Path | None]:
+    """(function zip path, layer zip path), validated before any work starts."""
+    fn = lay = None
+    if opts.kind == "function":
+        fn = opts.output or default_output("function", target)
+    elif opts.kind == "layer":
+        lay = opts.output or opts.layer_output or default_output("layer", target)
+    else:
+        fn = opts.output or default_output("function", target)
+        lay = opts.layer_output or default_output("layer", target)
+    for p in (fn, lay):
+        if p is not None and p.is_dir():
+            raise UsageError(f"output {p} is a directory", "give a file name ending in .zip with -o")
+    if fn is not None and lay is not None and fn.resolve() == lay.resolve():
+        raise UsageError("the function and layer outputs are the same file", "pass different -o / --layer-output")
+    return fn, lay
+
+
+def _attached_layers_unzipped(paths: Sequence[Path]) -> int:
+    total = 0
+    for p in paths:
+        try:
+            with zipfile.ZipFile(p) as zf:
+                total += sum(i.file_size for i in zf.infolist() if not i.is_dir())
+        except (OSError, zipfile.BadZipFile) as e:
+            raise InputError(f"cannot read layer zip {p}: {e}") from None
+    return total
+
+
+def build(opts: BuildOptions, progress: Progress | None = None) -> BuildResult:
+    """Build the zip(s) described by `opts`. Raises LambdapackError subclasses."""
+    say: Progress = progress or (lambda _m: None)
+    target = _target(opts)
+    today = dt.date.today()
+    warnings: list[str] = []
+    dep_msg = target.runtime.deprecation_message(today)
+    if dep_msg:
+        warnings.append(dep_msg)
+    if opts.kind not in ("function", "layer", "split"):
+        raise UsageError(f"unknown build kind {opts.kind!r}")
+    if opts.kind in ("function", "split") and opts.src is None:
+        raise UsageError("a function build needs SRC_DIR (or pass --layer for a dependency layer)")
+    if opts.src is not None and not opts.src.is_dir():
+        raise InputError(f"source directory {opts.src} does not exist or is not a directory")
+    fn_out, layer_out = _check_outputs(opts, target)
+    kind, dep_path = _choose_inputs(opts, say)
+    attached_unzipped = _attached_layers_unzipped(opts.attach_layers)
+
+    uv = find_uv()
+    env = uv_environment(os.environ)
+    python = shutil.which("python3") or "python3"
+    import sys
+
+    python = sys.executable
+    work = Path(tempfile.mkdtemp(prefix="lambdapack-"))
+    try:
+        site = work / "site"
+        site.mkdir()
+        reqs = _load_inputs(kind, dep_path, opts, uv, work, env)
+        dists: list[Distribution] = []
+        laptop: dict[str, str] = {}
+        if reqs.source is not None:
+            req_file = _uv_requirements_file(reqs, work)
+            say(f"resolving and installing for {target.describe()} with uv ({target.uv_platform})")
+            laptop_proc = None
+            if opts.held_back:
+                laptop_proc = start_uv(
+                    compile_argv(uv, target, req_file, python, opts.install, laptop_platform(target)), env
+                )
+            res = run_uv(install_argv(uv, target, req_file, site, python, opts.install), env)
+            if laptop_proc is not None:
+                out, _err = laptop_proc.communicate()
+                if laptop_proc.returncode == 0:
+                    laptop = parse_compile_output(out)
+            if res.returncode != 0:
+                log.debug("uv stderr:\n%s", res.stderr)
+                raise classify_uv_failure(res.stderr, target)
+            dists = read_distributions(site)
+            built = native_builds(dists)
+            if built:
+                names = ", ".join(f"{d.display_name} {d.version}" for d in built)
+                raise BuildError(
+                    f"{names}: only a source distribution with native code exists for {target}; "
+                    "building it here would compile it for this machine, not for Lambda",
+                    "pin a version that ships a manylinux wheel, or build that package on "
+                    f"{target.runtime.os} {target.arch.machine} and install the wheel with --find-links",
+                )
+            missing = missing_requirements(reqs.top_level, dists, target)
+            if missing:
+                raise BuildError(
+                    "requested but not installed for "
+                    f"{target}: {', '.join(str(r) for r in missing)}",
+                    "this is a bug in the resolver step; please report it with --debug output",
+                )
+        result = BuildResult(target=target, inputs=reqs, distributions=dists, warnings=warnings)
+
+        say("staging")
+        dep_prefix = "python/" if opts.kind in ("layer", "split") else ""
+        deps = dependency_entries(site, dists, prefix=dep_prefix)
+        code: list[Entry] = []
+        if opts.src is not None and opts.kind in ("function", "split"):
+            skip = [p for p in (fn_out, layer_out) if p is not None] + [Path("dist")]
+            code = source_entries(
+                opts.src,
+                exclude_tests=opts.exclude_tests,
+                extra_excludes=opts.excludes,
+                skip_paths=[p for p in skip if p.exists()],
+            )
+            dep_names = {e.arcname for e in deps}
+            clash = sorted({e.top_level for e in code if e.arcname in dep_names})
+            if clash and opts.kind == "function":
+                warnings.append(
+                    f"your source tree and the dependencies both provide {', '.join(clash)}; "
+                    "your files are used"
+                )
+                deps = [e for e in deps if e.arcname not in {c.arcname for c in code}]
+
+        say(f"verifying {len(deps) + len(code)} files for {target}")
+        members = [Member.from_path(e.arcname, e.path, e.distribution, e.size) for e in deps + code]
+        result.findings += checks.check_binaries(members, target)
+        if checks.has_errors(result.findings):
+            n = sum(1 for f in result.findings if f.severity == checks.ERROR)
+            raise BuildFailed(f"verification failed: {n} problem(s) found; no zip was written", result)
+
+        plan: list[tuple[str, Path, list[Entry]]] = []
+        if opts.kind == "function":
+            assert fn_out is not None
+            plan.append(("function", fn_out, deps + code))
+        elif opts.kind == "layer":
+            assert layer_out is not None
+            plan.append(("layer", layer_out, deps))
+        else:
+            assert fn_out is not None and layer_out is not None
+            plan.append(("function", fn_out, code))
+            plan.append(("layer", layer_out, deps))
+        result.unzipped_total = attached_unzipped + sum(e.size for _k, _p, es in plan for e in es)
+        layer_count = len(opts.attach_layers) + (1 if opts.kind == "split" else 0)
+        _pack_all(plan, opts, result, layer_count, say)
+        if opts.held_back and laptop:
+            result.held_back = find_held_back(dists, laptop, target, _index_url(opts))
+        return result
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _pack_all(
+    plan: list[tuple[str, Path, list[Entry]]],
+    opts: BuildOptions,
+    result: BuildResult,
+    layer_count: int,
+    say: Progress,
+) -> None:
+    """Write every zip to its temp file, check the limits, then move all into place."""
+    from contextlib import ExitStack
+
+    with ExitStack() as stack:
+        staged: list[tuple[str, Path, Path]] = []
+        for kind, out, entries in plan:
+            tmp = stack.enter_context(atomic_output(out))
+            say(f"packing {len(entries)} files into {out}")
+            art = write_zip_to(entries, tmp, out, compresslevel=opts.compresslevel)
+            result.outputs.append(Output(kind, art))
+            staged.append((kind, out, tmp))
+        size_findings = checks.check_sizes(
+            result.unzipped_total,
+            [(str(o.artifact.path), o.artifact.zipped_bytes) for o in result.outputs],
+            layer_count,
+        )
+        result.findings += size_findings
+        if checks.has_errors(size_findings):
+            result.outputs.clear()
+            raise BuildFailed("the package is over Lambda's limits; no zip was written", result)
+
+
+def _index_url(opts: BuildOptions) -> str | None:
+    return (
+        opts.install.index_url
+        or os.environ.get("UV_DEFAULT_INDEX")
+        or os.environ.get("UV_INDEX_URL")
+        or None
+    )
+
+
+def _load_inputs(
+    kind: str, path: Path | None, opts: BuildOptions, uv: str, work: Path, env: dict[str, str]
+) -> Requirements:
+    if path is None:
+        return Requirements("none", None, ())
+    if kind == "requirements":
+        return read_requirements_file(path)
+    if kind == "pyproject":
+        return read_pyproject(path, opts.extras)
+    if kind == "lock":
+        return lock_export(uv, path, opts.extras, work / "lock-requirements.txt", env)
+    raise UsageError(f"unknown dependency input kind {kind!r}")
+
+
+def _uv_requirements_file(reqs: Requirements, work: Path) -> Path:
+    if reqs.kind == "requirements":
+        assert reqs.source is not None
+        return reqs.source
+    if reqs.kind == "lock":
+        return work / "lock-requirements.txt"
+    out = work / "pyproject-requirements.txt"
+    out.write_text("".join(f"{r}\n" for r in reqs.top_level), encoding="utf-8")
+    return out

@@ -1,0 +1,239 @@
+"""The rule engine: every reason an artifact will not import on its Lambda target.
+
+Rules are pure functions over `Member`s (a file's name, owner and bytes) and a
+`Target`; they return `Finding`s. The build verifies its staged files with them, and
+`lambdapack check` runs the same rules on zips built by anything.
+
+Rule codes are stable; they are listed, with their meaning, in RULES.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import limits
+from .binaries import BinaryKind, ELFInfo, ELFInvalid, classify, read_elf, read_elf_file
+from .tags import Target
+
+__all__ = ["RULES", "Finding", "Member", "check_binaries", "check_sizes", "has_errors"]
+
+ERROR = "error"
+WARNING = "warning"
+INFO = "info"
+
+RULES: dict[str, str] = {
+    "LP001": "native binary for another operating system (Mach-O, PE/DLL)",
+    "LP002": "ELF for another machine, class or byte order",
+    "LP003": "needs a glibc newer than the runtime's",
+    "LP004": "needs a libstdc++ (GLIBCXX / CXXABI) newer than the runtime's",
+    "LP005": "extension module built for another Python, ABI or platform",
+    "LP006": "file looks like ELF but cannot be parsed",
+    "LP101": "unzipped size over Lambda's 250 MB limit (function + layers)",
+    "LP102": "zip over 50 MB: direct upload refused, upload through S3",
+    "LP103": "more than 5 layers",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    severity: str
+    path: str
+    distribution: str | None
+    message: str
+    fix: str
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "path": self.path,
+            "distribution": self.distribution,
+            "message": self.message,
+            "fix": self.fix,
+        }
+
+
+@dataclass(frozen=True)
+class Member:
+    """A file to check: its name in the artifact, its owner, and a way to read it."""
+
+    arcname: str
+    distribution: str | None
+    size: int
+    read_head: Callable[[int], bytes]
+    read_elf: Callable[[], ELFInfo]
+
+    @classmethod
+    def from_path(cls, arcname: str, path: Path, distribution: str | None, size: int) -> Member:
+        def head(n: int) -> bytes:
+            with open(path, "rb") as f:
+                return f.read(n)
+
+        return cls(arcname, distribution, size, head, lambda: read_elf_file(path))
+
+    @classmethod
+    def from_bytes(cls, arcname: str, data: bytes, distribution: str | None) -> Member:
+        return cls(arcname, distribution, len(data), lambda n: data[:n], lambda: read_elf(data))
+
+
+def has_errors(findings: Iterable[Finding]) -> bool:
+    return any(f.severity == ERROR for f in findings)
+
+
+def _v(t: Sequence[int]) -> str:
+    return ".".join(map(str, t))
+
+
+# name.cpython-312-x86_64-linux-gnu.so, name.cpython-313t-…, name.abi3.so, name.pypy310-pp73-….so
+_EXT_RE = re.compile(
+    r"\.(?:cpython-(?P<cpy>\d)(?P<cpmin>\d+)(?P<ft>t?)(?P<dbg>d?)-(?P<plat>[\w-]+)"
+    r"|(?P<pypy>pypy\d*-pp\d+-[\w-]+)"
+    r"|cp(?P<winver>\d+)-(?P<winplat>win[\w]*))\.(?P<ext>so|pyd)$"
+)
+
+
+def _extension_problem(name: str, target: Target) -> str | None:
+    base = name.rsplit("/", 1)[-1]
+    if base.endswith(".pyd"):
+        return "Windows extension module (.pyd)"
+    m = _EXT_RE.search(base)
+    if m is None:
+        return None
+    rt = target.runtime
+    if m.group("pypy"):
+        return f"extension module for PyPy ({m.group('pypy')}), Lambda runs CPython"
+    if m.group("winver"):
+        return "Windows extension module"
+    ver = (int(m.group("cpy")), int(m.group("cpmin")))
+    if m.group("ft"):
+        return f"extension module for free-threaded CPython {_v(ver)} (cpython-{ver[0]}{ver[1]}t)"
+    if ver != rt.python:
+        return f"extension module for CPython {_v(ver)}, the runtime is {rt.version}"
+    plat = m.group("plat")
+    if plat == "darwin":
+        return "extension module for macOS"
+    if plat.endswith("linux-musl"):
+        return "extension module for musl libc (Alpine)"
+    want = f"{target.arch.machine}-linux-gnu"
+    if plat != want:
+        return f"extension module for {plat}, the target needs {want}"
+    return None
+
+
+def _bundles_libstdcxx(members: Sequence[Member]) -> bool:
+    return any(re.search(r"(^|/)libstdc\+\+[\w.-]*\.so", m.arcname) for m in members)
+
+
+def check_binaries(members: Sequence[Member], target: Target) -> list[Finding]:
+    """LP001-LP006 for every member; all offending files, not the first."""
+    findings: list[Finding] = []
+    rt = target.runtime
+    bundled_cxx = _bundles_libstdcxx(members)
+    rebuild = f"lambdapack build --runtime {rt.name} --arch {target.arch.value}"
+    for m in members:
+        ext = _extension_problem(m.arcname, target)
+        if ext is not None:
+            findings.append(
+                Finding("LP005", ERROR, m.arcname, m.distribution, ext,
+                        f"install the {rt.name} {target.arch.machine} wheel instead ({rebuild})")
+            )
+        if m.size < 4:
+            continue
+        kind = classify(m.read_head(64))
+        if kind in (BinaryKind.MACHO, BinaryKind.PE):
+            what = "Mach-O (macOS)" if kind is BinaryKind.MACHO else "PE (Windows)"
+            findings.append(
+                Finding("LP001", ERROR, m.arcname, m.distribution,
+                        f"{what} binary; Lambda runs Linux and cannot load it",
+                        f"rebuild for Linux: {rebuild}")
+            )
+            continue
+        if kind is not BinaryKind.ELF:
+            continue
+        try:
+            info = m.read_elf()
+        except ELFInvalid as e:
+            findings.append(
+                Finding("LP006", WARNING, m.arcname, m.distribution,
+                        f"starts like ELF but cannot be parsed ({e})",
+                        "check where this file comes from; Lambda will fail to load it if it is needed")
+            )
+            continue
+        findings += _elf_findings(m, info, target, bundled_cxx, rebuild)
+    return findings
+
+
+def _elf_findings(m: Member, info: ELFInfo, target: Target, bundled_cxx: bool, rebuild: str) -> list[Finding]:
+    rt = target.runtime
+    out: list[Finding] = []
+    if info.elf_class != 64 or not info.little_endian or info.machine != target.arch.elf_machine:
+        order = "little-endian" if info.little_endian else "big-endian"
+        out.append(
+            Finding("LP002", ERROR, m.arcname, m.distribution,
+                    f"ELF {info.elf_class}-bit {order} {info.machine_name}; "
+                    f"{target.arch.value} Lambda needs 64-bit little-endian {target.arch.machine}",
+                    f"install the {target.arch.machine} build: {rebuild}")
+        )
+        return out  # version checks are meaningless for a binary that cannot load
+    glibc = info.max_version("GLIBC_")
+    if glibc is not None and glibc > rt.glibc:
+        too_new = [v for v in info.versions("GLIBC_") if _num(v) > rt.glibc]
+        out.append(
+            Finding("LP003", ERROR, m.arcname, m.distribution,
+                    f"needs {', '.join(too_new)}; {rt.name} runs on {rt.os} with glibc {_v(rt.glibc)}",
+                    f"use a wheel tagged manylinux_{rt.glibc[0]}_{rt.glibc[1]} or older ({rebuild})"
+                    + (", or move to python3.12+ (glibc 2.34)" if rt.glibc < (2, 34) else ""))
+        )
+    if not bundled_cxx:
+        cxx_new = [v for v in info.versions("GLIBCXX_") if _num(v) > rt.glibcxx]
+        cxx_new += [v for v in info.versions("CXXABI_") if _num(v) > rt.cxxabi]
+        if cxx_new:
+            out.append(
+                Finding("LP004", ERROR, m.arcname, m.distribution,
+                        f"needs {', '.join(cxx_new)}; {rt.os} provides up to GLIBCXX_{_v(rt.glibcxx)}",
+                        "use a wheel that bundles libstdc++ or targets an older manylinux policy")
+            )
+    return out
+
+
+def _num(version_name: str) -> tuple[int, ...]:
+    raw = version_name.split("_", 1)[1] if "_" in version_name else ""
+    try:
+        return tuple(int(x) for x in raw.split("."))
+    except ValueError:
+        return ()
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1_000_000:.1f} MB"
+
+
+def check_sizes(unzipped_total: int, zipped: Sequence[tuple[str, int]], layer_count: int) -> list[Finding]:
+    """LP101-LP103 on sizes known before upload (unzipped: function + all layers)."""
+    out: list[Finding] = []
+    if unzipped_total >= limits.UNZIPPED_BYTES:
+        out.append(
+            Finding("LP101", ERROR, "", None,
+                    f"unzipped size {unzipped_total:,} bytes ({_mb(unzipped_total)}) is over Lambda's "
+                    f"limit of {limits.UNZIPPED_BYTES:,} bytes for the function and all its layers",
+                    "split dependencies into fewer/smaller packages, drop boto3 (the runtime has it), "
+                    "or use a container image (10 GB)")
+        )
+    for path, size in zipped:
+        if size > limits.ZIPPED_DIRECT_UPLOAD_BYTES:
+            out.append(
+                Finding("LP102", WARNING, path, None,
+                        f"zip is {size:,} bytes ({_mb(size)}), over the 50 MB direct-upload limit",
+                        "upload it to S3 and deploy from there (S3Bucket/S3Key)")
+            )
+    if layer_count > limits.MAX_LAYERS:
+        out.append(
+            Finding("LP103", ERROR, "", None,
+                    f"{layer_count} layers; a function can use at most {limits.MAX_LAYERS}",
+                    "merge layers (lambdapack build --layer can put several packages in one)")
+        )
+    return out

@@ -1,0 +1,291 @@
+"""The `lambdapack` command line. The only module that prints.
+
+Exit codes: 0 success; 1 build or verification failed; 2 bad usage or input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn, TextIO
+
+from . import __version__
+from .build import BuildFailed, BuildOptions, BuildResult, build
+from .errors import LambdapackError, UsageError
+from .install import InstallOptions
+from .runtimes import RUNTIMES, UnknownArchError, UnknownRuntimeError, get_arch, get_runtime
+from .tags import Target, why
+
+EXIT_CODES = """exit codes:
+  0  success
+  1  the build or the verification failed (incompatible binary, no wheel for the
+     target, a Lambda limit exceeded, package index unreachable)
+  2  bad usage or input (unknown runtime/arch, unreadable requirements, a package
+     that does not exist, conflicting pins)"""
+
+
+class _Style:
+    def __init__(self, stream: TextIO) -> None:
+        env = os.environ
+        if "NO_COLOR" in env:
+            self.on = False
+        elif env.get("FORCE_COLOR"):
+            self.on = True
+        else:
+            self.on = hasattr(stream, "isatty") and stream.isatty()
+
+    def __call__(self, text: str, code: str) -> str:
+        return f"\033[{code}m{text}\033[0m" if self.on else text
+
+
+def _err(msg: str, hint: str | None = None) -> None:
+    st = _Style(sys.stderr)
+    print(f"{st('error:', '1;31')} {msg}", file=sys.stderr)
+    if hint:
+        print(f"{st('hint:', '1;36')} {hint}", file=sys.stderr)
+
+
+def _progress(quiet: bool) -> object:
+    st = _Style(sys.stderr)
+
+    def say(msg: str) -> None:
+        if not quiet:
+            print(st(f"• {msg}", "2"), file=sys.stderr, flush=True)
+
+    return say
+
+
+def _runtime_arch(args: argparse.Namespace) -> Target:
+    try:
+        return Target(get_runtime(args.runtime), get_arch(args.arch))
+    except (UnknownRuntimeError, UnknownArchError) as e:
+        raise UsageError(str(e)) from None
+
+
+def _add_target(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--runtime", required=True, metavar="NAME",
+                   help=f"Lambda runtime: {', '.join(RUNTIMES)}")
+    p.add_argument("--arch", required=True, metavar="ARCH", help="x86_64 or arm64 (aarch64)")
+
+
+def _add_format(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", choices=("text", "json"), default="text",
+                   help="text for people (default), json for machines: one JSON object on stdout")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lambdapack",
+        description="Build correct, reproducible AWS Lambda zips and layers for any Python runtime "
+        "and architecture, from any machine, without Docker.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"lambdapack {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show uv's output and tracebacks")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    b = sub.add_parser(
+        "build", help="build a function zip, a layer zip, or both",
+        description="Install dependencies for the Lambda target with uv, add your code, verify every "
+        "binary, and write a byte-reproducible zip.",
+        epilog=EXIT_CODES + "\n\ndefault outputs: dist/function-<runtime>-<arch>.zip and "
+        "dist/layer-<runtime>-<arch>.zip",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    b.add_argument("src", nargs="?", type=Path, metavar="SRC_DIR", help="your handler code")
+    _add_target(b)
+    kind = b.add_mutually_exclusive_group()
+    kind.add_argument("--layer", action="store_true", help="build a layer zip (dependencies under python/)")
+    kind.add_argument("--split", action="store_true",
+                      help="dependencies into a layer zip, code into the function zip")
+    deps = b.add_argument_group("dependencies (default: uv.lock, pyproject.toml or requirements.txt in SRC_DIR)")
+    deps.add_argument("-r", "--requirements", type=Path, metavar="FILE", help="requirements.txt (hashes allowed)")
+    deps.add_argument("--pyproject", type=Path, metavar="FILE", help="pyproject.toml [project].dependencies")
+    deps.add_argument("--lock", type=Path, metavar="FILE", help="uv.lock (its pyproject.toml must be beside it)")
+    deps.add_argument("--extra", action="append", default=[], metavar="NAME",
+                      help="optional dependency group to include (repeatable)")
+    deps.add_argument("--allow-sdist", action="store_true",
+                      help="allow packages without wheels when what they build is pure Python")
+    deps.add_argument("--index-url", metavar="URL", help="package index (default: uv's, normally PyPI)")
+    deps.add_argument("--extra-index-url", action="append", default=[], metavar="URL")
+    deps.add_argument("--find-links", action="append", default=[], metavar="PATH_OR_URL")
+    out = b.add_argument_group("output")
+    out.add_argument("-o", "--output", type=Path, metavar="ZIP", help="function zip (or the layer zip with --layer)")
+    out.add_argument("--layer-output", type=Path, metavar="ZIP", help="layer zip of --split")
+    out.add_argument("--exclude-tests", action="store_true", help="leave tests/ and test/ of SRC_DIR out")
+    out.add_argument("--exclude", action="append", default=[], metavar="PATTERN",
+                     help="leave matching source files out (fnmatch; repeatable)")
+    out.add_argument("--with-layer", action="append", default=[], type=Path, metavar="ZIP",
+                     help="an existing layer the function uses, counted in the 250 MB limit (repeatable)")
+    out.add_argument("--compression-level", type=int, default=6, choices=range(0, 10), metavar="0-9",
+                     help="deflate level (default 6)")
+    out.add_argument("--no-held-back", action="store_true",
+                     help="skip comparing versions with what a laptop would get")
+    out.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
+    _add_format(b)
+
+    t = sub.add_parser("tags", help="print the wheel tags a runtime accepts, best first")
+    _add_target(t)
+    _add_format(t)
+
+    w = sub.add_parser("why", help="say whether a wheel fits a runtime, and why",
+                       epilog="exit codes: 0 compatible, 1 not compatible, 2 bad usage")
+    w.add_argument("wheel", metavar="WHEEL_FILENAME")
+    _add_target(w)
+    _add_format(w)
+    return parser
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1_000_000:.1f} MB"
+
+
+def _print_build(result: BuildResult, stream: TextIO) -> None:
+    st = _Style(stream)
+    from . import limits
+
+    print(f"target: {result.target.describe()} via uv {result.target.uv_platform}", file=stream)
+    print(f"dependencies: {result.inputs.describe()}", file=stream)
+    if result.distributions:
+        print(f"installed {len(result.distributions)} distributions:", file=stream)
+        for d in result.distributions:
+            print(f"  {d.display_name} {d.version}  [{'.'.join(d.tags)}]", file=stream)
+    if result.held_back:
+        print(st("held back (older than a laptop would get):", "33"), file=stream)
+        for h in result.held_back:
+            print(f"  {h.name}: {h.chosen} chosen, {h.newest} newest; {h.reason}", file=stream)
+    for o in result.outputs:
+        a = o.artifact
+        print(st(f"wrote {o.kind} zip {a.path}", "32"), file=stream)
+        print(f"  sha256 hex:    {a.sha256_hex}", file=stream)
+        print(f"  sha256 base64: {a.sha256_base64}  (Lambda CodeSha256, Terraform source_code_hash)",
+              file=stream)
+        print(f"  {a.files} files, zipped {_mb(a.zipped_bytes)} "
+              f"({a.zipped_bytes / limits.ZIPPED_DIRECT_UPLOAD_BYTES:.0%} of the 50 MB direct upload), "
+              f"unzipped {_mb(a.unzipped_bytes)}", file=stream)
+    if result.outputs:
+        print(f"unzipped total {_mb(result.unzipped_total)} of Lambda's 262.1 MB "
+              f"({result.unzipped_total / limits.UNZIPPED_BYTES:.0%}; function + layers)", file=stream)
+    for f in result.findings:
+        color = "31" if f.severity == "error" else "33"
+        where = f" {f.path}" if f.path else ""
+        owner = f" ({f.distribution})" if f.distribution else ""
+        print(st(f"{f.severity} {f.code}{where}{owner}: {f.message}", color), file=stream)
+        print(f"    fix: {f.fix}", file=stream)
+    for w in result.warnings:
+        print(st(f"warning: {w}", "33"), file=stream)
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    if args.layer and args.src is not None and not any((args.requirements, args.pyproject, args.lock)):
+        # `build SRC --layer`: take the dependency file from SRC, ship no code.
+        pass
+    kind = "layer" if args.layer else "split" if args.split else "function"
+    opts = BuildOptions(
+        runtime=args.runtime,
+        arch=args.arch,
+        src=args.src,
+        kind=kind,
+        requirements=args.requirements,
+        pyproject=args.pyproject,
+        lock=args.lock,
+        extras=tuple(args.extra),
+        output=args.output,
+        layer_output=args.layer_output,
+        exclude_tests=args.exclude_tests,
+        excludes=tuple(args.exclude),
+        install=InstallOptions(
+            allow_sdist=args.allow_sdist,
+            index_url=args.index_url,
+            extra_index_urls=tuple(args.extra_index_url),
+            find_links=tuple(args.find_links),
+        ),
+        attach_layers=tuple(args.with_layer),
+        compresslevel=args.compression_level,
+        held_back=not args.no_held_back,
+    )
+    say = _progress(args.quiet or args.format == "json")
+    try:
+        result = build(opts, say)  # type: ignore[arg-type]
+    except BuildFailed as e:
+        if args.format == "json":
+            data = e.result.as_dict()
+            data["error"] = {"message": e.message, "hint": e.hint}
+            print(json.dumps(data, indent=2))
+        else:
+            _print_build(e.result, sys.stdout)
+            _err(e.message, e.hint)
+        return e.exit_code
+    if args.format == "json":
+        print(json.dumps(result.as_dict(), indent=2))
+    else:
+        _print_build(result, sys.stdout)
+    return 0
+
+
+def _cmd_tags(args: argparse.Namespace) -> int:
+    target = _runtime_arch(args)
+    tags = [str(t) for t in target.tags]
+    if args.format == "json":
+        print(json.dumps({"version": 1, "runtime": target.runtime.name, "arch": target.arch.value,
+                          "tags": tags}, indent=2))
+    else:
+        print("\n".join(tags))
+    return 0
+
+
+def _cmd_why(args: argparse.Namespace) -> int:
+    target = _runtime_arch(args)
+    try:
+        verdict = why(args.wheel, target)
+    except ValueError as e:
+        raise UsageError(str(e), "pass a wheel file name like name-1.0-cp312-cp312-manylinux_2_17_x86_64.whl") from None
+    if args.format == "json":
+        print(json.dumps({"compatible": verdict.compatible, "reason": verdict.reason, "tag": verdict.tag}))
+    else:
+        st = _Style(sys.stdout)
+        head = st("compatible", "32") if verdict.compatible else st("not compatible", "31")
+        print(f"{head}: {verdict.reason.split(': ', 1)[1]}")
+    return 0 if verdict.compatible else 1
+
+
+def _on_sigterm(_signum: int, _frame: object) -> NoReturn:
+    # Turn SIGTERM into an exception so that temp files and staging dirs are removed.
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:
+        pass  # not the main thread (e.g. called from a test runner thread)
+    handlers = {"build": _cmd_build, "tags": _cmd_tags, "why": _cmd_why}
+    try:
+        return handlers[args.command](args)
+    except LambdapackError as e:
+        if args.debug:
+            traceback.print_exc()
+        _err(e.message, e.hint)
+        return e.exit_code
+    except KeyboardInterrupt:
+        _err("interrupted; no output was written")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
