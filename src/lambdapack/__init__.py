@@ -8,4 +8,13 @@ from .build import BuildFailed, BuildOptions, BuildResult, build
 from .errors import LambdapackError
 from .tags import Target, why
 
-__all__ = ["BuildFailed", "BuildOptions", "BuildResult", "LambdapackError", "Target", "__version__", "build", "why"]
+__all__ = [
+    "BuildFailed",
+    "BuildOptions",
+    "BuildResult",
+    "LambdapackError",
+    "Target",
+    "__version__",
+    "build",
+    "why",
+]

@@ -9,6 +9,7 @@ import datetime as dt
 import logging
 import os
 import shutil
+import sys
 import tempfile
 import zipfile
 from collections.abc import Callable, Sequence
@@ -147,8 +148,11 @@ def _target(opts: BuildOptions) -> Target:
 
 
 def _choose_inputs(opts: BuildOptions, progress: Progress) -> tuple[str, Path | None]:
-    given = [(k, p) for k, p in (("requirements", opts.requirements), ("pyproject", opts.pyproject),
-                                 ("lock", opts.lock)) if p is not None]
+    given = [
+        (k, p)
+        for k, p in (("requirements", opts.requirements), ("pyproject", opts.pyproject), ("lock", opts.lock))
+        if p is not None
+    ]
     if len(given) > 1:
         raise UsageError("give only one of -r/--requirements, --pyproject, --lock")
     if given:
@@ -163,9 +167,7 @@ def _choose_inputs(opts: BuildOptions, progress: Progress) -> tuple[str, Path | 
             progress(f"dependencies: using {found} (found in the source directory)")
             return kind, found
     if opts.kind in ("layer", "split"):
-        raise UsageError(
-            "a layer needs dependencies: pass -r requirements.txt, --pyproject or --lock"
-        )
+        raise UsageError("a layer needs dependencies: pass -r requirements.txt, --pyproject or --lock")
     progress("dependencies: none (no -r/--pyproject/--lock, none found in the source directory)")
     return "none", None
 
@@ -184,7 +186,9 @@ def _check_outputs(opts: BuildOptions, target: Target) -> tuple[Path | None, Pat
         if p is not None and p.is_dir():
             raise UsageError(f"output {p} is a directory", "give a file name ending in .zip with -o")
     if fn is not None and lay is not None and fn.resolve() == lay.resolve():
-        raise UsageError("the function and layer outputs are the same file", "pass different -o / --layer-output")
+        raise UsageError(
+            "the function and layer outputs are the same file", "pass different -o / --layer-output"
+        )
     return fn, lay
 
 
@@ -220,9 +224,8 @@ def build(opts: BuildOptions, progress: Progress | None = None) -> BuildResult:
 
     uv = find_uv()
     env = uv_environment(os.environ)
-    python = shutil.which("python3") or "python3"
-    import sys
-
+    # uv only needs *an* interpreter to run its resolver; --python-version and
+    # --python-platform make every decision for the target, not for this one.
     python = sys.executable
     work = Path(tempfile.mkdtemp(prefix="lambdapack-"))
     try:
@@ -260,8 +263,7 @@ def build(opts: BuildOptions, progress: Progress | None = None) -> BuildResult:
             missing = missing_requirements(reqs.top_level, dists, target)
             if missing:
                 raise BuildError(
-                    "requested but not installed for "
-                    f"{target}: {', '.join(str(r) for r in missing)}",
+                    f"requested but not installed for {target}: {', '.join(str(r) for r in missing)}",
                     "this is a bug in the resolver step; please report it with --debug output",
                 )
         result = BuildResult(target=target, inputs=reqs, distributions=dists, warnings=warnings)
@@ -346,10 +348,7 @@ def _pack_all(
 
 def _index_url(opts: BuildOptions) -> str | None:
     return (
-        opts.install.index_url
-        or os.environ.get("UV_DEFAULT_INDEX")
-        or os.environ.get("UV_INDEX_URL")
-        or None
+        opts.install.index_url or os.environ.get("UV_DEFAULT_INDEX") or os.environ.get("UV_INDEX_URL") or None
     )
 
 

@@ -138,8 +138,14 @@ def check_binaries(members: Sequence[Member], target: Target) -> list[Finding]:
         ext = _extension_problem(m.arcname, target)
         if ext is not None:
             findings.append(
-                Finding("LP005", ERROR, m.arcname, m.distribution, ext,
-                        f"install the {rt.name} {target.arch.machine} wheel instead ({rebuild})")
+                Finding(
+                    "LP005",
+                    ERROR,
+                    m.arcname,
+                    m.distribution,
+                    ext,
+                    f"install the {rt.name} {target.arch.machine} wheel instead ({rebuild})",
+                )
             )
         if m.size < 4:
             continue
@@ -147,9 +153,14 @@ def check_binaries(members: Sequence[Member], target: Target) -> list[Finding]:
         if kind in (BinaryKind.MACHO, BinaryKind.PE):
             what = "Mach-O (macOS)" if kind is BinaryKind.MACHO else "PE (Windows)"
             findings.append(
-                Finding("LP001", ERROR, m.arcname, m.distribution,
-                        f"{what} binary; Lambda runs Linux and cannot load it",
-                        f"rebuild for Linux: {rebuild}")
+                Finding(
+                    "LP001",
+                    ERROR,
+                    m.arcname,
+                    m.distribution,
+                    f"{what} binary; Lambda runs Linux and cannot load it",
+                    f"rebuild for Linux: {rebuild}",
+                )
             )
             continue
         if kind is not BinaryKind.ELF:
@@ -158,9 +169,14 @@ def check_binaries(members: Sequence[Member], target: Target) -> list[Finding]:
             info = m.read_elf()
         except ELFInvalid as e:
             findings.append(
-                Finding("LP006", WARNING, m.arcname, m.distribution,
-                        f"starts like ELF but cannot be parsed ({e})",
-                        "check where this file comes from; Lambda will fail to load it if it is needed")
+                Finding(
+                    "LP006",
+                    WARNING,
+                    m.arcname,
+                    m.distribution,
+                    f"starts like ELF but cannot be parsed ({e})",
+                    "check where this file comes from; Lambda will fail to load it if it is needed",
+                )
             )
             continue
         findings += _elf_findings(m, info, target, bundled_cxx, rebuild)
@@ -173,29 +189,44 @@ def _elf_findings(m: Member, info: ELFInfo, target: Target, bundled_cxx: bool, r
     if info.elf_class != 64 or not info.little_endian or info.machine != target.arch.elf_machine:
         order = "little-endian" if info.little_endian else "big-endian"
         out.append(
-            Finding("LP002", ERROR, m.arcname, m.distribution,
-                    f"ELF {info.elf_class}-bit {order} {info.machine_name}; "
-                    f"{target.arch.value} Lambda needs 64-bit little-endian {target.arch.machine}",
-                    f"install the {target.arch.machine} build: {rebuild}")
+            Finding(
+                "LP002",
+                ERROR,
+                m.arcname,
+                m.distribution,
+                f"ELF {info.elf_class}-bit {order} {info.machine_name}; "
+                f"{target.arch.value} Lambda needs 64-bit little-endian {target.arch.machine}",
+                f"install the {target.arch.machine} build: {rebuild}",
+            )
         )
         return out  # version checks are meaningless for a binary that cannot load
     glibc = info.max_version("GLIBC_")
     if glibc is not None and glibc > rt.glibc:
         too_new = [v for v in info.versions("GLIBC_") if _num(v) > rt.glibc]
         out.append(
-            Finding("LP003", ERROR, m.arcname, m.distribution,
-                    f"needs {', '.join(too_new)}; {rt.name} runs on {rt.os} with glibc {_v(rt.glibc)}",
-                    f"use a wheel tagged manylinux_{rt.glibc[0]}_{rt.glibc[1]} or older ({rebuild})"
-                    + (", or move to python3.12+ (glibc 2.34)" if rt.glibc < (2, 34) else ""))
+            Finding(
+                "LP003",
+                ERROR,
+                m.arcname,
+                m.distribution,
+                f"needs {', '.join(too_new)}; {rt.name} runs on {rt.os} with glibc {_v(rt.glibc)}",
+                f"use a wheel tagged manylinux_{rt.glibc[0]}_{rt.glibc[1]} or older ({rebuild})"
+                + (", or move to python3.12+ (glibc 2.34)" if rt.glibc < (2, 34) else ""),
+            )
         )
     if not bundled_cxx:
         cxx_new = [v for v in info.versions("GLIBCXX_") if _num(v) > rt.glibcxx]
         cxx_new += [v for v in info.versions("CXXABI_") if _num(v) > rt.cxxabi]
         if cxx_new:
             out.append(
-                Finding("LP004", ERROR, m.arcname, m.distribution,
-                        f"needs {', '.join(cxx_new)}; {rt.os} provides up to GLIBCXX_{_v(rt.glibcxx)}",
-                        "use a wheel that bundles libstdc++ or targets an older manylinux policy")
+                Finding(
+                    "LP004",
+                    ERROR,
+                    m.arcname,
+                    m.distribution,
+                    f"needs {', '.join(cxx_new)}; {rt.os} provides up to GLIBCXX_{_v(rt.glibcxx)}",
+                    "use a wheel that bundles libstdc++ or targets an older manylinux policy",
+                )
             )
     return out
 
@@ -217,23 +248,38 @@ def check_sizes(unzipped_total: int, zipped: Sequence[tuple[str, int]], layer_co
     out: list[Finding] = []
     if unzipped_total >= limits.UNZIPPED_BYTES:
         out.append(
-            Finding("LP101", ERROR, "", None,
-                    f"unzipped size {unzipped_total:,} bytes ({_mb(unzipped_total)}) is over Lambda's "
-                    f"limit of {limits.UNZIPPED_BYTES:,} bytes for the function and all its layers",
-                    "split dependencies into fewer/smaller packages, drop boto3 (the runtime has it), "
-                    "or use a container image (10 GB)")
+            Finding(
+                "LP101",
+                ERROR,
+                "",
+                None,
+                f"unzipped size {unzipped_total:,} bytes ({_mb(unzipped_total)}) is over Lambda's "
+                f"limit of {limits.UNZIPPED_BYTES:,} bytes for the function and all its layers",
+                "split dependencies into fewer/smaller packages, drop boto3 (the runtime has it), "
+                "or use a container image (10 GB)",
+            )
         )
     for path, size in zipped:
         if size > limits.ZIPPED_DIRECT_UPLOAD_BYTES:
             out.append(
-                Finding("LP102", WARNING, path, None,
-                        f"zip is {size:,} bytes ({_mb(size)}), over the 50 MB direct-upload limit",
-                        "upload it to S3 and deploy from there (S3Bucket/S3Key)")
+                Finding(
+                    "LP102",
+                    WARNING,
+                    path,
+                    None,
+                    f"zip is {size:,} bytes ({_mb(size)}), over the 50 MB direct-upload limit",
+                    "upload it to S3 and deploy from there (S3Bucket/S3Key)",
+                )
             )
     if layer_count > limits.MAX_LAYERS:
         out.append(
-            Finding("LP103", ERROR, "", None,
-                    f"{layer_count} layers; a function can use at most {limits.MAX_LAYERS}",
-                    "merge layers (lambdapack build --layer can put several packages in one)")
+            Finding(
+                "LP103",
+                ERROR,
+                "",
+                None,
+                f"{layer_count} layers; a function can use at most {limits.MAX_LAYERS}",
+                "merge layers (lambdapack build --layer can put several packages in one)",
+            )
         )
     return out

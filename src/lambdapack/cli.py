@@ -70,14 +70,17 @@ def _runtime_arch(args: argparse.Namespace) -> Target:
 
 
 def _add_target(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--runtime", required=True, metavar="NAME",
-                   help=f"Lambda runtime: {', '.join(RUNTIMES)}")
+    p.add_argument("--runtime", required=True, metavar="NAME", help=f"Lambda runtime: {', '.join(RUNTIMES)}")
     p.add_argument("--arch", required=True, metavar="ARCH", help="x86_64 or arm64 (aarch64)")
 
 
 def _add_format(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", choices=("text", "json"), default="text",
-                   help="text for people (default), json for machines: one JSON object on stdout")
+    p.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text for people (default), json for machines: one JSON object on stdout",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     b = sub.add_parser(
-        "build", help="build a function zip, a layer zip, or both",
+        "build",
+        help="build a function zip, a layer zip, or both",
         description="Install dependencies for the Lambda target with uv, add your code, verify every "
         "binary, and write a byte-reproducible zip.",
         epilog=EXIT_CODES + "\n\ndefault outputs: dist/function-<runtime>-<arch>.zip and "
@@ -104,31 +108,66 @@ def build_parser() -> argparse.ArgumentParser:
     _add_target(b)
     kind = b.add_mutually_exclusive_group()
     kind.add_argument("--layer", action="store_true", help="build a layer zip (dependencies under python/)")
-    kind.add_argument("--split", action="store_true",
-                      help="dependencies into a layer zip, code into the function zip")
-    deps = b.add_argument_group("dependencies (default: uv.lock, pyproject.toml or requirements.txt in SRC_DIR)")
-    deps.add_argument("-r", "--requirements", type=Path, metavar="FILE", help="requirements.txt (hashes allowed)")
+    kind.add_argument(
+        "--split", action="store_true", help="dependencies into a layer zip, code into the function zip"
+    )
+    deps = b.add_argument_group(
+        "dependencies (default: uv.lock, pyproject.toml or requirements.txt in SRC_DIR)"
+    )
+    deps.add_argument(
+        "-r", "--requirements", type=Path, metavar="FILE", help="requirements.txt (hashes allowed)"
+    )
     deps.add_argument("--pyproject", type=Path, metavar="FILE", help="pyproject.toml [project].dependencies")
-    deps.add_argument("--lock", type=Path, metavar="FILE", help="uv.lock (its pyproject.toml must be beside it)")
-    deps.add_argument("--extra", action="append", default=[], metavar="NAME",
-                      help="optional dependency group to include (repeatable)")
-    deps.add_argument("--allow-sdist", action="store_true",
-                      help="allow packages without wheels when what they build is pure Python")
+    deps.add_argument(
+        "--lock", type=Path, metavar="FILE", help="uv.lock (its pyproject.toml must be beside it)"
+    )
+    deps.add_argument(
+        "--extra",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="optional dependency group to include (repeatable)",
+    )
+    deps.add_argument(
+        "--allow-sdist",
+        action="store_true",
+        help="allow packages without wheels when what they build is pure Python",
+    )
     deps.add_argument("--index-url", metavar="URL", help="package index (default: uv's, normally PyPI)")
     deps.add_argument("--extra-index-url", action="append", default=[], metavar="URL")
     deps.add_argument("--find-links", action="append", default=[], metavar="PATH_OR_URL")
     out = b.add_argument_group("output")
-    out.add_argument("-o", "--output", type=Path, metavar="ZIP", help="function zip (or the layer zip with --layer)")
+    out.add_argument(
+        "-o", "--output", type=Path, metavar="ZIP", help="function zip (or the layer zip with --layer)"
+    )
     out.add_argument("--layer-output", type=Path, metavar="ZIP", help="layer zip of --split")
     out.add_argument("--exclude-tests", action="store_true", help="leave tests/ and test/ of SRC_DIR out")
-    out.add_argument("--exclude", action="append", default=[], metavar="PATTERN",
-                     help="leave matching source files out (fnmatch; repeatable)")
-    out.add_argument("--with-layer", action="append", default=[], type=Path, metavar="ZIP",
-                     help="an existing layer the function uses, counted in the 250 MB limit (repeatable)")
-    out.add_argument("--compression-level", type=int, default=6, choices=range(0, 10), metavar="0-9",
-                     help="deflate level (default 6)")
-    out.add_argument("--no-held-back", action="store_true",
-                     help="skip comparing versions with what a laptop would get")
+    out.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="leave matching source files out (fnmatch; repeatable)",
+    )
+    out.add_argument(
+        "--with-layer",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="ZIP",
+        help="an existing layer the function uses, counted in the 250 MB limit (repeatable)",
+    )
+    out.add_argument(
+        "--compression-level",
+        type=int,
+        default=6,
+        choices=range(0, 10),
+        metavar="0-9",
+        help="deflate level (default 6)",
+    )
+    out.add_argument(
+        "--no-held-back", action="store_true", help="skip comparing versions with what a laptop would get"
+    )
     out.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
     _add_format(b)
 
@@ -136,8 +175,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_target(t)
     _add_format(t)
 
-    w = sub.add_parser("why", help="say whether a wheel fits a runtime, and why",
-                       epilog="exit codes: 0 compatible, 1 not compatible, 2 bad usage")
+    w = sub.add_parser(
+        "why",
+        help="say whether a wheel fits a runtime, and why",
+        epilog="exit codes: 0 compatible, 1 not compatible, 2 bad usage",
+    )
     w.add_argument("wheel", metavar="WHEEL_FILENAME")
     _add_target(w)
     _add_format(w)
@@ -166,14 +208,22 @@ def _print_build(result: BuildResult, stream: TextIO) -> None:
         a = o.artifact
         print(st(f"wrote {o.kind} zip {a.path}", "32"), file=stream)
         print(f"  sha256 hex:    {a.sha256_hex}", file=stream)
-        print(f"  sha256 base64: {a.sha256_base64}  (Lambda CodeSha256, Terraform source_code_hash)",
-              file=stream)
-        print(f"  {a.files} files, zipped {_mb(a.zipped_bytes)} "
-              f"({a.zipped_bytes / limits.ZIPPED_DIRECT_UPLOAD_BYTES:.0%} of the 50 MB direct upload), "
-              f"unzipped {_mb(a.unzipped_bytes)}", file=stream)
+        print(
+            f"  sha256 base64: {a.sha256_base64}  (Lambda CodeSha256, Terraform source_code_hash)",
+            file=stream,
+        )
+        print(
+            f"  {a.files} files, zipped {_mb(a.zipped_bytes)} "
+            f"({a.zipped_bytes / limits.ZIPPED_DIRECT_UPLOAD_BYTES:.0%} of the 50 MB direct upload), "
+            f"unzipped {_mb(a.unzipped_bytes)}",
+            file=stream,
+        )
     if result.outputs:
-        print(f"unzipped total {_mb(result.unzipped_total)} of Lambda's 262.1 MB "
-              f"({result.unzipped_total / limits.UNZIPPED_BYTES:.0%}; function + layers)", file=stream)
+        print(
+            f"unzipped total {_mb(result.unzipped_total)} of Lambda's 262.1 MB "
+            f"({result.unzipped_total / limits.UNZIPPED_BYTES:.0%}; function + layers)",
+            file=stream,
+        )
     for f in result.findings:
         color = "31" if f.severity == "error" else "33"
         where = f" {f.path}" if f.path else ""
@@ -235,8 +285,12 @@ def _cmd_tags(args: argparse.Namespace) -> int:
     target = _runtime_arch(args)
     tags = [str(t) for t in target.tags]
     if args.format == "json":
-        print(json.dumps({"version": 1, "runtime": target.runtime.name, "arch": target.arch.value,
-                          "tags": tags}, indent=2))
+        print(
+            json.dumps(
+                {"version": 1, "runtime": target.runtime.name, "arch": target.arch.value, "tags": tags},
+                indent=2,
+            )
+        )
     else:
         print("\n".join(tags))
     return 0
@@ -247,7 +301,9 @@ def _cmd_why(args: argparse.Namespace) -> int:
     try:
         verdict = why(args.wheel, target)
     except ValueError as e:
-        raise UsageError(str(e), "pass a wheel file name like name-1.0-cp312-cp312-manylinux_2_17_x86_64.whl") from None
+        raise UsageError(
+            str(e), "pass a wheel file name like name-1.0-cp312-cp312-manylinux_2_17_x86_64.whl"
+        ) from None
     if args.format == "json":
         print(json.dumps({"compatible": verdict.compatible, "reason": verdict.reason, "tag": verdict.tag}))
     else:
@@ -265,8 +321,9 @@ def _on_sigterm(_signum: int, _frame: object) -> NoReturn:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     if args.command is None:
         parser.print_help()
         return 2

@@ -20,7 +20,7 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 from packaging.version import InvalidVersion, Version
 
 from .install import Distribution
-from .tags import Target, explain_tag
+from .tags import Target, closeness, explain_tag
 
 __all__ = ["LAPTOP_MANYLINUX", "HeldBack", "explain_held_back", "find_held_back"]
 
@@ -75,7 +75,7 @@ def explain_held_back(name: str, newest: str, files: Sequence[str], target: Targ
         return f"{name} {newest} has a fitting wheel; another requirement constrains it to an older version"
     # Report the problem of the closest candidate (the wheel with the fewest problems).
     all_tags = [t for tags in wheels for t in tags]
-    best = min(all_tags, key=lambda t: (len(explain_tag(t, target)), str(t)))
+    best = min(all_tags, key=lambda t: closeness(t, target))
     problems = "; ".join(explain_tag(best, target))
     return f"no wheel of {name} {newest} fits {target}: closest is {best} ({problems})"
 
@@ -132,5 +132,5 @@ def find_held_back(
         file_lists = list(pool.map(lambda dn: _index_files(index, dn[0].name, dn[1]), older))
     return [
         HeldBack(d.display_name, d.version, newest, explain_held_back(d.display_name, newest, files, target))
-        for (d, newest), files in zip(older, file_lists)
+        for (d, newest), files in zip(older, file_lists, strict=True)
     ]

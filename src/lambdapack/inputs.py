@@ -113,7 +113,9 @@ def read_requirements_file(path: Path) -> Requirements:
             f"cannot read requirements file {path}: {why}",
             "pass a readable requirements.txt with -r, or --pyproject / --lock",
         ) from None
-    return Requirements("requirements", path, tuple(parse_requirements_text(text, path.parent)))
+    return Requirements(
+        "requirements", path, tuple(parse_requirements_text(text, path.parent, frozenset({path.resolve()})))
+    )
 
 
 def pyproject_requirements(data: dict[str, object], extras: tuple[str, ...], where: str) -> list[Requirement]:

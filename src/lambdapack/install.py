@@ -71,7 +71,9 @@ def find_uv() -> str:
         pass
     found = shutil.which(os.environ.get("UV") or "uv")
     if found is None:
-        raise BuildError("uv was not found", "install lambdapack with its dependencies (pip install lambdapack)")
+        raise BuildError(
+            "uv was not found", "install lambdapack with its dependencies (pip install lambdapack)"
+        )
     log.info("using external uv at %s", found)
     return found
 
@@ -262,7 +264,7 @@ def classify_uv_failure(stderr: str, target: Target) -> BuildError | InputError:
             f"the package index could not be reached: {cause}",
             "check the network or --index-url; nothing was written",
         )
-    if "hash mismatch" in low or "hash" in low and "require" in low:
+    if "hash mismatch" in low or ("hash" in low and "require" in low):
         return InputError(f"hash-checking failed: {cause}", "update the --hash values in your requirements")
     if "failed to build" in low or "build backend" in low or "does not match the target platform" in low:
         return BuildError(
@@ -348,7 +350,7 @@ def native_builds(installed: Sequence[Distribution]) -> list[Distribution]:
 
 def parse_compile_output(text: str) -> dict[str, str]:
     """`uv pip compile` output -> {canonical name: version}."""
-    out = {}
+    out: dict[str, str] = {}
     for req in parse_requirements_text(text, Path()):
         spec = next(iter(req.specifier), None)
         if spec is not None and spec.operator == "==":
@@ -356,7 +358,9 @@ def parse_compile_output(text: str) -> dict[str, str]:
     return out
 
 
-def lock_export(uv: str, lock: Path, extras: Sequence[str], out: Path, env: Mapping[str, str]) -> Requirements:
+def lock_export(
+    uv: str, lock: Path, extras: Sequence[str], out: Path, env: Mapping[str, str]
+) -> Requirements:
     project = lock.parent
     if not (project / "pyproject.toml").is_file():
         raise InputError(
@@ -365,7 +369,9 @@ def lock_export(uv: str, lock: Path, extras: Sequence[str], out: Path, env: Mapp
         )
     res = run_uv(export_lock_argv(uv, project, extras, out), env)
     if res.returncode != 0:
-        raise InputError(f"cannot read {lock}: {_uv_cause(res.stderr)}", "run `uv lock` to refresh the lock file")
+        raise InputError(
+            f"cannot read {lock}: {_uv_cause(res.stderr)}", "run `uv lock` to refresh the lock file"
+        )
     reqs = parse_requirements_text(out.read_text(encoding="utf-8"), out.parent)
     return Requirements("lock", lock, tuple(reqs), tuple(extras))
 

@@ -53,7 +53,9 @@ def zip_date_time(environ: Mapping[str, str]) -> tuple[int, int, int, int, int, 
     return (t.tm_year, t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec - t.tm_sec % 2)
 
 
-def _zipinfo(arcname: str, executable: bool, date_time: tuple[int, int, int, int, int, int]) -> zipfile.ZipInfo:
+def _zipinfo(
+    arcname: str, executable: bool, date_time: tuple[int, int, int, int, int, int]
+) -> zipfile.ZipInfo:
     info = zipfile.ZipInfo(arcname, date_time=date_time)
     info.create_system = 3  # Unix, so the mode bits below are honoured everywhere
     mode = 0o755 if executable else 0o644

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from .install import Distribution
+from .install import Distribution, read_distributions
 
 __all__ = [
     "SOURCE_EXCLUDES",
@@ -89,6 +89,9 @@ def source_entries(
     """The user's code, minus VCS folders, caches, virtualenvs and our own outputs."""
     patterns = [*SOURCE_EXCLUDES, *extra_excludes]
     skip = {p.resolve() for p in skip_paths}
+    # Hand-vendored packages (a *.dist-info with RECORD in the tree) are still
+    # attributed to their distribution, so findings name who shipped a bad file.
+    owner = _owners(read_distributions(src))
     out: list[Entry] = []
     for dirpath, dirnames, filenames in os.walk(src, followlinks=False):
         here = Path(dirpath)
@@ -116,8 +119,19 @@ def source_entries(
                 continue  # dangling symlink
             if not stat.S_ISREG(st.st_mode):
                 continue
-            out.append(Entry(prefix + rel.as_posix(), full, _executable(st), st.st_size, None))
+            dist = owner.get(os.path.normpath(str(rel)))
+            out.append(Entry(prefix + rel.as_posix(), full, _executable(st), st.st_size, dist))
     return out
+
+
+def _owners(distributions: Sequence[Distribution]) -> dict[str, str]:
+    owner: dict[str, str] = {}
+    for d in distributions:
+        label = f"{d.display_name} {d.version}"
+        for f in d.files:
+            owner[os.path.normpath(f)] = label
+        owner[d.dist_info] = label
+    return owner
 
 
 def is_installer_leftover(rel: PurePosixPath) -> bool:
@@ -132,12 +146,7 @@ def is_installer_leftover(rel: PurePosixPath) -> bool:
 
 def dependency_entries(site: Path, distributions: Sequence[Distribution], *, prefix: str = "") -> list[Entry]:
     """Installed files under `site`, each attributed to its distribution via RECORD."""
-    owner: dict[str, str] = {}
-    for d in distributions:
-        label = f"{d.display_name} {d.version}"
-        for f in d.files:
-            owner[os.path.normpath(f)] = label
-        owner[d.dist_info] = label
+    owner = _owners(distributions)
     out: list[Entry] = []
     for dirpath, dirnames, filenames in os.walk(site):
         dirnames.sort()

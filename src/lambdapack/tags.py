@@ -19,7 +19,7 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from .runtimes import Arch, Runtime
 
-__all__ = ["Target", "Verdict", "explain_tag", "why"]
+__all__ = ["Target", "Verdict", "closeness", "explain_tag", "why"]
 
 # Oldest glibc of any manylinux policy per architecture (PEP 600 / PEP 599):
 # manylinux1 (2.5) existed for x86_64 only; aarch64 starts at manylinux2014 (2.17).
@@ -188,6 +188,19 @@ def explain_tag(tag: Tag, target: Target) -> list[str]:
     return problems
 
 
+def closeness(tag: Tag, target: Target) -> tuple[int, int, str]:
+    """Sort key: the tag nearest to fitting first (fewest problems, then a manylinux
+    tag for the target's architecture, then other Linux, then other systems)."""
+    plat = tag.platform
+    if "linux" in plat and plat.endswith(target.arch.machine):
+        kind = 0
+    elif "linux" in plat:
+        kind = 1
+    else:
+        kind = 2
+    return (len(explain_tag(tag, target)), kind, str(tag))
+
+
 def why(filename: str, target: Target) -> Verdict:
     """Is this wheel installable on the target, and why (one line)."""
     try:
@@ -207,8 +220,7 @@ def why(filename: str, target: Target) -> Verdict:
             str(best),
         )
     # Explain with the tag that is closest to fitting (fewest problems).
-    ranked = sorted(wheel_tags, key=lambda t: (len(explain_tag(t, target)), str(t)))
-    closest = ranked[0]
+    closest = min(wheel_tags, key=lambda t: closeness(t, target))
     problems = explain_tag(closest, target)
     return Verdict(
         False,

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from lambdapack.pack import atomic_output, write_zip, zip_date_time
+from lambdapack.stage import Entry, is_installer_leftover, source_entries
+
+
+def make_tree(root: Path) -> None:
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg" / "__init__.py").write_text("x = 1\n")
+    (root / "handler.py").write_text("def h(e, c):\n    return 1\n")
+    (root / "bootstrap").write_text("#!/bin/sh\n")
+    (root / "bootstrap").chmod(0o700)
+    (root / ".git").mkdir()
+    (root / ".git" / "HEAD").write_text("ref\n")
+    (root / "pkg" / "__pycache__").mkdir()
+    (root / "pkg" / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"\0")
+    (root / ".venv").mkdir()
+    (root / ".venv" / "pyvenv.cfg").write_text("home=/x\n")
+    (root / "env").mkdir()
+    (root / "env" / "pyvenv.cfg").write_text("home=/x\n")
+    (root / "tests").mkdir()
+    (root / "tests" / "test_h.py").write_text("def test(): pass\n")
+
+
+def test_zip_date_time() -> None:
+    assert zip_date_time({}) == (1980, 1, 1, 0, 0, 0)
+    assert zip_date_time({"SOURCE_DATE_EPOCH": "0"}) == (1980, 1, 1, 0, 0, 0)
+    assert zip_date_time({"SOURCE_DATE_EPOCH": "1700000001"}) == (2023, 11, 14, 22, 13, 20)
+    assert zip_date_time({"SOURCE_DATE_EPOCH": "garbage"}) == (1980, 1, 1, 0, 0, 0)
+
+
+def test_source_excludes(tmp_path: Path) -> None:
+    make_tree(tmp_path)
+    names = sorted(e.arcname for e in source_entries(tmp_path))
+    assert names == ["bootstrap", "handler.py", "pkg/__init__.py", "tests/test_h.py"]
+    names = sorted(e.arcname for e in source_entries(tmp_path, exclude_tests=True, extra_excludes=("*.sh", "pkg/*")))
+    assert names == ["bootstrap", "handler.py"]
+
+
+def test_installer_leftovers() -> None:
+    from pathlib import PurePosixPath as P
+
+    assert is_installer_leftover(P("bin/normalizer"))
+    assert is_installer_leftover(P(".lock"))
+    assert is_installer_leftover(P("six/__pycache__/six.cpython-311.pyc"))
+    assert not is_installer_leftover(P("numpy/core/include/x.h"))
+    assert not is_installer_leftover(P("binpacking/x.py"))
+
+
+def test_same_inputs_same_bytes_whatever_the_mtime_and_umask(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    make_tree(src)
+    a = write_zip(source_entries(src), tmp_path / "a.zip", environ={})
+    for p in src.rglob("*"):
+        os.utime(p, (1_000_000_000, 1_000_000_000))
+    (src / "handler.py").chmod(0o600)
+    old = os.umask(0o077)
+    try:
+        b = write_zip(source_entries(src), tmp_path / "b.zip", environ={})
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.zip").read_bytes() == (tmp_path / "b.zip").read_bytes()
+    assert a.sha256_hex == b.sha256_hex
+    c = write_zip(source_entries(src), tmp_path / "c.zip", environ={"SOURCE_DATE_EPOCH": "1700000000"})
+    assert c.sha256_hex != a.sha256_hex
+    with zipfile.ZipFile(tmp_path / "a.zip") as zf:
+        infos = zf.infolist()
+        assert [i.filename for i in infos] == sorted(i.filename for i in infos)
+        modes = {i.filename: (i.external_attr >> 16) & 0o777 for i in infos}
+        assert modes["bootstrap"] == 0o755 and modes["handler.py"] == 0o644
+        assert {i.create_system for i in infos} == {3}
+        assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
+        assert all(not i.extra for i in infos)
+
+
+def test_sha256_base64_is_lambdas_codesha256(tmp_path: Path) -> None:
+    import base64
+    import hashlib
+
+    src = tmp_path / "s"
+    src.mkdir()
+    (src / "a.py").write_text("a")
+    art = write_zip(source_entries(src), tmp_path / "o.zip", environ={})
+    raw = hashlib.sha256((tmp_path / "o.zip").read_bytes()).digest()
+    assert art.sha256_base64 == base64.b64encode(raw).decode()
+    assert art.unzipped_bytes == 1 and art.files == 1
+
+
+def test_atomic_output_leaves_old_file_and_no_partial(tmp_path: Path) -> None:
+    out = tmp_path / "o.zip"
+    out.write_bytes(b"old")
+    with pytest.raises(RuntimeError), atomic_output(out) as tmp:
+        tmp.write_bytes(b"half")
+        raise RuntimeError("boom")
+    assert out.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.zip"]
+
+
+def test_entries_keep_size_and_owner(tmp_path: Path) -> None:
+    src = tmp_path / "s"
+    src.mkdir()
+    (src / "m.py").write_text("12345")
+    (e,) = source_entries(src)
+    assert e == Entry("m.py", src / "m.py", False, 5, None)
