@@ -227,7 +227,7 @@ def build(opts: BuildOptions, progress: Progress | None = None) -> BuildResult:
     # uv only needs *an* interpreter to run its resolver; --python-version and
     # --python-platform make every decision for the target, not for this one.
     python = sys.executable
-    work = Path(tempfile.mkdtemp(prefix="lambdapack-"))
+    work = Path(tempfile.mkdtemp(prefix=".lambdapack-"))
     try:
         site = work / "site"
         site.mkdir()
@@ -242,11 +242,17 @@ def build(opts: BuildOptions, progress: Progress | None = None) -> BuildResult:
                 laptop_proc = start_uv(
                     compile_argv(uv, target, req_file, python, opts.install, laptop_platform(target)), env
                 )
-            res = run_uv(install_argv(uv, target, req_file, site, python, opts.install), env)
-            if laptop_proc is not None:
-                out, _err = laptop_proc.communicate()
-                if laptop_proc.returncode == 0:
-                    laptop = parse_compile_output(out)
+            try:
+                res = run_uv(install_argv(uv, target, req_file, site, python, opts.install), env)
+                if laptop_proc is not None and res.returncode == 0:
+                    out, _err = laptop_proc.communicate()
+                    if laptop_proc.returncode == 0:
+                        laptop = parse_compile_output(out)
+            finally:
+                # Never leave the side resolution running (failed install, Ctrl-C, SIGTERM).
+                if laptop_proc is not None and laptop_proc.poll() is None:
+                    laptop_proc.kill()
+                    laptop_proc.wait()
             if res.returncode != 0:
                 log.debug("uv stderr:\n%s", res.stderr)
                 raise classify_uv_failure(res.stderr, target)
@@ -273,7 +279,7 @@ def build(opts: BuildOptions, progress: Progress | None = None) -> BuildResult:
         deps = dependency_entries(site, dists, prefix=dep_prefix)
         code: list[Entry] = []
         if opts.src is not None and opts.kind in ("function", "split"):
-            skip = [p for p in (fn_out, layer_out) if p is not None] + [Path("dist")]
+            skip = [p for p in (fn_out, layer_out) if p is not None] + [Path("dist"), work]
             code = source_entries(
                 opts.src,
                 exclude_tests=opts.exclude_tests,

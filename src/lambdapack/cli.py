@@ -18,6 +18,8 @@ from typing import NoReturn, TextIO
 
 from . import __version__
 from .build import BuildFailed, BuildOptions, BuildResult, build
+from .check import CheckResult
+from .checks import Finding
 from .errors import LambdapackError, UsageError
 from .install import InstallOptions
 from .runtimes import RUNTIMES, UnknownArchError, UnknownRuntimeError, get_arch, get_runtime
@@ -183,6 +185,29 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("wheel", metavar="WHEEL_FILENAME")
     _add_target(w)
     _add_format(w)
+    c = sub.add_parser(
+        "check", help="find every reason a Lambda package will not import (any zip, any tool)",
+        description="Check a function zip or directory, and its layers, the way Lambda lays them out "
+        "(/var/task, then /opt layers in order). Never extracts anything.",
+        epilog="exit codes: 0 no errors, 1 errors found, 2 could not check (bad input or usage)\n"
+        "--runtime/--arch may be omitted when the content's wheel tags tell them",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    c.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="function zip or directory")
+    c.add_argument("--layer", action="append", default=[], type=Path, metavar="ZIP_OR_DIR",
+                   help="a layer, in the order Lambda merges them (repeatable)")
+    c.add_argument("--runtime", metavar="NAME", help=f"Lambda runtime: {', '.join(RUNTIMES)} (default: inferred)")
+    c.add_argument("--arch", metavar="ARCH", help="x86_64 or arm64 (default: inferred)")
+    c.add_argument("--handler", metavar="MODULE.FUNCTION", help="check that the handler exists, e.g. app.handler")
+    c.add_argument("--format", choices=("text", "json", "sarif"), default="text",
+                   help="text (default), json (schema: lambdapack/schemas/check.schema.json), sarif 2.1.0")
+
+    e = sub.add_parser(
+        "explain", help="explain a Lambda error message (argument or stdin) and how to fix it",
+        epilog="exit codes: 0 explained, 1 not recognised, 2 bad usage",
+    )
+    e.add_argument("text", nargs="?", help="the error text; read from stdin when omitted (pipe CloudWatch logs)")
+    _add_format(e)
     return parser
 
 
@@ -274,6 +299,12 @@ def _cmd_build(args: argparse.Namespace) -> int:
             _print_build(e.result, sys.stdout)
             _err(e.message, e.hint)
         return e.exit_code
+    except LambdapackError as e:
+        if args.format == "json":
+            # --format json promises one object on stdout, failures included.
+            print(json.dumps({"version": 1, "ok": False, "error": {"message": e.message, "hint": e.hint,
+                                                                   "exit_code": e.exit_code}}, indent=2))
+        raise
     if args.format == "json":
         print(json.dumps(result.as_dict(), indent=2))
     else:
@@ -313,6 +344,63 @@ def _cmd_why(args: argparse.Namespace) -> int:
     return 0 if verdict.compatible else 1
 
 
+def _print_check(result: CheckResult, stream: TextIO) -> None:
+    st = _Style(stream)
+    print(f"target: {result.target.describe()}", file=stream)
+    for k, v in result.inferred.items():
+        print(f"  inferred {k}: {v}", file=stream)
+    for a in result.artifacts:
+        z = f", zipped {_mb(int(str(a['zipped_bytes'])))}" if a["zipped_bytes"] is not None else ""
+        print(f"{a['role']}: {a['path']} ({a['files']} files, unzipped {_mb(int(str(a['unzipped_bytes'])))}{z})",
+              file=stream)
+    groups: dict[str, list[Finding]] = {}
+    for f in result.findings:
+        label = f.distribution or ("(whole package)" if not f.path else "(your code and unowned files)")
+        groups.setdefault(label, []).append(f)
+    colors = {"error": "31", "warning": "33", "info": "36"}
+    for dist in sorted(groups):
+        print(st(dist, "1"), file=stream)
+        for f in groups[dist]:
+            where = f" {f.path}" if f.path else ""
+            print(f"  {st(f.severity, colors[f.severity])} {f.code}{where}: {f.message}", file=stream)
+            print(f"      fix: {f.fix}", file=stream)
+    d = result.as_dict()["summary"]
+    assert isinstance(d, dict)
+    verdict = st("FAIL", "1;31") if result.errors else st("OK", "1;32")
+    print(f"{verdict}: {d['errors']} error(s), {d['warnings']} warning(s), {d['info']} note(s)", file=stream)
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from .check import check
+    from .sarif import to_sarif
+
+    result = check(args.paths, args.layer, runtime=args.runtime, arch=args.arch, handler=args.handler)
+    if args.format == "json":
+        print(json.dumps(result.as_dict(), indent=2))
+    elif args.format == "sarif":
+        print(json.dumps(to_sarif(result), indent=2))
+    else:
+        _print_check(result, sys.stdout)
+    return 1 if result.errors else 0
+
+
+def _cmd_explain(args: argparse.Namespace) -> int:
+    from .explain import explain, render_text
+
+    text = args.text
+    if text is None:
+        if sys.stdin is None or sys.stdin.isatty():
+            raise UsageError("no error text given", "pass it as an argument, or pipe logs: ... | lambdapack explain")
+        text = sys.stdin.read()
+    expls = explain(text)
+    if args.format == "json":
+        print(json.dumps({"version": 1, "recognised": bool(expls), "explanations": [x.as_dict() for x in expls]},
+                         indent=2))
+    else:
+        print(render_text(expls))
+    return 0 if expls else 1
+
+
 def _on_sigterm(_signum: int, _frame: object) -> NoReturn:
     # Turn SIGTERM into an exception so that temp files and staging dirs are removed.
     raise KeyboardInterrupt
@@ -331,7 +419,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, _on_sigterm)
     except ValueError:
         pass  # not the main thread (e.g. called from a test runner thread)
-    handlers = {"build": _cmd_build, "tags": _cmd_tags, "why": _cmd_why}
+    handlers = {"build": _cmd_build, "tags": _cmd_tags, "why": _cmd_why, "check": _cmd_check,
+                "explain": _cmd_explain}
     try:
         return handlers[args.command](args)
     except LambdapackError as e:

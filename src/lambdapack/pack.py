@@ -68,7 +68,9 @@ def _zipinfo(
 def atomic_output(path: Path) -> Iterator[Path]:
     """Yield a temp path beside `path`; rename over it only when the block succeeds."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    # The ".lambdapack-" prefix is excluded from source trees, so a temp file left by
+    # a killed build (SIGKILL skips cleanup) can never end up inside the next zip.
+    fd, tmp = tempfile.mkstemp(prefix=f".lambdapack-{path.name}.", suffix=".partial", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:

@@ -47,6 +47,7 @@ SOURCE_EXCLUDES: tuple[str, ...] = (
     ".vscode",
     "node_modules",
     ".lambdapack-*",
+    "*.partial",
 )
 TEST_DIRS: tuple[str, ...] = ("tests", "test")
 
@@ -93,8 +94,16 @@ def source_entries(
     # attributed to their distribution, so findings name who shipped a bad file.
     owner = _owners(read_distributions(src))
     out: list[Entry] = []
-    for dirpath, dirnames, filenames in os.walk(src, followlinks=False):
+    # Directory symlinks are followed (users link shared code into a function), but
+    # each real directory is visited once, so a link cycle cannot loop forever.
+    visited: set[Path] = set()
+    for dirpath, dirnames, filenames in os.walk(src, followlinks=True):
         here = Path(dirpath)
+        real = here.resolve()
+        if real in visited:
+            dirnames[:] = []
+            continue
+        visited.add(real)
         rel_dir = PurePosixPath(here.relative_to(src).as_posix()) if here != src else PurePosixPath()
         keep_dirs = []
         for d in dirnames:

@@ -43,7 +43,7 @@ def test_includes_are_followed_once(tmp_path: Path) -> None:
 
 def test_missing_include_is_an_input_error(tmp_path: Path) -> None:
     (tmp_path / "r.txt").write_text("-r nope.txt\n")
-    with pytest.raises(InputError, match="nope.txt"):
+    with pytest.raises(InputError, match=r"nope\.txt"):
         read_requirements_file(tmp_path / "r.txt")
 
 

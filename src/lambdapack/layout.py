@@ -1,0 +1,122 @@
+"""How Lambda lays an artifact out, and where Python looks for modules.
+
+The function zip is extracted to /var/task; layers are extracted, in the order the
+function lists them, into /opt (a later layer overwrites the same path of an earlier
+one). Python's path on Lambda is /var/task, then /opt/python/lib/pythonX.Y/site-packages,
+then /opt/python, then the runtime's own libraries (which hold boto3).
+Source: https://docs.aws.amazon.com/lambda/latest/dg/python-package.html
+("Dependency search path and runtime-included libraries") and packaging-layers.html.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from .runtimes import Runtime
+
+__all__ = ["FUNCTION_ROOT", "LAYER_ROOT", "LambdaFile", "LambdaView", "sys_path"]
+
+FUNCTION_ROOT = "/var/task"
+LAYER_ROOT = "/opt"
+
+
+def sys_path(runtime: Runtime) -> list[str]:
+    """The user-controlled part of sys.path on Lambda, in order."""
+    v = runtime.version
+    return [FUNCTION_ROOT, f"{LAYER_ROOT}/python/lib/python{v}/site-packages", f"{LAYER_ROOT}/python"]
+
+
+@dataclass(frozen=True)
+class LambdaFile:
+    """One file as Lambda will see it, and how to read it without extracting."""
+
+    path: str  # absolute path on Lambda
+    rel: str  # name inside its artifact
+    origin: str  # "function" or "layer N (name)"
+    size: int
+    mode: int | None
+    distribution: str | None
+    read: Callable[[], bytes]
+    head: Callable[[int], bytes]
+
+
+@dataclass
+class LambdaView:
+    """The merged file system of a function and its layers."""
+
+    runtime: Runtime
+    files: dict[str, LambdaFile] = field(default_factory=dict)
+    dirs: dict[str, tuple[str, int | None]] = field(default_factory=dict)  # path -> (origin, mode)
+    overwritten: list[tuple[LambdaFile, LambdaFile]] = field(default_factory=list)
+
+    def add(self, f: LambdaFile) -> None:
+        old = self.files.get(f.path)
+        if old is not None and old.origin != f.origin:
+            self.overwritten.append((old, f))
+        self.files[f.path] = f
+
+    def add_dir(self, path: str, origin: str, mode: int | None) -> None:
+        self.dirs[path] = (origin, mode)
+
+    @property
+    def sys_path(self) -> list[str]:
+        return sys_path(self.runtime)
+
+    def top_level(self, directory: str) -> dict[str, list[LambdaFile]]:
+        """Importable top-level names directly in `directory` -> their files."""
+        prefix = directory.rstrip("/") + "/"
+        out: dict[str, list[LambdaFile]] = {}
+        for path, f in self.files.items():
+            if not path.startswith(prefix):
+                continue
+            rest = path[len(prefix):]
+            first, _, tail = rest.partition("/")
+            if tail:
+                if first.isidentifier():
+                    out.setdefault(first, []).append(f)
+            else:
+                name = _module_name(first)
+                if name is not None:
+                    out.setdefault(name, []).append(f)
+        return out
+
+    def find_module(self, dotted: str) -> tuple[str, LambdaFile] | None:
+        """(sys.path entry, source file) of a module, as Python would find it."""
+        parts = dotted.split(".")
+        for entry in self.sys_path:
+            base = posixpath.join(entry, *parts)
+            for cand in (base + ".py", posixpath.join(base, "__init__.py")):
+                if cand in self.files:
+                    return entry, self.files[cand]
+            for path, f in self.files.items():
+                d, fname = posixpath.split(path)
+                if d == posixpath.dirname(base) and _module_name(fname) == parts[-1] and not fname.endswith(".py"):
+                    return entry, f  # an extension module
+        return None
+
+
+def _module_name(filename: str) -> str | None:
+    """`x.py` -> x, `x.cpython-312-x86_64-linux-gnu.so` / `x.abi3.so` / `x.so` -> x."""
+    if filename.endswith(".py"):
+        stem = filename[:-3]
+    elif filename.endswith((".so", ".pyd")):
+        stem = filename.split(".", 1)[0]
+    else:
+        return None
+    return stem if stem.isidentifier() else None
+
+
+def lambda_path(root: str, rel: str) -> str:
+    return posixpath.normpath(posixpath.join(root, rel))
+
+
+def parent_dirs(paths: Iterable[str]) -> Sequence[str]:
+    seen: set[str] = set()
+    for p in paths:
+        d = posixpath.dirname(p)
+        while d not in ("/", "") and d not in seen:
+            seen.add(d)
+            d = posixpath.dirname(d)
+    return sorted(seen)

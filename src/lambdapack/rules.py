@@ -1,0 +1,302 @@
+"""Lambda-level rules over the merged view of a function and its layers.
+
+Together with the binary rules in `checks`, these are the one rule engine that both
+`lambdapack build` (on its staged files) and `lambdapack check` (on any artifact) run.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import stat
+from collections import defaultdict
+from collections.abc import Sequence
+
+from . import checks
+from .checks import ERROR, INFO, WARNING, Finding, Member
+from .layout import FUNCTION_ROOT, LambdaFile, LambdaView
+from .tags import Target
+
+__all__ = ["RULES", "run_view_rules"]
+
+RULES: dict[str, str] = {
+    "LP007": "DT_NEEDED library neither bundled nor part of the runtime's Amazon Linux",
+    "LP201": "layer layout: packages at the zip root instead of python/",
+    "LP202": "layer layout: python/lib/pythonX.Y/ for another Python version",
+    "LP203": "handler module not found on the Lambda path",
+    "LP204": "handler function not defined in its module",
+    "LP205": "the same top-level module in the function and a layer",
+    "LP206": "boto3/botocore bundled (the runtime provides them)",
+    "LP207": "a layer file overwrites another layer's file",
+    "LP401": "file or directory Lambda cannot read",
+    "LP402": "secret or repository metadata that should never ship",
+    "LP403": "__pycache__ compiled for another Python version (dead weight)",
+    "LP404": "timestamp-based .pyc that never validates on Lambda",
+}
+
+_RUNTIME_SDK = ("boto3", "botocore", "s3transfer", "jmespath")
+
+
+def _shown(f: LambdaFile) -> str:
+    """How a file is named in findings: its name in the artifact, with the layer."""
+    return f.rel if f.origin == "function" else f"{f.origin}: {f.rel}"
+
+
+def binary_and_needed(view: LambdaView, target: Target) -> list[Finding]:
+    """LP001-LP006 plus LP007 (unresolvable DT_NEEDED) on every file of the view."""
+    from .binaries import BinaryKind, ELFInvalid, classify, read_elf
+    from .systemlibs import resolve_needed
+
+    files = list(view.files.values())
+    members = [
+        Member(_shown(f), f.distribution, f.size, f.head, (lambda f=f: read_elf(f.read())))  # type: ignore[misc]
+        for f in files
+    ]
+    findings = checks.check_binaries(members, target)
+    bad_paths = {fi.path for fi in findings if fi.code in ("LP001", "LP002", "LP006")}
+    available = set(view.files)
+    for f in files:
+        shown = _shown(f)
+        if shown in bad_paths or f.size < 64 or classify(f.head(64)) is not BinaryKind.ELF:
+            continue
+        try:
+            info = read_elf(f.read())
+        except ELFInvalid:
+            continue
+        missing = resolve_needed(f.path, info.needed, info.rpath, info.runpath, available, target.runtime.os)
+        for u in missing:
+            findings.append(
+                Finding("LP007", ERROR, shown, f.distribution,
+                        f"needs {u.library}, which is not in the package and not part of {target.runtime.os}",
+                        f"use a wheel that bundles {u.library} (auditwheel-repaired), or ship it in a "
+                        "layer's lib/ (/opt/lib) or the function's lib/ (/var/task/lib)")
+            )
+    return findings
+
+
+def layer_layout(view: LambdaView, layers: Sequence[tuple[str, list[str]]], target: Target) -> list[Finding]:
+    """LP201/LP202 for each layer given as (origin, names inside its zip)."""
+    out: list[Finding] = []
+    v = target.runtime.version
+    for origin, names in layers:
+        tops = {n.split("/", 1)[0] for n in names}
+        if "python" not in tops:
+            pyish = sorted(t for t in tops if t.endswith((".py", ".dist-info")) or
+                           any(n.startswith(t + "/") and n.endswith("/__init__.py") for n in names))
+            if pyish:
+                out.append(
+                    Finding("LP201", ERROR, f"{origin}: {pyish[0]}", None,
+                            f"{len(pyish)} Python package(s) at the layer zip root ({', '.join(pyish[:5])}"
+                            f"{'…' if len(pyish) > 5 else ''}); Lambda only imports from /opt/python",
+                            "put them under python/ in the zip: lambdapack build --layer does this")
+                )
+        for n in names:
+            m = re.match(r"^python/lib/python(\d+\.\d+)/", n)
+            if m and m.group(1) != v:
+                out.append(
+                    Finding("LP202", ERROR, f"{origin}: python/lib/python{m.group(1)}/", None,
+                            f"packages under python/lib/python{m.group(1)}/ are invisible to {target.runtime.name}, "
+                            f"which reads python/lib/python{v}/site-packages",
+                            f"rebuild the layer for {target.runtime.name}, or use the version-independent python/ folder")
+                )
+                break
+    return out
+
+
+def handler_rule(view: LambdaView, handler: str) -> list[Finding]:
+    """LP203/LP204: the handler module exists on the path and defines the function."""
+    module, _, func = handler.rpartition(".")
+    if not module or not func:
+        return [Finding("LP203", ERROR, handler, None,
+                        f"handler {handler!r} is not of the form module.function",
+                        "set the handler to e.g. lambda_function.lambda_handler")]
+    found = view.find_module(module.replace("/", "."))
+    if found is None:
+        roots = sorted(view.top_level(FUNCTION_ROOT))[:8]
+        return [Finding("LP203", ERROR, module.replace(".", "/") + ".py", None,
+                        f"handler module {module!r} is not on Lambda's path "
+                        f"(/var/task holds: {', '.join(roots) or 'nothing'})",
+                        "put the handler file at the zip root (not in a subfolder), or fix the handler setting")]
+    _entry, f = found
+    if not f.path.endswith(".py"):
+        return []  # an extension module: cannot read its definitions from source
+    try:
+        tree = ast.parse(f.read())
+    except (SyntaxError, ValueError) as e:
+        return [Finding("LP204", ERROR, _shown(f), None,
+                        f"handler module does not parse: {e.__class__.__name__}: {e}",
+                        "fix the syntax (and check it for the runtime's Python version)")]
+    if func in _defined_names(tree):
+        return []
+    return [Finding("LP204", ERROR, _shown(f), None,
+                    f"function {func!r} is not defined in {module} (Runtime.HandlerNotFound)",
+                    "define it, or fix the function part of the handler setting")]
+
+
+def _defined_names(tree: ast.Module) -> set[str]:
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+        elif isinstance(node, ast.ImportFrom | ast.Import):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.If | ast.Try):
+            # Handlers defined conditionally still count (both branches).
+            sub = ast.Module(body=[n for n in ast.walk(node) if isinstance(n, ast.stmt) and n is not node],
+                             type_ignores=[])
+            names |= _defined_names(sub)
+    return names
+
+
+def shadowing(view: LambdaView) -> list[Finding]:
+    """LP205 (function vs layer), LP206 (bundled SDK), LP207 (layer overwrites)."""
+    out: list[Finding] = []
+    fn = view.top_level(FUNCTION_ROOT)
+    layer_dirs = view.sys_path[1:]
+    for d in layer_dirs:
+        for name, files in sorted(view.top_level(d).items()):
+            if name in fn and not name.endswith("_dist_info"):
+                out.append(
+                    Finding("LP205", WARNING, name, files[0].distribution,
+                            f"{name} is in the function and in {files[0].origin} ({d}); the function's copy wins "
+                            "because /var/task comes first on sys.path, so the layer's is dead weight or a version clash",
+                            "keep one copy: drop it from the function (or from the layer)")
+                )
+    seen_sdk = set()
+    for d in view.sys_path:
+        for name, files in view.top_level(d).items():
+            if name in _RUNTIME_SDK and name not in seen_sdk:
+                seen_sdk.add(name)
+                size = sum(f.size for f in files)
+                out.append(
+                    Finding("LP206", INFO, f"{files[0].origin}: {name}" if files[0].origin != "function" else name,
+                            files[0].distribution,
+                            f"{name} is bundled ({size / 1e6:.1f} MB); it takes precedence over the runtime's copy, "
+                            "which AWS updates with the runtime",
+                            "keep it to pin the SDK version (AWS's advice), or drop it to save space "
+                            "(lambdapack build --exclude-runtime-provided, later)")
+                )
+    for old, new in view.overwritten:
+        out.append(
+            Finding("LP207", WARNING, new.path, new.distribution,
+                    f"{new.origin} overwrites {old.path} from {old.origin}",
+                    "make sure the layer order is intended; the last layer listed wins")
+        )
+    return out
+
+
+def permissions(view: LambdaView) -> list[Finding]:
+    """LP401: Lambda runs as a non-owner user; files need o+r, directories o+x."""
+    out: list[Finding] = []
+    for f in view.files.values():
+        if f.mode is not None and not f.mode & stat.S_IROTH:
+            out.append(
+                Finding("LP401", ERROR, _shown(f), f.distribution,
+                        f"mode {f.mode & 0o777:04o} is not world-readable; Lambda cannot read it (Permission denied)",
+                        "rebuild the zip with files 0644 / 0755 (lambdapack build does), or chmod -R o+rX before zipping")
+            )
+    for path, (origin, mode) in view.dirs.items():
+        if mode is not None and not (mode & stat.S_IXOTH and mode & stat.S_IROTH):
+            out.append(
+                Finding("LP401", ERROR, path, None,
+                        f"directory mode {mode & 0o777:04o} in {origin} lacks o+rx; Lambda cannot enter it",
+                        "rebuild the zip with directories 0755, or chmod -R o+rX before zipping")
+            )
+    return out
+
+
+_SECRET_NAMES = re.compile(
+    r"(^|/)(\.env(\.[\w-]+)?|\.aws/credentials|\.aws/config|\.pypirc|\.npmrc|\.netrc|\.git-credentials"
+    r"|id_rsa|id_dsa|id_ecdsa|id_ed25519|[\w.-]+\.pem|[\w.-]+\.key|[\w.-]+\.p12|[\w.-]+\.pfx)$"
+)
+_PRIVATE_KEY = re.compile(rb"-----BEGIN ([A-Z ]+ )?PRIVATE KEY-----")
+
+
+def secrets(view: LambdaView) -> list[Finding]:
+    """LP402: credentials and keys in the package; `.git/` history."""
+    out: list[Finding] = []
+    git_roots: set[str] = set()
+    for f in view.files.values():
+        m = re.search(r"(^|/)\.git/", f.rel)
+        if m:
+            root = f.rel[: m.end()]
+            if root not in git_roots:
+                git_roots.add(root)
+                out.append(Finding("LP402", WARNING, root, None,
+                                   "a .git/ directory ships the repository history (and any secret ever committed)",
+                                   "exclude .git (lambdapack build never copies it)"))
+            continue
+        m2 = _SECRET_NAMES.search(f.rel)
+        if not m2:
+            continue
+        base = f.rel.rsplit("/", 1)[-1]
+        if base in (".env.example", ".env.sample", ".env.template"):
+            continue
+        if base.endswith((".pem", ".key", ".p12", ".pfx")):
+            if base.endswith(".pem") and not _PRIVATE_KEY.search(f.head(min(f.size, 65536))):
+                continue  # certificates (CA bundles such as certifi's) are public
+            if f.distribution and base.endswith(".pem"):
+                pass  # a package shipping a private key is still a finding
+        out.append(Finding("LP402", ERROR, _shown(f), f.distribution,
+                           f"{base} looks like a secret (credentials, environment or private key) and would be "
+                           "readable by anyone with access to the function code",
+                           "remove it from the package; use environment variables, Secrets Manager or SSM"))
+    return out
+
+
+_PYC_RE = re.compile(r"(^|/)__pycache__/[^/]+\.(cpython-(\d)(\d+)|pypy\d+)[^/]*\.pyc$")
+
+
+def bytecode(view: LambdaView, target: Target) -> list[Finding]:
+    """LP403 foreign-version __pycache__ and LP404 timestamp .pyc, one finding per package."""
+    foreign: dict[tuple[str, str | None], tuple[int, int, str]] = defaultdict(lambda: (0, 0, ""))
+    stamped: dict[tuple[str, str | None], tuple[int, int]] = defaultdict(lambda: (0, 0))
+    want = f"cpython-{target.runtime.python[0]}{target.runtime.python[1]}"
+    for f in view.files.values():
+        m = _PYC_RE.search(f.rel)
+        if not m:
+            continue
+        top = _shown(f).split("__pycache__")[0].rstrip("/").split("/")
+        key = ("/".join(top[:2]) if top[0].startswith("layer") else top[0], f.distribution)
+        if m.group(2) != want:
+            n, b, tag = foreign[key]
+            foreign[key] = (n + 1, b + f.size, m.group(2))
+            continue
+        head = f.head(16)
+        if len(head) >= 8 and int.from_bytes(head[4:8], "little") == 0:
+            n, b = stamped[key]
+            stamped[key] = (n + 1, b + f.size)
+    out: list[Finding] = []
+    for (where, dist), (n, b, tag) in sorted(foreign.items(), key=lambda kv: kv[0][0]):
+        out.append(Finding("LP403", WARNING, where, dist,
+                           f"{n} .pyc file(s) compiled for {tag} ({b / 1e6:.2f} MB); {target.runtime.name} never reads them",
+                           "build on/for the runtime's Python (lambdapack build ships no foreign bytecode)"))
+    for (where, dist), (n, b) in sorted(stamped.items(), key=lambda kv: kv[0][0]):
+        out.append(Finding("LP404", WARNING, where, dist,
+                           f"{n} timestamp-based .pyc file(s) ({b / 1e6:.2f} MB): their recorded source mtime will not "
+                           "match after extraction, so Python recompiles on every cold start",
+                           "ship hash-based .pyc (compileall --invalidation-mode unchecked-hash) or none"))
+    return out
+
+
+def run_view_rules(
+    view: LambdaView,
+    target: Target,
+    *,
+    layers: Sequence[tuple[str, list[str]]] = (),
+    handler: str | None = None,
+) -> list[Finding]:
+    """Every rule that needs only the view (sizes are checked by the caller)."""
+    findings = binary_and_needed(view, target)
+    findings += layer_layout(view, layers, target)
+    if handler:
+        findings += handler_rule(view, handler)
+    findings += shadowing(view)
+    findings += permissions(view)
+    findings += secrets(view)
+    findings += bytecode(view, target)
+    return findings

@@ -1,0 +1,48 @@
+"""SARIF 2.1.0 output for code-scanning UIs (GitHub, GitLab, Azure DevOps).
+
+https://docs.oasis-open.org/sarif/sarif/v2.1.0/sarif-v2.1.0.html
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import __version__
+from .artifact import ARCHIVE_RULES
+from .check import CheckResult
+from .checks import RULES as BINARY_RULES
+from .rules import RULES as VIEW_RULES
+
+__all__ = ["to_sarif"]
+
+_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
+
+
+def to_sarif(result: CheckResult) -> dict[str, Any]:
+    rules = {**BINARY_RULES, **VIEW_RULES, **ARCHIVE_RULES}
+    used = sorted({f.code for f in result.findings})
+    artifact = str(result.artifacts[0]["path"]) if result.artifacts else ""
+    return {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "lambdapack",
+                "version": __version__,
+                "informationUri": "https://pypi.org/project/lambdapack/",
+                "rules": [{"id": code, "shortDescription": {"text": rules.get(code, code)}} for code in used],
+            }},
+            "results": [{
+                "ruleId": f.code,
+                "level": _LEVEL[f.severity],
+                "message": {"text": f"{f.message}. Fix: {f.fix}"},
+                "locations": [{"physicalLocation": {
+                    "artifactLocation": {"uri": artifact},
+                    "region": {"startLine": 1},
+                }, "logicalLocations": [{"fullyQualifiedName": f.path or artifact,
+                                         "kind": "member"}]}],
+                "properties": {"distribution": f.distribution,
+                               "target": f"{result.target.runtime.name} {result.target.arch.value}"},
+            } for f in result.findings],
+        }],
+    }

@@ -1,0 +1,201 @@
+"""Shared helpers for the integration tests (imported by the test modules and conftest).
+
+Real PyPI, real wheels, real processes.
+
+Nothing here mocks lambdapack. The CLI runs either in-process (`lambdapack.cli.main`)
+or as `sys.executable -m lambdapack` in a clean environment (`clean_env`): no PIP_*,
+no PYTHON*, no SOURCE_DATE_EPOCH, so the results do not depend on this machine's pip
+configuration or bytecode settings. Binaries are judged by our own small ELF/Mach-O
+readers below and by GNU `readelf`, never by the product's reader.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# Variables a build legitimately needs from the outer environment (network, TLS,
+# the uv cache location and uv's own settings). Everything else is dropped.
+_KEEP = {"PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "SSL_CERT_FILE", "SSL_CERT_DIR", "XDG_CACHE_HOME"}
+_KEEP_PREFIXES = ("UV_",)
+_PROXY = re.compile(r"^(https?|no|all)_proxy$", re.IGNORECASE)
+
+EM_X86_64 = 62
+EM_AARCH64 = 183
+_MACHO_MAGICS = {
+    b"\xfe\xed\xfa\xce", b"\xce\xfa\xed\xfe",  # 32-bit
+    b"\xfe\xed\xfa\xcf", b"\xcf\xfa\xed\xfe",  # 64-bit
+    b"\xca\xfe\xba\xbe",  # universal (fat)
+}
+
+
+def clean_env(extra: Mapping[str, str] | None = None, *, drop: Iterable[str] = ()) -> dict[str, str]:
+    """A minimal, explicit environment for a child process."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k in _KEEP or k.startswith(_KEEP_PREFIXES) or _PROXY.match(k)
+    }
+    env.setdefault("PATH", os.defpath)
+    env["NO_COLOR"] = "1"
+    for k in drop:
+        env.pop(k, None)
+    env.update(extra or {})
+    return env
+
+
+@dataclass
+class Run:
+    argv: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def json(self) -> dict[str, Any]:
+        try:
+            return json.loads(self.stdout)  # type: ignore[no-any-return]
+        except json.JSONDecodeError as e:  # pragma: no cover - only on failure
+            raise AssertionError(f"stdout is not JSON ({e}):\n{self.stdout}\nstderr:\n{self.stderr}") from None
+
+    def explain(self) -> str:
+        return f"argv={self.argv}\nexit={self.returncode}\nstdout:\n{self.stdout[-4000:]}\nstderr:\n{self.stderr[-4000:]}"
+
+
+def run_lp(
+    args: list[str],
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    umask: int = -1,
+    timeout: float = 300,
+) -> Run:
+    """`python -m lambdapack ARGS` in its own process with a clean environment."""
+    argv = [sys.executable, "-m", "lambdapack", *args]
+    proc = subprocess.run(
+        argv,
+        cwd=cwd,
+        env=dict(env) if env is not None else clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        umask=umask,
+        check=False,
+    )
+    return Run(argv, proc.returncode, proc.stdout, proc.stderr)
+
+
+def lp_build_json(args: list[str], **kw: Any) -> tuple[Run, dict[str, Any]]:
+    """Run a build that must succeed; return the run and its JSON report."""
+    r = run_lp([*args, "--format", "json"], **kw)
+    assert r.returncode == 0, r.explain()
+    return r, r.json
+
+
+def write_handler(src: Path, body: str = "") -> Path:
+    src.mkdir(parents=True, exist_ok=True)
+    (src / "lambda_function.py").write_text(
+        f"{body}\n\ndef lambda_handler(event, context):\n    return {{'ok': True}}\n", encoding="utf-8"
+    )
+    return src
+
+
+# --- our own binary readers (independent of lambdapack.binaries) -----------------
+
+
+@dataclass(frozen=True)
+class ElfHeader:
+    elf_class: int  # 1 = 32-bit, 2 = 64-bit
+    data: int  # 1 = little-endian, 2 = big-endian
+    machine: int
+
+
+def elf_header(data: bytes) -> ElfHeader | None:
+    """e_ident class/data and e_machine (offset 18, 2 bytes) of an ELF file, else None."""
+    if len(data) < 20 or data[:4] != b"\x7fELF":
+        return None
+    ei_class, ei_data = data[4], data[5]
+    fmt = "<H" if ei_data == 1 else ">H"
+    (machine,) = struct.unpack_from(fmt, data, 18)
+    return ElfHeader(ei_class, ei_data, machine)
+
+
+def is_macho(data: bytes) -> bool:
+    return data[:4] in _MACHO_MAGICS
+
+
+def readelf_path() -> str | None:
+    return shutil.which("readelf")
+
+
+_GLIBC_NEED = re.compile(r"Name:\s*GLIBC_(\d+(?:\.\d+)+)")
+
+
+def glibc_needs(path: Path, readelf: str) -> set[tuple[int, ...]]:
+    """GLIBC_x.y versions `path` requires, from `readelf -V` (the oracle)."""
+    out = subprocess.run(
+        [readelf, "-V", "-W", str(path)], capture_output=True, text=True, check=True,
+        env=clean_env({"LC_ALL": "C"}),
+    ).stdout
+    return {tuple(int(x) for x in m.group(1).split(".")) for m in _GLIBC_NEED.finditer(out)}
+
+
+def extract_elf_members(zip_path: Path, dest: Path) -> dict[str, Path]:
+    """Extract every ELF member of the zip into dest; {arcname: extracted path}."""
+    found: dict[str, Path] = {}
+    with zipfile.ZipFile(zip_path) as zf:
+        for info in zf.infolist():
+            with zf.open(info) as f:
+                head = f.read(64)
+            if head[:4] == b"\x7fELF":
+                found[info.filename] = Path(zf.extract(info, dest))
+    return found
+
+
+def so_members(zf: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    """Members named like shared objects: x.so, x.so.1, x.cpython-312-...so."""
+    return [i for i in zf.infolist() if re.search(r"\.so(\.\d+)*$", i.filename)]
+
+
+def require_readelf() -> str:
+    path = readelf_path()
+    if path is None:
+        pytest.skip("readelf (GNU binutils) is not on PATH; the GLIBC oracle part is skipped")
+    return path
+
+
+def assert_no_outputs(root: Path, keep: Iterable[Path] = ()) -> None:
+    """No zip and no `.partial` temp file anywhere under root (except `keep`)."""
+    keep_set = {p.resolve() for p in keep}
+    stray = [
+        p for p in root.rglob("*")
+        if p.is_file() and (p.suffix == ".zip" or ".partial" in p.name) and p.resolve() not in keep_set
+    ]
+    assert stray == [], f"left behind: {stray}"
+
+
+def make_zero_layer(path: Path, size: int) -> Path:
+    """A layer zip declaring `size` bytes unzipped (zeros compress ~1000:1: cheap)."""
+    block = b"\0" * (1 << 20)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        info = zipfile.ZipInfo("python/zeros.bin", (1980, 1, 1, 0, 0, 0))
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with zf.open(info, "w") as f:
+            left = size
+            while left:
+                n = min(left, len(block))
+                f.write(block[:n])
+                left -= n
+    return path
