@@ -13,11 +13,14 @@ import sys
 import tempfile
 import zipfile
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import checks
-from .checks import Finding, Member
+from .artifact import open_artifact
+from .check import add_artifact, distribution_owners
+from .checks import Finding
 from .errors import BuildError, InputError, LambdapackError, UsageError
 from .heldback import HeldBack, find_held_back, laptop_platform
 from .inputs import Requirements, find_default_input, read_pyproject, read_requirements_file
@@ -37,7 +40,9 @@ from .install import (
     start_uv,
     uv_environment,
 )
+from .layout import FUNCTION_ROOT, LAYER_ROOT, LambdaFile, LambdaView, lambda_path
 from .pack import Artifact, atomic_output, write_zip_to
+from .rules import run_view_rules
 from .runtimes import UnknownArchError, UnknownRuntimeError, get_arch, get_runtime
 from .stage import Entry, dependency_entries, source_entries
 from .tags import Target
@@ -66,6 +71,7 @@ class BuildOptions:
     attach_layers: tuple[Path, ...] = ()  # already-built layers, counted in the limits
     compresslevel: int = 6
     held_back: bool = True
+    handler: str | None = None  # module.function, checked like `lambdapack check --handler`
 
 
 @dataclass(frozen=True)
@@ -296,8 +302,7 @@ def build(opts: BuildOptions, progress: Progress | None = None) -> BuildResult:
                 deps = [e for e in deps if e.arcname not in {c.arcname for c in code}]
 
         say(f"verifying {len(deps) + len(code)} files for {target}")
-        members = [Member.from_path(e.arcname, e.path, e.distribution, e.size) for e in deps + code]
-        result.findings += checks.check_binaries(members, target)
+        result.findings += _verify(opts, target, deps, code)
         if checks.has_errors(result.findings):
             n = sum(1 for f in result.findings if f.severity == checks.ERROR)
             raise BuildFailed(f"verification failed: {n} problem(s) found; no zip was written", result)
@@ -323,6 +328,46 @@ def build(opts: BuildOptions, progress: Progress | None = None) -> BuildResult:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def _disk_file(e: Entry, root: str, origin: str) -> LambdaFile:
+    def head(n: int, p: Path = e.path) -> bytes:
+        with open(p, "rb") as f:
+            return f.read(n)
+
+    return LambdaFile(
+        path=lambda_path(root, e.arcname),
+        rel=e.arcname,
+        origin=origin,
+        size=e.size,
+        mode=None,  # the zip gets normalised modes, so the source's do not matter
+        distribution=e.distribution,
+        read=e.path.read_bytes,
+        head=head,
+    )
+
+
+def _verify(opts: BuildOptions, target: Target, deps: list[Entry], code: list[Entry]) -> list[Finding]:
+    """The same rule engine as `lambdapack check`, on the staged files (read in place)."""
+    view = LambdaView(target.runtime)
+    layers: list[tuple[str, list[str]]] = []
+    with ExitStack() as stack:
+        for i, p in enumerate(opts.attach_layers, start=1):
+            art = stack.enter_context(open_artifact(p))
+            origin = f"layer {i} ({p.name})"
+            add_artifact(view, art, LAYER_ROOT, origin, distribution_owners(art))
+        built_layer = f"layer {len(opts.attach_layers) + 1} (built)"
+        if opts.kind == "function":
+            for e in deps + code:
+                view.add(_disk_file(e, FUNCTION_ROOT, "function"))
+        else:
+            for e in code:
+                view.add(_disk_file(e, FUNCTION_ROOT, "function"))
+            for e in deps:
+                view.add(_disk_file(e, LAYER_ROOT, built_layer))
+            layers.append((built_layer, [e.arcname for e in deps]))
+        handler = opts.handler if opts.kind != "layer" else None
+        return run_view_rules(view, target, layers=layers, handler=handler)
+
+
 def _pack_all(
     plan: list[tuple[str, Path, list[Entry]]],
     opts: BuildOptions,
@@ -331,8 +376,6 @@ def _pack_all(
     say: Progress,
 ) -> None:
     """Write every zip to its temp file, check the limits, then move all into place."""
-    from contextlib import ExitStack
-
     with ExitStack() as stack:
         staged: list[tuple[str, Path, Path]] = []
         for kind, out, entries in plan:

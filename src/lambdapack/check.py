@@ -23,7 +23,7 @@ from .rules import run_view_rules
 from .runtimes import RUNTIMES, UnknownArchError, UnknownRuntimeError, get_arch, get_runtime
 from .tags import Target
 
-__all__ = ["CheckResult", "check", "distribution_owners", "infer_target"]
+__all__ = ["CheckResult", "add_artifact", "check", "distribution_owners", "infer_target"]
 
 
 @dataclass
@@ -124,7 +124,7 @@ def infer_target(arts: Sequence[Artifact]) -> tuple[str | None, str | None, dict
     return rt, arch, notes
 
 
-def _add_artifact(view: LambdaView, art: Artifact, root: str, origin: str, owners: dict[str, str]) -> None:
+def add_artifact(view: LambdaView, art: Artifact, root: str, origin: str, owners: dict[str, str]) -> None:
     for e in art.entries:
         path = lambda_path(root, e.name)
         if e.is_dir:
@@ -188,10 +188,10 @@ def check(
         unzipped = 0
         zipped: list[tuple[str, int]] = []
         if fn_art is not None:
-            _add_artifact(view, fn_art, FUNCTION_ROOT, "function", distribution_owners(fn_art))
+            add_artifact(view, fn_art, FUNCTION_ROOT, "function", distribution_owners(fn_art))
         for i, (p, art) in enumerate(zip(layers, layer_arts, strict=True), start=1):
             origin = f"layer {i} ({p.name})"
-            _add_artifact(view, art, LAYER_ROOT, origin, distribution_owners(art))
+            add_artifact(view, art, LAYER_ROOT, origin, distribution_owners(art))
             layer_names.append((origin, [e.name for e in art.entries if not e.is_dir]))
         for role, art in ([("function", fn_art)] if fn_art else []) + [
             (f"layer {i}", a) for i, a in enumerate(layer_arts, start=1)

@@ -170,6 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument(
         "--no-held-back", action="store_true", help="skip comparing versions with what a laptop would get"
     )
+    out.add_argument("--handler", metavar="MODULE.FUNCTION",
+                     help="check that the handler exists in the built function (e.g. lambda_function.lambda_handler)")
     out.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
     _add_format(b)
 
@@ -286,6 +288,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
         attach_layers=tuple(args.with_layer),
         compresslevel=args.compression_level,
         held_back=not args.no_held_back,
+        handler=args.handler,
     )
     say = _progress(args.quiet or args.format == "json")
     try:

@@ -244,7 +244,7 @@ def secrets(view: LambdaView) -> list[Finding]:
         out.append(Finding("LP402", ERROR, _shown(f), f.distribution,
                            f"{base} looks like a secret (credentials, environment or private key) and would be "
                            "readable by anyone with access to the function code",
-                           "remove it from the package; use environment variables, Secrets Manager or SSM"))
+                           "remove it from the package (lambdapack build --exclude NAME); use environment variables, Secrets Manager or SSM"))
     return out
 
 
