@@ -282,7 +282,7 @@ def build(opts: BuildOptions, progress: Progress | None = None) -> BuildResult:
 
         say("staging")
         dep_prefix = "python/" if opts.kind in ("layer", "split") else ""
-        deps = dependency_entries(site, dists, prefix=dep_prefix)
+        deps = dependency_entries(site, dists, prefix=dep_prefix, work=work)
         code: list[Entry] = []
         if opts.src is not None and opts.kind in ("function", "split"):
             skip = [p for p in (fn_out, layer_out) if p is not None] + [Path("dist"), work]

@@ -153,8 +153,32 @@ def is_installer_leftover(rel: PurePosixPath) -> bool:
     return False
 
 
-def dependency_entries(site: Path, distributions: Sequence[Distribution], *, prefix: str = "") -> list[Entry]:
-    """Installed files under `site`, each attributed to its distribution via RECORD."""
+def filtered_record(text: str) -> str:
+    """RECORD without the lines of files we do not ship (bin/ scripts, caches).
+
+    Console scripts carry this machine's interpreter path in their shebang, so their
+    hashes in RECORD differ between machines; dropping them keeps the zip reproducible
+    and RECORD truthful about what is in it.
+    """
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for row in csv.reader(io.StringIO(text)):
+        if row and is_installer_leftover(PurePosixPath(os.path.normpath(row[0]).replace(os.sep, "/"))):
+            continue
+        writer.writerow(row)
+    return out.getvalue()
+
+
+def dependency_entries(
+    site: Path, distributions: Sequence[Distribution], *, prefix: str = "", work: Path | None = None
+) -> list[Entry]:
+    """Installed files under `site`, each attributed to its distribution via RECORD.
+
+    RECORD files are rewritten (into `work`, never in place: uv may hard-link from its cache).
+    """
     owner = _owners(distributions)
     out: list[Entry] = []
     for dirpath, dirnames, filenames in os.walk(site):
@@ -176,5 +200,13 @@ def dependency_entries(site: Path, distributions: Sequence[Distribution], *, pre
                 dist = owner.get(top) or next(
                     (lbl for path, lbl in owner.items() if path.startswith(top + os.sep)), top
                 )
+            if work is not None and rel.name == "RECORD" and rel.parent.name.endswith(".dist-info"):
+                original = full.read_text(encoding="utf-8", errors="surrogateescape")
+                text = filtered_record(original)
+                if text != original:
+                    full = work / "records" / rel.parent.name / "RECORD"
+                    full.parent.mkdir(parents=True, exist_ok=True)
+                    full.write_text(text, encoding="utf-8", errors="surrogateescape")
+                    st = full.stat()
             out.append(Entry(prefix + rel.as_posix(), full, _executable(st), st.st_size, dist))
     return out

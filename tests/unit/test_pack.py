@@ -108,3 +108,18 @@ def test_entries_keep_size_and_owner(tmp_path: Path) -> None:
     (src / "m.py").write_text("12345")
     (e,) = source_entries(src)
     assert e == Entry("m.py", src / "m.py", False, 5, None)
+
+
+def test_record_drops_files_that_are_not_shipped() -> None:
+    from lambdapack.stage import filtered_record
+
+    text = (
+        "bin/f2py,sha256=abc,311\n"
+        "numpy/__init__.py,sha256=def,100\n"
+        "numpy/__pycache__/__init__.cpython-312.pyc,,\n"
+        '"odd,name.py",sha256=x,1\n'
+        "numpy-2.5.5.dist-info/RECORD,,\n"
+    )
+    assert filtered_record(text) == (
+        'numpy/__init__.py,sha256=def,100\n"odd,name.py",sha256=x,1\nnumpy-2.5.5.dist-info/RECORD,,\n'
+    )
