@@ -14,13 +14,16 @@ import base64
 import contextlib
 import hashlib
 import os
+import struct
 import tempfile
 import time
-import zipfile
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
+from .members import Blob, BlobStore
 from .stage import Entry
 
 __all__ = ["Artifact", "atomic_output", "sha256_file", "write_zip", "write_zip_to", "zip_date_time"]
@@ -53,17 +56,6 @@ def zip_date_time(environ: Mapping[str, str]) -> tuple[int, int, int, int, int, 
     return (t.tm_year, t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec - t.tm_sec % 2)
 
 
-def _zipinfo(
-    arcname: str, executable: bool, date_time: tuple[int, int, int, int, int, int]
-) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(arcname, date_time=date_time)
-    info.create_system = 3  # Unix, so the mode bits below are honoured everywhere
-    mode = 0o755 if executable else 0o644
-    info.external_attr = (0o100000 | mode) << 16
-    info.compress_type = zipfile.ZIP_DEFLATED
-    return info
-
-
 @contextlib.contextmanager
 def atomic_output(path: Path) -> Iterator[Path]:
     """Yield a temp path beside `path`; rename over it only when the block succeeds."""
@@ -91,6 +83,39 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+class BlobCorrupt(Exception):
+    pass
+
+
+def _dos(date_time: tuple[int, int, int, int, int, int]) -> tuple[int, int]:
+    y, mo, d, h, mi, se = date_time
+    return (h << 11) | (mi << 5) | (se // 2), ((y - 1980) << 9) | (mo << 5) | d
+
+
+_LOCAL = struct.Struct("<IHHHHHIIIHH")
+_CENTRAL = struct.Struct("<IHHHHHHIIIHHHHHII")
+_EOCD = struct.Struct("<IHHHHIIH")
+_EOCD64 = struct.Struct("<IQHHIIQQQQ")
+_LOC64 = struct.Struct("<IIQI")
+_MAX32 = 0xFFFFFFFF
+
+
+def _copy_blob(blob: Blob, out: BinaryIO) -> None:
+    h = hashlib.sha256()
+    with open(blob.path, "rb") as f:
+        f.seek(blob.data_offset)
+        left = blob.csize
+        while left:
+            chunk = f.read(min(_CHUNK, left))
+            if not chunk:
+                raise BlobCorrupt(f"{blob.path} is truncated")
+            h.update(chunk)
+            out.write(chunk)
+            left -= len(chunk)
+    if h.digest() != blob.digest:
+        raise BlobCorrupt(f"{blob.path} does not match its checksum")
+
+
 def write_zip_to(
     entries: Sequence[Entry],
     tmp: Path,
@@ -98,23 +123,67 @@ def write_zip_to(
     *,
     environ: Mapping[str, str] | None = None,
     compresslevel: int = 6,
+    store: BlobStore | None = None,
+    shas: Mapping[str, str] | None = None,
+    jobs: int | None = None,
 ) -> Artifact:
-    """Write `entries` as a reproducible zip into `tmp` (which will become `final`)."""
+    """Write `entries` as a reproducible zip into `tmp` (which will become `final`).
+
+    Members are compressed in parallel (zlib and hashlib release the GIL) into blobs,
+    from the content-addressed `store` when one is given, then copied in name order.
+    `shas` (arcname -> content sha256) spares hashing files whose content is known.
+    """
     env = os.environ if environ is None else environ
-    date_time = zip_date_time(env)
-    ordered = sorted(entries, key=lambda e: e.arcname.encode("utf-8"))
+    mod_time, mod_date = _dos(zip_date_time(env))
+    ordered: list[Entry] = []
     seen: set[str] = set()
-    unzipped = 0
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=compresslevel) as zf:
-        for e in ordered:
-            if e.arcname in seen:
-                continue
+    for e in sorted(entries, key=lambda e: e.arcname.encode("utf-8")):
+        if e.arcname not in seen:
             seen.add(e.arcname)
-            info = _zipinfo(e.arcname, e.executable, date_time)
-            with open(e.path, "rb") as src, zf.open(info, "w", force_zip64=e.size > 0x7FFFFFFF) as dst:
-                while chunk := src.read(_CHUNK):
-                    unzipped += len(chunk)
-                    dst.write(chunk)
+            ordered.append(e)
+    known = shas or {}
+    with contextlib.ExitStack() as stack:
+        if store is None:
+            scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix=".lambdapack-blobs-", dir=tmp.parent))
+            store = BlobStore(Path(scratch))
+        st = store
+
+        def blob(e: Entry) -> tuple[str, Blob]:
+            sha, b, _hit = st.blob_for(e.path, compresslevel, known.get(e.arcname))
+            return sha, b
+
+        workers = jobs or os.cpu_count() or 1
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            blobs = list(pool.map(blob, ordered))
+        central: list[bytes] = []
+        unzipped = 0
+        with open(tmp, "wb") as out:
+            for e, (sha, b) in zip(ordered, blobs, strict=True):
+                offset = out.tell()
+                for attempt in (1, 2):
+                    try:
+                        _write_member(out, e, b, offset, mod_time, mod_date, central)
+                        break
+                    except BlobCorrupt:
+                        if attempt == 2:
+                            raise
+                        out.seek(offset)
+                        out.truncate()
+                        b = st.replace(sha, e.path, compresslevel)
+                unzipped += b.usize
+            cd_offset = out.tell()
+            for rec in central:
+                out.write(rec)
+            cd_size = out.tell() - cd_offset
+            n = len(central)
+            if n >= 0xFFFF or cd_offset >= _MAX32 or cd_size >= _MAX32:
+                eocd64_offset = out.tell()
+                out.write(_EOCD64.pack(0x06064B50, 44, (3 << 8) | 45, 45, 0, 0, n, n, cd_size, cd_offset))
+                out.write(_LOC64.pack(0x07064B50, 0, eocd64_offset, 1))
+                out.write(_EOCD.pack(0x06054B50, 0, 0, min(n, 0xFFFF), min(n, 0xFFFF),
+                                     min(cd_size, _MAX32), min(cd_offset, _MAX32), 0))
+            else:
+                out.write(_EOCD.pack(0x06054B50, 0, 0, n, n, cd_size, cd_offset, 0))
     digest = sha256_file(tmp)
     return Artifact(
         path=final,
@@ -122,8 +191,36 @@ def write_zip_to(
         sha256_base64=base64.b64encode(bytes.fromhex(digest)).decode("ascii"),
         zipped_bytes=tmp.stat().st_size,
         unzipped_bytes=unzipped,
-        files=len(seen),
+        files=len(ordered),
     )
+
+
+def _write_member(
+    out: BinaryIO, e: Entry, b: Blob, offset: int, mod_time: int, mod_date: int, central: list[bytes]
+) -> None:
+    name = e.arcname.encode("utf-8")
+    flags = 0 if name.isascii() else 0x800  # bit 11: the name is UTF-8
+    big = b.usize >= _MAX32 or b.csize >= _MAX32
+    version = 45 if (big or offset >= _MAX32) else 20
+    local_extra = struct.pack("<HHQQ", 1, 16, b.usize, b.csize) if big else b""
+    out.write(_LOCAL.pack(0x04034B50, version, flags, b.method, mod_time, mod_date, b.crc,
+                          _MAX32 if big else b.csize, _MAX32 if big else b.usize, len(name), len(local_extra)))
+    out.write(name)
+    out.write(local_extra)
+    _copy_blob(b, out)
+    # Central directory: zip64 fields only for what overflows, in the spec's order.
+    z64 = b""
+    if big:
+        z64 += struct.pack("<QQ", b.usize, b.csize)
+    if offset >= _MAX32:
+        z64 += struct.pack("<Q", offset)
+    extra = struct.pack("<HH", 1, len(z64)) + z64 if z64 else b""
+    mode = 0o755 if e.executable else 0o644
+    central.append(_CENTRAL.pack(
+        0x02014B50, (3 << 8) | version, version, flags, b.method, mod_time, mod_date, b.crc,
+        _MAX32 if big else b.csize, _MAX32 if big else b.usize, len(name), len(extra), 0, 0, 0,
+        (0o100000 | mode) << 16, min(offset, _MAX32),
+    ) + name + extra)
 
 
 def write_zip(
@@ -132,7 +229,8 @@ def write_zip(
     *,
     environ: Mapping[str, str] | None = None,
     compresslevel: int = 6,
+    store: BlobStore | None = None,
 ) -> Artifact:
     """Write `entries` as a reproducible zip at `out`, atomically."""
     with atomic_output(out) as tmp:
-        return write_zip_to(entries, tmp, out, environ=environ, compresslevel=compresslevel)
+        return write_zip_to(entries, tmp, out, environ=environ, compresslevel=compresslevel, store=store)
