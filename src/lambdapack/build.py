@@ -5,7 +5,10 @@ Each stage passes typed values to the next; only this module sequences them.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
+import json
 import logging
 import os
 import shutil
@@ -13,12 +16,15 @@ import sys
 import tempfile
 import zipfile
 from collections.abc import Callable, Sequence
-from contextlib import ExitStack
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from . import checks
+from . import __version__, checks
 from .artifact import open_artifact
+from .cache import Cache, default_cache_dir
 from .check import add_artifact, distribution_owners
 from .checks import Finding
 from .errors import BuildError, InputError, LambdapackError, UsageError
@@ -41,7 +47,8 @@ from .install import (
     uv_environment,
 )
 from .layout import FUNCTION_ROOT, LAYER_ROOT, LambdaFile, LambdaView, lambda_path
-from .pack import Artifact, atomic_output, write_zip_to
+from .members import BlobStore, file_sha256
+from .pack import Artifact, atomic_output, write_zip_to, zip_date_time
 from .rules import run_view_rules
 from .runtimes import UnknownArchError, UnknownRuntimeError, get_arch, get_runtime
 from .stage import Entry, dependency_entries, source_entries
@@ -71,7 +78,10 @@ class BuildOptions:
     attach_layers: tuple[Path, ...] = ()  # already-built layers, counted in the limits
     compresslevel: int = 6
     held_back: bool = True
-    handler: str | None = None  # module.function, checked like `lambdapack check --handler`
+    handler: str | None = None
+    use_cache: bool = True
+    cache_dir: Path | None = None
+    refresh: bool = False  # resolve again even when a cached resolution is fresh  # module.function, checked like `lambdapack check --handler`
 
 
 @dataclass(frozen=True)
@@ -102,6 +112,7 @@ class BuildResult:
     findings: list[Finding] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     unzipped_total: int = 0
+    cached: bool = False  # the zip(s) came whole from the artifact cache
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -128,6 +139,7 @@ class BuildResult:
             "held_back": [h.as_dict() for h in self.held_back],
             "findings": [f.as_dict() for f in self.findings],
             "warnings": list(self.warnings),
+            "cached": self.cached,
         }
 
 
@@ -228,104 +240,303 @@ def build(opts: BuildOptions, progress: Progress | None = None) -> BuildResult:
     kind, dep_path = _choose_inputs(opts, say)
     attached_unzipped = _attached_layers_unzipped(opts.attach_layers)
 
+    cache = Cache(opts.cache_dir or default_cache_dir(os.environ)) if opts.use_cache else None
+    with cache.using() if cache is not None else nullcontext():
+        if cache is not None:
+            cache.sweep()
+        work = Path(tempfile.mkdtemp(prefix=".lambdapack-"))
+        try:
+            result = _build_in(opts, target, work, cache, kind, dep_path, fn_out, layer_out,
+                               attached_unzipped, warnings, say)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    if cache is not None:
+        cache.auto_prune()  # outside the shared lock: pruning takes the exclusive one
+    return result
+
+
+@dataclass
+class _Installed:
+    reqs: Requirements
+    dists: list[Distribution]
+    files: list[tuple[str, Path, bool, str | None]]  # (rel, path, executable, owner label)
+    shas: dict[str, str]  # rel -> content sha256, when known
+    held_back: list[HeldBack] | None  # None: not computed yet
+    laptop: dict[str, str]
+    source: str  # "cache" or "uv"
+
+
+def _dist_key(d: Distribution, index: str | None) -> str:
+    return _digest({"index": index, "name": d.name, "version": d.version, "tags": sorted(d.tags),
+                    "dist_info": d.dist_info})
+
+
+def _digest(obj: object) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _input_fingerprint(reqs: Requirements, uv_file: Path | None) -> dict[str, object]:
+    files: dict[str, str] = {}
+    if uv_file is not None and uv_file.exists():
+        files["uv-input"] = file_sha256(uv_file)
+    for inc in reqs.included:
+        files[str(inc)] = file_sha256(inc) if inc.exists() else "missing"
+    return {"kind": reqs.kind, "top": [str(r) for r in reqs.top_level], "extras": list(reqs.extras),
+            "files": files}
+
+
+def _install(
+    opts: BuildOptions, target: Target, reqs: Requirements, work: Path, cache: Cache | None,
+    uv: str, env: dict[str, str], say: Progress,
+) -> _Installed:
+    """Resolve and install for the target: from the cache when nothing changed, else with uv."""
+    if reqs.source is None:
+        return _Installed(reqs, [], [], {}, [], {}, "none")
+    req_file = _uv_requirements_file(reqs, work)
+    index = _index_url(opts)
+    res_key = _digest({
+        "v": __version__, "target": [target.runtime.name, target.arch.value, target.uv_platform],
+        "inputs": _input_fingerprint(reqs, req_file), "install": dataclasses.asdict(opts.install),
+        "index": index, "uv_env": {k: v for k, v in sorted(env.items()) if k.startswith("UV_INDEX")
+                                   or k in ("UV_EXTRA_INDEX_URL", "UV_FIND_LINKS", "UV_CONSTRAINT", "UV_OVERRIDE")},
+    })
+    if cache is not None and not opts.refresh:
+        hit = cache.load_resolution(res_key, _fully_pinned(reqs))
+        if hit is not None:
+            cached = _from_cache(cache, hit, reqs)
+            if cached is not None:
+                say(f"dependencies: {len(cached.dists)} distributions from the cache (no resolution needed)")
+                return cached
+    python = sys.executable
+    site = work / "site"
+    site.mkdir()
+    say(f"resolving and installing for {target.describe()} with uv ({target.uv_platform})")
+    laptop_proc = None
+    if opts.held_back:
+        laptop_proc = start_uv(compile_argv(uv, target, req_file, python, opts.install, laptop_platform(target)), env)
+    laptop: dict[str, str] = {}
+    try:
+        res = run_uv(install_argv(uv, target, req_file, site, python, opts.install), env)
+        if laptop_proc is not None and res.returncode == 0:
+            out, _err = laptop_proc.communicate()
+            if laptop_proc.returncode == 0:
+                laptop = parse_compile_output(out)
+    finally:
+        # Never leave the side resolution running (failed install, Ctrl-C, SIGTERM).
+        if laptop_proc is not None and laptop_proc.poll() is None:
+            laptop_proc.kill()
+            laptop_proc.wait()
+    if res.returncode != 0:
+        log.debug("uv stderr:\n%s", res.stderr)
+        raise classify_uv_failure(res.stderr, target)
+    dists = read_distributions(site)
+    built = native_builds(dists)
+    if built:
+        names = ", ".join(f"{d.display_name} {d.version}" for d in built)
+        raise BuildError(
+            f"{names}: only a source distribution with native code exists for {target}; "
+            "building it here would compile it for this machine, not for Lambda",
+            "pin a version that ships a manylinux wheel, or build that package on "
+            f"{target.runtime.os} {target.arch.machine} and install the wheel with --find-links",
+        )
+    missing = missing_requirements(reqs.top_level, dists, target)
+    if missing:
+        raise BuildError(
+            f"requested but not installed for {target}: {', '.join(str(r) for r in missing)}",
+            "this is a bug in the resolver step; please report it with --debug output",
+        )
+    entries = dependency_entries(site, dists, work=work)
+    files = [(e.arcname, e.path, e.executable, e.distribution) for e in entries]
+    installed = _Installed(reqs, dists, files, {}, None, laptop, "uv")
+    if cache is not None:
+        installed = _store(cache, installed, index, res_key)
+    return installed
+
+
+def _fully_pinned(reqs: Requirements) -> bool:
+    """Lock files and requirement sets where every line is an exact pin."""
+    if reqs.kind == "lock":
+        return True
+    return bool(reqs.top_level) and all(
+        any(s.operator in ("==", "===") and "*" not in s.version for s in r.specifier) for r in reqs.top_level
+    )
+
+
+def _store(cache: Cache, inst: _Installed, index: str | None, res_key: str) -> _Installed:
+    """Put each distribution's files in the cache and remember the resolution."""
+    by_label: dict[str | None, list[tuple[str, Path, bool]]] = {}
+    for rel, path, exe, label in inst.files:
+        by_label.setdefault(label, []).append((rel, path, exe))
+    records: list[dict[str, Any]] = []
+    files: list[tuple[str, Path, bool, str | None]] = []
+    shas: dict[str, str] = {}
+    for d in inst.dists:
+        label = f"{d.display_name} {d.version}"
+        key = _dist_key(d, index)
+        stored = cache.save_dist(key, Path(), by_label.pop(label, []))
+        records.append({"key": key, "label": label, "name": d.name, "display_name": d.display_name,
+                        "version": d.version, "tags": list(d.tags), "dist_info": d.dist_info})
+        for f in stored.files:
+            files.append((f.rel, stored.root / f.rel, f.executable, label))
+            shas[f.rel] = f.sha256
+    # Files no RECORD claims (rare: namespace __init__ files written by tools) go in
+    # one extra entry keyed by their content, attributed to their top-level folder.
+    leftovers = [item for group in by_label.values() for item in group]
+    if leftovers:
+        key = _digest(sorted((rel, file_sha256(p), exe) for rel, p, exe in leftovers))
+        stored = cache.save_dist(key, Path(), leftovers)
+        records.append({"key": key, "label": None, "name": "", "display_name": "", "version": "",
+                        "tags": [], "dist_info": ""})
+        for f in stored.files:
+            files.append((f.rel, stored.root / f.rel, f.executable, f.rel.split("/", 1)[0]))
+            shas[f.rel] = f.sha256
+    cache.save_resolution(res_key, {"dists": records, "laptop": inst.laptop})
+    return _Installed(inst.reqs, inst.dists, files, shas, None, inst.laptop, "uv")
+
+
+def _from_cache(cache: Cache, hit: dict[str, Any], reqs: Requirements) -> _Installed | None:
+    dists: list[Distribution] = []
+    files: list[tuple[str, Path, bool, str | None]] = []
+    shas: dict[str, str] = {}
+    for rec in hit.get("dists", []):
+        stored = cache.load_dist(rec["key"])
+        if stored is None:
+            return None  # pruned or damaged: install again
+        label = rec["label"]
+        if rec["name"]:
+            dists.append(Distribution(rec["name"], rec["display_name"], rec["version"], tuple(rec["tags"]),
+                                      rec["dist_info"], ()))
+        for f in stored.files:
+            files.append((f.rel, stored.root / f.rel, f.executable, label or f.rel.split("/", 1)[0]))
+            shas[f.rel] = f.sha256
+    held = hit.get("held_back")
+    held_back = [HeldBack(**h) for h in held] if isinstance(held, list) else None
+    return _Installed(reqs, dists, files, shas, held_back, dict(hit.get("laptop", {})), "cache")
+
+
+def _build_in(
+    opts: BuildOptions, target: Target, work: Path, cache: Cache | None, kind: str, dep_path: Path | None,
+    fn_out: Path | None, layer_out: Path | None, attached_unzipped: int, warnings: list[str], say: Progress,
+) -> BuildResult:
     uv = find_uv()
     env = uv_environment(os.environ)
-    # uv only needs *an* interpreter to run its resolver; --python-version and
-    # --python-platform make every decision for the target, not for this one.
-    python = sys.executable
-    work = Path(tempfile.mkdtemp(prefix=".lambdapack-"))
+    reqs = _load_inputs(kind, dep_path, opts, uv, work, env)
+    inst = _install(opts, target, reqs, work, cache, uv, env, say)
+    held_back_job: Future[list[HeldBack]] | None = None
+    pool = ThreadPoolExecutor(max_workers=1)
     try:
-        site = work / "site"
-        site.mkdir()
-        reqs = _load_inputs(kind, dep_path, opts, uv, work, env)
-        dists: list[Distribution] = []
-        laptop: dict[str, str] = {}
-        if reqs.source is not None:
-            req_file = _uv_requirements_file(reqs, work)
-            say(f"resolving and installing for {target.describe()} with uv ({target.uv_platform})")
-            laptop_proc = None
-            if opts.held_back:
-                laptop_proc = start_uv(
-                    compile_argv(uv, target, req_file, python, opts.install, laptop_platform(target)), env
-                )
-            try:
-                res = run_uv(install_argv(uv, target, req_file, site, python, opts.install), env)
-                if laptop_proc is not None and res.returncode == 0:
-                    out, _err = laptop_proc.communicate()
-                    if laptop_proc.returncode == 0:
-                        laptop = parse_compile_output(out)
-            finally:
-                # Never leave the side resolution running (failed install, Ctrl-C, SIGTERM).
-                if laptop_proc is not None and laptop_proc.poll() is None:
-                    laptop_proc.kill()
-                    laptop_proc.wait()
-            if res.returncode != 0:
-                log.debug("uv stderr:\n%s", res.stderr)
-                raise classify_uv_failure(res.stderr, target)
-            dists = read_distributions(site)
-            built = native_builds(dists)
-            if built:
-                names = ", ".join(f"{d.display_name} {d.version}" for d in built)
-                raise BuildError(
-                    f"{names}: only a source distribution with native code exists for {target}; "
-                    "building it here would compile it for this machine, not for Lambda",
-                    "pin a version that ships a manylinux wheel, or build that package on "
-                    f"{target.runtime.os} {target.arch.machine} and install the wheel with --find-links",
-                )
-            missing = missing_requirements(reqs.top_level, dists, target)
-            if missing:
-                raise BuildError(
-                    f"requested but not installed for {target}: {', '.join(str(r) for r in missing)}",
-                    "this is a bug in the resolver step; please report it with --debug output",
-                )
-        result = BuildResult(target=target, inputs=reqs, distributions=dists, warnings=warnings)
-
-        say("staging")
-        dep_prefix = "python/" if opts.kind in ("layer", "split") else ""
-        deps = dependency_entries(site, dists, prefix=dep_prefix, work=work)
-        code: list[Entry] = []
-        if opts.src is not None and opts.kind in ("function", "split"):
-            skip = [p for p in (fn_out, layer_out) if p is not None] + [Path("dist"), work]
-            code = source_entries(
-                opts.src,
-                exclude_tests=opts.exclude_tests,
-                extra_excludes=opts.excludes,
-                skip_paths=[p for p in skip if p.exists()],
-            )
-            dep_names = {e.arcname for e in deps}
-            clash = sorted({e.top_level for e in code if e.arcname in dep_names})
-            if clash and opts.kind == "function":
-                warnings.append(
-                    f"your source tree and the dependencies both provide {', '.join(clash)}; "
-                    "your files are used"
-                )
-                deps = [e for e in deps if e.arcname not in {c.arcname for c in code}]
-
-        say(f"verifying {len(deps) + len(code)} files for {target}")
-        result.findings += _verify(opts, target, deps, code)
-        if checks.has_errors(result.findings):
-            n = sum(1 for f in result.findings if f.severity == checks.ERROR)
-            raise BuildFailed(f"verification failed: {n} problem(s) found; no zip was written", result)
-
-        plan: list[tuple[str, Path, list[Entry]]] = []
-        if opts.kind == "function":
-            assert fn_out is not None
-            plan.append(("function", fn_out, deps + code))
-        elif opts.kind == "layer":
-            assert layer_out is not None
-            plan.append(("layer", layer_out, deps))
-        else:
-            assert fn_out is not None and layer_out is not None
-            plan.append(("function", fn_out, code))
-            plan.append(("layer", layer_out, deps))
-        result.unzipped_total = attached_unzipped + sum(e.size for _k, _p, es in plan for e in es)
-        layer_count = len(opts.attach_layers) + (1 if opts.kind == "split" else 0)
-        _pack_all(plan, opts, result, layer_count, say)
-        if opts.held_back and laptop:
-            result.held_back = find_held_back(dists, laptop, target, _index_url(opts))
+        if opts.held_back and inst.held_back is None and inst.laptop:
+            # The index lookups overlap with staging, verification and compression.
+            held_back_job = pool.submit(find_held_back, inst.dists, inst.laptop, target, _index_url(opts))
+        result = _stage_verify_pack(opts, target, work, cache, inst, fn_out, layer_out, attached_unzipped,
+                                    warnings, say)
+        if held_back_job is not None:
+            result.held_back = held_back_job.result()
+            if cache is not None and inst.source == "uv":
+                _remember_held_back(cache, opts, target, reqs, work, env, result.held_back)
+        elif opts.held_back and inst.held_back:
+            result.held_back = inst.held_back
         return result
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _remember_held_back(cache: Cache, opts: BuildOptions, target: Target, reqs: Requirements, work: Path,
+                        env: dict[str, str], held: list[HeldBack]) -> None:
+    req_file = _uv_requirements_file(reqs, work)
+    index = _index_url(opts)
+    res_key = _digest({
+        "v": __version__, "target": [target.runtime.name, target.arch.value, target.uv_platform],
+        "inputs": _input_fingerprint(reqs, req_file), "install": dataclasses.asdict(opts.install),
+        "index": index, "uv_env": {k: v for k, v in sorted(env.items()) if k.startswith("UV_INDEX")
+                                   or k in ("UV_EXTRA_INDEX_URL", "UV_FIND_LINKS", "UV_CONSTRAINT", "UV_OVERRIDE")},
+    })
+    hit = cache.load_resolution(res_key, pinned=True)
+    if hit is not None:
+        hit.pop("created", None)
+        cache.save_resolution(res_key, {**hit, "held_back": [h.as_dict() for h in held]})
+
+
+def _stage_verify_pack(
+    opts: BuildOptions, target: Target, work: Path, cache: Cache | None, inst: _Installed,
+    fn_out: Path | None, layer_out: Path | None, attached_unzipped: int, warnings: list[str], say: Progress,
+) -> BuildResult:
+    result = BuildResult(target=target, inputs=inst.reqs, distributions=inst.dists, warnings=warnings)
+    say("staging")
+    dep_prefix = "python/" if opts.kind in ("layer", "split") else ""
+    deps = [Entry(dep_prefix + rel, path, exe, path.stat().st_size, label) for rel, path, exe, label in inst.files]
+    shas = {dep_prefix + rel: sha for rel, sha in inst.shas.items()}
+    code: list[Entry] = []
+    if opts.src is not None and opts.kind in ("function", "split"):
+        skip = [p for p in (fn_out, layer_out) if p is not None] + [Path("dist"), work]
+        code = source_entries(
+            opts.src,
+            exclude_tests=opts.exclude_tests,
+            extra_excludes=opts.excludes,
+            skip_paths=[p for p in skip if p.exists()],
+        )
+        dep_names = {e.arcname for e in deps}
+        clash = sorted({e.top_level for e in code if e.arcname in dep_names})
+        if clash and opts.kind == "function":
+            warnings.append(
+                f"your source tree and the dependencies both provide {', '.join(clash)}; your files are used"
+            )
+            deps = [e for e in deps if e.arcname not in {c.arcname for c in code}]
+        for e in code:
+            shas[e.arcname] = file_sha256(e.path)
+
+    plan: list[tuple[str, Path, list[Entry]]] = []
+    if opts.kind == "function":
+        assert fn_out is not None
+        plan.append(("function", fn_out, deps + code))
+    elif opts.kind == "layer":
+        assert layer_out is not None
+        plan.append(("layer", layer_out, deps))
+    else:
+        assert fn_out is not None and layer_out is not None
+        plan.append(("function", fn_out, code))
+        plan.append(("layer", layer_out, deps))
+
+    art_key = None
+    if cache is not None:
+        art_key = _digest({
+            "v": __version__, "target": [target.runtime.name, target.arch.value], "kind": opts.kind,
+            "level": opts.compresslevel, "date": list(zip_date_time(os.environ)),
+            "handler": opts.handler,
+            "layers": [file_sha256(p) for p in opts.attach_layers],
+            "outputs": [[k, sorted((e.arcname, shas.get(e.arcname, ""), e.executable) for e in es)]
+                        for k, _p, es in plan],
+        })
+        hit = cache.load_artifact(art_key)
+        if hit is not None:
+            say("no change: the finished zip comes from the cache")
+            return _restore(hit, plan, result)
+
+    say(f"verifying {len(deps) + len(code)} files for {target}")
+    result.findings += _verify(opts, target, deps, code)
+    if checks.has_errors(result.findings):
+        n = sum(1 for f in result.findings if f.severity == checks.ERROR)
+        raise BuildFailed(f"verification failed: {n} problem(s) found; no zip was written", result)
+    result.unzipped_total = attached_unzipped + sum(e.size for _k, _p, es in plan for e in es)
+    layer_count = len(opts.attach_layers) + (1 if opts.kind == "split" else 0)
+    store = cache.blobs if cache is not None else BlobStore(work / "blobs")
+    _pack_all(plan, opts, result, layer_count, say, store, shas, cache, art_key)
+    return result
+
+
+def _restore(hit: tuple[dict[str, Any], list[Path]], plan: list[tuple[str, Path, list[Entry]]],
+             result: BuildResult) -> BuildResult:
+    meta, zips = hit
+    data = meta["result"]
+    for (kind, out, _es), z, o in zip(plan, zips, data["outputs"], strict=True):
+        with atomic_output(out) as tmp:
+            shutil.copyfile(z, tmp)
+        result.outputs.append(Output(kind, Artifact(out, o["sha256"], o["sha256_base64"], o["zipped_bytes"],
+                                                    o["unzipped_bytes"], o["files"])))
+    result.unzipped_total = data["unzipped_total_bytes"]
+    result.findings += [Finding(**f) for f in data["findings"]]
+    result.cached = True
+    return result
 
 
 def _disk_file(e: Entry, root: str, origin: str) -> LambdaFile:
@@ -374,6 +585,10 @@ def _pack_all(
     result: BuildResult,
     layer_count: int,
     say: Progress,
+    store: BlobStore,
+    shas: dict[str, str],
+    cache: Cache | None,
+    art_key: str | None,
 ) -> None:
     """Write every zip to its temp file, check the limits, then move all into place."""
     with ExitStack() as stack:
@@ -381,7 +596,7 @@ def _pack_all(
         for kind, out, entries in plan:
             tmp = stack.enter_context(atomic_output(out))
             say(f"packing {len(entries)} files into {out}")
-            art = write_zip_to(entries, tmp, out, compresslevel=opts.compresslevel)
+            art = write_zip_to(entries, tmp, out, compresslevel=opts.compresslevel, store=store, shas=shas)
             result.outputs.append(Output(kind, art))
             staged.append((kind, out, tmp))
         size_findings = checks.check_sizes(
@@ -393,6 +608,9 @@ def _pack_all(
         if checks.has_errors(size_findings):
             result.outputs.clear()
             raise BuildFailed("the package is over Lambda's limits; no zip was written", result)
+        if cache is not None and art_key is not None:
+            # Saved before the outputs are renamed into place; the temp files are complete.
+            cache.save_artifact(art_key, {"result": result.as_dict()}, [(k, t) for k, _o, t in staged])
 
 
 def _index_url(opts: BuildOptions) -> str | None:

@@ -172,6 +172,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     out.add_argument("--handler", metavar="MODULE.FUNCTION",
                      help="check that the handler exists in the built function (e.g. lambda_function.lambda_handler)")
+    cache = b.add_argument_group("cache")
+    cache.add_argument("--no-cache", action="store_true", help="build everything from scratch; read and write no cache")
+    cache.add_argument("--cache-dir", type=Path, metavar="DIR",
+                       help="cache location (default: $LAMBDAPACK_CACHE_DIR, else the user cache directory)")
+    cache.add_argument("--refresh", action="store_true",
+                       help="resolve again even if a cached resolution of the same inputs is fresh")
     out.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
     _add_format(b)
 
@@ -203,6 +209,17 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--handler", metavar="MODULE.FUNCTION", help="check that the handler exists, e.g. app.handler")
     c.add_argument("--format", choices=("text", "json", "sarif"), default="text",
                    help="text (default), json (schema: lambdapack/schemas/check.schema.json), sarif 2.1.0")
+
+    k = sub.add_parser(
+        "cache", help="show, clean or prune the build cache",
+        description="The cache holds resolutions, unpacked wheels, compressed zip members and finished zips. "
+        "Location: --cache-dir, else $LAMBDAPACK_CACHE_DIR, else the platform's user cache directory.",
+    )
+    k.add_argument("action", choices=("info", "clean", "prune"))
+    k.add_argument("--max-size", metavar="SIZE", default=None,
+                   help="prune: shrink to at most SIZE (e.g. 500M, 2G; default 5G), least recently used first")
+    k.add_argument("--cache-dir", type=Path, metavar="DIR")
+    _add_format(k)
 
     e = sub.add_parser(
         "explain", help="explain a Lambda error message (argument or stdin) and how to fix it",
@@ -289,6 +306,9 @@ def _cmd_build(args: argparse.Namespace) -> int:
         compresslevel=args.compression_level,
         held_back=not args.no_held_back,
         handler=args.handler,
+        use_cache=not args.no_cache,
+        cache_dir=args.cache_dir,
+        refresh=args.refresh,
     )
     say = _progress(args.quiet or args.format == "json")
     try:
@@ -404,6 +424,39 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     return 0 if expls else 1
 
 
+def _cmd_cache(args: argparse.Namespace) -> int:
+    from .cache import DEFAULT_MAX_BYTES, Cache, default_cache_dir, parse_size
+
+    root = args.cache_dir or default_cache_dir(os.environ)
+    cache = Cache(root)
+    if args.action == "info":
+        info = cache.info()
+        total = sum(v["bytes"] for v in info.values())
+        if args.format == "json":
+            print(json.dumps({"version": 1, "path": str(root), "total_bytes": total, "kinds": info}, indent=2))
+        else:
+            print(f"cache: {root}")
+            for kind, v in info.items():
+                print(f"  {kind:<12} {v['entries']:>7} entries {v['files']:>8} files {_mb(v['bytes']):>10}")
+            print(f"  {'total':<12} {'':>31} {_mb(total):>10}")
+        return 0
+    if args.action == "clean":
+        freed = cache.clean()
+        result = {"version": 1, "path": str(root), "freed_bytes": freed}
+    else:
+        try:
+            limit = parse_size(args.max_size) if args.max_size else DEFAULT_MAX_BYTES
+        except ValueError:
+            raise UsageError(f"invalid size {args.max_size!r}", "use a number of bytes or e.g. 500M, 2G") from None
+        freed = cache.prune(limit)
+        result = {"version": 1, "path": str(root), "freed_bytes": freed, "max_bytes": limit}
+    if args.format == "json":
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"{args.action}: freed {_mb(freed)} in {root}")
+    return 0
+
+
 def _on_sigterm(_signum: int, _frame: object) -> NoReturn:
     # Turn SIGTERM into an exception so that temp files and staging dirs are removed.
     raise KeyboardInterrupt
@@ -423,7 +476,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError:
         pass  # not the main thread (e.g. called from a test runner thread)
     handlers = {"build": _cmd_build, "tags": _cmd_tags, "why": _cmd_why, "check": _cmd_check,
-                "explain": _cmd_explain}
+                "explain": _cmd_explain, "cache": _cmd_cache}
     try:
         return handlers[args.command](args)
     except LambdapackError as e:

@@ -35,6 +35,7 @@ class Requirements:
     source: Path | None
     top_level: tuple[Requirement, ...]
     extras: tuple[str, ...] = ()
+    included: tuple[Path, ...] = ()  # files pulled in with -r / -c, for cache keys
 
     def describe(self) -> str:
         if self.source is None:
@@ -113,9 +114,26 @@ def read_requirements_file(path: Path) -> Requirements:
             f"cannot read requirements file {path}: {why}",
             "pass a readable requirements.txt with -r, or --pyproject / --lock",
         ) from None
-    return Requirements(
-        "requirements", path, tuple(parse_requirements_text(text, path.parent, frozenset({path.resolve()})))
-    )
+    reqs = parse_requirements_text(text, path.parent, frozenset({path.resolve()}))
+    return Requirements("requirements", path, tuple(reqs), (), tuple(_included_files(text, path.parent)))
+
+
+def _included_files(text: str, base: Path, seen: frozenset[Path] = frozenset()) -> list[Path]:
+    """Every file a requirements file pulls in (-r, -c), recursively."""
+    out: list[Path] = []
+    for line in _logical_lines(text):
+        m = re.match(r"^(-r|--requirement|-c|--constraint)[\s=]+(\S+)$", line)
+        if not m:
+            continue
+        inc = (base / m.group(2)).resolve()
+        if inc in seen:
+            continue
+        out.append(inc)
+        try:
+            out += _included_files(inc.read_text(encoding="utf-8"), inc.parent, seen | {inc})
+        except (OSError, UnicodeDecodeError):
+            continue
+    return out
 
 
 def pyproject_requirements(data: dict[str, object], extras: tuple[str, ...], where: str) -> list[Requirement]:

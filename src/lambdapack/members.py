@@ -112,7 +112,12 @@ class BlobStore:
         return self.root / sha[:2] / f"{sha}-{level}.blob"
 
     def get(self, sha: str, level: int) -> Blob | None:
-        return read_blob_header(self.path_for(sha, level))
+        path = self.path_for(sha, level)
+        blob = read_blob_header(path)
+        if blob is not None:
+            with contextlib.suppress(OSError):
+                os.utime(path)  # last use, for `lambdapack cache prune`
+        return blob
 
     def blob_for(self, src: Path, level: int, sha: str | None = None) -> tuple[str, Blob, bool]:
         """(content sha256, blob, hit). Reads `src` once on a miss, once to hash on a hit."""

@@ -1,0 +1,323 @@
+"""The content-addressed build cache.
+
+Layout under the root (platformdirs' user cache dir, $LAMBDAPACK_CACHE_DIR, or --cache-dir):
+  members/ab/<sha256>-<level>.blob  compressed zip members, keyed by content and level
+  dists/<key>/files/…, manifest.json installed files of one wheel, unpacked once
+  resolutions/<key>.json            the pinned resolution of (inputs, target, options)
+  artifacts/<key>.zip, <key>.json   finished zips, keyed by everything that determines them
+  tmp/                              in-flight writes; renamed into place when complete
+Every entry is written to tmp/ and renamed into place, so a killed build leaves at
+most garbage in tmp/ (swept later), never a half entry. Readers check sizes and
+hashes, and a damaged entry is treated as missing and rebuilt. Builds hold a shared
+lock and `clean`/`prune` an exclusive one (POSIX flock), so pruning never removes
+what a running build is using.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .members import BlobStore, file_sha256
+
+__all__ = ["DEFAULT_MAX_BYTES", "Cache", "CachedDist", "default_cache_dir", "parse_size"]
+
+DEFAULT_MAX_BYTES = 5 * 1024**3
+# Resolutions of inputs that are not fully pinned may go stale as PyPI moves on; they
+# are trusted for as long as PyPI lets clients cache its index pages (10 minutes).
+UNPINNED_TTL_SECONDS = 600
+_TMP_MAX_AGE = 3600
+
+
+def default_cache_dir(environ: Mapping[str, str]) -> Path:
+    env = environ.get("LAMBDAPACK_CACHE_DIR")
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("lambdapack", appauthor=False))
+
+
+def parse_size(text: str) -> int:
+    """'500M', '2G', '1.5GB', '1000000' -> bytes."""
+    t = text.strip().upper().removesuffix("B").removesuffix("I")
+    mult = {"K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+    if t and t[-1] in mult:
+        return int(float(t[:-1]) * mult[t[-1]])
+    return int(t)
+
+
+@dataclass(frozen=True)
+class CachedFile:
+    rel: str
+    sha256: str
+    size: int
+    executable: bool
+
+
+@dataclass(frozen=True)
+class CachedDist:
+    key: str
+    root: Path  # directory holding the files
+    files: tuple[CachedFile, ...]
+
+
+def _atomic_write(path: Path, data: bytes, tmp_dir: Path) -> None:
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=tmp_dir)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            Path(tmp).unlink()
+        raise
+
+
+class Cache:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.blobs = BlobStore(root / "members")
+        self.tmp = root / "tmp"
+        for d in ("members", "dists", "resolutions", "artifacts", "tmp"):
+            (root / d).mkdir(parents=True, exist_ok=True)
+
+    # -- locking ---------------------------------------------------------------
+    @contextlib.contextmanager
+    def _lock(self, exclusive: bool) -> Iterator[None]:
+        try:
+            import fcntl
+        except ImportError:  # Windows: no shared locks; prune may race a build there
+            yield
+            return
+        with open(self.root / "cache.lock", "a+b") as f:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            try:
+                yield
+            finally:
+                fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+    def using(self) -> contextlib.AbstractContextManager[None]:
+        """Held by a build for its whole run."""
+        return self._lock(exclusive=False)
+
+    # -- resolutions -----------------------------------------------------------
+    def load_resolution(self, key: str, pinned: bool) -> dict[str, Any] | None:
+        path = self.root / "resolutions" / f"{key}.json"
+        try:
+            data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not pinned and time.time() - float(data.get("created", 0)) > UNPINNED_TTL_SECONDS:
+            return None
+        _touch(path)
+        return data
+
+    def save_resolution(self, key: str, data: dict[str, Any]) -> None:
+        payload = {**data, "created": time.time()}
+        _atomic_write(self.root / "resolutions" / f"{key}.json", json.dumps(payload).encode(), self.tmp)
+
+    # -- installed distributions ----------------------------------------------
+    def load_dist(self, key: str) -> CachedDist | None:
+        root = self.root / "dists" / key
+        try:
+            manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+            files = tuple(CachedFile(f["rel"], f["sha256"], f["size"], f["executable"]) for f in manifest["files"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        # A cheap integrity check on every use (sizes); contents are hashed when a
+        # member blob has to be rebuilt from them.
+        for f in files:
+            try:
+                if (root / "files" / f.rel).stat().st_size != f.size:
+                    return None
+            except OSError:
+                return None
+        _touch(root / "manifest.json")
+        return CachedDist(key, root / "files", files)
+
+    def save_dist(self, key: str, site: Path, rels: Sequence[tuple[str, Path, bool]]) -> CachedDist:
+        """Store one distribution's files (hard links where possible, else copies)."""
+        existing = self.load_dist(key)
+        if existing is not None:
+            return existing
+        staging = Path(tempfile.mkdtemp(prefix="dist-", dir=self.tmp))
+        try:
+            files = []
+            for rel, src, executable in rels:
+                dest = staging / "files" / rel
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    os.link(src, dest)  # uv never rewrites installed files in place
+                except OSError:
+                    shutil.copyfile(src, dest)
+                files.append({"rel": rel, "sha256": file_sha256(dest), "size": dest.stat().st_size,
+                              "executable": executable})
+            (staging / "manifest.json").write_text(json.dumps({"files": files}), encoding="utf-8")
+            final = self.root / "dists" / key
+            try:
+                staging.rename(final)
+            except OSError:
+                # Another build stored the same distribution first; keep theirs.
+                shutil.rmtree(staging, ignore_errors=True)
+                if (final / "manifest.json").exists():
+                    pass
+                else:
+                    shutil.rmtree(final, ignore_errors=True)
+                    raise
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        loaded = self.load_dist(key)
+        if loaded is None:
+            raise OSError(f"cache entry dists/{key} could not be read back")
+        return loaded
+
+    # -- finished artifacts ----------------------------------------------------
+    def load_artifact(self, key: str) -> tuple[dict[str, Any], list[Path]] | None:
+        meta_path = self.root / "artifacts" / f"{key}.json"
+        try:
+            meta: dict[str, Any] = json.loads(meta_path.read_text(encoding="utf-8"))
+            zips = [self.root / "artifacts" / f"{key}-{o['kind']}.zip" for o in meta["result"]["outputs"]]
+            for z, o in zip(zips, meta["result"]["outputs"], strict=True):
+                if z.stat().st_size != o["zipped_bytes"] or file_sha256(z) != o["sha256"]:
+                    return None  # damaged: rebuild, never ship
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        _touch(meta_path)
+        return meta, zips
+
+    def save_artifact(self, key: str, meta: dict[str, Any], zips: Sequence[tuple[str, Path]]) -> None:
+        for kind, src in zips:
+            self.tmp.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.tmp)
+            os.close(fd)
+            shutil.copyfile(src, tmp)
+            os.replace(tmp, self.root / "artifacts" / f"{key}-{kind}.zip")
+        # The metadata goes last: an artifact without it is invisible.
+        _atomic_write(self.root / "artifacts" / f"{key}.json", json.dumps(meta).encode(), self.tmp)
+
+    # -- maintenance -----------------------------------------------------------
+    def info(self) -> dict[str, dict[str, int]]:
+        out = {}
+        for d in ("members", "dists", "resolutions", "artifacts", "tmp"):
+            n, size = _du(self.root / d)
+            out[d] = {"entries": _count_entries(self.root / d, d), "files": n, "bytes": size}
+        return out
+
+    def clean(self) -> int:
+        with self._lock(exclusive=True):
+            _n, size = _du(self.root)
+            for d in ("members", "dists", "resolutions", "artifacts", "tmp"):
+                shutil.rmtree(self.root / d, ignore_errors=True)
+                (self.root / d).mkdir(parents=True, exist_ok=True)
+            return size
+
+    def prune(self, max_bytes: int) -> int:
+        """Remove least recently used entries until the cache fits; returns bytes freed."""
+        with self._lock(exclusive=True):
+            freed = self._sweep_tmp(max_age=0)
+            entries = []
+            for kind in ("artifacts", "dists", "members", "resolutions"):
+                for path, size, used in _entries(self.root / kind, kind):
+                    entries.append((used, size, path))
+            total = sum(size for _u, size, _p in entries)
+            for _used, size, path in sorted(entries):
+                if total <= max_bytes:
+                    break
+                for p in path if isinstance(path, list) else [path]:
+                    if p.is_dir():
+                        shutil.rmtree(p, ignore_errors=True)
+                    else:
+                        with contextlib.suppress(OSError):
+                            p.unlink()
+                total -= size
+                freed += size
+            return freed
+
+    def sweep(self) -> None:
+        """Drop in-flight files left by killed builds (older than an hour)."""
+        self._sweep_tmp(_TMP_MAX_AGE)
+
+    def auto_prune(self, max_bytes: int = DEFAULT_MAX_BYTES, every: float = 86400.0) -> None:
+        """Keep the cache under the default cap; measured at most once a day."""
+        stamp = self.root / "last-prune"
+        try:
+            if time.time() - stamp.stat().st_mtime < every:
+                return
+        except OSError:
+            pass
+        stamp.touch()
+        if sum(v["bytes"] for v in self.info().values()) > max_bytes:
+            self.prune(int(max_bytes * 0.8))
+
+    def _sweep_tmp(self, max_age: float) -> int:
+        freed = 0
+        now = time.time()
+        for p in self.tmp.iterdir() if self.tmp.exists() else []:
+            try:
+                if now - p.stat().st_mtime < max_age:
+                    continue
+                _n, size = _du(p) if p.is_dir() else (1, p.stat().st_size)
+                if p.is_dir():
+                    shutil.rmtree(p, ignore_errors=True)
+                else:
+                    p.unlink()
+                freed += size
+            except OSError:
+                continue
+        return freed
+
+
+def _touch(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        os.utime(path)
+
+
+def _du(path: Path) -> tuple[int, int]:
+    n = size = 0
+    for dirpath, _dirs, files in os.walk(path):
+        for f in files:
+            with contextlib.suppress(OSError):
+                size += Path(dirpath, f).lstat().st_size
+                n += 1
+    return n, size
+
+
+def _count_entries(path: Path, kind: str) -> int:
+    return sum(1 for _ in _entries(path, kind))
+
+
+def _entries(path: Path, kind: str) -> Iterator[tuple[Any, int, float]]:
+    """(removable unit, bytes, last use) for each cache entry of a kind."""
+    if not path.exists():
+        return
+    if kind == "dists":
+        for d in path.iterdir():
+            m = d / "manifest.json"
+            used = m.stat().st_mtime if m.exists() else 0.0
+            yield d, _du(d)[1], used
+    elif kind == "artifacts":
+        for meta in path.glob("*.json"):
+            key = meta.stem
+            parts = [meta, *path.glob(f"{key}-*.zip")]
+            yield parts, sum(p.stat().st_size for p in parts if p.exists()), meta.stat().st_mtime
+    elif kind == "members":
+        for sub in path.iterdir():
+            for b in sub.iterdir() if sub.is_dir() else []:
+                st = b.stat()
+                yield b, st.st_size, st.st_mtime
+    else:
+        for f in path.glob("*.json"):
+            st = f.stat()
+            yield f, st.st_size, st.st_mtime
