@@ -514,11 +514,13 @@ def _stage_verify_pack(
 
     say(f"verifying {len(deps) + len(code)} files for {target}")
     result.findings += _verify(opts, target, deps, code)
+    # Limits known before packing are reported with everything else, in one go.
+    result.unzipped_total = attached_unzipped + sum(e.size for _k, _p, es in plan for e in es)
+    layer_count = len(opts.attach_layers) + (1 if opts.kind == "split" else 0)
+    result.findings += checks.check_sizes(result.unzipped_total, [], layer_count)
     if checks.has_errors(result.findings):
         n = sum(1 for f in result.findings if f.severity == checks.ERROR)
         raise BuildFailed(f"verification failed: {n} problem(s) found; no zip was written", result)
-    result.unzipped_total = attached_unzipped + sum(e.size for _k, _p, es in plan for e in es)
-    layer_count = len(opts.attach_layers) + (1 if opts.kind == "split" else 0)
     store = cache.blobs if cache is not None else BlobStore(work / "blobs")
     _pack_all(plan, opts, result, layer_count, say, store, shas, cache, art_key)
     return result
@@ -600,9 +602,7 @@ def _pack_all(
             result.outputs.append(Output(kind, art))
             staged.append((kind, out, tmp))
         size_findings = checks.check_sizes(
-            result.unzipped_total,
-            [(str(o.artifact.path), o.artifact.zipped_bytes) for o in result.outputs],
-            layer_count,
+            0, [(str(o.artifact.path), o.artifact.zipped_bytes) for o in result.outputs], 0
         )
         result.findings += size_findings
         if checks.has_errors(size_findings):

@@ -28,7 +28,8 @@ import pytest
 
 # Variables a build legitimately needs from the outer environment (network, TLS,
 # the uv cache location and uv's own settings). Everything else is dropped.
-_KEEP = {"PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "SSL_CERT_FILE", "SSL_CERT_DIR", "XDG_CACHE_HOME"}
+_KEEP = {"PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "SSL_CERT_FILE", "SSL_CERT_DIR", "XDG_CACHE_HOME",
+         "LAMBDAPACK_CACHE_DIR"}
 _KEEP_PREFIXES = ("UV_",)
 _PROXY = re.compile(r"^(https?|no|all)_proxy$", re.IGNORECASE)
 
@@ -192,6 +193,7 @@ def make_zero_layer(path: Path, size: int) -> Path:
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
         info = zipfile.ZipInfo("python/zeros.bin", (1980, 1, 1, 0, 0, 0))
         info.compress_type = zipfile.ZIP_DEFLATED
+        info.external_attr = 0o100644 << 16  # zipfile's default is 0600, which Lambda cannot read (LP401)
         with zf.open(info, "w") as f:
             left = size
             while left:

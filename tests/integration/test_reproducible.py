@@ -41,7 +41,8 @@ def _build(project: Path, out: Path, *, umask: int = -1, sde: str | None = None)
     extra = {} if sde is None else {"SOURCE_DATE_EPOCH": sde}
     _r, data = lp_build_json(
         ["build", str(project / "src"), "--runtime", "python3.12", "--arch", "x86_64",
-         "-r", str(project / "requirements.txt"), "-o", str(out)],
+         # --no-cache: the bytes must be reproduced from scratch, not copied from the cache
+         "-r", str(project / "requirements.txt"), "-o", str(out), "--no-cache"],
         cwd=project, env=clean_env(extra, drop=["SOURCE_DATE_EPOCH"]), umask=umask,
     )
     [o] = data["outputs"]
