@@ -49,6 +49,7 @@ from .install import (
 from .layout import FUNCTION_ROOT, LAYER_ROOT, LambdaFile, LambdaView, lambda_path
 from .members import BlobStore, file_sha256
 from .pack import Artifact, atomic_output, write_zip_to, zip_date_time
+from .report import SizeReport, size_report, to_json
 from .rules import run_view_rules
 from .runtimes import UnknownArchError, UnknownRuntimeError, get_arch, get_runtime
 from .stage import Entry, dependency_entries, source_entries
@@ -113,6 +114,7 @@ class BuildResult:
     warnings: list[str] = field(default_factory=list)
     unzipped_total: int = 0
     cached: bool = False  # the zip(s) came whole from the artifact cache
+    size_reports: list[SizeReport] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -140,6 +142,7 @@ class BuildResult:
             "findings": [f.as_dict() for f in self.findings],
             "warnings": list(self.warnings),
             "cached": self.cached,
+            "size_report": [to_json(r) for r in self.size_reports],
         }
 
 
@@ -252,7 +255,15 @@ def build(opts: BuildOptions, progress: Progress | None = None) -> BuildResult:
             shutil.rmtree(work, ignore_errors=True)
     if cache is not None:
         cache.auto_prune()  # outside the shared lock: pruning takes the exclusive one
+    result.size_reports = [_size_report(o) for o in result.outputs]
     return result
+
+
+def _size_report(o: Output) -> SizeReport:
+    """Sizes per distribution, read back from the zip's central directory and RECORDs."""
+    with open_artifact(o.artifact.path) as art:
+        owners: dict[str, str | None] = dict(distribution_owners(art))
+    return size_report(o.artifact.path, o.kind, owners, None)
 
 
 @dataclass

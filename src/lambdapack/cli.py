@@ -6,9 +6,11 @@ Exit codes: 0 success; 1 build or verification failed; 2 bad usage or input.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
+import shutil
 import signal
 import sys
 import traceback
@@ -22,6 +24,7 @@ from .check import CheckResult
 from .checks import Finding
 from .errors import LambdapackError, UsageError
 from .install import InstallOptions
+from .report import human, render_table
 from .runtimes import RUNTIMES, UnknownArchError, UnknownRuntimeError, get_arch, get_runtime
 from .tags import Target, why
 
@@ -152,6 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="leave matching source files out (fnmatch; repeatable)",
     )
     out.add_argument(
+        "--report", type=Path, metavar="HTML", help="also write a self-contained HTML size report with a treemap"
+    )
+    out.add_argument(
         "--with-layer",
         action="append",
         default=[],
@@ -231,7 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _mb(n: int) -> str:
-    return f"{n / 1_000_000:.1f} MB"
+    # Binary units throughout: Lambda's "250 MB" is 262,144,000 bytes = 250 MiB.
+    return human(n)
 
 
 def _print_build(result: BuildResult, stream: TextIO) -> None:
@@ -258,13 +265,19 @@ def _print_build(result: BuildResult, stream: TextIO) -> None:
         )
         print(
             f"  {a.files} files, zipped {_mb(a.zipped_bytes)} "
-            f"({a.zipped_bytes / limits.ZIPPED_DIRECT_UPLOAD_BYTES:.0%} of the 50 MB direct upload), "
+            f"({a.zipped_bytes / limits.ZIPPED_DIRECT_UPLOAD_BYTES:.0%} of the 50 MiB direct upload), "
             f"unzipped {_mb(a.unzipped_bytes)}",
             file=stream,
         )
+    if result.cached:
+        print("(no change since the last build: the zip came from the cache)", file=stream)
+    for rep_ in result.size_reports:
+        short = dataclasses.replace(rep_, largest=rep_.largest[:5])
+        width = min(shutil.get_terminal_size().columns, 110)
+        print("size report: " + render_table(short, width=width).rstrip(), file=stream)
     if result.outputs:
         print(
-            f"unzipped total {_mb(result.unzipped_total)} of Lambda's 262.1 MB "
+            f"unzipped total {_mb(result.unzipped_total)} of Lambda's 250 MiB "
             f"({result.unzipped_total / limits.UNZIPPED_BYTES:.0%}; function + layers)",
             file=stream,
         )
@@ -328,10 +341,19 @@ def _cmd_build(args: argparse.Namespace) -> int:
             print(json.dumps({"version": 1, "ok": False, "error": {"message": e.message, "hint": e.hint,
                                                                    "exit_code": e.exit_code}}, indent=2))
         raise
+    if args.report is not None and result.size_reports:
+        from .pack import atomic_output
+        from .report import render_html
+
+        with atomic_output(args.report) as tmp:
+            tmp.write_text(render_html(result.size_reports, f"lambdapack size report: {args.report.stem}"),
+                           encoding="utf-8")
     if args.format == "json":
         print(json.dumps(result.as_dict(), indent=2))
     else:
         _print_build(result, sys.stdout)
+        if args.report is not None:
+            print(f"size report written to {args.report}")
     return 0
 
 
