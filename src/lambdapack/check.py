@@ -205,7 +205,9 @@ def check(
             result.artifacts.append({"role": role, "path": str(art.path), "kind": art.kind,
                                      "files": sum(1 for e in art.entries if not e.is_dir),
                                      "unzipped_bytes": size, "zipped_bytes": z})
-            result.findings += art.problems
         result.findings += run_view_rules(view, target, layers=layer_names, handler=handler)
+        # Archive problems last: reading members for the rules can find more (CRC, bombs).
+        for art in all_arts:
+            result.findings += art.problems
         result.findings += checks.check_sizes(unzipped, zipped, len(layers))
         return result

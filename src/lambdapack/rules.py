@@ -37,6 +37,13 @@ RULES: dict[str, str] = {
 _RUNTIME_SDK = ("boto3", "botocore", "s3transfer", "jmespath")
 
 
+def _dir_shown(path: str, origin: str) -> str:
+    """A directory's name inside its artifact, as files are shown."""
+    root = FUNCTION_ROOT if origin == "function" else "/opt"
+    rel = path[len(root):].lstrip("/") if path.startswith(root) else path
+    return rel if origin == "function" else f"{origin}: {rel}"
+
+
 def _shown(f: LambdaFile) -> str:
     """How a file is named in findings: its name in the artifact, with the layer."""
     return f.rel if f.origin == "function" else f"{f.origin}: {f.rel}"
@@ -120,8 +127,11 @@ def handler_rule(view: LambdaView, handler: str) -> list[Finding]:
     _entry, f = found
     if not f.path.endswith(".py"):
         return []  # an extension module: cannot read its definitions from source
+    source = f.read()
+    if not source and f.size:
+        return []  # the member could not be read (reported as LP307 with the archive problems)
     try:
-        tree = ast.parse(f.read())
+        tree = ast.parse(source)
     except (SyntaxError, ValueError) as e:
         return [Finding("LP204", ERROR, _shown(f), None,
                         f"handler module does not parse: {e.__class__.__name__}: {e}",
@@ -182,7 +192,7 @@ def shadowing(view: LambdaView) -> list[Finding]:
                 )
     for old, new in view.overwritten:
         out.append(
-            Finding("LP207", WARNING, new.path, new.distribution,
+            Finding("LP207", WARNING, _shown(new), new.distribution,
                     f"{new.origin} overwrites {old.path} from {old.origin}",
                     "make sure the layer order is intended; the last layer listed wins")
         )
@@ -202,7 +212,7 @@ def permissions(view: LambdaView) -> list[Finding]:
     for path, (origin, mode) in view.dirs.items():
         if mode is not None and not (mode & stat.S_IXOTH and mode & stat.S_IROTH):
             out.append(
-                Finding("LP401", ERROR, path, None,
+                Finding("LP401", ERROR, _dir_shown(path, origin), None,
                         f"directory mode {mode & 0o777:04o} in {origin} lacks o+rx; Lambda cannot enter it",
                         "rebuild the zip with directories 0755, or chmod -R o+rX before zipping")
             )
@@ -261,7 +271,8 @@ def bytecode(view: LambdaView, target: Target) -> list[Finding]:
         if not m:
             continue
         top = _shown(f).split("__pycache__")[0].rstrip("/").split("/")
-        key = ("/".join(top[:2]) if top[0].startswith("layer") else top[0], f.distribution)
+        where = "/".join(top[:2]) if top[0].startswith("layer") else top[0]
+        key = (where or "__pycache__", f.distribution)  # a top-level module's cache dir
         if m.group(2) != want:
             n, b, tag = foreign[key]
             foreign[key] = (n + 1, b + f.size, m.group(2))
