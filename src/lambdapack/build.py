@@ -52,6 +52,7 @@ from .pack import Artifact, atomic_output, write_zip_to, zip_date_time
 from .report import SizeReport, size_report, to_json
 from .rules import run_view_rules
 from .runtimes import UnknownArchError, UnknownRuntimeError, get_arch, get_runtime
+from .smoke import SmokeResult
 from .stage import Entry, dependency_entries, source_entries
 from .tags import Target
 
@@ -82,7 +83,8 @@ class BuildOptions:
     handler: str | None = None
     use_cache: bool = True
     cache_dir: Path | None = None
-    refresh: bool = False  # resolve again even when a cached resolution is fresh  # module.function, checked like `lambdapack check --handler`
+    refresh: bool = False  # resolve again even when a cached resolution is fresh
+    smoke: bool = False  # import-test the package before writing it  # module.function, checked like `lambdapack check --handler`
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,7 @@ class BuildResult:
     unzipped_total: int = 0
     cached: bool = False  # the zip(s) came whole from the artifact cache
     size_reports: list[SizeReport] = field(default_factory=list)
+    smoke: SmokeResult | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -143,6 +146,7 @@ class BuildResult:
             "warnings": list(self.warnings),
             "cached": self.cached,
             "size_report": [to_json(r) for r in self.size_reports],
+            "smoke": self.smoke.as_dict() if self.smoke is not None else None,
         }
 
 
@@ -521,6 +525,10 @@ def _stage_verify_pack(
         hit = cache.load_artifact(art_key)
         if hit is not None:
             say("no change: the finished zip comes from the cache")
+            if opts.smoke:
+                kinds = [k for k, _o, _e in plan]
+                zips = dict(zip(kinds, hit[1], strict=True))
+                _run_smoke(opts, result, zips.get("function"), zips.get("layer"), say)
             return _restore(hit, plan, result)
 
     say(f"verifying {len(deps) + len(code)} files for {target}")
@@ -619,9 +627,31 @@ def _pack_all(
         if checks.has_errors(size_findings):
             result.outputs.clear()
             raise BuildFailed("the package is over Lambda's limits; no zip was written", result)
+        if opts.smoke:
+            zips = {k: t for k, _o, t in staged}
+            _run_smoke(opts, result, zips.get("function"), zips.get("layer"), say)
         if cache is not None and art_key is not None:
             # Saved before the outputs are renamed into place; the temp files are complete.
             cache.save_artifact(art_key, {"result": result.as_dict()}, [(k, t) for k, _o, t in staged])
+
+
+def _run_smoke(
+    opts: BuildOptions, result: BuildResult, fn: Path | None, layer: Path | None, say: Progress
+) -> None:
+    """Import the package like Lambda would before the zip is put in place (build --smoke)."""
+    from .smoke import smoke
+
+    say("smoke test: importing the package with a matching interpreter")
+    layers = [*opts.attach_layers, *([layer] if layer is not None else [])]
+    result.smoke = smoke(fn, layers, result.target, handler=opts.handler)
+    if result.smoke.status == "failed":
+        bad = [r.module for r in result.smoke.results if not r.ok]
+        result.outputs.clear()
+        raise BuildFailed(
+            f"smoke test failed: {', '.join(bad) or 'the package'} did not import; no zip was written", result
+        )
+    if result.smoke.status == "skipped":
+        result.warnings.append(f"smoke test skipped: {result.smoke.reason}")
 
 
 def _index_url(opts: BuildOptions) -> str | None:

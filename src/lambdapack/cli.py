@@ -6,6 +6,7 @@ Exit codes: 0 success; 1 build or verification failed; 2 bad usage or input.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import logging
@@ -155,6 +156,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="leave matching source files out (fnmatch; repeatable)",
     )
     out.add_argument(
+        "--smoke",
+        action="store_true",
+        help="import-test the package with a matching local interpreter before writing it (see `smoke`)",
+    )
+    out.add_argument(
         "--report", type=Path, metavar="HTML", help="also write a self-contained HTML size report with a treemap"
     )
     out.add_argument(
@@ -215,6 +221,23 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--handler", metavar="MODULE.FUNCTION", help="check that the handler exists, e.g. app.handler")
     c.add_argument("--format", choices=("text", "json", "sarif"), default="text",
                    help="text (default), json (schema: lambdapack/schemas/check.schema.json), sarif 2.1.0")
+
+    sm = sub.add_parser(
+        "smoke",
+        help="import a built zip (and its layers) like Lambda would, with a matching local interpreter",
+        description="Extracts into a read-only temporary tree laid out like /var/task and /opt, then imports "
+        "the handler module (or every top-level module) in isolated processes (-I -S, only Lambda's paths).",
+        epilog="exit codes: 0 passed, 1 failed, 2 bad usage or input, 3 skipped (no interpreter of the target's "
+        "Python version and architecture on this machine)",
+    )
+    sm.add_argument("zip", nargs="?", type=Path, metavar="ZIP", help="function zip")
+    sm.add_argument("--layer", action="append", default=[], type=Path, metavar="ZIP", help="layer, in order")
+    sm.add_argument("--runtime", metavar="NAME", help="default: inferred from the content")
+    sm.add_argument("--arch", metavar="ARCH", help="default: inferred from the content")
+    sm.add_argument("--handler", metavar="MODULE.FUNCTION", help="import only the handler's module and check the function")
+    sm.add_argument("--with-runtime-boto3", action="store_true",
+                    help="let boto3/botocore come from the local interpreter, as the runtime provides them")
+    _add_format(sm)
 
     k = sub.add_parser(
         "cache", help="show, clean or prune the build cache",
@@ -287,6 +310,10 @@ def _print_build(result: BuildResult, stream: TextIO) -> None:
         owner = f" ({f.distribution})" if f.distribution else ""
         print(st(f"{f.severity} {f.code}{where}{owner}: {f.message}", color), file=stream)
         print(f"    fix: {f.fix}", file=stream)
+    if result.smoke is not None:
+        from .smoke import render_text as render_smoke
+
+        print(render_smoke(result.smoke).rstrip(), file=stream)
     for w in result.warnings:
         print(st(f"warning: {w}", "33"), file=stream)
 
@@ -322,6 +349,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
         use_cache=not args.no_cache,
         cache_dir=args.cache_dir,
         refresh=args.refresh,
+        smoke=args.smoke,
     )
     say = _progress(args.quiet or args.format == "json")
     try:
@@ -446,6 +474,33 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     return 0 if expls else 1
 
 
+def _cmd_smoke(args: argparse.Namespace) -> int:
+    from .artifact import open_artifact
+    from .check import infer_target
+    from .smoke import render_text, smoke
+
+    runtime, arch = args.runtime, args.arch
+    if runtime is None or arch is None:
+        paths = ([args.zip] if args.zip else []) + list(args.layer)
+        with contextlib.ExitStack() as stack:
+            arts = [stack.enter_context(open_artifact(p)) for p in paths]
+            rt_guess, arch_guess, _notes = infer_target(arts)
+        runtime = runtime or rt_guess
+        arch = arch or arch_guess
+        if runtime is None or arch is None:
+            raise UsageError("cannot infer the runtime/architecture from the content", "pass --runtime and --arch")
+    try:
+        target = Target(get_runtime(runtime), get_arch(arch))
+    except (UnknownRuntimeError, UnknownArchError) as e:
+        raise UsageError(str(e)) from None
+    res = smoke(args.zip, args.layer, target, handler=args.handler, with_runtime_boto3=args.with_runtime_boto3)
+    if args.format == "json":
+        print(json.dumps(res.as_dict(), indent=2))
+    else:
+        print(render_text(res))
+    return {"passed": 0, "failed": 1, "skipped": 3}[res.status]
+
+
 def _cmd_cache(args: argparse.Namespace) -> int:
     from .cache import DEFAULT_MAX_BYTES, Cache, default_cache_dir, parse_size
 
@@ -498,7 +553,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError:
         pass  # not the main thread (e.g. called from a test runner thread)
     handlers = {"build": _cmd_build, "tags": _cmd_tags, "why": _cmd_why, "check": _cmd_check,
-                "explain": _cmd_explain, "cache": _cmd_cache}
+                "explain": _cmd_explain, "cache": _cmd_cache,
+                "smoke": _cmd_smoke}
     try:
         return handlers[args.command](args)
     except LambdapackError as e:
