@@ -52,6 +52,7 @@ from .pack import Artifact, atomic_output, write_zip_to, zip_date_time
 from .report import SizeReport, size_report, to_json
 from .rules import run_view_rules
 from .runtimes import UnknownArchError, UnknownRuntimeError, get_arch, get_runtime
+from .slim import Profile, apply_slim, find_strip_tools, plan_slim, runtime_provided_closure
 from .smoke import SmokeResult
 from .stage import Entry, dependency_entries, source_entries
 from .tags import Target
@@ -84,7 +85,11 @@ class BuildOptions:
     use_cache: bool = True
     cache_dir: Path | None = None
     refresh: bool = False  # resolve again even when a cached resolution is fresh
-    smoke: bool = False  # import-test the package before writing it  # module.function, checked like `lambdapack check --handler`
+    smoke: bool = False  # import-test the package before writing it
+    slim: str = "safe"  # none | safe | aggressive (slim.PROFILE_RULES)
+    dep_excludes: tuple[str, ...] = ()  # --exclude patterns, applied to dependencies too
+    keeps: tuple[str, ...] = ()  # --keep patterns: never removed or stripped
+    exclude_runtime_provided: bool = False  # module.function, checked like `lambdapack check --handler`
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,8 @@ class BuildResult:
     cached: bool = False  # the zip(s) came whole from the artifact cache
     size_reports: list[SizeReport] = field(default_factory=list)
     smoke: SmokeResult | None = None
+    saved_by_dist: dict[str, int] = field(default_factory=dict)  # bytes slimming removed
+    slim_notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -147,6 +154,8 @@ class BuildResult:
             "cached": self.cached,
             "size_report": [to_json(r) for r in self.size_reports],
             "smoke": self.smoke.as_dict() if self.smoke is not None else None,
+            "slim": {"saved_bytes": sum(self.saved_by_dist.values()), "by_distribution": dict(self.saved_by_dist),
+                     "notes": list(self.slim_notes)},
         }
 
 
@@ -259,15 +268,18 @@ def build(opts: BuildOptions, progress: Progress | None = None) -> BuildResult:
             shutil.rmtree(work, ignore_errors=True)
     if cache is not None:
         cache.auto_prune()  # outside the shared lock: pruning takes the exclusive one
-    result.size_reports = [_size_report(o) for o in result.outputs]
+    # Savings belong to the zip that holds the dependencies (the layer of a split build).
+    dep_kind = "function" if opts.kind == "function" else "layer"
+    result.size_reports = [_size_report(o, result.saved_by_dist if o.kind == dep_kind else {})
+                           for o in result.outputs]
     return result
 
 
-def _size_report(o: Output) -> SizeReport:
+def _size_report(o: Output, saved: dict[str, int]) -> SizeReport:
     """Sizes per distribution, read back from the zip's central directory and RECORDs."""
     with open_artifact(o.artifact.path) as art:
         owners: dict[str, str | None] = dict(distribution_owners(art))
-    return size_report(o.artifact.path, o.kind, owners, None)
+    return size_report(o.artifact.path, o.kind, owners, saved)
 
 
 @dataclass
@@ -500,6 +512,31 @@ def _stage_verify_pack(
         for e in code:
             shas[e.arcname] = file_sha256(e.path)
 
+    art_key = None
+    if cache is not None:
+        art_key = _digest({
+            "v": __version__, "target": [target.runtime.name, target.arch.value], "kind": opts.kind,
+            "level": opts.compresslevel, "date": list(zip_date_time(os.environ)),
+            "handler": opts.handler, "smoke": opts.smoke,
+            "slim": [opts.slim, list(opts.dep_excludes), list(opts.keeps), opts.exclude_runtime_provided,
+                     list(find_strip_tools(target.arch.machine)) if opts.slim == "aggressive" else []],
+            "layers": [file_sha256(p) for p in opts.attach_layers],
+            "deps": sorted((e.arcname, shas.get(e.arcname, ""), e.executable) for e in deps),
+            "code": sorted((e.arcname, shas.get(e.arcname, ""), e.executable) for e in code),
+        })
+        hit = cache.load_artifact(art_key)
+        if hit is not None:
+            say("no change: the finished zip comes from the cache")
+            kinds = ["function"] if opts.kind == "function" else ["layer"] if opts.kind == "layer" else [
+                "function", "layer"]
+            zips = dict(zip(kinds, hit[1], strict=True))
+            if opts.smoke:
+                _run_smoke(opts, result, zips.get("function"), zips.get("layer"), say)
+            outs = [(k, fn_out if k == "function" else layer_out) for k in kinds]
+            return _restore(hit, [(k, o) for k, o in outs if o is not None], result)
+
+    deps = _slim(opts, target, inst, deps, dep_prefix, work, result, shas, say)
+
     plan: list[tuple[str, Path, list[Entry]]] = []
     if opts.kind == "function":
         assert fn_out is not None
@@ -511,25 +548,6 @@ def _stage_verify_pack(
         assert fn_out is not None and layer_out is not None
         plan.append(("function", fn_out, code))
         plan.append(("layer", layer_out, deps))
-
-    art_key = None
-    if cache is not None:
-        art_key = _digest({
-            "v": __version__, "target": [target.runtime.name, target.arch.value], "kind": opts.kind,
-            "level": opts.compresslevel, "date": list(zip_date_time(os.environ)),
-            "handler": opts.handler,
-            "layers": [file_sha256(p) for p in opts.attach_layers],
-            "outputs": [[k, sorted((e.arcname, shas.get(e.arcname, ""), e.executable) for e in es)]
-                        for k, _p, es in plan],
-        })
-        hit = cache.load_artifact(art_key)
-        if hit is not None:
-            say("no change: the finished zip comes from the cache")
-            if opts.smoke:
-                kinds = [k for k, _o, _e in plan]
-                zips = dict(zip(kinds, hit[1], strict=True))
-                _run_smoke(opts, result, zips.get("function"), zips.get("layer"), say)
-            return _restore(hit, plan, result)
 
     say(f"verifying {len(deps) + len(code)} files for {target}")
     result.findings += _verify(opts, target, deps, code)
@@ -545,11 +563,50 @@ def _stage_verify_pack(
     return result
 
 
-def _restore(hit: tuple[dict[str, Any], list[Path]], plan: list[tuple[str, Path, list[Entry]]],
+def _slim(
+    opts: BuildOptions, target: Target, inst: _Installed, deps: list[Entry], prefix: str, work: Path,
+    result: BuildResult, shas: dict[str, str], say: Progress,
+) -> list[Entry]:
+    """Leave out what the profile, --exclude and --exclude-runtime-provided say; strip copies."""
+    profile = Profile(opts.slim)
+    if profile is Profile.NONE and not (opts.dep_excludes or opts.exclude_runtime_provided):
+        return deps
+    drop: set[str] = set()
+    if opts.exclude_runtime_provided:
+        meta_site = work / "metadata"
+        for rel, path, _exe, _label in inst.files:
+            if rel.endswith(".dist-info/METADATA"):
+                (meta_site / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, meta_site / rel)
+        drop, note = runtime_provided_closure(inst.dists, meta_site, target)
+        result.slim_notes.append(note)
+    plan = plan_slim(deps, target, profile, excludes=opts.dep_excludes, keeps=opts.keeps, drop_dists=drop,
+                     dist_prefix=prefix)
+    if plan.strip:
+        say(f"slimming ({profile.value}): leaving out {len(plan.removals)} files, stripping up to "
+            f"{len(plan.strip)} shared objects")
+    res = apply_slim(deps, plan, target, work)
+    saved: dict[str, int] = {}
+    for r in res.removals:
+        saved[r.distribution or "(your code)"] = saved.get(r.distribution or "(your code)", 0) + r.size
+    owners = {e.arcname: e.distribution for e in deps}
+    for arcname, before, after in res.stripped:
+        label = owners.get(arcname) or "(your code)"
+        saved[label] = saved.get(label, 0) + before - after
+        shas.pop(arcname, None)  # new content: hashed afresh when packed
+    for arcname, why in res.kept_unstripped:
+        log.info("kept unstripped: %s (%s)", arcname, why)
+    result.saved_by_dist = saved
+    return res.entries
+
+
+def _restore(hit: tuple[dict[str, Any], list[Path]], outs: list[tuple[str, Path]],
              result: BuildResult) -> BuildResult:
     meta, zips = hit
     data = meta["result"]
-    for (kind, out, _es), z, o in zip(plan, zips, data["outputs"], strict=True):
+    result.saved_by_dist = dict(data.get("slim", {}).get("by_distribution", {}))
+    result.slim_notes = list(data.get("slim", {}).get("notes", []))
+    for (kind, out), z, o in zip(outs, zips, data["outputs"], strict=True):
         with atomic_output(out) as tmp:
             shutil.copyfile(z, tmp)
         result.outputs.append(Output(kind, Artifact(out, o["sha256"], o["sha256_base64"], o["zipped_bytes"],

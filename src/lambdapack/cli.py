@@ -153,8 +153,18 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="PATTERN",
-        help="leave matching source files out (fnmatch; repeatable)",
+        help="leave matching files out, your code's and the dependencies' (fnmatch on the path in the zip; repeatable)",
     )
+    out.add_argument(
+        "--slim",
+        choices=("none", "safe", "aggressive"),
+        default="safe",
+        help="what to leave out of the dependencies (default safe); the exact lists are in the README",
+    )
+    out.add_argument("--keep", action="append", default=[], metavar="PATTERN",
+                     help="never remove or strip matching dependency files (wins over --slim and --exclude)")
+    out.add_argument("--exclude-runtime-provided", action="store_true",
+                     help="drop boto3, botocore, s3transfer, jmespath (and what only they need): the runtime has them")
     out.add_argument(
         "--smoke",
         action="store_true",
@@ -314,6 +324,8 @@ def _print_build(result: BuildResult, stream: TextIO) -> None:
         from .smoke import render_text as render_smoke
 
         print(render_smoke(result.smoke).rstrip(), file=stream)
+    for note in result.slim_notes:
+        print(f"note: {note}", file=stream)
     for w in result.warnings:
         print(st(f"warning: {w}", "33"), file=stream)
 
@@ -350,6 +362,10 @@ def _cmd_build(args: argparse.Namespace) -> int:
         cache_dir=args.cache_dir,
         refresh=args.refresh,
         smoke=args.smoke,
+        slim=args.slim,
+        dep_excludes=tuple(args.exclude),
+        keeps=tuple(args.keep),
+        exclude_runtime_provided=args.exclude_runtime_provided,
     )
     say = _progress(args.quiet or args.format == "json")
     try:
