@@ -5,6 +5,7 @@ Each stage passes typed values to the next; only this module sequences them.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -24,6 +25,7 @@ from typing import Any
 
 from . import __version__, checks
 from .artifact import open_artifact
+from .bytecode import InvalidationMode, compile_entries, pyc_arcname
 from .cache import Cache, default_cache_dir
 from .check import add_artifact, distribution_owners
 from .checks import Finding
@@ -46,6 +48,7 @@ from .install import (
     start_uv,
     uv_environment,
 )
+from .interpreters import Interpreter, find_interpreter
 from .layout import FUNCTION_ROOT, LAYER_ROOT, LambdaFile, LambdaView, lambda_path
 from .members import BlobStore, file_sha256
 from .pack import Artifact, atomic_output, write_zip_to, zip_date_time
@@ -89,7 +92,9 @@ class BuildOptions:
     slim: str = "safe"  # none | safe | aggressive (slim.PROFILE_RULES)
     dep_excludes: tuple[str, ...] = ()  # --exclude patterns, applied to dependencies too
     keeps: tuple[str, ...] = ()  # --keep patterns: never removed or stripped
-    exclude_runtime_provided: bool = False  # module.function, checked like `lambdapack check --handler`
+    exclude_runtime_provided: bool = False
+    compile: str = "auto"  # auto (when an interpreter of the target's version exists) | on | off
+    pyc_mode: str = "unchecked-hash"  # or checked-hash  # module.function, checked like `lambdapack check --handler`
 
 
 @dataclass(frozen=True)
@@ -512,9 +517,11 @@ def _stage_verify_pack(
         for e in code:
             shas[e.arcname] = file_sha256(e.path)
 
+    interp = _compile_interpreter(opts, target, cache, result)
     art_key = None
     if cache is not None:
         art_key = _digest({
+            "pyc": [opts.pyc_mode, list(interp.version)] if interp is not None else None,
             "v": __version__, "target": [target.runtime.name, target.arch.value], "kind": opts.kind,
             "level": opts.compresslevel, "date": list(zip_date_time(os.environ)),
             "handler": opts.handler, "smoke": opts.smoke,
@@ -536,6 +543,8 @@ def _stage_verify_pack(
             return _restore(hit, [(k, o) for k, o in outs if o is not None], result)
 
     deps = _slim(opts, target, inst, deps, dep_prefix, work, result, shas, say)
+    if interp is not None:
+        deps, code = _bytecode(opts, interp, deps, code, work, cache, result, say)
 
     plan: list[tuple[str, Path, list[Entry]]] = []
     if opts.kind == "function":
@@ -561,6 +570,104 @@ def _stage_verify_pack(
     store = cache.blobs if cache is not None else BlobStore(work / "blobs")
     _pack_all(plan, opts, result, layer_count, say, store, shas, cache, art_key)
     return result
+
+
+def _compile_interpreter(
+    opts: BuildOptions, target: Target, cache: Cache | None, result: BuildResult
+) -> Interpreter | None:
+    """An interpreter of the target's minor version (any machine: bytecode is portable)."""
+    if opts.compile == "off":
+        return None
+    interp = _find_interpreter_cached(target.runtime.python, cache)
+    if interp is None:
+        msg = (f"no Python {target.runtime.version} found on this machine (PATH, pyenv, uv-managed), so the "
+               f"zip has no bytecode and Python will compile on every cold start; install one (e.g. "
+               f"`uv python install {target.runtime.version}`) or pass --no-compile to silence this")
+        if opts.compile == "on":
+            raise UsageError(msg.split(", so")[0] + "; --compile needs one",
+                             f"install Python {target.runtime.version} (e.g. `uv python install "
+                             f"{target.runtime.version}`), or drop --compile")
+        result.warnings.append(msg)
+    return interp
+
+
+def _find_interpreter_cached(minor: tuple[int, int], cache: Cache | None) -> Interpreter | None:
+    """find_interpreter, remembered across runs while the interpreter file is unchanged.
+
+    Probing candidates starts processes (~0.1 s each); a no-change rebuild must not pay that.
+    """
+    memo = cache.root / "interpreters.json" if cache is not None else None
+    key = f"{minor[0]}.{minor[1]}"
+    if memo is not None:
+        try:
+            known = json.loads(memo.read_text(encoding="utf-8")).get(key)
+            st = Path(known["path"]).stat()
+            if [st.st_mtime_ns, st.st_size] == known["stat"]:
+                major, minor_, micro = (int(x) for x in known["version"])
+                return Interpreter(str(known["path"]), (major, minor_, micro), str(known["machine"]))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            pass
+    interp = find_interpreter(minor)
+    if interp is not None and memo is not None:
+        try:
+            data = json.loads(memo.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = {}
+        st = Path(interp.path).stat()
+        data[key] = {"path": interp.path, "version": list(interp.version), "machine": interp.machine,
+                     "stat": [st.st_mtime_ns, st.st_size]}
+        with contextlib.suppress(OSError):
+            tmp = memo.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(data), encoding="utf-8")
+            tmp.replace(memo)
+    return interp
+
+
+def _bytecode(
+    opts: BuildOptions, interp: Interpreter, deps: list[Entry], code: list[Entry], work: Path,
+    cache: Cache | None, result: BuildResult, say: Progress,
+) -> tuple[list[Entry], list[Entry]]:
+    """Hash-based .pyc for every .py, compiled once per (content, Python, mode, Lambda path)."""
+    mode = InvalidationMode(opts.pyc_mode)
+    dep_root = FUNCTION_ROOT if opts.kind == "function" else LAYER_ROOT
+    groups = [(deps, dep_root), (code, FUNCTION_ROOT)]
+    out: list[list[Entry]] = []
+    compiled = hits = 0
+    for entries, root in groups:
+        sources = [e for e in entries if e.arcname.endswith(".py")]
+        keys = {e.arcname: _digest([list(interp.version), mode.value, lambda_path(root, e.arcname),
+                                    file_sha256(e.path)]) for e in sources}
+        pyc: list[Entry] = []
+        missing: list[Entry] = []
+        for e in sources:
+            cached = cache.root / "pyc" / keys[e.arcname][:2] / f"{keys[e.arcname]}.pyc" if cache else None
+            if cached is not None and cached.is_file():
+                arc = pyc_arcname(e.arcname, interp.cache_tag)
+                pyc.append(Entry(arc, cached, False, cached.stat().st_size, e.distribution))
+                hits += 1
+            else:
+                missing.append(e)
+        if missing:
+            say(f"compiling {len(missing)} modules to {mode.value} bytecode with Python "
+                f"{'.'.join(map(str, interp.version))}")
+            res = compile_entries(missing, interp, work / "pyc" / root.strip("/").replace("/", "_"),
+                                  lambda_root=lambda a, r=root: lambda_path(r, a), mode=mode)  # type: ignore[misc]
+            compiled += len(res.entries)
+            by_arc = {pyc_arcname(e.arcname, interp.cache_tag): e for e in missing}
+            for p in res.entries:
+                if cache is not None:
+                    src = by_arc[p.arcname]
+                    dest = cache.root / "pyc" / keys[src.arcname][:2] / f"{keys[src.arcname]}.pyc"
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    tmp = dest.with_suffix(f".{os.getpid()}.tmp")
+                    shutil.copyfile(p.path, tmp)
+                    tmp.replace(dest)
+                pyc.append(p)
+            for arcname, why in res.failed:
+                result.warnings.append(f"{arcname} does not compile for Python {interp.minor[0]}.{interp.minor[1]}: {why}")
+        out.append(entries + pyc)
+    log.info("bytecode: %d compiled, %d from the cache", compiled, hits)
+    return out[0], out[1]
 
 
 def _slim(

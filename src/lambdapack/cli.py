@@ -165,6 +165,14 @@ def build_parser() -> argparse.ArgumentParser:
                      help="never remove or strip matching dependency files (wins over --slim and --exclude)")
     out.add_argument("--exclude-runtime-provided", action="store_true",
                      help="drop boto3, botocore, s3transfer, jmespath (and what only they need): the runtime has them")
+    comp = out.add_mutually_exclusive_group()
+    comp.add_argument("--compile", dest="compile", action="store_const", const="on", default="auto",
+                      help="ship hash-based .pyc compiled by a local Python of the target's version "
+                      "(default: when one is found)")
+    comp.add_argument("--no-compile", dest="compile", action="store_const", const="off",
+                      help="ship no bytecode")
+    out.add_argument("--pyc-mode", choices=("unchecked-hash", "checked-hash"), default="unchecked-hash",
+                     help="unchecked-hash (default; /var/task is read-only, sources never change) or checked-hash")
     out.add_argument(
         "--smoke",
         action="store_true",
@@ -366,6 +374,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
         dep_excludes=tuple(args.exclude),
         keeps=tuple(args.keep),
         exclude_runtime_provided=args.exclude_runtime_provided,
+        compile=args.compile,
+        pyc_mode=args.pyc_mode,
     )
     say = _progress(args.quiet or args.format == "json")
     try:
