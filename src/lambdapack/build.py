@@ -50,9 +50,9 @@ from .install import (
 )
 from .interpreters import Interpreter, find_interpreter
 from .layout import FUNCTION_ROOT, LAYER_ROOT, LambdaFile, LambdaView, lambda_path
-from .members import BlobStore, file_sha256
+from .members import BlobStore, SourceChanged, file_sha256
 from .pack import Artifact, atomic_output, write_zip_to, zip_date_time
-from .report import SizeReport, size_report, to_json
+from .report import DistSize, FileSize, SizeReport, size_report, to_json
 from .rules import run_view_rules
 from .runtimes import UnknownArchError, UnknownRuntimeError, get_arch, get_runtime
 from .slim import Profile, apply_slim, find_strip_tools, plan_slim, runtime_provided_closure
@@ -265,26 +265,48 @@ def build(opts: BuildOptions, progress: Progress | None = None) -> BuildResult:
     with cache.using() if cache is not None else nullcontext():
         if cache is not None:
             cache.sweep()
-        work = Path(tempfile.mkdtemp(prefix=".lambdapack-"))
-        try:
-            result = _build_in(opts, target, work, cache, kind, dep_path, fn_out, layer_out,
-                               attached_unzipped, warnings, say)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+        for attempt in (1, 2):
+            # In the cache's tmp/ when there is a cache: a killed build's leftovers are swept.
+            work = Path(tempfile.mkdtemp(prefix=".lambdapack-", dir=cache.tmp if cache is not None else None))
+            try:
+                result = _build_in(opts, target, work, cache, kind, dep_path, fn_out, layer_out,
+                                   attached_unzipped, list(warnings), say)
+                break
+            except SourceChanged as e:
+                # A cached file was altered in place: drop its distribution and install it again.
+                if cache is None or attempt == 2:
+                    raise BuildError(f"a file changed while it was being packed: {e}",
+                                     "run the build again (with --no-cache if it persists)") from None
+                say(f"cache: {e.path} is damaged; reinstalling its distribution")
+                _discard_owner(cache, e.path)
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
     if cache is not None:
         cache.auto_prune()  # outside the shared lock: pruning takes the exclusive one
-    # Savings belong to the zip that holds the dependencies (the layer of a split build).
-    dep_kind = "function" if opts.kind == "function" else "layer"
-    result.size_reports = [_size_report(o, result.saved_by_dist if o.kind == dep_kind else {})
-                           for o in result.outputs]
     return result
 
 
-def _size_report(o: Output, saved: dict[str, int]) -> SizeReport:
-    """Sizes per distribution, read back from the zip's central directory and RECORDs."""
-    with open_artifact(o.artifact.path) as art:
-        owners: dict[str, str | None] = dict(distribution_owners(art))
-    return size_report(o.artifact.path, o.kind, owners, saved)
+def _discard_owner(cache: Cache, path: Path) -> None:
+    dists = (cache.root / "dists").resolve()
+    try:
+        rel = path.resolve().relative_to(dists)
+    except ValueError:
+        return
+    cache.discard_dist(rel.parts[0])
+
+
+def _size_report(kind: str, zip_path: Path, final: Path, entries: Sequence[Entry], saved: dict[str, int]) -> SizeReport:
+    """Sizes per distribution: owners from the staged entries, sizes from the zip's directory."""
+    owners: dict[str, str | None] = {e.arcname: e.distribution for e in entries}
+    return dataclasses.replace(size_report(zip_path, kind, owners, saved), artifact=str(final))
+
+
+def _report_from_dict(d: dict[str, Any]) -> SizeReport:
+    return SizeReport(
+        artifact=d["artifact"], kind=d["kind"], files=[FileSize(**f) for f in d["files"]],
+        dists=[DistSize(**x) for x in d["dists"]], unzipped=d["unzipped"], zipped=d["zipped"],
+        budget_share=d["budget_share"], saved=d["saved"], largest=[FileSize(**f) for f in d["largest"]],
+    )
 
 
 @dataclass
@@ -335,7 +357,7 @@ def _install(
     if cache is not None and not opts.refresh:
         hit = cache.load_resolution(res_key, _fully_pinned(reqs))
         if hit is not None:
-            cached = _from_cache(cache, hit, reqs)
+            cached = _from_cache(cache, hit, reqs, target)
             if cached is not None:
                 say(f"dependencies: {len(cached.dists)} distributions from the cache (no resolution needed)")
                 return cached
@@ -426,7 +448,20 @@ def _store(cache: Cache, inst: _Installed, index: str | None, res_key: str) -> _
     return _Installed(inst.reqs, inst.dists, files, shas, None, inst.laptop, "uv")
 
 
-def _from_cache(cache: Cache, hit: dict[str, Any], reqs: Requirements) -> _Installed | None:
+def _from_cache(cache: Cache, hit: dict[str, Any], reqs: Requirements, target: Target) -> _Installed | None:
+    """The cached install, or None when any part is missing, damaged or inconsistent."""
+    try:
+        inst = _from_cache_unchecked(cache, hit, reqs)
+    except (KeyError, TypeError, AttributeError, ValueError):
+        return None  # a damaged resolution record is a miss, never a crash
+    if inst is None or (reqs.top_level and not inst.dists):
+        return None
+    if missing_requirements(reqs.top_level, inst.dists, target):
+        return None  # a requested package must never be dropped, cached or not
+    return inst
+
+
+def _from_cache_unchecked(cache: Cache, hit: dict[str, Any], reqs: Requirements) -> _Installed | None:
     dists: list[Distribution] = []
     files: list[tuple[str, Path, bool, str | None]] = []
     shas: dict[str, str] = {}
@@ -501,6 +536,8 @@ def _stage_verify_pack(
     code: list[Entry] = []
     if opts.src is not None and opts.kind in ("function", "split"):
         skip = [p for p in (fn_out, layer_out) if p is not None] + [Path("dist"), work]
+        if cache is not None:
+            skip.append(cache.root)  # a cache inside the source tree must never be zipped
         code = source_entries(
             opts.src,
             exclude_tests=opts.exclude_tests,
@@ -544,7 +581,7 @@ def _stage_verify_pack(
 
     deps = _slim(opts, target, inst, deps, dep_prefix, work, result, shas, say)
     if interp is not None:
-        deps, code = _bytecode(opts, interp, deps, code, work, cache, result, say)
+        deps, code = _bytecode(opts, interp, deps, code, work, cache, result, shas, say)
 
     plan: list[tuple[str, Path, list[Entry]]] = []
     if opts.kind == "function":
@@ -625,7 +662,7 @@ def _find_interpreter_cached(minor: tuple[int, int], cache: Cache | None) -> Int
 
 def _bytecode(
     opts: BuildOptions, interp: Interpreter, deps: list[Entry], code: list[Entry], work: Path,
-    cache: Cache | None, result: BuildResult, say: Progress,
+    cache: Cache | None, result: BuildResult, shas: dict[str, str], say: Progress,
 ) -> tuple[list[Entry], list[Entry]]:
     """Hash-based .pyc for every .py, compiled once per (content, Python, mode, Lambda path)."""
     mode = InvalidationMode(opts.pyc_mode)
@@ -636,14 +673,15 @@ def _bytecode(
     for entries, root in groups:
         sources = [e for e in entries if e.arcname.endswith(".py")]
         keys = {e.arcname: _digest([list(interp.version), mode.value, lambda_path(root, e.arcname),
-                                    file_sha256(e.path)]) for e in sources}
+                                    shas.get(e.arcname) or file_sha256(e.path)]) for e in sources}
         pyc: list[Entry] = []
         missing: list[Entry] = []
         for e in sources:
-            cached = cache.root / "pyc" / keys[e.arcname][:2] / f"{keys[e.arcname]}.pyc" if cache else None
-            if cached is not None and cached.is_file():
+            cached = cache.load_pyc(keys[e.arcname]) if cache is not None else None
+            if cached is not None:
                 arc = pyc_arcname(e.arcname, interp.cache_tag)
-                pyc.append(Entry(arc, cached, False, cached.stat().st_size, e.distribution))
+                pyc.append(Entry(arc, cached[0], False, cached[0].stat().st_size, e.distribution))
+                shas[arc] = cached[1]
                 hits += 1
             else:
                 missing.append(e)
@@ -656,12 +694,9 @@ def _bytecode(
             by_arc = {pyc_arcname(e.arcname, interp.cache_tag): e for e in missing}
             for p in res.entries:
                 if cache is not None:
-                    src = by_arc[p.arcname]
-                    dest = cache.root / "pyc" / keys[src.arcname][:2] / f"{keys[src.arcname]}.pyc"
-                    dest.parent.mkdir(parents=True, exist_ok=True)
-                    tmp = dest.with_suffix(f".{os.getpid()}.tmp")
-                    shutil.copyfile(p.path, tmp)
-                    tmp.replace(dest)
+                    path, sha = cache.save_pyc(keys[by_arc[p.arcname].arcname], p.path)
+                    p = Entry(p.arcname, path, p.executable, p.size, p.distribution)
+                    shas[p.arcname] = sha
                 pyc.append(p)
             for arcname, why in res.failed:
                 result.warnings.append(f"{arcname} does not compile for Python {interp.minor[0]}.{interp.minor[1]}: {why}")
@@ -720,6 +755,8 @@ def _restore(hit: tuple[dict[str, Any], list[Path]], outs: list[tuple[str, Path]
                                                     o["unzipped_bytes"], o["files"])))
     result.unzipped_total = data["unzipped_total_bytes"]
     result.findings += [Finding(**f) for f in data["findings"]]
+    result.size_reports = [dataclasses.replace(_report_from_dict(r), artifact=str(out))
+                           for r, (_k, out) in zip(meta.get("size_reports", []), outs, strict=False)]
     result.cached = True
     return result
 
@@ -784,6 +821,9 @@ def _pack_all(
             art = write_zip_to(entries, tmp, out, compresslevel=opts.compresslevel, store=store, shas=shas)
             result.outputs.append(Output(kind, art))
             staged.append((kind, out, tmp))
+            # Savings belong to the zip that holds the dependencies (the layer of a split build).
+            saved = result.saved_by_dist if kind == ("function" if opts.kind == "function" else "layer") else {}
+            result.size_reports.append(_size_report(kind, tmp, out, entries, saved))
         size_findings = checks.check_sizes(
             0, [(str(o.artifact.path), o.artifact.zipped_bytes) for o in result.outputs], 0
         )
@@ -796,7 +836,8 @@ def _pack_all(
             _run_smoke(opts, result, zips.get("function"), zips.get("layer"), say)
         if cache is not None and art_key is not None:
             # Saved before the outputs are renamed into place; the temp files are complete.
-            cache.save_artifact(art_key, {"result": result.as_dict()}, [(k, t) for k, _o, t in staged])
+            meta = {"result": result.as_dict(), "size_reports": [dataclasses.asdict(r) for r in result.size_reports]}
+            cache.save_artifact(art_key, meta, [(k, t) for k, _o, t in staged])
 
 
 def _run_smoke(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -28,7 +29,9 @@ from typing import Any
 
 from .members import BlobStore, file_sha256
 
-__all__ = ["DEFAULT_MAX_BYTES", "Cache", "CachedDist", "default_cache_dir", "parse_size"]
+__all__ = ["DEFAULT_MAX_BYTES", "KINDS", "Cache", "CachedDist", "default_cache_dir", "parse_size"]
+
+KINDS = ("members", "pyc", "dists", "resolutions", "artifacts", "tmp")
 
 DEFAULT_MAX_BYTES = 5 * 1024**3
 # Resolutions of inputs that are not fully pinned may go stale as PyPI moves on; they
@@ -50,9 +53,13 @@ def parse_size(text: str) -> int:
     """'500M', '2G', '1.5GB', '1000000' -> bytes."""
     t = text.strip().upper().removesuffix("B").removesuffix("I")
     mult = {"K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+    factor = 1
     if t and t[-1] in mult:
-        return int(float(t[:-1]) * mult[t[-1]])
-    return int(t)
+        t, factor = t[:-1], mult[t[-1]]
+    value = float(t) * factor  # ValueError for garbage
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"not a size: {text!r}")
+    return int(value)
 
 
 @dataclass(frozen=True)
@@ -87,9 +94,9 @@ def _atomic_write(path: Path, data: bytes, tmp_dir: Path) -> None:
 class Cache:
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.blobs = BlobStore(root / "members")
         self.tmp = root / "tmp"
-        for d in ("members", "dists", "resolutions", "artifacts", "tmp"):
+        self.blobs = BlobStore(root / "members", self.tmp)
+        for d in KINDS:
             (root / d).mkdir(parents=True, exist_ok=True)
 
     # -- locking ---------------------------------------------------------------
@@ -118,7 +125,11 @@ class Cache:
             data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
-        if not pinned and time.time() - float(data.get("created", 0)) > UNPINNED_TTL_SECONDS:
+        try:
+            created = float(data.get("created", 0))
+        except (TypeError, ValueError, AttributeError):
+            return None
+        if not pinned and time.time() - created > UNPINNED_TTL_SECONDS:
             return None
         _touch(path)
         return data
@@ -136,10 +147,11 @@ class Cache:
         except (OSError, ValueError, KeyError, TypeError):
             return None
         # A cheap integrity check on every use (sizes); contents are hashed when a
-        # member blob has to be rebuilt from them.
+        # member blob has to be rebuilt from them. Plain strings: this runs per file.
+        base = os.path.join(root, "files")  # noqa: PTH118 -- strings are 3x faster per file here
         for f in files:
             try:
-                if (root / "files" / f.rel).stat().st_size != f.size:
+                if os.stat(os.path.join(base, f.rel)).st_size != f.size:  # noqa: PTH116, PTH118
                     return None
             except OSError:
                 return None
@@ -168,13 +180,13 @@ class Cache:
             try:
                 staging.rename(final)
             except OSError:
-                # Another build stored the same distribution first; keep theirs.
-                shutil.rmtree(staging, ignore_errors=True)
-                if (final / "manifest.json").exists():
-                    pass
+                if self.load_dist(key) is not None:
+                    # Another build stored the same distribution first; keep theirs.
+                    shutil.rmtree(staging, ignore_errors=True)
                 else:
-                    shutil.rmtree(final, ignore_errors=True)
-                    raise
+                    # A damaged entry is in the way: move it aside (atomically), then retry.
+                    self.discard_dist(key)
+                    staging.rename(final)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -182,6 +194,45 @@ class Cache:
         if loaded is None:
             raise OSError(f"cache entry dists/{key} could not be read back")
         return loaded
+
+    def discard_dist(self, key: str) -> None:
+        """Remove a (damaged) distribution entry without ever exposing half of it."""
+        final = self.root / "dists" / key
+        if not final.exists():
+            return
+        grave = Path(tempfile.mkdtemp(prefix="discard-", dir=self.tmp))
+        with contextlib.suppress(OSError):
+            final.rename(grave / key)
+        shutil.rmtree(grave, ignore_errors=True)
+
+    # -- compiled bytecode -----------------------------------------------------
+    def load_pyc(self, key: str) -> tuple[Path, str] | None:
+        """A cached .pyc and its sha256, checked on every use (damaged: None)."""
+        path = self.root / "pyc" / key[:2] / f"{key}.pyc"
+        try:
+            want = (path.with_suffix(".sha256")).read_text(encoding="ascii").strip()
+        except OSError:
+            return None
+        try:
+            if file_sha256(path) != want:
+                return None
+        except OSError:
+            return None
+        _touch(path)  # last use, for prune
+        return path, want
+
+    def save_pyc(self, key: str, src: Path) -> tuple[Path, str]:
+        path = self.root / "pyc" / key[:2] / f"{key}.pyc"
+        sha = file_sha256(src)
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.tmp)
+        os.close(fd)
+        shutil.copyfile(src, tmp)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, path)
+        # The hash goes last: a .pyc without its hash is a miss, never trusted.
+        _atomic_write(path.with_suffix(".sha256"), sha.encode("ascii"), self.tmp)
+        return path, sha
 
     # -- finished artifacts ----------------------------------------------------
     def load_artifact(self, key: str) -> tuple[dict[str, Any], list[Path]] | None:
@@ -210,7 +261,7 @@ class Cache:
     # -- maintenance -----------------------------------------------------------
     def info(self) -> dict[str, dict[str, int]]:
         out = {}
-        for d in ("members", "dists", "resolutions", "artifacts", "tmp"):
+        for d in KINDS:
             n, size = _du(self.root / d)
             out[d] = {"entries": _count_entries(self.root / d, d), "files": n, "bytes": size}
         return out
@@ -218,7 +269,7 @@ class Cache:
     def clean(self) -> int:
         with self._lock(exclusive=True):
             _n, size = _du(self.root)
-            for d in ("members", "dists", "resolutions", "artifacts", "tmp"):
+            for d in KINDS:
                 shutil.rmtree(self.root / d, ignore_errors=True)
                 (self.root / d).mkdir(parents=True, exist_ok=True)
             return size
@@ -228,11 +279,11 @@ class Cache:
         with self._lock(exclusive=True):
             freed = self._sweep_tmp(max_age=0)
             entries = []
-            for kind in ("artifacts", "dists", "members", "resolutions"):
+            for kind in ("artifacts", "dists", "members", "pyc", "resolutions"):
                 for path, size, used in _entries(self.root / kind, kind):
                     entries.append((used, size, path))
             total = sum(size for _u, size, _p in entries)
-            for _used, size, path in sorted(entries):
+            for _used, size, path in sorted(entries, key=lambda e: (e[0], e[1], str(e[2]))):
                 if total <= max_bytes:
                     break
                 for p in path if isinstance(path, list) else [path]:
@@ -266,7 +317,7 @@ class Cache:
         now = time.time()
         for p in self.tmp.iterdir() if self.tmp.exists() else []:
             try:
-                if now - p.stat().st_mtime < max_age:
+                if max_age and now - p.stat().st_mtime < max_age:
                     continue
                 _n, size = _du(p) if p.is_dir() else (1, p.stat().st_size)
                 if p.is_dir():
@@ -317,6 +368,14 @@ def _entries(path: Path, kind: str) -> Iterator[tuple[Any, int, float]]:
             for b in sub.iterdir() if sub.is_dir() else []:
                 st = b.stat()
                 yield b, st.st_size, st.st_mtime
+    elif kind == "pyc":
+        for sub in path.iterdir():
+            for b in sub.glob("*.pyc") if sub.is_dir() else []:
+                parts = [b, b.with_suffix(".sha256")]
+                yield parts, sum(p.stat().st_size for p in parts if p.exists()), b.stat().st_mtime
+    elif kind == "tmp":
+        for p in path.iterdir():
+            yield p, _du(p)[1] if p.is_dir() else p.stat().st_size, p.stat().st_mtime
     else:
         for f in path.glob("*.json"):
             st = f.stat()

@@ -548,7 +548,7 @@ def _cmd_cache(args: argparse.Namespace) -> int:
         result = {"version": 1, "path": str(root), "freed_bytes": freed}
     else:
         try:
-            limit = parse_size(args.max_size) if args.max_size else DEFAULT_MAX_BYTES
+            limit = parse_size(args.max_size) if args.max_size is not None else DEFAULT_MAX_BYTES
         except ValueError:
             raise UsageError(f"invalid size {args.max_size!r}", "use a number of bytes or e.g. 500M, 2G") from None
         freed = cache.prune(limit)

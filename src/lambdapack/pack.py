@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from .members import Blob, BlobStore
+from .members import Blob, BlobStore, seal
 from .stage import Entry
 
 __all__ = ["Artifact", "atomic_output", "sha256_file", "write_zip", "write_zip_to", "zip_date_time"]
@@ -112,7 +112,7 @@ def _copy_blob(blob: Blob, out: BinaryIO) -> None:
             h.update(chunk)
             out.write(chunk)
             left -= len(chunk)
-    if h.digest() != blob.digest:
+    if seal(blob.method, blob.crc, blob.usize, blob.csize, h.digest()) != blob.digest:
         raise BlobCorrupt(f"{blob.path} does not match its checksum")
 
 
