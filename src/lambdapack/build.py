@@ -605,7 +605,11 @@ def _stage_verify_pack(
         n = sum(1 for f in result.findings if f.severity == checks.ERROR)
         raise BuildFailed(f"verification failed: {n} problem(s) found; no zip was written", result)
     store = cache.blobs if cache is not None else BlobStore(work / "blobs")
-    _pack_all(plan, opts, result, layer_count, say, store, shas, cache, art_key)
+    # Files hashed moments ago by this build need no second hash when compressed;
+    # files that came from the cache do (they may have been altered in place).
+    fresh = frozenset(e.arcname for e in code) | (
+        frozenset(e.arcname for e in deps) if inst.source == "uv" else frozenset())
+    _pack_all(plan, opts, result, layer_count, say, store, shas, cache, art_key, fresh)
     return result
 
 
@@ -811,6 +815,7 @@ def _pack_all(
     shas: dict[str, str],
     cache: Cache | None,
     art_key: str | None,
+    fresh: frozenset[str] = frozenset(),
 ) -> None:
     """Write every zip to its temp file, check the limits, then move all into place."""
     with ExitStack() as stack:
@@ -818,7 +823,8 @@ def _pack_all(
         for kind, out, entries in plan:
             tmp = stack.enter_context(atomic_output(out))
             say(f"packing {len(entries)} files into {out}")
-            art = write_zip_to(entries, tmp, out, compresslevel=opts.compresslevel, store=store, shas=shas)
+            art = write_zip_to(entries, tmp, out, compresslevel=opts.compresslevel, store=store, shas=shas,
+                               fresh=fresh)
             result.outputs.append(Output(kind, art))
             staged.append((kind, out, tmp))
             # Savings belong to the zip that holds the dependencies (the layer of a split build).

@@ -146,9 +146,12 @@ class BlobStore:
                 os.utime(path)  # last use, for `lambdapack cache prune`
         return blob
 
-    def blob_for(self, src: Path, level: int, sha: str | None = None) -> tuple[str, Blob, bool]:
-        """(content sha256, blob, hit). A known `sha` is checked against `src` on a miss."""
-        expect = sha
+    def blob_for(
+        self, src: Path, level: int, sha: str | None = None, verify: bool = True
+    ) -> tuple[str, Blob, bool]:
+        """(content sha256, blob, hit). A known `sha` is checked against `src` on a miss,
+        unless the caller hashed that very file moments ago (`verify=False`)."""
+        expect = sha if verify else None
         if sha is None:
             sha = file_sha256(src)
         blob = self.get(sha, level)

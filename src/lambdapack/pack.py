@@ -126,6 +126,7 @@ def write_zip_to(
     store: BlobStore | None = None,
     shas: Mapping[str, str] | None = None,
     jobs: int | None = None,
+    fresh: frozenset[str] = frozenset(),
 ) -> Artifact:
     """Write `entries` as a reproducible zip into `tmp` (which will become `final`).
 
@@ -149,7 +150,7 @@ def write_zip_to(
         st = store
 
         def blob(e: Entry) -> tuple[str, Blob]:
-            sha, b, _hit = st.blob_for(e.path, compresslevel, known.get(e.arcname))
+            sha, b, _hit = st.blob_for(e.path, compresslevel, known.get(e.arcname), e.arcname not in fresh)
             return sha, b
 
         workers = jobs or os.cpu_count() or 1
