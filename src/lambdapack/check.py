@@ -81,9 +81,18 @@ def lambda_rel(base: str, path: str) -> str:
     return posixpath.normpath(base + path)
 
 
+_PYC_SOURCE = re.compile(r"^(.*?)(?:^|/)__pycache__/([^/.]+)\.[^/]*\.pyc$")
+
+
 def _owner(name: str, owners: dict[str, str]) -> str | None:
     if name in owners:
         return owners[name]
+    m = _PYC_SOURCE.match(name)
+    if m:
+        # Bytecode compiled at build time is not in RECORD: it belongs to its source's owner.
+        source = f"{m.group(1)}/{m.group(2)}.py" if m.group(1) else f"{m.group(2)}.py"
+        if source in owners:
+            return owners[source]
     parts = name.split("/")
     m = _SITE_ROOTS_RE.match(name)
     skip = len(m.group(1).split("/")) - 1 if m and m.group(1) else 0

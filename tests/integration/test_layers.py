@@ -73,7 +73,13 @@ def test_layer_entries_all_under_python(layer: tuple[Path, dict[str, Any]]) -> N
 
 def test_split_function_zip_has_only_sources(split: dict[str, Any]) -> None:
     names = sorted(_names(split["fn"]))
-    assert names == split["sources"]
+    # The sources, plus the target's bytecode of each .py (never the junk .pyc in SRC).
+    assert [n for n in names if not n.endswith(".pyc")] == split["sources"]
+    expected_pyc = sorted(
+        str(Path(s).parent / "__pycache__" / (Path(s).stem + ".cpython-312.pyc")).removeprefix("./")
+        for s in split["sources"] if s.endswith(".py")
+    )
+    assert [n for n in names if n.endswith(".pyc")] == expected_pyc
     assert not any(n.startswith("python/") or ".dist-info/" in n for n in names)
     assert "six.py" not in names and not any(n.startswith("orjson/") for n in names)
 

@@ -23,7 +23,7 @@ def _names(p: Path) -> list[str]:
 def test_output_inside_source_not_shipped_on_rebuild(tmp_path: Path) -> None:
     src = write_handler(tmp_path / "src")
     out = src / "function.zip"
-    args = ["build", str(src), "--runtime", "python3.12", "--arch", "x86_64", "-o", str(out)]
+    args = ["build", str(src), "--runtime", "python3.12", "--arch", "x86_64", "-o", str(out), "--no-compile"]
     _r, first = lp_build_json(args, cwd=tmp_path)
     data1 = out.read_bytes()
     _r, second = lp_build_json(args, cwd=tmp_path)
@@ -39,8 +39,8 @@ def test_stale_partial_of_killed_build_not_shipped(tmp_path: Path) -> None:
     src = write_handler(tmp_path / "src")
     out = src / "function.zip"
     (src / ".function.zip.k3j2x9.partial").write_bytes(b"PK\x03\x04 half a zip")
-    _r, _data = lp_build_json(["build", str(src), "--runtime", "python3.12", "--arch", "x86_64", "-o", str(out)],
-                              cwd=tmp_path)
+    _r, _data = lp_build_json(["build", str(src), "--runtime", "python3.12", "--arch", "x86_64", "-o", str(out),
+                               "--no-compile"], cwd=tmp_path)
     assert _names(out) == ["lambda_function.py"]
 
 
@@ -123,12 +123,13 @@ def test_sigterm_during_install_cleans_up(tmp_path: Path) -> None:
     env = clean_env({"TMPDIR": str(tmpdir), "UV_HTTP_RETRIES": "5"})
     proc = subprocess.Popen(
         [sys.executable, "-m", "lambdapack", "build", str(write_handler(tmp_path / "src")), "--runtime",
-         "python3.12", "--arch", "x86_64", "-r", str(req), "-o", str(out), "--index-url", "http://127.0.0.1:9/simple"],
+         "python3.12", "--arch", "x86_64", "-r", str(req), "-o", str(out), "--index-url", "http://127.0.0.1:9/simple",
+         "--cache-dir", str(tmp_path / "cache")],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
         deadline = time.monotonic() + 20
-        while not _processes_mentioning(f"uv pip install --target {tmpdir}"):  # uv is running
+        while not _processes_mentioning(f"{req}"):  # uv is running (its argv names the requirements)
             assert proc.poll() is None, proc.communicate()
             assert time.monotonic() < deadline, "uv never started"
             time.sleep(0.05)
@@ -145,6 +146,7 @@ def test_sigterm_during_install_cleans_up(tmp_path: Path) -> None:
     assert_no_outputs(tmp_path)
     time.sleep(0.5)
     assert list(tmpdir.iterdir()) == []
+    assert list((tmp_path / "cache" / "tmp").iterdir()) == []  # the work directory lives there
     left = _processes_mentioning(str(req))
     for line in left:  # do not leave them running for the rest of the session
         pid = int(line.split(":", 1)[0])

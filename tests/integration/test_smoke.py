@@ -69,7 +69,7 @@ def private_tempdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
 def build(tmp: Path, rt: str, arch: str, *, reqs: str | None = REQS, body: str = "import requests, pydantic",
           extra: list[str] | None = None, name: str = "fn") -> Path:
     src = write_handler(tmp / f"src-{name}", body)
-    args = ["build", str(src), "--runtime", rt, "--arch", arch, "-o", str(tmp / f"{name}.zip")]
+    args = ["build", str(src), "--runtime", rt, "--arch", arch, "-o", str(tmp / f"{name}.zip"), "--no-compile"]
     if reqs is not None:
         (tmp / f"req-{name}.txt").write_text(reqs, encoding="utf-8")
         args += ["-r", str(tmp / f"req-{name}.txt")]
@@ -224,7 +224,8 @@ def test_f_isolated_from_this_machines_site_packages(tmp_path: Path, monkeypatch
     monkeypatch.setenv("PATH", f"{Path(exe).parent}{os.pathsep}{os.environ['PATH']}")
     src = write_handler(tmp_path / "src", "import requests")
     fn = tmp_path / "fn.zip"
-    lp_build_json(["build", str(src), "--runtime", "python3.11", "--arch", "x86_64", "-o", str(fn)], cwd=tmp_path)
+    lp_build_json(["build", str(src), "--runtime", "python3.11", "--arch", "x86_64", "-o", str(fn),
+                   "--no-compile"], cwd=tmp_path)
     with zipfile.ZipFile(fn) as zf:
         assert zf.namelist() == ["lambda_function.py"]
     r = smoke(fn, [], target("python3.11"), handler=HANDLER)
