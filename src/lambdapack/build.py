@@ -348,12 +348,7 @@ def _install(
         return _Installed(reqs, [], [], {}, [], {}, "none")
     req_file = _uv_requirements_file(reqs, work)
     index = _index_url(opts)
-    res_key = _digest({
-        "v": __version__, "target": [target.runtime.name, target.arch.value, target.uv_platform],
-        "inputs": _input_fingerprint(reqs, req_file), "install": dataclasses.asdict(opts.install),
-        "index": index, "uv_env": {k: v for k, v in sorted(env.items()) if k.startswith("UV_INDEX")
-                                   or k in ("UV_EXTRA_INDEX_URL", "UV_FIND_LINKS", "UV_CONSTRAINT", "UV_OVERRIDE")},
-    })
+    res_key = _resolution_key(opts, target, reqs, req_file, env)
     if cache is not None and not opts.refresh:
         hit = cache.load_resolution(res_key, _fully_pinned(reqs))
         if hit is not None:
@@ -405,6 +400,20 @@ def _install(
     if cache is not None:
         installed = _store(cache, installed, index, res_key)
     return installed
+
+
+def _resolution_key(
+    opts: BuildOptions, target: Target, reqs: Requirements, req_file: Path, env: dict[str, str]
+) -> str:
+    """Everything that decides what uv resolves: inputs, target, options, index settings."""
+    uv_env = {k: v for k, v in sorted(env.items())
+              if k.startswith("UV_INDEX") or k in ("UV_EXTRA_INDEX_URL", "UV_FIND_LINKS", "UV_CONSTRAINT",
+                                                    "UV_OVERRIDE")}
+    return _digest({
+        "v": __version__, "target": [target.runtime.name, target.arch.value, target.uv_platform],
+        "inputs": _input_fingerprint(reqs, req_file), "install": dataclasses.asdict(opts.install),
+        "index": _index_url(opts), "uv_env": uv_env,
+    })
 
 
 def _fully_pinned(reqs: Requirements) -> bool:
@@ -510,14 +519,7 @@ def _build_in(
 
 def _remember_held_back(cache: Cache, opts: BuildOptions, target: Target, reqs: Requirements, work: Path,
                         env: dict[str, str], held: list[HeldBack]) -> None:
-    req_file = _uv_requirements_file(reqs, work)
-    index = _index_url(opts)
-    res_key = _digest({
-        "v": __version__, "target": [target.runtime.name, target.arch.value, target.uv_platform],
-        "inputs": _input_fingerprint(reqs, req_file), "install": dataclasses.asdict(opts.install),
-        "index": index, "uv_env": {k: v for k, v in sorted(env.items()) if k.startswith("UV_INDEX")
-                                   or k in ("UV_EXTRA_INDEX_URL", "UV_FIND_LINKS", "UV_CONSTRAINT", "UV_OVERRIDE")},
-    })
+    res_key = _resolution_key(opts, target, reqs, _uv_requirements_file(reqs, work), env)
     hit = cache.load_resolution(res_key, pinned=True)
     if hit is not None:
         hit.pop("created", None)

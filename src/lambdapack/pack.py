@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from .members import Blob, BlobStore, seal
+from .members import Blob, BlobStore, file_sha256, seal
 from .stage import Entry
 
 __all__ = ["Artifact", "atomic_output", "sha256_file", "write_zip", "write_zip_to", "zip_date_time"]
@@ -75,12 +75,7 @@ def atomic_output(path: Path) -> Iterator[Path]:
         raise
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
+sha256_file = file_sha256  # one implementation, in members
 
 
 class BlobCorrupt(Exception):
