@@ -25,7 +25,7 @@ import enum
 import mmap
 import os
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "classify",
     "read_elf",
     "read_elf_file",
+    "read_elf_prefix",
 ]
 
 
@@ -491,7 +492,7 @@ def _gnu_hash_symcount(r: _Reader, off: int) -> int:
 
 
 def _from_program_headers(
-    r: _Reader, phoff: int, phentsize: int, phnum: int
+    r: _Reader, phoff: int, phentsize: int, phnum: int, symbols: bool = True
 ) -> tuple[_Dynamic, list[tuple[str, str]], list[str]]:
     """Fallback for files without section headers: PT_DYNAMIC and PT_LOAD only."""
     lay = r.layout
@@ -523,7 +524,7 @@ def _from_program_headers(
         vn_off = amap.offset(tags[_DT_VERNEED], "DT_VERNEED")
         needs = _parse_verneed(r, vn_off, r.size - vn_off, tags.get(_DT_VERNEEDNUM, 0), strtab)
     exports: list[str] = []
-    if _DT_SYMTAB in tags:
+    if symbols and _DT_SYMTAB in tags:
         nsyms = 0
         if _DT_HASH in tags:
             hash_off = amap.offset(tags[_DT_HASH], "DT_HASH")
@@ -536,7 +537,7 @@ def _from_program_headers(
     return dyn, needs, exports
 
 
-def _parse(buf: bytes | mmap.mmap | memoryview) -> ELFInfo:
+def _parse(buf: bytes | mmap.mmap | memoryview, dynamic_only: bool = False) -> ELFInfo:
     if len(buf) < 16 or buf[:4] != _ELF_MAGIC:
         raise ELFInvalid("not an ELF file (bad magic or too short)")
     ei_class, ei_data = buf[4], buf[5]
@@ -554,7 +555,7 @@ def _parse(buf: bytes | mmap.mmap | memoryview) -> ELFInfo:
     ) = r.unpack(lay.ehdr, 16, "ELF header")  # fmt: skip
 
     sections: list[_Section] = []
-    if e_shoff:
+    if e_shoff and not dynamic_only:
         sections = _read_sections(r, e_shoff, e_shentsize, e_shnum, e_shstrndx)
         if e_shstrndx == _SHN_XINDEX and sections:
             e_shstrndx = sections[0].link
@@ -576,7 +577,7 @@ def _parse(buf: bytes | mmap.mmap | memoryview) -> ELFInfo:
                 exports = _parse_dynsym(r, sec.offset, sec.size, sstr)
                 break
     else:
-        dyn, needs, exports = _from_program_headers(r, e_phoff, e_phentsize, e_phnum)
+        dyn, needs, exports = _from_program_headers(r, e_phoff, e_phentsize, e_phnum, symbols=not dynamic_only)
 
     return ELFInfo(
         elf_class=elf_class,
@@ -592,6 +593,58 @@ def _parse(buf: bytes | mmap.mmap | memoryview) -> ELFInfo:
         exported_symbols=tuple(exports),
         has_debug_info=_has_debug(r, sections, e_shstrndx),
     )
+
+
+def _dynamic_end(head: bytes) -> int | None:
+    """End offset of PT_DYNAMIC, from the program headers in `head` (None if unknown)."""
+    try:
+        if len(head) < 64 or head[:4] != _ELF_MAGIC or head[4] not in (1, 2) or head[5] not in (1, 2):
+            return None
+        r = _Reader(head, _LAYOUTS[(32 if head[4] == 1 else 64, head[5] == 1)])
+        lay = r.layout
+        fields = r.unpack(lay.ehdr, 16, "ELF header")
+        phoff, phentsize, phnum = fields[4], fields[8], fields[9]
+        if phentsize != lay.phdr.size or not phnum:
+            return None
+        i_type, i_offset, _i_vaddr, i_filesz = lay.phdr_order
+        for ph in r.table(phoff, phnum * phentsize, lay.phdr, "program headers"):
+            if ph[i_type] == _PT_DYNAMIC:
+                return int(ph[i_offset] + ph[i_filesz])
+    except (ELFInvalid, struct.error, IndexError, OverflowError):
+        return None
+    return None
+
+
+def read_elf_prefix(read: Callable[[int], bytes], size: int, first: int = 1 << 16) -> ELFInfo:
+    """What the loader needs (header, DT_NEEDED, RPATH/RUNPATH, version needs) from as
+    short a prefix of the file as possible, through the program headers.
+
+    For zip members: the prefix ends where PT_DYNAMIC does (the dynamic strings and
+    version needs come before it), so a library's trailing sections, symbol tables
+    and debug info are never decompressed. `exported_symbols` and `has_debug_info`
+    are not read (empty / False). When a prefix is not enough, the whole file is
+    read, and only then is a failure a malformed file.
+    """
+    tries = [min(first, size)]
+    head = read(tries[0])
+    end = _dynamic_end(head)
+    if end is not None and tries[0] < end < size:
+        tries.append(min(size, end + 4096))
+    tries.append(size)
+    data = head
+    for i, n in enumerate(tries):
+        if i:
+            if n <= tries[i - 1]:
+                continue
+            data = read(n)
+        try:
+            return _parse(data, dynamic_only=True)
+        except (ELFInvalid, struct.error, IndexError, OverflowError) as e:
+            if n >= size or len(data) < n:
+                if isinstance(e, ELFInvalid):
+                    raise
+                raise ELFInvalid(f"malformed ELF file: {e}") from e
+    raise ELFInvalid("malformed ELF file")  # pragma: no cover - the last try is the whole file
 
 
 def read_elf(data: bytes | memoryview) -> ELFInfo:

@@ -10,7 +10,7 @@ import ast
 import re
 import stat
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from . import checks
 from .checks import ERROR, INFO, WARNING, Finding, Member
@@ -50,30 +50,59 @@ def _shown(f: LambdaFile) -> str:
 
 
 def binary_and_needed(view: LambdaView, target: Target) -> list[Finding]:
-    """LP001-LP006 plus LP007 (unresolvable DT_NEEDED) on every file of the view."""
-    from .binaries import BinaryKind, ELFInvalid, classify, read_elf
+    """LP001-LP006 plus LP007 (unresolvable DT_NEEDED) on every file of the view.
+
+    Each file is classified from its first 64 bytes; each ELF file is parsed once,
+    from the shortest prefix that holds its dynamic section (never the whole library).
+    """
+    from .binaries import BinaryKind, ELFInfo, ELFInvalid, classify, read_elf_prefix
     from .systemlibs import resolve_needed
 
     files = list(view.files.values())
+    parsed: dict[str, ELFInfo | ELFInvalid] = {}
+
+    def elf(f: LambdaFile) -> ELFInfo:
+        got = parsed.get(f.path)
+        if got is None:
+            try:
+                got = read_elf_prefix(f.head, f.size)
+            except ELFInvalid as e:
+                got = e
+            parsed[f.path] = got
+        if isinstance(got, ELFInvalid):
+            raise got
+        return got
+
+    heads: dict[str, bytes] = {}
+
+    def head(f: LambdaFile) -> Callable[[int], bytes]:
+        def read(n: int) -> bytes:
+            if n <= 64:
+                if f.path not in heads:
+                    heads[f.path] = f.head(64)
+                return heads[f.path][:n]
+            return f.head(n)
+
+        return read
+
     members = [
-        Member(_shown(f), f.distribution, f.size, f.head, (lambda f=f: read_elf(f.read())))  # type: ignore[misc]
+        Member(_shown(f), f.distribution, f.size, head(f), (lambda f=f: elf(f)))  # type: ignore[misc]
         for f in files
     ]
     findings = checks.check_binaries(members, target)
     bad_paths = {fi.path for fi in findings if fi.code in ("LP001", "LP002", "LP006")}
     available = set(view.files)
-    for f in files:
-        shown = _shown(f)
-        if shown in bad_paths or f.size < 64 or classify(f.head(64)) is not BinaryKind.ELF:
+    for f, m in zip(files, members, strict=True):
+        if m.arcname in bad_paths or f.size < 64 or classify(m.read_head(64)) is not BinaryKind.ELF:
             continue
         try:
-            info = read_elf(f.read())
+            info = elf(f)
         except ELFInvalid:
             continue
         missing = resolve_needed(f.path, info.needed, info.rpath, info.runpath, available, target.runtime.os)
         for u in missing:
             findings.append(
-                Finding("LP007", ERROR, shown, f.distribution,
+                Finding("LP007", ERROR, m.arcname, f.distribution,
                         f"needs {u.library}, which is not in the package and not part of {target.runtime.os}",
                         f"use a wheel that bundles {u.library} (auditwheel-repaired), or ship it in a "
                         "layer's lib/ (/opt/lib) or the function's lib/ (/var/task/lib)")
