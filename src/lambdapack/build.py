@@ -21,16 +21,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__, checks
-from .artifact import open_artifact
-from .bytecode import InvalidationMode, compile_entries, pyc_arcname
 from .cache import Cache, default_cache_dir
-from .check import add_artifact, distribution_owners
 from .checks import Finding
 from .errors import BuildError, InputError, LambdapackError, UsageError
-from .heldback import HeldBack, find_held_back, laptop_platform
+from .heldback import HeldBack
 from .inputs import Requirements, find_default_input, read_pyproject, read_requirements_file
 from .install import (
     Distribution,
@@ -48,17 +45,20 @@ from .install import (
     start_uv,
     uv_environment,
 )
-from .interpreters import Interpreter, find_interpreter
 from .layout import FUNCTION_ROOT, LAYER_ROOT, LambdaFile, LambdaView, lambda_path
 from .members import BlobStore, SourceChanged, file_sha256
 from .pack import Artifact, atomic_output, write_zip_to, zip_date_time
-from .report import DistSize, FileSize, SizeReport, size_report, to_json
-from .rules import run_view_rules
 from .runtimes import UnknownArchError, UnknownRuntimeError, get_arch, get_runtime
-from .slim import Profile, apply_slim, find_strip_tools, plan_slim, runtime_provided_closure
-from .smoke import SmokeResult
 from .stage import Entry, dependency_entries, source_entries
 from .tags import Target
+
+if TYPE_CHECKING:
+    from .interpreters import Interpreter
+    from .report import SizeReport
+    from .smoke import SmokeResult
+
+# Stages that only some builds need (verification, bytecode, slimming, smoke tests, the
+# held-back lookups) are imported where they are used: a no-change rebuild must start fast.
 
 __all__ = ["BuildFailed", "BuildOptions", "BuildResult", "Output", "build", "default_output"]
 
@@ -157,7 +157,7 @@ class BuildResult:
             "findings": [f.as_dict() for f in self.findings],
             "warnings": list(self.warnings),
             "cached": self.cached,
-            "size_report": [to_json(r) for r in self.size_reports],
+            "size_report": [_report_json(r) for r in self.size_reports],
             "smoke": self.smoke.as_dict() if self.smoke is not None else None,
             "slim": {"saved_bytes": sum(self.saved_by_dist.values()), "by_distribution": dict(self.saved_by_dist),
                      "notes": list(self.slim_notes)},
@@ -286,7 +286,24 @@ def build(opts: BuildOptions, progress: Progress | None = None) -> BuildResult:
     return result
 
 
+def _report_json(r: SizeReport) -> dict[str, object]:
+    from .report import to_json
+
+    return to_json(r)
+
+
+def _strip_tools(target: Target) -> list[str]:
+    from .slim import find_strip_tools
+
+    return list(find_strip_tools(target.arch.machine))
+
+
 def _discard_owner(cache: Cache, path: Path) -> None:
+    if path.suffix == ".pyc" and path.resolve().is_relative_to((cache.root / "pyc").resolve()):
+        for p in (path, path.with_suffix(".sha256")):
+            with contextlib.suppress(OSError):
+                p.unlink()
+        return
     dists = (cache.root / "dists").resolve()
     try:
         rel = path.resolve().relative_to(dists)
@@ -297,15 +314,26 @@ def _discard_owner(cache: Cache, path: Path) -> None:
 
 def _size_report(kind: str, zip_path: Path, final: Path, entries: Sequence[Entry], saved: dict[str, int]) -> SizeReport:
     """Sizes per distribution: owners from the staged entries, sizes from the zip's directory."""
+    from .report import size_report
     owners: dict[str, str | None] = {e.arcname: e.distribution for e in entries}
     return dataclasses.replace(size_report(zip_path, kind, owners, saved), artifact=str(final))
 
 
+def _report_to_dict(r: SizeReport) -> dict[str, Any]:
+    """Compact and fast (dataclasses.asdict deep-copies 5,000 files): rows as lists."""
+    return {"artifact": r.artifact, "kind": r.kind, "unzipped": r.unzipped, "zipped": r.zipped,
+            "budget_share": r.budget_share, "saved": r.saved,
+            "files": [[f.arcname, f.distribution, f.unzipped, f.zipped] for f in r.files],
+            "dists": [[d.name, d.files, d.unzipped, d.zipped, d.saved] for d in r.dists],
+            "largest": [[f.arcname, f.distribution, f.unzipped, f.zipped] for f in r.largest]}
+
+
 def _report_from_dict(d: dict[str, Any]) -> SizeReport:
+    from .report import DistSize, FileSize, SizeReport
     return SizeReport(
-        artifact=d["artifact"], kind=d["kind"], files=[FileSize(**f) for f in d["files"]],
-        dists=[DistSize(**x) for x in d["dists"]], unzipped=d["unzipped"], zipped=d["zipped"],
-        budget_share=d["budget_share"], saved=d["saved"], largest=[FileSize(**f) for f in d["largest"]],
+        artifact=d["artifact"], kind=d["kind"], files=[FileSize(*f) for f in d["files"]],
+        dists=[DistSize(*x) for x in d["dists"]], unzipped=d["unzipped"], zipped=d["zipped"],
+        budget_share=d["budget_share"], saved=d["saved"], largest=[FileSize(*f) for f in d["largest"]],
     )
 
 
@@ -344,6 +372,7 @@ def _install(
     uv: str, env: dict[str, str], say: Progress,
 ) -> _Installed:
     """Resolve and install for the target: from the cache when nothing changed, else with uv."""
+    from .heldback import laptop_platform
     if reqs.source is None:
         return _Installed(reqs, [], [], {}, [], {}, "none")
     req_file = _uv_requirements_file(reqs, work)
@@ -494,6 +523,7 @@ def _build_in(
     opts: BuildOptions, target: Target, work: Path, cache: Cache | None, kind: str, dep_path: Path | None,
     fn_out: Path | None, layer_out: Path | None, attached_unzipped: int, warnings: list[str], say: Progress,
 ) -> BuildResult:
+    from .heldback import find_held_back
     uv = find_uv()
     env = uv_environment(os.environ)
     reqs = _load_inputs(kind, dep_path, opts, uv, work, env)
@@ -565,7 +595,7 @@ def _stage_verify_pack(
             "level": opts.compresslevel, "date": list(zip_date_time(os.environ)),
             "handler": opts.handler, "smoke": opts.smoke,
             "slim": [opts.slim, list(opts.dep_excludes), list(opts.keeps), opts.exclude_runtime_provided,
-                     list(find_strip_tools(target.arch.machine)) if opts.slim == "aggressive" else []],
+                     _strip_tools(target) if opts.slim == "aggressive" else []],
             "layers": [file_sha256(p) for p in opts.attach_layers],
             "deps": sorted((e.arcname, shas.get(e.arcname, ""), e.executable) for e in deps),
             "code": sorted((e.arcname, shas.get(e.arcname, ""), e.executable) for e in code),
@@ -639,6 +669,7 @@ def _find_interpreter_cached(minor: tuple[int, int], cache: Cache | None) -> Int
 
     Probing candidates starts processes (~0.1 s each); a no-change rebuild must not pay that.
     """
+    from .interpreters import Interpreter, find_interpreter
     memo = cache.root / "interpreters.json" if cache is not None else None
     key = f"{minor[0]}.{minor[1]}"
     if memo is not None:
@@ -671,6 +702,7 @@ def _bytecode(
     cache: Cache | None, result: BuildResult, shas: dict[str, str], say: Progress,
 ) -> tuple[list[Entry], list[Entry]]:
     """Hash-based .pyc for every .py, compiled once per (content, Python, mode, Lambda path)."""
+    from .bytecode import InvalidationMode, compile_entries, pyc_arcname
     mode = InvalidationMode(opts.pyc_mode)
     dep_root = FUNCTION_ROOT if opts.kind == "function" else LAYER_ROOT
     groups = [(deps, dep_root), (code, FUNCTION_ROOT)]
@@ -716,6 +748,7 @@ def _slim(
     result: BuildResult, shas: dict[str, str], say: Progress,
 ) -> list[Entry]:
     """Leave out what the profile, --exclude and --exclude-runtime-provided say; strip copies."""
+    from .slim import Profile, apply_slim, plan_slim, runtime_provided_closure
     profile = Profile(opts.slim)
     if profile is Profile.NONE and not (opts.dep_excludes or opts.exclude_runtime_provided):
         return deps
@@ -756,7 +789,13 @@ def _restore(hit: tuple[dict[str, Any], list[Path]], outs: list[tuple[str, Path]
     result.slim_notes = list(data.get("slim", {}).get("notes", []))
     for (kind, out), z, o in zip(outs, zips, data["outputs"], strict=True):
         with atomic_output(out) as tmp:
-            shutil.copyfile(z, tmp)
+            # A hard link costs nothing; cached zips are never written in place (only
+            # replaced), and one altered through the output path fails its hash next time.
+            try:
+                tmp.unlink()
+                os.link(z, tmp)
+            except OSError:
+                shutil.copyfile(z, tmp)
         result.outputs.append(Output(kind, Artifact(out, o["sha256"], o["sha256_base64"], o["zipped_bytes"],
                                                     o["unzipped_bytes"], o["files"])))
     result.unzipped_total = data["unzipped_total_bytes"]
@@ -786,6 +825,9 @@ def _disk_file(e: Entry, root: str, origin: str) -> LambdaFile:
 
 def _verify(opts: BuildOptions, target: Target, deps: list[Entry], code: list[Entry]) -> list[Finding]:
     """The same rule engine as `lambdapack check`, on the staged files (read in place)."""
+    from .artifact import open_artifact
+    from .check import add_artifact, distribution_owners
+    from .rules import run_view_rules
     view = LambdaView(target.runtime)
     layers: list[tuple[str, list[str]]] = []
     with ExitStack() as stack:
@@ -844,7 +886,7 @@ def _pack_all(
             _run_smoke(opts, result, zips.get("function"), zips.get("layer"), say)
         if cache is not None and art_key is not None:
             # Saved before the outputs are renamed into place; the temp files are complete.
-            meta = {"result": result.as_dict(), "size_reports": [dataclasses.asdict(r) for r in result.size_reports]}
+            meta = {"result": result.as_dict(), "size_reports": [_report_to_dict(r) for r in result.size_reports]}
             cache.save_artifact(art_key, meta, [(k, t) for k, _o, t in staged])
 
 

@@ -207,16 +207,18 @@ class Cache:
 
     # -- compiled bytecode -----------------------------------------------------
     def load_pyc(self, key: str) -> tuple[Path, str] | None:
-        """A cached .pyc and its sha256, checked on every use (damaged: None)."""
+        """A cached .pyc and the sha256 it was stored with (missing or resized: None).
+
+        The content is not hashed here: the zip takes the member blob stored under that
+        sha256, and whenever the .pyc itself must be compressed again its content is
+        checked against it (members.SourceChanged), so a damaged .pyc is never shipped.
+        """
         path = self.root / "pyc" / key[:2] / f"{key}.pyc"
         try:
-            want = (path.with_suffix(".sha256")).read_text(encoding="ascii").strip()
-        except OSError:
-            return None
-        try:
-            if file_sha256(path) != want:
+            want, size = path.with_suffix(".sha256").read_text(encoding="ascii").split()
+            if path.stat().st_size != int(size):
                 return None
-        except OSError:
+        except (OSError, ValueError):
             return None
         _touch(path)  # last use, for prune
         return path, want
@@ -231,7 +233,7 @@ class Cache:
         path.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tmp, path)
         # The hash goes last: a .pyc without its hash is a miss, never trusted.
-        _atomic_write(path.with_suffix(".sha256"), sha.encode("ascii"), self.tmp)
+        _atomic_write(path.with_suffix(".sha256"), f"{sha} {path.stat().st_size}".encode("ascii"), self.tmp)
         return path, sha
 
     # -- finished artifacts ----------------------------------------------------
@@ -253,7 +255,13 @@ class Cache:
             self.tmp.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.tmp)
             os.close(fd)
-            shutil.copyfile(src, tmp)
+            try:
+                # Shares the inode with the output: neither is ever written in place, and
+                # the stored hash catches an artifact altered through the output path.
+                Path(tmp).unlink()
+                os.link(src, tmp)
+            except OSError:
+                shutil.copyfile(src, tmp)
             os.replace(tmp, self.root / "artifacts" / f"{key}-{kind}.zip")
         # The metadata goes last: an artifact without it is invisible.
         _atomic_write(self.root / "artifacts" / f"{key}.json", json.dumps(meta).encode(), self.tmp)

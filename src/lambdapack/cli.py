@@ -17,17 +17,18 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from . import __version__
 from .build import BuildFailed, BuildOptions, BuildResult, build
-from .check import CheckResult
-from .checks import Finding
 from .errors import LambdapackError, UsageError
 from .install import InstallOptions
-from .report import human, render_table
 from .runtimes import RUNTIMES, UnknownArchError, UnknownRuntimeError, get_arch, get_runtime
 from .tags import Target, why
+
+if TYPE_CHECKING:
+    from .check import CheckResult
+    from .checks import Finding
 
 EXIT_CODES = """exit codes:
   0  success
@@ -279,6 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _mb(n: int) -> str:
     # Binary units throughout: Lambda's "250 MB" is 262,144,000 bytes = 250 MiB.
+    from .report import human
+
     return human(n)
 
 
@@ -312,6 +315,8 @@ def _print_build(result: BuildResult, stream: TextIO) -> None:
         )
     if result.cached:
         print("(no change since the last build: the zip came from the cache)", file=stream)
+    from .report import render_table
+
     for rep_ in result.size_reports:
         short = dataclasses.replace(rep_, largest=rep_.largest[:5])
         width = min(shutil.get_terminal_size().columns, 110)

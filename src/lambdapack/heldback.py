@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import urllib.error
-import urllib.request
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -81,6 +79,9 @@ def explain_held_back(name: str, newest: str, files: Sequence[str], target: Targ
 
 
 def _index_files(index_url: str, name: str, version: str, timeout: float = 10.0) -> list[str]:
+    import urllib.error  # only when versions differ; keeps a no-change rebuild's start-up short
+    import urllib.request
+
     url = f"{index_url.rstrip('/')}/{canonicalize_name(name)}/"
     req = urllib.request.Request(url, headers={"Accept": "application/vnd.pypi.simple.v1+json"})
     try:

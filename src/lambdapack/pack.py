@@ -148,9 +148,20 @@ def write_zip_to(
             sha, b, _hit = st.blob_for(e.path, compresslevel, known.get(e.arcname), e.arcname not in fresh)
             return sha, b
 
-        workers = jobs or os.cpu_count() or 1
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            blobs = list(pool.map(blob, ordered))
+        # Known content with a stored blob is a header read: done inline. Only what must
+        # be hashed or compressed goes to the thread pool (zlib and hashlib release the GIL).
+        found: list[tuple[str, Blob] | None] = []
+        for e in ordered:
+            sha = known.get(e.arcname)
+            hit = st.get(sha, compresslevel) if sha is not None else None
+            found.append((sha, hit) if sha is not None and hit is not None else None)
+        todo = [i for i, f in enumerate(found) if f is None]
+        if todo:
+            workers = jobs or os.cpu_count() or 1
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                for i, got in zip(todo, pool.map(blob, [ordered[i] for i in todo]), strict=True):
+                    found[i] = got
+        blobs = [f for f in found if f is not None]
         central: list[bytes] = []
         unzipped = 0
         with open(tmp, "wb") as out:
