@@ -328,12 +328,17 @@ def _report_to_dict(r: SizeReport) -> dict[str, Any]:
             "largest": [[f.arcname, f.distribution, f.unzipped, f.zipped] for f in r.largest]}
 
 
+def _row(cls: Any, row: Any) -> Any:
+    """A stored report row: a list (current form) or a dict (older cache entries)."""
+    return cls(**row) if isinstance(row, dict) else cls(*row)
+
+
 def _report_from_dict(d: dict[str, Any]) -> SizeReport:
     from .report import DistSize, FileSize, SizeReport
     return SizeReport(
-        artifact=d["artifact"], kind=d["kind"], files=[FileSize(*f) for f in d["files"]],
-        dists=[DistSize(*x) for x in d["dists"]], unzipped=d["unzipped"], zipped=d["zipped"],
-        budget_share=d["budget_share"], saved=d["saved"], largest=[FileSize(*f) for f in d["largest"]],
+        artifact=d["artifact"], kind=d["kind"], files=[_row(FileSize, f) for f in d["files"]],
+        dists=[_row(DistSize, x) for x in d["dists"]], unzipped=d["unzipped"], zipped=d["zipped"],
+        budget_share=d["budget_share"], saved=d["saved"], largest=[_row(FileSize, f) for f in d["largest"]],
     )
 
 
@@ -799,9 +804,18 @@ def _restore(hit: tuple[dict[str, Any], list[Path]], outs: list[tuple[str, Path]
         result.outputs.append(Output(kind, Artifact(out, o["sha256"], o["sha256_base64"], o["zipped_bytes"],
                                                     o["unzipped_bytes"], o["files"])))
     result.unzipped_total = data["unzipped_total_bytes"]
-    result.findings += [Finding(**f) for f in data["findings"]]
-    result.size_reports = [dataclasses.replace(_report_from_dict(r), artifact=str(out))
-                           for r, (_k, out) in zip(meta.get("size_reports", []), outs, strict=False)]
+    # Findings about a zip name the zip (LP102); the stored ones name the first build's output.
+    renamed = {o["path"]: str(out) for o, (_k, out) in zip(data["outputs"], outs, strict=False)}
+    result.findings += [Finding(**{**f, "path": renamed.get(f["path"], f["path"])}) for f in data["findings"]]
+    try:
+        result.size_reports = [dataclasses.replace(_report_from_dict(r), artifact=str(out))
+                               for r, (_k, out) in zip(meta.get("size_reports", []), outs, strict=False)]
+    except (KeyError, TypeError, ValueError):
+        result.size_reports = []  # an unreadable stored report: measure the zips again below
+    if len(result.size_reports) != len(outs):
+        from .report import size_report
+
+        result.size_reports = [size_report(out, kind, {}, None) for kind, out in outs]
     result.cached = True
     return result
 
