@@ -315,7 +315,9 @@ class Cache:
             if time.time() - stamp.stat().st_mtime < every:
                 return
         except OSError:
-            pass
+            # First build with this cache: nothing to measure yet (a walk costs ~0.2 s).
+            stamp.touch()
+            return
         stamp.touch()
         if sum(v["bytes"] for v in self.info().values()) > max_bytes:
             self.prune(int(max_bytes * 0.8))
