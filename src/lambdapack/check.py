@@ -18,7 +18,8 @@ from . import checks
 from .artifact import Artifact, open_artifact
 from .checks import Finding
 from .errors import UsageError
-from .layout import FUNCTION_ROOT, LAYER_ROOT, LambdaFile, LambdaView, lambda_path
+from .install import record_paths
+from .layout import FUNCTION_ROOT, LAYER_ROOT, LambdaFile, LambdaView, lambda_path, pyc_source
 from .rules import run_view_rules
 from .runtimes import RUNTIMES, UnknownArchError, UnknownRuntimeError, get_arch, get_runtime
 from .tags import Target
@@ -66,11 +67,8 @@ def distribution_owners(art: Artifact) -> dict[str, str]:
             continue
         base, name, version = m.group(1), m.group(2), m.group(3)
         label = f"{name} {version}"
-        text = art.read(e.name).decode("utf-8", "replace")
-        for line in text.splitlines():
-            path = line.rsplit(",", 2)[0].strip('"') if line.count(",") >= 2 else line
-            if path:
-                owners[lambda_rel(base, path)] = label
+        for path in record_paths(art.read(e.name).decode("utf-8", "replace")):
+            owners[lambda_rel(base, path)] = label
         owners.setdefault(e.name.rsplit("/", 1)[0], label)
     return owners
 
@@ -81,18 +79,12 @@ def lambda_rel(base: str, path: str) -> str:
     return posixpath.normpath(base + path)
 
 
-_PYC_SOURCE = re.compile(r"^(.*?)(?:^|/)__pycache__/([^/.]+)\.[^/]*\.pyc$")
-
-
 def _owner(name: str, owners: dict[str, str]) -> str | None:
     if name in owners:
         return owners[name]
-    m = _PYC_SOURCE.match(name)
-    if m:
-        # Bytecode compiled at build time is not in RECORD: it belongs to its source's owner.
-        source = f"{m.group(1)}/{m.group(2)}.py" if m.group(1) else f"{m.group(2)}.py"
-        if source in owners:
-            return owners[source]
+    source = pyc_source(name)
+    if source is not None and source in owners:
+        return owners[source]
     parts = name.split("/")
     m = _SITE_ROOTS_RE.match(name)
     skip = len(m.group(1).split("/")) - 1 if m and m.group(1) else 0

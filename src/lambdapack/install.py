@@ -34,6 +34,7 @@ __all__ = [
     "install_argv",
     "missing_requirements",
     "read_distributions",
+    "record_paths",
 ]
 
 log = logging.getLogger(__name__)
@@ -290,10 +291,7 @@ def read_distributions(site: Path) -> list[Distribution]:
         files: list[str] = []
         record = info / "RECORD"
         if record.is_file():
-            for line in record.read_text(encoding="utf-8", errors="replace").splitlines():
-                path = _record_path(line)
-                if path:
-                    files.append(path)
+            files = record_paths(record.read_text(encoding="utf-8", errors="replace"))
         name = meta.get("Name", info.name.split("-")[0])
         dists.append(
             Distribution(
@@ -308,12 +306,12 @@ def read_distributions(site: Path) -> list[Distribution]:
     return dists
 
 
-def _record_path(line: str) -> str:
-    # RECORD is CSV; paths with commas are quoted. csv handles the general case.
+def record_paths(text: str) -> list[str]:
+    """The paths a RECORD lists. RECORD is CSV: a path holding a comma is quoted."""
     import csv
+    import io
 
-    row = next(csv.reader([line]), [])
-    return row[0] if row else ""
+    return [row[0] for row in csv.reader(io.StringIO(text)) if row and row[0]]
 
 
 def missing_requirements(

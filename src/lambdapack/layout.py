@@ -11,12 +11,13 @@ Source: https://docs.aws.amazon.com/lambda/latest/dg/python-package.html
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from .runtimes import Runtime
 
-__all__ = ["FUNCTION_ROOT", "LAYER_ROOT", "LambdaFile", "LambdaView", "sys_path"]
+__all__ = ["FUNCTION_ROOT", "LAYER_ROOT", "LambdaFile", "LambdaView", "pyc_source", "sys_path"]
 
 FUNCTION_ROOT = "/var/task"
 LAYER_ROOT = "/opt"
@@ -95,6 +96,20 @@ class LambdaView:
                 if d == posixpath.dirname(base) and _module_name(fname) == parts[-1] and not fname.endswith(".py"):
                     return entry, f  # an extension module
         return None
+
+
+_PYC_SOURCE = re.compile(r"^(.*?)(?:^|/)__pycache__/([^/.]+)\.[^/]*\.pyc$")
+
+
+def pyc_source(name: str) -> str | None:
+    """`pkg/__pycache__/mod.cpython-312.pyc` -> `pkg/mod.py` (None for anything else).
+
+    Bytecode compiled at build time is not listed in RECORD; it belongs to its source.
+    """
+    m = _PYC_SOURCE.match(name)
+    if m is None:
+        return None
+    return f"{m.group(1)}/{m.group(2)}.py" if m.group(1) else f"{m.group(2)}.py"
 
 
 def _module_name(filename: str) -> str | None:

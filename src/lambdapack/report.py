@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .layout import pyc_source
 from .limits import UNZIPPED_BYTES
 
 __all__ = [
@@ -111,20 +112,14 @@ def file_kind(arcname: str) -> str:
     return "data"
 
 
-_PYC_SOURCE = re.compile(r"^(.*?)(?:^|/)__pycache__/([^/.]+)\.[^/]*\.pyc$")
-
-
 def _owner(arcname: str, owners: Mapping[str, str | None]) -> str | None:
     """The owner of `arcname`, else of its nearest listed parent folder."""
     got = owners.get(arcname)
     if got is not None:
         return got
-    m = _PYC_SOURCE.match(arcname)
-    if m:
-        # Bytecode compiled at build time is not in RECORD: it belongs to its source's owner.
-        got = owners.get(f"{m.group(1)}/{m.group(2)}.py" if m.group(1) else f"{m.group(2)}.py")
-        if got is not None:
-            return got
+    source = pyc_source(arcname)
+    if source is not None and (got := owners.get(source)) is not None:
+        return got
     parts = arcname.split("/")
     for i in range(len(parts) - 1, 0, -1):
         got = owners.get("/".join(parts[:i]))
