@@ -15,7 +15,6 @@ import os
 import shutil
 import sys
 import tempfile
-import zipfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, nullcontext
@@ -232,13 +231,14 @@ def _check_outputs(opts: BuildOptions, target: Target) -> tuple[Path | None, Pat
 
 
 def _attached_layers_unzipped(paths: Sequence[Path]) -> int:
+    """Unzipped bytes of the layers given with --with-layer, read by the same strict
+    reader as `check` (so hostile or broken zips are one clear error, never a traceback)."""
+    from .artifact import open_artifact
+
     total = 0
     for p in paths:
-        try:
-            with zipfile.ZipFile(p) as zf:
-                total += sum(i.file_size for i in zf.infolist() if not i.is_dir())
-        except (OSError, zipfile.BadZipFile) as e:
-            raise InputError(f"cannot read layer zip {p}: {e}") from None
+        with open_artifact(p) as art:
+            total += sum(e.size for e in art.entries if not e.is_dir)
     return total
 
 

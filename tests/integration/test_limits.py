@@ -7,6 +7,7 @@ the function has no dependencies.
 from __future__ import annotations
 
 import hashlib
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,29 @@ def test_with_layer_unreadable_is_input_error(tmp_path: Path) -> None:
     assert r.returncode == 2, r.explain()
     assert "error:" in r.stderr and "Traceback" not in r.stderr
     assert not out.exists()
+
+
+def test_with_layer_with_a_non_utf8_name_is_read_not_a_crash(tmp_path: Path) -> None:
+    # A name flagged UTF-8 that is not UTF-8 makes Python's zipfile raise UnicodeDecodeError;
+    # the layer must be read by the same strict reader as `check` instead.
+    layer = tmp_path / "badname.zip"
+    with zipfile.ZipFile(layer, "w") as zf:
+        info = zipfile.ZipInfo("python/abc.py")
+        info.external_attr = 0o100644 << 16
+        zf.writestr(info, b"x = 1\n")
+    raw = bytearray(layer.read_bytes())
+    for sig, flag_at in ((b"PK\x03\x04", 7), (b"PK\x01\x02", 9)):
+        at = raw.find(sig)
+        raw[at + flag_at] |= 0x08  # general-purpose bit 11: "the name is UTF-8"
+    at = raw.find(b"python/abc.py")
+    while at != -1:
+        raw[at + 7] = 0xFF  # ... and it is not
+        at = raw.find(b"python/abc.py", at + 1)
+    layer.write_bytes(bytes(raw))
+    src, src_bytes = _src(tmp_path)
+    out = tmp_path / "fn.zip"
+    r = run_lp(["build", str(src), "--runtime", "python3.12", "--arch", "x86_64", "--with-layer", str(layer),
+                "-o", str(out), "--no-compile", "--format", "json"], cwd=tmp_path)
+    assert "Traceback" not in r.stderr, r.explain()
+    assert r.returncode == 0, r.explain()
+    assert r.json["unzipped_total_bytes"] == src_bytes + len(b"x = 1\n")
