@@ -17,7 +17,16 @@ from dataclasses import dataclass, field
 
 from .runtimes import Runtime
 
-__all__ = ["FUNCTION_ROOT", "LAYER_ROOT", "LambdaFile", "LambdaView", "pyc_source", "sys_path"]
+__all__ = [
+    "FUNCTION_ROOT",
+    "LAYER_ROOT",
+    "LambdaFile",
+    "LambdaView",
+    "is_module_file",
+    "module_name",
+    "pyc_source",
+    "sys_path",
+]
 
 FUNCTION_ROOT = "/var/task"
 LAYER_ROOT = "/opt"
@@ -78,7 +87,7 @@ class LambdaView:
                 if first.isidentifier():
                     out.setdefault(first, []).append(f)
             else:
-                name = _module_name(first)
+                name = module_name(first)
                 if name is not None:
                     out.setdefault(name, []).append(f)
         return out
@@ -93,7 +102,7 @@ class LambdaView:
                     return entry, self.files[cand]
             for path, f in self.files.items():
                 d, fname = posixpath.split(path)
-                if d == posixpath.dirname(base) and _module_name(fname) == parts[-1] and not fname.endswith(".py"):
+                if d == posixpath.dirname(base) and module_name(fname) == parts[-1] and not fname.endswith(".py"):
                     return entry, f  # an extension module
         return None
 
@@ -112,14 +121,24 @@ def pyc_source(name: str) -> str | None:
     return f"{m.group(1)}/{m.group(2)}.py" if m.group(1) else f"{m.group(2)}.py"
 
 
-def _module_name(filename: str) -> str | None:
-    """`x.py` -> x, `x.cpython-312-x86_64-linux-gnu.so` / `x.abi3.so` / `x.so` -> x."""
+# Extension module file names CPython on Linux imports (importlib.machinery.EXTENSION_SUFFIXES
+# of any version): x.cpython-3XY-<platform>.so, x.abi3.so, x.so (and PyPy's, to name them).
+_EXT_RE = re.compile(r"^([^.]+)(\.(cpython-\d+[^.]*|abi3|pypy[^.]*))?\.so$")
+
+
+def is_module_file(filename: str) -> bool:
+    return filename.endswith(".py") or _EXT_RE.match(filename) is not None
+
+
+def module_name(filename: str) -> str | None:
+    """`x.py` -> x; `x.cpython-312-x86_64-linux-gnu.so`, `x.abi3.so`, `x.so` -> x."""
     if filename.endswith(".py"):
         stem = filename[:-3]
-    elif filename.endswith((".so", ".pyd")):
-        stem = filename.split(".", 1)[0]
     else:
-        return None
+        m = _EXT_RE.match(filename)
+        if m is None:
+            return None
+        stem = m.group(1)
     return stem if stem.isidentifier() else None
 
 

@@ -74,7 +74,7 @@ from .check import check, distribution_owners
 from .checks import ERROR, INFO, Finding
 from .errors import UsageError
 from .interpreters import Interpreter, find_interpreter
-from .layout import FUNCTION_ROOT, LAYER_ROOT, sys_path
+from .layout import FUNCTION_ROOT, LAYER_ROOT, is_module_file, module_name, sys_path
 from .tags import Target
 
 __all__ = [
@@ -95,7 +95,6 @@ RUNTIME_SDK = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six",
 # break the import of any of its modules (e.g. a library in `<dist>.libs/`).
 _BINARY_CODES = frozenset({"LP001", "LP002", "LP003", "LP004", "LP005", "LP006", "LP007"})
 
-_EXT_RE = re.compile(r"^([^.]+)(\.(cpython-\d+[^.]*|abi3|pypy[^.]*))?\.so$")
 _LAYER_PREFIX_RE = re.compile(r"^layer \d+ \([^)]*\): ")
 
 
@@ -144,22 +143,6 @@ class SmokeResult:
 # -- module discovery (pure) ---------------------------------------------------------
 
 
-def _module_name(filename: str) -> str | None:
-    """`x.py` -> x; `x.cpython-312-x86_64-linux-gnu.so`, `x.abi3.so`, `x.so` -> x."""
-    if filename.endswith(".py"):
-        stem = filename[:-3]
-    else:
-        m = _EXT_RE.match(filename)
-        if m is None:
-            return None
-        stem = m.group(1)
-    return stem if stem.isidentifier() else None
-
-
-def _is_code(filename: str) -> bool:
-    return filename.endswith(".py") or _EXT_RE.match(filename) is not None
-
-
 def top_level_modules(names: Iterable[str]) -> list[str]:
     """Importable top-level names of one sys.path directory, from the file names in it.
 
@@ -177,11 +160,11 @@ def top_level_modules(names: Iterable[str]) -> list[str]:
                 and first not in ("__pycache__", "bin")
                 and not first.startswith("__")
                 and "__pycache__/" not in rest
-                and _is_code(rest.rsplit("/", 1)[-1])
+                and is_module_file(rest.rsplit("/", 1)[-1])
             ):
                 found.add(first)
         else:
-            mod = _module_name(first)
+            mod = module_name(first)
             if mod is not None and not mod.startswith("__"):
                 found.add(mod)
     return sorted(found)
@@ -210,7 +193,7 @@ def _lambda_module(path: str, version: str) -> str | None:
             first, sep, _ = rest.partition("/")
             if sep:
                 return first
-            return _module_name(first) or first
+            return module_name(first) or first
     return None
 
 
