@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.parser import HeaderParser
@@ -372,7 +371,3 @@ def lock_export(
         )
     reqs = parse_requirements_text(out.read_text(encoding="utf-8"), out.parent)
     return Requirements("lock", lock, tuple(reqs), tuple(extras))
-
-
-def this_python() -> str:
-    return sys.executable

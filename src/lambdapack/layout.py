@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .runtimes import Runtime
@@ -144,13 +144,3 @@ def module_name(filename: str) -> str | None:
 
 def lambda_path(root: str, rel: str) -> str:
     return posixpath.normpath(posixpath.join(root, rel))
-
-
-def parent_dirs(paths: Iterable[str]) -> Sequence[str]:
-    seen: set[str] = set()
-    for p in paths:
-        d = posixpath.dirname(p)
-        while d not in ("/", "") and d not in seen:
-            seen.add(d)
-            d = posixpath.dirname(d)
-    return sorted(seen)
