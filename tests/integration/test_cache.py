@@ -425,8 +425,9 @@ def test_sigkill_at_any_moment_leaves_a_usable_cache(data_project: Project, refs
     rng = random.Random()
     delays: list[float | str] = [0.2, 1.0, round(rng.uniform(0.1, 3.0), 2), "packing"]
     refs.get("function", data_project)  # the reference first, so it does not run beside a killed build
-    for delay in delays:
-        d = tmp_path / f"kill-{delay}"
+    for i, delay in enumerate(delays):
+        # The index keeps folders apart: the random delay can round to one of the fixed ones.
+        d = tmp_path / f"kill-{i}-{delay}"
         cache = d / "cache"
         d.mkdir()
         if delay == "packing":
