@@ -2,6 +2,7 @@
 
 Layout under the root (platformdirs' user cache dir, $LAMBDAPACK_CACHE_DIR, or --cache-dir):
   members/ab/<sha256>-<level>.blob  compressed zip members, keyed by content and level
+  members/packs/<id>.pack, .idx     many small members of one build in one file (members.py)
   dists/<key>/files/…, manifest.json installed files of one wheel, unpacked once
   resolutions/<key>.json            the pinned resolution of (inputs, target, options)
   artifacts/<key>.zip, <key>.json   finished zips, keyed by everything that determines them
@@ -285,7 +286,7 @@ class Cache:
     def prune(self, max_bytes: int) -> int:
         """Remove least recently used entries until the cache fits; returns bytes freed."""
         with self._lock(exclusive=True):
-            freed = self._sweep_tmp(max_age=0)
+            freed = self._sweep_tmp(max_age=0) + self._drop_orphan_packs()
             entries = []
             for kind in ("artifacts", "dists", "members", "pyc", "resolutions"):
                 for path, size, used in _entries(self.root / kind, kind):
@@ -322,6 +323,20 @@ class Cache:
         if sum(v["bytes"] for v in self.info().values()) > max_bytes:
             self.prune(int(max_bytes * 0.8))
 
+    def _drop_orphan_packs(self) -> int:
+        """A pack without its index (or the reverse) is never read: garbage of a killed
+        build. Only called under the exclusive lock, when no build is between the renames."""
+        freed = 0
+        packs = self.root / "members" / "packs"
+        for f in [*packs.glob("*.pack"), *packs.glob("*.idx")] if packs.exists() else []:
+            twin = f.with_suffix(".idx" if f.suffix == ".pack" else ".pack")
+            with contextlib.suppress(OSError):
+                if not twin.exists():
+                    size = f.stat().st_size
+                    f.unlink()
+                    freed += size
+        return freed
+
     def _sweep_tmp(self, max_age: float) -> int:
         freed = 0
         now = time.time()
@@ -343,6 +358,19 @@ class Cache:
 def _touch(path: Path) -> None:
     with contextlib.suppress(OSError):
         os.utime(path)
+
+
+def _pack_entries(packs: Path) -> Iterator[tuple[Any, int, float]]:
+    """A pack and its index are one unit, last used when its index was touched. A pack
+    without an index (its build was killed between the two renames) counts as unused."""
+    for pack in packs.glob("*.pack"):
+        idx = pack.with_suffix(".idx")
+        parts = [pack, idx]
+        used = idx.stat().st_mtime if idx.exists() else 0.0
+        yield parts, sum(p.stat().st_size for p in parts if p.exists()), used
+    for idx in packs.glob("*.idx"):
+        if not idx.with_suffix(".pack").exists():
+            yield idx, idx.stat().st_size, 0.0
 
 
 def _du(path: Path) -> tuple[int, int]:
@@ -375,6 +403,9 @@ def _entries(path: Path, kind: str) -> Iterator[tuple[Any, int, float]]:
             yield parts, sum(p.stat().st_size for p in parts if p.exists()), meta.stat().st_mtime
     elif kind == "members":
         for sub in path.iterdir():
+            if sub.name == "packs":
+                yield from _pack_entries(sub)
+                continue
             for b in sub.iterdir() if sub.is_dir() else []:
                 st = b.stat()
                 yield b, st.st_size, st.st_mtime

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from .members import Blob, BlobStore, file_sha256, seal
+from .members import PACK_MIN, SMALL, Blob, BlobStore, PackWriter, file_sha256, seal
 from .stage import Entry
 
 __all__ = ["Artifact", "atomic_output", "sha256_file", "write_zip", "write_zip_to", "zip_date_time"]
@@ -144,7 +144,11 @@ def write_zip_to(
             store = BlobStore(Path(scratch))
         st = store
 
+        pack: PackWriter | None = None
+
         def blob(e: Entry) -> tuple[str, Blob]:
+            if pack is not None and e.size <= SMALL:
+                return pack.add(e.path, compresslevel, known.get(e.arcname), e.arcname not in fresh)
             sha, b, _hit = st.blob_for(e.path, compresslevel, known.get(e.arcname), e.arcname not in fresh)
             return sha, b
 
@@ -155,12 +159,23 @@ def write_zip_to(
             sha = known.get(e.arcname)
             hit = st.get(sha, compresslevel) if sha is not None else None
             found.append((sha, hit) if sha is not None and hit is not None else None)
-        todo = [i for i, f in enumerate(found) if f is None]
+        # Largest first: a 20 MB library started last would leave the other cores idle
+        # while one thread compresses it (longest-processing-time-first scheduling).
+        todo = sorted((i for i, f in enumerate(found) if f is None), key=lambda i: -ordered[i].size)
         if todo:
             workers = jobs or os.cpu_count() or 1
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                for i, got in zip(todo, pool.map(blob, [ordered[i] for i in todo]), strict=True):
-                    found[i] = got
+            # Many new members: small ones go into one pack file (see members.PackWriter).
+            pack = st.pack_writer() if len(todo) >= PACK_MIN else None
+            try:
+                with ThreadPoolExecutor(max_workers=workers) as pool:
+                    for i, got in zip(todo, pool.map(blob, [ordered[i] for i in todo]), strict=True):
+                        found[i] = got
+                if pack is not None:
+                    pack.commit()
+            except BaseException:
+                if pack is not None:
+                    pack.abort()
+                raise
         blobs = [f for f in found if f is not None]
         central: list[bytes] = []
         unzipped = 0
