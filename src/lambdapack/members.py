@@ -287,11 +287,15 @@ class PackWriter:
         A known `sha` is checked against the content unless `verify` is False (the
         caller hashed that very file moments ago)."""
         data = src.read_bytes()
-        if sha is None or verify:
+        if sha is None:
+            sha = hashlib.sha256(data).hexdigest()
+            stored = self._store.get(sha, level)  # known content under another name
+            if stored is not None:
+                return sha, stored
+        elif verify:
             actual = hashlib.sha256(data).hexdigest()
-            if sha is not None and actual != sha:
+            if actual != sha:
                 raise SourceChanged(src, sha, actual)
-            sha = actual
         record, blob = _encode(data, level)
         with self._lock:
             known = self._entries.get((sha, level))

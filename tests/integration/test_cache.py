@@ -362,6 +362,31 @@ def test_same_size_corruption_of_a_dist_file_never_reaches_a_zip(
                      why="(level 9 after same-size dist corruption)")
 
 
+def test_damaged_member_pack_of_a_real_build_never_reaches_a_zip(
+    data_project: Project, refs: Refs, tmp_path: Path
+) -> None:
+    """A cold numpy+pandas build packs its ~3,000 small members into one file; bytes
+    flipped all over it (and then an index cut short) are found and compressed again."""
+    cache = tmp_path / "cache"
+    build("function", data_project, tmp_path / "first.zip", cache)
+    [pack] = list((cache / "members" / "packs").glob("*.pack"))
+    idx = pack.with_suffix(".idx")
+    assert pack.stat().st_size > 5 * MiB, "expected the small members in one pack"
+    raw = bytearray(pack.read_bytes())
+    for at in range(4096, len(raw), 65_537):
+        raw[at] ^= 0x10
+    replace_file(pack, bytes(raw))
+    _drop_artifacts(cache)
+    build("function", data_project, tmp_path / "flipped.zip", cache)
+    refs.assert_same("function", data_project, tmp_path / "flipped.zip", why="(pack bytes flipped)")
+    zip_names(tmp_path / "flipped.zip")
+
+    replace_file(idx, idx.read_bytes()[:-1000])
+    _drop_artifacts(cache)
+    build("function", data_project, tmp_path / "cut.zip", cache)
+    refs.assert_same("function", data_project, tmp_path / "cut.zip", why="(pack index cut short)")
+
+
 # --- 3. concurrency -----------------------------------------------------------------
 
 
@@ -488,6 +513,9 @@ def _units(cache: Path) -> dict[str, tuple[int, float]]:
         units[f"dists/{d.name}"] = (size, (d / "manifest.json").stat().st_mtime)
     for b in (cache / "members").rglob("*.blob"):
         units[f"members/{b.name}"] = (b.stat().st_size, b.stat().st_mtime)
+    for idx in (cache / "members").glob("packs/*.idx"):  # a pack and its index: one unit
+        pack = idx.with_suffix(".pack")
+        units[f"members/packs/{idx.stem}"] = (idx.stat().st_size + pack.stat().st_size, idx.stat().st_mtime)
     for r in (cache / "resolutions").glob("*.json"):
         units[f"resolutions/{r.name}"] = (r.stat().st_size, r.stat().st_mtime)
     for c in (cache / "pyc").rglob("*.pyc"):
