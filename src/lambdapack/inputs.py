@@ -11,8 +11,10 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from packaging.requirements import InvalidRequirement, Requirement
+if TYPE_CHECKING:
+    from packaging.requirements import Requirement
 
 from .errors import InputError
 
@@ -73,6 +75,9 @@ def parse_requirements_text(text: str, base: Path, _seen: frozenset[Path] = froz
     Options (--index-url, -c, --hash …) are uv's business; unnamed requirements
     (paths, URLs without #egg=) are installed but cannot be name-checked.
     """
+    # Imported here, not at the top: a no-change rebuild never parses requirements.
+    from packaging.requirements import InvalidRequirement, Requirement
+
     reqs: list[Requirement] = []
     for line in _logical_lines(text):
         m = re.match(r"^(-r|--requirement)[\s=]+(\S+)$", line)
@@ -137,6 +142,8 @@ def _included_files(text: str, base: Path, seen: frozenset[Path] = frozenset()) 
 
 
 def pyproject_requirements(data: dict[str, object], extras: tuple[str, ...], where: str) -> list[Requirement]:
+    from packaging.requirements import InvalidRequirement, Requirement
+
     project = data.get("project")
     if not isinstance(project, dict):
         raise InputError(f"{where} has no [project] table", "add [project] dependencies, or use -r")

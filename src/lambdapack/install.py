@@ -14,16 +14,18 @@ import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from email.parser import HeaderParser
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from packaging.markers import Marker
-from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from .errors import BuildError, InputError
 from .inputs import Requirements, parse_requirements_text
 from .tags import Target
+
+if TYPE_CHECKING:
+    from packaging.markers import Marker
+    from packaging.requirements import Requirement
 
 __all__ = [
     "Distribution",
@@ -276,6 +278,8 @@ def classify_uv_failure(stderr: str, target: Target) -> BuildError | InputError:
 
 def read_distributions(site: Path) -> list[Distribution]:
     """Every *.dist-info directly under `site`: name, version, wheel tags, files."""
+    from email.parser import HeaderParser  # here: a no-change rebuild reads no metadata
+
     dists = []
     for info in sorted(site.glob("*.dist-info")):
         meta_path = info / "METADATA"

@@ -13,11 +13,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cached_property
-
-from packaging.tags import Tag, compatible_tags, cpython_tags
-from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+from typing import TYPE_CHECKING
 
 from .runtimes import Arch, Runtime
+
+if TYPE_CHECKING:
+    from packaging.tags import Tag
 
 __all__ = ["Target", "Verdict", "closeness", "explain_tag", "why"]
 
@@ -55,6 +56,9 @@ class Target:
     @cached_property
     def tags(self) -> tuple[Tag, ...]:
         """Every tag the target interpreter accepts, most preferred first."""
+        # Imported on first use: a no-change rebuild never lists tags.
+        from packaging.tags import compatible_tags, cpython_tags
+
         py = self.runtime.python
         plats = list(self.platforms)
         ordered = list(cpython_tags(py, [self.runtime.python_tag], plats))
@@ -203,6 +207,8 @@ def closeness(tag: Tag, target: Target) -> tuple[int, int, str]:
 
 def why(filename: str, target: Target) -> Verdict:
     """Is this wheel installable on the target, and why (one line)."""
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
     try:
         _name, _ver, _build, wheel_tags = parse_wheel_filename(filename.rsplit("/", 1)[-1])
     except InvalidWheelFilename as e:
