@@ -26,7 +26,6 @@ from . import __version__, checks
 from .cache import Cache, default_cache_dir
 from .checks import Finding
 from .errors import BuildError, InputError, LambdapackError, UsageError
-from .heldback import HeldBack
 from .inputs import Requirements, find_default_input, read_pyproject, read_requirements_file
 from .install import (
     Distribution,
@@ -52,6 +51,7 @@ from .stage import Entry, dependency_entries, source_entries
 from .tags import Target
 
 if TYPE_CHECKING:
+    from .heldback import HeldBack
     from .interpreters import Interpreter
     from .report import SizeReport
     from .smoke import SmokeResult
@@ -233,6 +233,8 @@ def _check_outputs(opts: BuildOptions, target: Target) -> tuple[Path | None, Pat
 def _attached_layers_unzipped(paths: Sequence[Path]) -> int:
     """Unzipped bytes of the layers given with --with-layer, read by the same strict
     reader as `check` (so hostile or broken zips are one clear error, never a traceback)."""
+    if not paths:
+        return 0
     from .artifact import open_artifact
 
     total = 0
@@ -351,6 +353,7 @@ class _Installed:
     held_back: list[HeldBack] | None  # None: not computed yet
     laptop: dict[str, str]
     source: str  # "cache" or "uv"
+    resolution: str | None = None  # key of the cached resolution record, when there is one
 
 
 def _dist_key(d: Distribution, index: str | None) -> str:
@@ -388,6 +391,7 @@ def _install(
         if hit is not None:
             cached = _from_cache(cache, hit, reqs, target)
             if cached is not None:
+                cached.resolution = res_key
                 say(f"dependencies: {len(cached.dists)} distributions from the cache (no resolution needed)")
                 return cached
     python = sys.executable
@@ -433,6 +437,7 @@ def _install(
     installed = _Installed(reqs, dists, files, {}, None, laptop, "uv")
     if cache is not None:
         installed = _store(cache, installed, index, res_key)
+        installed.resolution = res_key
     return installed
 
 
@@ -519,6 +524,7 @@ def _from_cache_unchecked(cache: Cache, hit: dict[str, Any], reqs: Requirements)
         for f in stored.files:
             files.append((f.rel, stored.root / f.rel, f.executable, label or f.rel.split("/", 1)[0]))
             shas[f.rel] = f.sha256
+    from .heldback import HeldBack
     held = hit.get("held_back")
     held_back = [HeldBack(**h) for h in held] if isinstance(held, list) else None
     return _Installed(reqs, dists, files, shas, held_back, dict(hit.get("laptop", {})), "cache")
@@ -528,6 +534,14 @@ def _build_in(
     opts: BuildOptions, target: Target, work: Path, cache: Cache | None, kind: str, dep_path: Path | None,
     fn_out: Path | None, layer_out: Path | None, attached_unzipped: int, warnings: list[str], say: Progress,
 ) -> BuildResult:
+    n_base = len(warnings)
+    code = _code_entries(opts, fn_out, layer_out, work, cache)
+    code_shas = {e.arcname: file_sha256(e.path) for e in code}
+    inputs_key = _inputs_key(opts, target, kind, dep_path, code, code_shas, cache) if cache is not None else None
+    if cache is not None and inputs_key is not None and not opts.refresh:
+        done = _from_inputs_pointer(opts, target, cache, inputs_key, fn_out, layer_out, warnings, say)
+        if done is not None:
+            return done
     from .heldback import find_held_back
     uv = find_uv()
     env = uv_environment(os.environ)
@@ -539,14 +553,16 @@ def _build_in(
         if opts.held_back and inst.held_back is None and inst.laptop:
             # The index lookups overlap with staging, verification and compression.
             held_back_job = pool.submit(find_held_back, inst.dists, inst.laptop, target, _index_url(opts))
-        result = _stage_verify_pack(opts, target, work, cache, inst, fn_out, layer_out, attached_unzipped,
-                                    warnings, say)
+        result, art_key = _stage_verify_pack(opts, target, work, cache, inst, code, code_shas, fn_out, layer_out,
+                                             attached_unzipped, warnings, say)
         if held_back_job is not None:
             result.held_back = held_back_job.result()
             if cache is not None and inst.source == "uv":
                 _remember_held_back(cache, opts, target, reqs, work, env, result.held_back)
         elif opts.held_back and inst.held_back:
             result.held_back = inst.held_back
+        if cache is not None and inputs_key is not None and art_key is not None:
+            _save_inputs_pointer(cache, inputs_key, art_key, result, inst, result.warnings[n_base:])
         return result
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
@@ -561,26 +577,145 @@ def _remember_held_back(cache: Cache, opts: BuildOptions, target: Target, reqs: 
         cache.save_resolution(res_key, {**hit, "held_back": [h.as_dict() for h in held]})
 
 
+def _code_entries(
+    opts: BuildOptions, fn_out: Path | None, layer_out: Path | None, work: Path, cache: Cache | None
+) -> list[Entry]:
+    """The user's source files that go into the function zip (none for a layer)."""
+    if opts.src is None or opts.kind not in ("function", "split"):
+        return []
+    skip = [p for p in (fn_out, layer_out) if p is not None] + [Path("dist"), work]
+    if cache is not None:
+        skip.append(cache.root)  # a cache inside the source tree must never be zipped
+    return source_entries(
+        opts.src,
+        exclude_tests=opts.exclude_tests,
+        extra_excludes=opts.excludes,
+        skip_paths=[p for p in skip if p.exists()],
+    )
+
+
+def _inputs_key(
+    opts: BuildOptions, target: Target, kind: str, dep_path: Path | None, code: list[Entry],
+    code_shas: dict[str, str], cache: Cache,
+) -> str | None:
+    """A key over everything a build reads before it resolves: options, the dependency
+    input file, the source files, the environment, the interpreter for bytecode.
+
+    Stricter than the artifact key (any byte of the inputs, paths, cwd): a miss only
+    means the full path runs, which still finds the artifact when nothing that matters
+    changed. Files a requirements file includes are checked through the pointer.
+    """
+    interp = None
+    if opts.compile != "off":
+        interp = _find_interpreter_cached(target.runtime.python, cache)
+        if interp is None and opts.compile == "on":
+            return None  # the full path explains the error
+    files: dict[str, str] = {}
+    if dep_path is not None:
+        files[str(dep_path)] = file_sha256(dep_path)
+        sibling = dep_path.with_name("pyproject.toml")
+        if kind == "lock" and sibling.is_file():  # uv export reads the project too
+            files[str(sibling)] = file_sha256(sibling)
+    plain = dataclasses.replace(opts, output=None, layer_output=None, refresh=False)
+    return _digest({
+        "v": __version__, "opts": repr(plain), "cwd": str(Path.cwd()), "kind": kind, "files": files,
+        "target": [target.runtime.name, target.arch.value],
+        "env": sorted((k, v) for k, v in os.environ.items() if k.startswith("UV_") or k == "SOURCE_DATE_EPOCH"),
+        "date": list(zip_date_time(os.environ)),
+        "interp": [interp.path, list(interp.version)] if interp is not None else None,
+        "layers": [file_sha256(p) for p in opts.attach_layers],
+        "strip": _strip_tools(target) if opts.slim == "aggressive" else [],
+        "code": sorted((e.arcname, code_shas[e.arcname], e.executable) for e in code),
+    })
+
+
+def _save_inputs_pointer(
+    cache: Cache, key: str, art_key: str, result: BuildResult, inst: _Installed, warnings: list[str]
+) -> None:
+    cache.save_inputs_pointer(key, {
+        # The resolution record decides freshness (unpinned inputs expire), as in the full path.
+        "artifact": art_key, "resolution": inst.resolution, "pinned": _fully_pinned(inst.reqs),
+        "dists_digest": _resolution_dists_digest(cache, inst),
+        "included": {str(p): file_sha256(p) if p.exists() else "missing" for p in inst.reqs.included},
+        "inputs": {"kind": inst.reqs.kind, "source": str(inst.reqs.source) if inst.reqs.source else None,
+                   "extras": list(inst.reqs.extras)},
+        "distributions": [[d.name, d.display_name, d.version, list(d.tags), d.dist_info] for d in result.distributions],
+        "held_back": [h.as_dict() for h in result.held_back],
+        "warnings": warnings,
+    })
+
+
+def _resolution_dists_digest(cache: Cache, inst: _Installed) -> str | None:
+    if inst.resolution is None:
+        return None
+    res = cache.load_resolution(inst.resolution, pinned=True)
+    return _digest(res.get("dists")) if res is not None else None
+
+
+def _from_inputs_pointer(
+    opts: BuildOptions, target: Target, cache: Cache, key: str, fn_out: Path | None, layer_out: Path | None,
+    warnings: list[str], say: Progress,
+) -> BuildResult | None:
+    """The no-change shortcut: the same inputs built before; reuse the finished zip."""
+    from .inputs import Requirements
+    from .install import Distribution
+
+    rec = cache.load_inputs_pointer(key)
+    if rec is None:
+        return None
+    try:
+        if rec["resolution"] is not None:
+            res = cache.load_resolution(rec["resolution"], bool(rec["pinned"]))
+            if res is None or _digest(res.get("dists")) != rec["dists_digest"]:
+                return None  # stale, gone or damaged: the full path resolves or repairs it
+        for path, sha in rec["included"].items():
+            p = Path(path)
+            if (file_sha256(p) if p.exists() else "missing") != sha:
+                return None
+        hit = cache.load_artifact(rec["artifact"])
+        if hit is None:
+            return None
+        inp = rec["inputs"]
+        reqs = Requirements(inp["kind"], Path(inp["source"]) if inp["source"] else None, (), tuple(inp["extras"]))
+        dists = [Distribution(n, dn, v, tuple(t), di, ()) for n, dn, v, t, di in rec["distributions"]]
+        stored_warnings = [str(w) for w in rec["warnings"]]
+        held: list[HeldBack] = []
+        if opts.held_back and rec["held_back"]:
+            from .heldback import HeldBack
+            held = [HeldBack(**h) for h in rec["held_back"]]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None  # a damaged pointer is a miss
+    result = BuildResult(target=target, inputs=reqs, distributions=dists, held_back=held,
+                         warnings=[*warnings, *stored_warnings])
+    return _reuse(hit, opts, result, fn_out, layer_out, say)
+
+
+def _reuse(
+    hit: tuple[dict[str, Any], list[Path]], opts: BuildOptions, result: BuildResult, fn_out: Path | None,
+    layer_out: Path | None, say: Progress,
+) -> BuildResult:
+    """Put a finished artifact from the cache at the output paths (smoke-tested first if asked)."""
+    say("no change: the finished zip comes from the cache")
+    kinds = ["function"] if opts.kind == "function" else ["layer"] if opts.kind == "layer" else ["function", "layer"]
+    zips = dict(zip(kinds, hit[1], strict=True))
+    if opts.smoke:
+        _run_smoke(opts, result, zips.get("function"), zips.get("layer"), say)
+    outs = [(k, fn_out if k == "function" else layer_out) for k in kinds]
+    return _restore(hit, [(k, o) for k, o in outs if o is not None], result)
+
+
 def _stage_verify_pack(
     opts: BuildOptions, target: Target, work: Path, cache: Cache | None, inst: _Installed,
+    code: list[Entry], code_shas: dict[str, str],
     fn_out: Path | None, layer_out: Path | None, attached_unzipped: int, warnings: list[str], say: Progress,
-) -> BuildResult:
+) -> tuple[BuildResult, str | None]:
+    """Stage, verify and pack; also returns the artifact key (None without a cache)."""
     result = BuildResult(target=target, inputs=inst.reqs, distributions=inst.dists, warnings=warnings)
     say("staging")
     dep_prefix = "python/" if opts.kind in ("layer", "split") else ""
     deps = [Entry(dep_prefix + rel, path, exe, path.stat().st_size, label) for rel, path, exe, label in inst.files]
     shas = {dep_prefix + rel: sha for rel, sha in inst.shas.items()}
-    code: list[Entry] = []
-    if opts.src is not None and opts.kind in ("function", "split"):
-        skip = [p for p in (fn_out, layer_out) if p is not None] + [Path("dist"), work]
-        if cache is not None:
-            skip.append(cache.root)  # a cache inside the source tree must never be zipped
-        code = source_entries(
-            opts.src,
-            exclude_tests=opts.exclude_tests,
-            extra_excludes=opts.excludes,
-            skip_paths=[p for p in skip if p.exists()],
-        )
+    if code:
         dep_names = {e.arcname for e in deps}
         clash = sorted({e.top_level for e in code if e.arcname in dep_names})
         if clash and opts.kind == "function":
@@ -588,8 +723,7 @@ def _stage_verify_pack(
                 f"your source tree and the dependencies both provide {', '.join(clash)}; your files are used"
             )
             deps = [e for e in deps if e.arcname not in {c.arcname for c in code}]
-        for e in code:
-            shas[e.arcname] = file_sha256(e.path)
+        shas.update(code_shas)
 
     interp = _compile_interpreter(opts, target, cache, result)
     art_key = None
@@ -607,14 +741,7 @@ def _stage_verify_pack(
         })
         hit = cache.load_artifact(art_key)
         if hit is not None:
-            say("no change: the finished zip comes from the cache")
-            kinds = ["function"] if opts.kind == "function" else ["layer"] if opts.kind == "layer" else [
-                "function", "layer"]
-            zips = dict(zip(kinds, hit[1], strict=True))
-            if opts.smoke:
-                _run_smoke(opts, result, zips.get("function"), zips.get("layer"), say)
-            outs = [(k, fn_out if k == "function" else layer_out) for k in kinds]
-            return _restore(hit, [(k, o) for k, o in outs if o is not None], result)
+            return _reuse(hit, opts, result, fn_out, layer_out, say), art_key
 
     deps = _slim(opts, target, inst, deps, dep_prefix, work, result, shas, say)
     if interp is not None:
@@ -647,7 +774,7 @@ def _stage_verify_pack(
     fresh = frozenset(e.arcname for e in code) | (
         frozenset(e.arcname for e in deps) if inst.source == "uv" else frozenset())
     _pack_all(plan, opts, result, layer_count, say, store, shas, cache, art_key, fresh)
-    return result
+    return result, art_key
 
 
 def _compile_interpreter(

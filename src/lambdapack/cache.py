@@ -6,6 +6,8 @@ Layout under the root (platformdirs' user cache dir, $LAMBDAPACK_CACHE_DIR, or -
   dists/<key>/files/…, manifest.json installed files of one wheel, unpacked once
   resolutions/<key>.json            the pinned resolution of (inputs, target, options)
   artifacts/<key>.zip, <key>.json   finished zips, keyed by everything that determines them
+  artifacts/<key>.inputs            build inputs (files, options, environment) -> artifact key,
+                                    so a no-change rebuild reads neither requirements nor dists
   tmp/                              in-flight writes; renamed into place when complete
 Every entry is written to tmp/ and renamed into place, so a killed build leaves at
 most garbage in tmp/ (swept later), never a half entry. Readers check sizes and
@@ -267,6 +269,22 @@ class Cache:
         # The metadata goes last: an artifact without it is invisible.
         _atomic_write(self.root / "artifacts" / f"{key}.json", json.dumps(meta).encode(), self.tmp)
 
+    # -- no-change shortcut: build inputs -> finished artifact -------------------
+    def load_inputs_pointer(self, key: str) -> dict[str, Any] | None:
+        """What a build with exactly these inputs produced, or None (missing or damaged)."""
+        path = self.root / "artifacts" / f"{key}.inputs"
+        try:
+            data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(data["artifact"], str):
+                return None
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        _touch(path)
+        return data
+
+    def save_inputs_pointer(self, key: str, data: dict[str, Any]) -> None:
+        _atomic_write(self.root / "artifacts" / f"{key}.inputs", json.dumps(data).encode(), self.tmp)
+
     # -- maintenance -----------------------------------------------------------
     def info(self) -> dict[str, dict[str, int]]:
         out = {}
@@ -384,6 +402,8 @@ def _du(path: Path) -> tuple[int, int]:
 
 
 def _count_entries(path: Path, kind: str) -> int:
+    if kind == "artifacts":  # finished zips; their input pointers are bookkeeping
+        return sum(1 for _ in path.glob("*.json")) if path.exists() else 0
     return sum(1 for _ in _entries(path, kind))
 
 
@@ -401,6 +421,9 @@ def _entries(path: Path, kind: str) -> Iterator[tuple[Any, int, float]]:
             key = meta.stem
             parts = [meta, *path.glob(f"{key}-*.zip")]
             yield parts, sum(p.stat().st_size for p in parts if p.exists()), meta.stat().st_mtime
+        for pointer in path.glob("*.inputs"):
+            st = pointer.stat()
+            yield pointer, st.st_size, st.st_mtime
     elif kind == "members":
         for sub in path.iterdir():
             if sub.name == "packs":

@@ -278,13 +278,13 @@ def classify_uv_failure(stderr: str, target: Target) -> BuildError | InputError:
 
 def read_distributions(site: Path) -> list[Distribution]:
     """Every *.dist-info directly under `site`: name, version, wheel tags, files."""
-    from email.parser import HeaderParser  # here: a no-change rebuild reads no metadata
-
     dists = []
     for info in sorted(site.glob("*.dist-info")):
         meta_path = info / "METADATA"
         if not meta_path.is_file():
             continue
+        from email.parser import HeaderParser  # only when there is metadata: fast no-change builds
+
         meta = HeaderParser().parsestr(meta_path.read_text(encoding="utf-8", errors="replace"))
         wheel = info / "WHEEL"
         tags: list[str] = []

@@ -303,6 +303,7 @@ def test_damaged_entry_is_rebuilt_and_build_equals_no_cache(
     elif what == "dist-file-size-changed":
         [f] = list((cache / "dists").glob("*/files/six.py"))
         replace_file(f, six_py[:100])
+        _drop_artifacts(cache)  # else the finished zip is reused whole and the dist is not read
 
         def check() -> None:
             manifest = json.loads((f.parents[1] / "manifest.json").read_text(encoding="utf-8"))
@@ -508,6 +509,8 @@ def _units(cache: Path) -> dict[str, tuple[int, float]]:
     for meta in (cache / "artifacts").glob("*.json"):
         parts = [meta, *meta.parent.glob(f"{meta.stem}-*.zip")]
         units[f"artifacts/{meta.stem}"] = (sum(p.stat().st_size for p in parts), meta.stat().st_mtime)
+    for ptr in (cache / "artifacts").glob("*.inputs"):  # no-change shortcut: inputs -> artifact key
+        units[f"artifacts/{ptr.name}"] = (ptr.stat().st_size, ptr.stat().st_mtime)
     for d in (cache / "dists").iterdir():
         size = sum(f.stat().st_size for f in d.rglob("*") if f.is_file())
         units[f"dists/{d.name}"] = (size, (d / "manifest.json").stat().st_mtime)
@@ -622,6 +625,12 @@ def test_cache_commands_use_lambdapack_cache_dir(small: Project, tmp_path: Path)
 
 RESOLVING = "resolving and installing"
 FROM_CACHE = "from the cache (no resolution needed)"
+NO_CHANGE = "no change: the finished zip comes from the cache"
+
+
+def reused(progress: str) -> bool:
+    """The cached resolution was used: through the dists, or whole (the no-change shortcut)."""
+    return RESOLVING not in progress and (FROM_CACHE in progress or NO_CHANGE in progress)
 
 
 def _progress_build(p: Project, out: Path, cache: Path, *extra: str) -> str:
@@ -643,12 +652,12 @@ def test_refresh_and_unpinned_resolution_lifetime(small: Project, refs: Refs, tm
     unpinned.reqs.write_text("six\norjson\n", encoding="utf-8")
     assert RESOLVING in _progress_build(unpinned, tmp_path / "1.zip", cache)
     second = _progress_build(unpinned, tmp_path / "2.zip", cache)
-    assert FROM_CACHE in second and RESOLVING not in second, "a fresh unpinned resolution must be reused"
+    assert reused(second), "a fresh unpinned resolution must be reused"
     third = _progress_build(unpinned, tmp_path / "3.zip", cache, "--refresh")
     assert RESOLVING in third, "--refresh must resolve again even when the cached resolution is fresh"
 
     _set_created(cache, time.time() - 9 * 60)
-    assert FROM_CACHE in _progress_build(unpinned, tmp_path / "4.zip", cache), "9 minutes old: still fresh"
+    assert reused(_progress_build(unpinned, tmp_path / "4.zip", cache)), "9 minutes old: still fresh"
     _set_created(cache, time.time() - 11 * 60)
     assert RESOLVING in _progress_build(unpinned, tmp_path / "5.zip", cache), "11 minutes old: stale"
     _set_created(cache, "yesterday")
@@ -660,9 +669,53 @@ def test_refresh_and_unpinned_resolution_lifetime(small: Project, refs: Refs, tm
     pinned_cache = tmp_path / "pinned"
     build("function", small, tmp_path / "p1.zip", pinned_cache)
     _set_created(pinned_cache, time.time() - 30 * 86400)
-    assert FROM_CACHE in _progress_build(small, tmp_path / "p2.zip", pinned_cache)
+    assert reused(_progress_build(small, tmp_path / "p2.zip", pinned_cache))
     assert RESOLVING in _progress_build(small, tmp_path / "p3.zip", pinned_cache, "--refresh")
     refs.assert_same("function", small, tmp_path / "p3.zip", why="(--refresh)")
+
+
+def test_no_change_shortcut_misses_on_any_input_change(small: Project, refs: Refs, tmp_path: Path) -> None:
+    """The shortcut skips reading requirements and dists; every input it skips must still
+    count: a file a requirements file includes, SOURCE_DATE_EPOCH, options, a damaged pointer."""
+    cache = tmp_path / "cache"
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "base.txt").write_text("six==1.17.0\n", encoding="utf-8")
+    main = root / "requirements.txt"
+    main.write_text("-r base.txt\norjson==3.13.0\n", encoding="utf-8")
+    p = Project(root, small.src, main)
+    assert RESOLVING in _progress_build(p, tmp_path / "1.zip", cache)
+    assert NO_CHANGE in _progress_build(p, tmp_path / "2.zip", cache)
+    assert (tmp_path / "2.zip").read_bytes() == (tmp_path / "1.zip").read_bytes()
+
+    # Only the included file changes: the shortcut must not hand back the old zip.
+    (root / "base.txt").write_text("six==1.17.0\nidna==3.11\n", encoding="utf-8")
+    out = _progress_build(p, tmp_path / "3.zip", cache)
+    assert NO_CHANGE not in out and RESOLVING in out
+    assert any(n.startswith("idna/") for n in zip_names(tmp_path / "3.zip")), "the included file's new pin is missing"
+    assert NO_CHANGE in _progress_build(p, tmp_path / "3b.zip", cache)
+
+    # The zip's timestamp comes from the environment.
+    env = clean_env({"SOURCE_DATE_EPOCH": "1700000000"})
+    r = run_lp(build_args("function", p, tmp_path / "4.zip", cache), env=env)
+    assert r.returncode == 0 and NO_CHANGE not in r.stderr, r.explain()
+    with zipfile.ZipFile(tmp_path / "4.zip") as zf:
+        assert zf.infolist()[0].date_time[0] == 2023
+    r = run_lp(build_args("function", p, tmp_path / "4b.zip", cache), env=env)
+    assert NO_CHANGE in r.stderr and (tmp_path / "4b.zip").read_bytes() == (tmp_path / "4.zip").read_bytes()
+
+    # An option that changes the zip.
+    out = _progress_build(p, tmp_path / "5.zip", cache, "--no-compile")
+    assert NO_CHANGE not in out
+    assert not any(n.endswith(".pyc") for n in zip_names(tmp_path / "5.zip"))
+
+    # Damaged pointers are misses, never crashes; the zip is still right.
+    for damage in (b"{", b"[]", b'{"artifact": 5}', b'{"artifact": "0", "resolution": null, "included": {}}'):
+        for ptr in (cache / "artifacts").glob("*.inputs"):
+            replace_file(ptr, damage)
+        r = run_lp(build_args("function", p, tmp_path / "6.zip", cache))
+        assert r.returncode == 0 and "Traceback" not in r.stderr, r.explain()
+        assert (tmp_path / "6.zip").read_bytes() == (tmp_path / "3.zip").read_bytes(), f"after pointer {damage!r}"
 
 
 # --- 7. memory (and timings, reported only) -----------------------------------------
