@@ -247,6 +247,7 @@ def _attached_layers_unzipped(paths: Sequence[Path]) -> int:
 def build(opts: BuildOptions, progress: Progress | None = None) -> BuildResult:
     """Build the zip(s) described by `opts`. Raises LambdapackError subclasses."""
     say: Progress = progress or (lambda _m: None)
+    _interpreters_this_run.clear()  # remembered within one build only: Pythons come and go
     target = _target(opts)
     today = dt.date.today()
     warnings: list[str] = []
@@ -612,10 +613,17 @@ def _inputs_key(
             return None  # the full path explains the error
     files: dict[str, str] = {}
     if dep_path is not None:
-        files[str(dep_path)] = file_sha256(dep_path)
         sibling = dep_path.with_name("pyproject.toml")
-        if kind == "lock" and sibling.is_file():  # uv export reads the project too
-            files[str(sibling)] = file_sha256(sibling)
+        try:
+            files[str(dep_path)] = file_sha256(dep_path)
+            if kind == "lock" and sibling.is_file():  # uv export reads the project too
+                files[str(sibling)] = file_sha256(sibling)
+        except OSError:
+            return None  # unreadable or not a file: the full path reports it clearly
+    try:
+        layers = [file_sha256(p) for p in opts.attach_layers]
+    except OSError:
+        return None
     plain = dataclasses.replace(opts, output=None, layer_output=None, refresh=False)
     return _digest({
         "v": __version__, "opts": repr(plain), "cwd": str(Path.cwd()), "kind": kind, "files": files,
@@ -623,7 +631,7 @@ def _inputs_key(
         "env": sorted((k, v) for k, v in os.environ.items() if k.startswith("UV_") or k == "SOURCE_DATE_EPOCH"),
         "date": list(zip_date_time(os.environ)),
         "interp": [interp.path, list(interp.version)] if interp is not None else None,
-        "layers": [file_sha256(p) for p in opts.attach_layers],
+        "layers": layers,
         "strip": _strip_tools(target) if opts.slim == "aggressive" else [],
         "code": sorted((e.arcname, code_shas[e.arcname], e.executable) for e in code),
     })
@@ -796,11 +804,22 @@ def _compile_interpreter(
     return interp
 
 
+_interpreters_this_run: dict[tuple[tuple[int, int], Path | None], Interpreter | None] = {}
+
+
 def _find_interpreter_cached(minor: tuple[int, int], cache: Cache | None) -> Interpreter | None:
-    """find_interpreter, remembered across runs while the interpreter file is unchanged.
+    """find_interpreter, remembered across runs while the interpreter file is unchanged,
+    and within one build (it asks twice: for the inputs key and for bytecode).
 
     Probing candidates starts processes (~0.1 s each); a no-change rebuild must not pay that.
     """
+    key_run = (minor, cache.root if cache is not None else None)
+    if key_run not in _interpreters_this_run:
+        _interpreters_this_run[key_run] = _find_interpreter_memo(minor, cache)
+    return _interpreters_this_run[key_run]
+
+
+def _find_interpreter_memo(minor: tuple[int, int], cache: Cache | None) -> Interpreter | None:
     from .interpreters import Interpreter, find_interpreter
     memo = cache.root / "interpreters.json" if cache is not None else None
     key = f"{minor[0]}.{minor[1]}"
