@@ -602,9 +602,11 @@ def _inputs_key(
     """A key over everything a build reads before it resolves: options, the dependency
     input file, the source files, the environment, the interpreter for bytecode.
 
-    Stricter than the artifact key (any byte of the inputs, paths, cwd): a miss only
-    means the full path runs, which still finds the artifact when nothing that matters
-    changed. Files a requirements file includes are checked through the pointer.
+    Stricter than the artifact key (any byte of the inputs, their absolute paths): a miss
+    only means the full path runs, which still finds the artifact when nothing that
+    matters changed. Files a requirements file includes are checked through the pointer.
+    Paths are made absolute, so the same project built from another working directory
+    (a CI step, a fresh output folder) still hits.
     """
     interp = None
     if opts.compile != "off":
@@ -615,7 +617,7 @@ def _inputs_key(
     if dep_path is not None:
         sibling = dep_path.with_name("pyproject.toml")
         try:
-            files[str(dep_path)] = file_sha256(dep_path)
+            files[str(dep_path.resolve())] = file_sha256(dep_path)
             if kind == "lock" and sibling.is_file():  # uv export reads the project too
                 files[str(sibling)] = file_sha256(sibling)
         except OSError:
@@ -624,9 +626,16 @@ def _inputs_key(
         layers = [file_sha256(p) for p in opts.attach_layers]
     except OSError:
         return None
-    plain = dataclasses.replace(opts, output=None, layer_output=None, refresh=False)
+    def absolute(p: Path | None) -> Path | None:
+        return p.resolve() if p is not None else None
+
+    plain = dataclasses.replace(
+        opts, output=None, layer_output=None, refresh=False, cache_dir=None, src=absolute(opts.src),
+        requirements=absolute(opts.requirements), pyproject=absolute(opts.pyproject), lock=absolute(opts.lock),
+        attach_layers=tuple(p.resolve() for p in opts.attach_layers),
+    )
     return _digest({
-        "v": __version__, "opts": repr(plain), "cwd": str(Path.cwd()), "kind": kind, "files": files,
+        "v": __version__, "opts": repr(plain), "kind": kind, "files": files,
         "target": [target.runtime.name, target.arch.value],
         "env": sorted((k, v) for k, v in os.environ.items() if k.startswith("UV_") or k == "SOURCE_DATE_EPOCH"),
         "date": list(zip_date_time(os.environ)),

@@ -718,6 +718,38 @@ def test_no_change_shortcut_misses_on_any_input_change(small: Project, refs: Ref
         assert (tmp_path / "6.zip").read_bytes() == (tmp_path / "3.zip").read_bytes(), f"after pointer {damage!r}"
 
 
+def test_no_change_shortcut_across_working_dirs_and_project_copies(small: Project, tmp_path: Path) -> None:
+    """Relative paths are made absolute: the same project from another working directory
+    hits; a copy of the project elsewhere, whose included file differs, never does."""
+    cache = tmp_path / "cache"
+
+    def project(where: Path, base: str) -> Path:
+        shutil.copytree(small.src, where / "src")
+        (where / "base.txt").write_text(base, encoding="utf-8")
+        (where / "requirements.txt").write_text("-r base.txt\norjson==3.13.0\n", encoding="utf-8")
+        return where
+
+    def build_in(cwd: Path, proj: Path, out: Path) -> Run:
+        rel = os.path.relpath(proj, cwd)
+        r = run_lp(["build", f"{rel}/src", *RT, "-r", f"{rel}/requirements.txt", "-o", str(out),
+                    "--cache-dir", str(cache)], cwd=cwd)
+        assert r.returncode == 0, r.explain()
+        return r
+
+    a = project(tmp_path / "a", "six==1.17.0\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    build_in(a, a, tmp_path / "1.zip")
+    again = build_in(elsewhere, a, tmp_path / "2.zip")
+    assert NO_CHANGE in again.stderr, "the same project from another working directory must hit"
+    assert (tmp_path / "2.zip").read_bytes() == (tmp_path / "1.zip").read_bytes()
+
+    b = project(tmp_path / "b", "six==1.17.0\nidna==3.11\n")  # same requirements.txt bytes, other base.txt
+    other = build_in(b, b, tmp_path / "3.zip")
+    assert NO_CHANGE not in other.stderr
+    assert any(n.startswith("idna/") for n in zip_names(tmp_path / "3.zip")), "b's included file was ignored"
+
+
 # --- 7. memory (and timings, reported only) -----------------------------------------
 
 # lambdapack run inside this process exactly as `python -m lambdapack` runs it; records
