@@ -83,14 +83,12 @@ def file_sha256(path: Path) -> str:
 
 
 SMALL = 1 << 20  # files up to this size are read, compressed and written in one go
-_made_dirs: set[Path] = set()  # directories this process created or saw: mkdir once each
 _tmp_names = itertools.count()
 
 
 def _ensure_dir(d: Path) -> None:
-    if d not in _made_dirs:
-        d.mkdir(parents=True, exist_ok=True)
-        _made_dirs.add(d)
+    # Not remembered across calls: another process may `cache clean` meanwhile.
+    d.mkdir(parents=True, exist_ok=True)
 
 
 def _temp_name(where: Path) -> Path:

@@ -167,3 +167,12 @@ def test_pack_writer_refuses_content_that_is_not_what_was_promised(tmp_path: Pat
     writer.abort()
     assert list((tmp_path / "tmp").iterdir()) == []
     assert not (tmp_path / "store" / "packs").exists() or list((tmp_path / "store" / "packs").iterdir()) == []
+
+
+def test_a_cache_cleaned_between_builds_of_one_process_is_refilled(tmp_path: Path, files: dict[str, bytes]) -> None:
+    """A long-running process (the Python API) must not remember directories that
+    `lambdapack cache clean` in another process has since removed."""
+    first = _zip(tmp_path, Cache(tmp_path / "cache").blobs, files, "first.zip")
+    Cache(tmp_path / "cache").clean()
+    assert _zip(tmp_path, Cache(tmp_path / "cache").blobs, files, "again.zip") == first
+    assert list((tmp_path / "cache" / "members" / "packs").glob("*.idx")), "the members were stored again"
