@@ -247,7 +247,6 @@ def _attached_layers_unzipped(paths: Sequence[Path]) -> int:
 def build(opts: BuildOptions, progress: Progress | None = None) -> BuildResult:
     """Build the zip(s) described by `opts`. Raises LambdapackError subclasses."""
     say: Progress = progress or (lambda _m: None)
-    _interpreters_this_run.clear()  # remembered within one build only: Pythons come and go
     target = _target(opts)
     today = dt.date.today()
     warnings: list[str] = []
@@ -538,7 +537,10 @@ def _build_in(
     n_base = len(warnings)
     code = _code_entries(opts, fn_out, layer_out, work, cache)
     code_shas = {e.arcname: file_sha256(e.path) for e in code}
-    inputs_key = _inputs_key(opts, target, kind, dep_path, code, code_shas, cache) if cache is not None else None
+    # Looked up once: the inputs key names it, and bytecode is compiled with it.
+    interp = _find_interpreter_cached(target.runtime.python, cache) if opts.compile != "off" else None
+    inputs_key = (_inputs_key(opts, target, kind, dep_path, code, code_shas, interp)
+                  if cache is not None else None)
     if cache is not None and inputs_key is not None and not opts.refresh:
         done = _from_inputs_pointer(opts, target, cache, inputs_key, fn_out, layer_out, warnings, say)
         if done is not None:
@@ -554,8 +556,8 @@ def _build_in(
         if opts.held_back and inst.held_back is None and inst.laptop:
             # The index lookups overlap with staging, verification and compression.
             held_back_job = pool.submit(find_held_back, inst.dists, inst.laptop, target, _index_url(opts))
-        result, art_key = _stage_verify_pack(opts, target, work, cache, inst, code, code_shas, fn_out, layer_out,
-                                             attached_unzipped, warnings, say)
+        result, art_key = _stage_verify_pack(opts, target, work, cache, inst, code, code_shas, interp, fn_out,
+                                             layer_out, attached_unzipped, warnings, say)
         if held_back_job is not None:
             result.held_back = held_back_job.result()
             if cache is not None and inst.source == "uv":
@@ -597,7 +599,7 @@ def _code_entries(
 
 def _inputs_key(
     opts: BuildOptions, target: Target, kind: str, dep_path: Path | None, code: list[Entry],
-    code_shas: dict[str, str], cache: Cache,
+    code_shas: dict[str, str], interp: Interpreter | None,
 ) -> str | None:
     """A key over everything a build reads before it resolves: options, the dependency
     input file, the source files, the environment, the interpreter for bytecode.
@@ -608,11 +610,8 @@ def _inputs_key(
     Paths are made absolute, so the same project built from another working directory
     (a CI step, a fresh output folder) still hits.
     """
-    interp = None
-    if opts.compile != "off":
-        interp = _find_interpreter_cached(target.runtime.python, cache)
-        if interp is None and opts.compile == "on":
-            return None  # the full path explains the error
+    if interp is None and opts.compile == "on":
+        return None  # the full path explains the error
     files: dict[str, str] = {}
     if dep_path is not None:
         sibling = dep_path.with_name("pyproject.toml")
@@ -723,7 +722,7 @@ def _reuse(
 
 def _stage_verify_pack(
     opts: BuildOptions, target: Target, work: Path, cache: Cache | None, inst: _Installed,
-    code: list[Entry], code_shas: dict[str, str],
+    code: list[Entry], code_shas: dict[str, str], found: Interpreter | None,
     fn_out: Path | None, layer_out: Path | None, attached_unzipped: int, warnings: list[str], say: Progress,
 ) -> tuple[BuildResult, str | None]:
     """Stage, verify and pack; also returns the artifact key (None without a cache)."""
@@ -742,7 +741,7 @@ def _stage_verify_pack(
             deps = [e for e in deps if e.arcname not in {c.arcname for c in code}]
         shas.update(code_shas)
 
-    interp = _compile_interpreter(opts, target, cache, result)
+    interp = _compile_interpreter(opts, target, found, result)
     art_key = None
     if cache is not None:
         art_key = _digest({
@@ -795,12 +794,12 @@ def _stage_verify_pack(
 
 
 def _compile_interpreter(
-    opts: BuildOptions, target: Target, cache: Cache | None, result: BuildResult
+    opts: BuildOptions, target: Target, interp: Interpreter | None, result: BuildResult
 ) -> Interpreter | None:
-    """An interpreter of the target's minor version (any machine: bytecode is portable)."""
+    """The interpreter of the target's minor version that was found (any machine: bytecode
+    is portable), or None, said as a warning or, with --compile, as an error."""
     if opts.compile == "off":
         return None
-    interp = _find_interpreter_cached(target.runtime.python, cache)
     if interp is None:
         msg = (f"no Python {target.runtime.version} found on this machine (PATH, pyenv, uv-managed), so the "
                f"zip has no bytecode and Python will compile on every cold start; install one (e.g. "
@@ -813,22 +812,11 @@ def _compile_interpreter(
     return interp
 
 
-_interpreters_this_run: dict[tuple[tuple[int, int], Path | None], Interpreter | None] = {}
-
-
 def _find_interpreter_cached(minor: tuple[int, int], cache: Cache | None) -> Interpreter | None:
-    """find_interpreter, remembered across runs while the interpreter file is unchanged,
-    and within one build (it asks twice: for the inputs key and for bytecode).
+    """find_interpreter, remembered across runs while the interpreter file is unchanged.
 
     Probing candidates starts processes (~0.1 s each); a no-change rebuild must not pay that.
     """
-    key_run = (minor, cache.root if cache is not None else None)
-    if key_run not in _interpreters_this_run:
-        _interpreters_this_run[key_run] = _find_interpreter_memo(minor, cache)
-    return _interpreters_this_run[key_run]
-
-
-def _find_interpreter_memo(minor: tuple[int, int], cache: Cache | None) -> Interpreter | None:
     from .interpreters import Interpreter, find_interpreter
     memo = cache.root / "interpreters.json" if cache is not None else None
     key = f"{minor[0]}.{minor[1]}"
