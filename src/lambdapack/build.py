@@ -353,7 +353,9 @@ class _Installed:
     held_back: list[HeldBack] | None  # None: not computed yet
     laptop: dict[str, str]
     source: str  # "cache" or "uv"
-    resolution: str | None = None  # key of the cached resolution record, when there is one
+    # The cached resolution record, when there is one: its key and a digest of its
+    # distributions (the no-change shortcut checks the record still says the same).
+    resolution: tuple[str, str] | None = None
 
 
 def _dist_key(d: Distribution, index: str | None) -> str:
@@ -391,7 +393,7 @@ def _install(
         if hit is not None:
             cached = _from_cache(cache, hit, reqs, target)
             if cached is not None:
-                cached.resolution = res_key
+                cached.resolution = (res_key, _digest(hit.get("dists")))
                 say(f"dependencies: {len(cached.dists)} distributions from the cache (no resolution needed)")
                 return cached
     python = sys.executable
@@ -437,7 +439,6 @@ def _install(
     installed = _Installed(reqs, dists, files, {}, None, laptop, "uv")
     if cache is not None:
         installed = _store(cache, installed, index, res_key)
-        installed.resolution = res_key
     return installed
 
 
@@ -493,7 +494,7 @@ def _store(cache: Cache, inst: _Installed, index: str | None, res_key: str) -> _
             files.append((f.rel, stored.root / f.rel, f.executable, f.rel.split("/", 1)[0]))
             shas[f.rel] = f.sha256
     cache.save_resolution(res_key, {"dists": records, "laptop": inst.laptop})
-    return _Installed(inst.reqs, inst.dists, files, shas, None, inst.laptop, "uv")
+    return _Installed(inst.reqs, inst.dists, files, shas, None, inst.laptop, "uv", (res_key, _digest(records)))
 
 
 def _from_cache(cache: Cache, hit: dict[str, Any], reqs: Requirements, target: Target) -> _Installed | None:
@@ -650,8 +651,9 @@ def _save_inputs_pointer(
 ) -> None:
     cache.save_inputs_pointer(key, {
         # The resolution record decides freshness (unpinned inputs expire), as in the full path.
-        "artifact": art_key, "resolution": inst.resolution, "pinned": _fully_pinned(inst.reqs),
-        "dists_digest": _resolution_dists_digest(cache, inst),
+        "artifact": art_key, "pinned": _fully_pinned(inst.reqs),
+        "resolution": inst.resolution[0] if inst.resolution else None,
+        "dists_digest": inst.resolution[1] if inst.resolution else None,
         "included": {str(p): file_sha256(p) if p.exists() else "missing" for p in inst.reqs.included},
         "inputs": {"kind": inst.reqs.kind, "source": str(inst.reqs.source) if inst.reqs.source else None,
                    "extras": list(inst.reqs.extras)},
@@ -659,13 +661,6 @@ def _save_inputs_pointer(
         "held_back": [h.as_dict() for h in result.held_back],
         "warnings": warnings,
     })
-
-
-def _resolution_dists_digest(cache: Cache, inst: _Installed) -> str | None:
-    if inst.resolution is None:
-        return None
-    res = cache.load_resolution(inst.resolution, pinned=True)
-    return _digest(res.get("dists")) if res is not None else None
 
 
 def _from_inputs_pointer(
