@@ -105,7 +105,6 @@ def compress_to_blob(src: Path, dest: Path, level: int, tmp_dir: Path | None = N
     (nothing stored) when it differs: a damaged cache file must never be stored under
     the hash of what it should have been.
     """
-    method = STORED if level == 0 else DEFLATED
     where = tmp_dir or dest.parent
     _ensure_dir(where)
     tmp = _temp_name(where)
@@ -115,9 +114,9 @@ def compress_to_blob(src: Path, dest: Path, level: int, tmp_dir: Path | None = N
             if len(first) <= SMALL:
                 # Most members are small: one read, one compress call, one write. Per-file
                 # system calls, not deflate, dominate for them (thousands per build).
-                blob = _small_blob(first, method, level, tmp, dest, expect_sha, src)
+                blob = _small_blob(first, level, tmp, dest, expect_sha, src)
             else:
-                blob = _large_blob(first, f, method, level, tmp, dest, expect_sha, src)
+                blob = _large_blob(first, f, level, tmp, dest, expect_sha, src)
         _ensure_dir(dest.parent)
         os.replace(tmp, dest)
     except BaseException:
@@ -127,6 +126,10 @@ def compress_to_blob(src: Path, dest: Path, level: int, tmp_dir: Path | None = N
     return blob
 
 
+def _method(level: int) -> int:
+    return STORED if level == 0 else DEFLATED  # level 0: stored as is, like zip -0
+
+
 def _check(content: Any, expect_sha: str | None, src: Path) -> None:
     if expect_sha is not None and content.hexdigest() != expect_sha:
         raise SourceChanged(src, expect_sha, content.hexdigest())
@@ -134,7 +137,7 @@ def _check(content: Any, expect_sha: str | None, src: Path) -> None:
 
 def _encode(data: bytes, level: int) -> tuple[bytes, Blob]:
     """The blob record (header + stored bytes) of a small file's content; the Blob has no path yet."""
-    method = STORED if level == 0 else DEFLATED
+    method = _method(level)
     crc = zlib.crc32(data)
     stored = zlib.compress(data, level, -15) if method == DEFLATED else data
     digest = seal(method, crc, len(data), len(stored), hashlib.sha256(stored).digest())
@@ -142,8 +145,7 @@ def _encode(data: bytes, level: int) -> tuple[bytes, Blob]:
     return record, Blob(Path(), method, crc, len(data), len(stored), digest)
 
 
-def _small_blob(data: bytes, method: int, level: int, tmp: Path, dest: Path, expect_sha: str | None,
-                src: Path) -> Blob:
+def _small_blob(data: bytes, level: int, tmp: Path, dest: Path, expect_sha: str | None, src: Path) -> Blob:
     if expect_sha is not None:
         _check(hashlib.sha256(data), expect_sha, src)
     record, blob = _encode(data, level)
@@ -152,8 +154,9 @@ def _small_blob(data: bytes, method: int, level: int, tmp: Path, dest: Path, exp
     return dataclasses.replace(blob, path=dest)
 
 
-def _large_blob(first: bytes, f: BinaryIO, method: int, level: int, tmp: Path, dest: Path,
+def _large_blob(first: bytes, f: BinaryIO, level: int, tmp: Path, dest: Path,
                 expect_sha: str | None, src: Path) -> Blob:
+    method = _method(level)
     comp = zlib.compressobj(level, zlib.DEFLATED, -15) if method == DEFLATED else None
     crc = usize = csize = 0
     stored = hashlib.sha256()
@@ -291,9 +294,7 @@ class PackWriter:
             if stored is not None:
                 return sha, stored
         elif verify:
-            actual = hashlib.sha256(data).hexdigest()
-            if actual != sha:
-                raise SourceChanged(src, sha, actual)
+            _check(hashlib.sha256(data), sha, src)
         record, blob = _encode(data, level)
         with self._lock:
             known = self._entries.get((sha, level))
