@@ -345,14 +345,13 @@ class Cache:
         """A pack without its index (or the reverse) is never read: garbage of a killed
         build. Only called under the exclusive lock, when no build is between the renames."""
         freed = 0
-        packs = self.root / "members" / "packs"
-        for f in [*packs.glob("*.pack"), *packs.glob("*.idx")] if packs.exists() else []:
-            twin = f.with_suffix(".idx" if f.suffix == ".pack" else ".pack")
-            with contextlib.suppress(OSError):
-                if not twin.exists():
-                    size = f.stat().st_size
-                    f.unlink()
-                    freed += size
+        for parts, complete in _pack_units(self.root / "members" / "packs"):
+            if not complete:
+                for f in parts:
+                    with contextlib.suppress(OSError):
+                        size = f.stat().st_size
+                        f.unlink()
+                        freed += size
         return freed
 
     def _sweep_tmp(self, max_age: float) -> int:
@@ -378,17 +377,22 @@ def _touch(path: Path) -> None:
         os.utime(path)
 
 
+def _pack_units(packs: Path) -> Iterator[tuple[list[Path], bool]]:
+    """Each pack with its index, as the files present and whether both are. One without
+    the other (its build was killed between the two renames) is never read."""
+    stems = {f.stem for pattern in ("*.pack", "*.idx") for f in packs.glob(pattern)} if packs.exists() else set()
+    for stem in sorted(stems):
+        pair = [packs / f"{stem}.pack", packs / f"{stem}.idx"]
+        present = [f for f in pair if f.exists()]
+        yield present, len(present) == 2
+
+
 def _pack_entries(packs: Path) -> Iterator[tuple[Any, int, float]]:
-    """A pack and its index are one unit, last used when its index was touched. A pack
-    without an index (its build was killed between the two renames) counts as unused."""
-    for pack in packs.glob("*.pack"):
-        idx = pack.with_suffix(".idx")
-        parts = [pack, idx]
-        used = idx.stat().st_mtime if idx.exists() else 0.0
-        yield parts, sum(p.stat().st_size for p in parts if p.exists()), used
-    for idx in packs.glob("*.idx"):
-        if not idx.with_suffix(".pack").exists():
-            yield idx, idx.stat().st_size, 0.0
+    """A pack and its index are one unit, last used when its index was touched; a half
+    pair counts as unused."""
+    for parts, complete in _pack_units(packs):
+        used = parts[1].stat().st_mtime if complete else 0.0
+        yield parts, sum(p.stat().st_size for p in parts), used
 
 
 def _du(path: Path) -> tuple[int, int]:
