@@ -173,59 +173,26 @@ def _place(name: str) -> _Placed:
     """Normalise an entry name the way an extractor on Linux would, or reject it."""
     shown = name
     is_dir = name.endswith("/")
+
+    def unplaceable(why: str, code: str = "LP302", shown: str = shown, fix: str = _REBUILD) -> _Placed:
+        return _Placed(None, is_dir, _finding(code, ERROR, shown, why, fix))
+
     if "\x00" in name:
-        return _Placed(
-            None,
-            is_dir,
-            _finding(
-                "LP302",
-                ERROR,
-                shown,
-                "entry name contains a NUL byte; no Linux extractor can create it",
-                _REBUILD,
-            ),
-        )
+        return unplaceable("entry name contains a NUL byte; no Linux extractor can create it")
     if len(name.encode("utf-8", "surrogateescape")) > _PATH_MAX:
-        return _Placed(
-            None,
-            is_dir,
-            _finding(
-                "LP302",
-                ERROR,
-                shown[:200] + "…",
-                f"entry name longer than Linux's PATH_MAX ({_PATH_MAX} bytes)",
-                _REBUILD,
-            ),
-        )
+        return unplaceable(f"entry name longer than Linux's PATH_MAX ({_PATH_MAX} bytes)", shown=shown[:200] + "…")
     drive = len(name) >= 2 and name[1] == ":" and name[0].isalpha()
     if name.startswith(("/", "\\")) or drive:
-        return _Placed(
-            None,
-            is_dir,
-            _finding(
-                "LP302",
-                ERROR,
-                shown,
-                "absolute path; unzip tools strip or refuse it, so where it lands is tool-dependent",
-                _REBUILD,
-            ),
-        )
+        return unplaceable("absolute path; unzip tools strip or refuse it, so where it lands is tool-dependent")
     parts: list[str] = []
     for seg in name.split("/"):
         if seg in ("", "."):
             continue
         if seg == "..":
             if not parts:
-                return _Placed(
-                    None,
-                    is_dir,
-                    _finding(
-                        "LP301",
-                        ERROR,
-                        shown,
-                        "path traversal: the entry would be written outside the extraction directory",
-                        "remove the entry; a legitimate package never contains '../' names",
-                    ),
+                return unplaceable(
+                    "path traversal: the entry would be written outside the extraction directory",
+                    code="LP301", fix="remove the entry; a legitimate package never contains '../' names",
                 )
             parts.pop()
             continue
