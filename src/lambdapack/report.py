@@ -537,36 +537,14 @@ def _layout_node(node: _Node, r: Rect, depth: int, min_area: float, out: list[Ce
         return
     is_dist = node.is_dist
     head = _DIST_HEAD if is_dist else _DIR_HEAD
-    if r.w < 40 or r.h < head + 12:
-        out.append(
-            Cell(
-                r,
-                T_FOLDED,
-                node.dist,
-                node.kind,
-                node.unzipped,
-                node.zipped,
-                node.nfiles,
-                node.name,
-                node.path,
-                depth,
-            )
-        )
-        return
+    # Too small to show its children: one cell for the whole folder.
+    folded = r.w < 40 or r.h < head + 12
+    kind = T_FOLDED if folded else T_DIST if is_dist else T_DIR
     out.append(
-        Cell(
-            r,
-            T_DIST if is_dist else T_DIR,
-            node.dist,
-            node.kind,
-            node.unzipped,
-            node.zipped,
-            node.nfiles,
-            node.name,
-            node.path,
-            depth,
-        )
+        Cell(r, kind, node.dist, node.kind, node.unzipped, node.zipped, node.nfiles, node.name, node.path, depth)
     )
+    if folded:
+        return
     pad = _PAD
     inner = Rect(r.x + pad, r.y + head, max(r.w - 2 * pad, 0.0), max(r.h - head - pad, 0.0))
     _layout_children(node, inner, depth + 1, min_area, out)
