@@ -33,18 +33,16 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import stat
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from compare_build import log, machine_info, snapshot_lambdapack, user_env, wait_quiet
+from compare_build import log, machine_info, snapshot_lambdapack, start_run, user_env, wait_quiet
 
 HERE = Path(__file__).resolve().parent
 WORKLOAD_DIR = HERE / "workloads"
@@ -221,16 +219,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return a
 
 
-def _on_sigterm(_signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    own_scratch = args.scratch is None
-    scratch = Path(tempfile.mkdtemp(prefix="lp-coldstart-")) if own_scratch else args.scratch.resolve()
-    scratch.mkdir(parents=True, exist_ok=True)
+    scratch, own_scratch = start_run(args.scratch, "lp-coldstart-")
     trees: dict[str, Path] = {}
     try:
         from lambdapack.interpreters import find_interpreter

@@ -682,12 +682,19 @@ def _on_sigterm(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt  # so that the scratch directory is removed
 
 
+def start_run(given: Path | None, prefix: str) -> tuple[Path, bool]:
+    """Every bench script's start: SIGTERM ends the run like Ctrl-C (so `finally` blocks
+    remove the scratch directory), and the work folder is `given` or a new temp dir.
+    Returns (folder, owned): an owned folder is the caller's to remove."""
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    scratch = Path(tempfile.mkdtemp(prefix=prefix)) if given is None else given.resolve()
+    scratch.mkdir(parents=True, exist_ok=True)
+    return scratch, given is None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    own_scratch = args.scratch is None
-    scratch = Path(tempfile.mkdtemp(prefix="lp-bench-")) if own_scratch else args.scratch.resolve()
-    scratch.mkdir(parents=True, exist_ok=True)
+    scratch, own_scratch = start_run(args.scratch, "lp-bench-")
     try:
         uv = find_uv()
         zip_bin = shutil.which("zip")

@@ -36,11 +36,9 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import zipfile
 from collections.abc import Sequence
@@ -60,6 +58,7 @@ from compare_build import (
     pip_env,
     run,
     snapshot_lambdapack,
+    start_run,
     user_env,
     wait_quiet,
 )
@@ -389,16 +388,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return a
 
 
-def _on_sigterm(_signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    own_scratch = args.scratch is None
-    scratch = Path(tempfile.mkdtemp(prefix="lp-speed-")) if own_scratch else args.scratch.resolve()
-    scratch.mkdir(parents=True, exist_ok=True)
+    scratch, own_scratch = start_run(args.scratch, "lp-speed-")
     try:
         uv, zip_bin, sam = find_uv(), shutil.which("zip"), shutil.which("sam")
         log("creating the pip venv ...")
