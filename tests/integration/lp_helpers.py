@@ -15,6 +15,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import struct
 import subprocess
 import sys
@@ -201,3 +202,15 @@ def make_zero_layer(path: Path, size: int) -> Path:
                 f.write(block[:n])
                 left -= n
     return path
+
+
+def chmod_tree(root: Path, *, writable: bool) -> None:
+    """Make a tree read-only (like /var/task) or writable again (to delete it)."""
+    bits = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
+    for dp, dns, fs in os.walk(root):
+        for name in [*dns, *fs]:
+            p = Path(dp, name)
+            mode = p.lstat().st_mode
+            p.chmod((mode | stat.S_IWUSR) if writable else (mode & ~bits))
+    mode = root.stat().st_mode
+    root.chmod((mode | stat.S_IWUSR) if writable else (mode & ~bits))

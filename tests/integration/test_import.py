@@ -11,13 +11,12 @@ from __future__ import annotations
 import os
 import platform
 import shutil
-import stat
 import subprocess
 import zipfile
 from pathlib import Path
 
 import pytest
-from lp_helpers import clean_env, lp_build_json, write_handler
+from lp_helpers import chmod_tree, clean_env, lp_build_json, write_handler
 
 pytestmark = pytest.mark.network
 
@@ -89,17 +88,6 @@ def _snapshot(root: Path) -> dict[str, tuple[int, int, int]]:
     return snap
 
 
-def _chmod_tree(root: Path, *, writable: bool) -> None:
-    bits = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
-    for dp, dns, fs in os.walk(root):
-        for name in [*dns, *fs]:
-            p = Path(dp, name)
-            mode = p.lstat().st_mode
-            p.chmod((mode | stat.S_IWUSR) if writable else (mode & ~bits))
-    mode = root.stat().st_mode
-    root.chmod((mode | stat.S_IWUSR) if writable else (mode & ~bits))
-
-
 @pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="x86_64 wheels only load on x86_64")
 @pytest.mark.parametrize("minor", MINORS, ids=lambda m: f"python3.{m}")
 def test_zip_imports_read_only(minor: int, tmp_path: Path) -> None:
@@ -126,7 +114,7 @@ def test_zip_imports_read_only(minor: int, tmp_path: Path) -> None:
     tag = f".cpython-{runtime.replace('python', '').replace('.', '')}.pyc"
     assert all(p.relative_to(root).as_posix() in shipped and p.name.endswith(tag)
                for p in root.rglob("*.pyc"))
-    _chmod_tree(root, writable=False)
+    chmod_tree(root, writable=False)
     try:
         before = _snapshot(root)
         code = (
@@ -144,4 +132,4 @@ def test_zip_imports_read_only(minor: int, tmp_path: Path) -> None:
         assert proc.stdout.split() == ['{"name":"x"}', "3"], proc.stdout
         assert _snapshot(root) == before, "the import wrote into the read-only tree"
     finally:
-        _chmod_tree(root, writable=True)
+        chmod_tree(root, writable=True)

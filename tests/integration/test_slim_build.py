@@ -8,13 +8,13 @@ import json
 import os
 import platform
 import shutil
-import stat
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 import pytest
+from lp_helpers import chmod_tree
 
 from lambdapack.binaries import read_elf_file
 from lambdapack.install import read_distributions
@@ -75,16 +75,6 @@ def _zip(entries: list[Entry], out: Path) -> int:
     return out.stat().st_size
 
 
-def _chmod_tree(root: Path, *, writable: bool) -> None:
-    bits = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
-    for dp, dns, fs in os.walk(root):
-        for name in [*dns, *fs]:
-            p = Path(dp, name)
-            mode = p.lstat().st_mode
-            p.chmod((mode | stat.S_IWUSR) if writable else (mode & ~bits))
-    root.chmod((root.stat().st_mode | stat.S_IWUSR) if writable else (root.stat().st_mode & ~bits))
-
-
 IMPORT_ALL = r"""
 import ctypes, importlib, importlib.machinery, json, os, sys
 root = sys.argv[1]
@@ -131,7 +121,7 @@ def _import_everything(py: str, entries: list[Entry], tmp: Path) -> dict[str, ob
     root = tmp / "task"
     with zipfile.ZipFile(zpath) as zf:
         zf.extractall(root)
-    _chmod_tree(root, writable=False)
+    chmod_tree(root, writable=False)
     try:
         env = {
             "PATH": os.environ.get("PATH", os.defpath),
@@ -146,7 +136,7 @@ def _import_everything(py: str, entries: list[Entry], tmp: Path) -> dict[str, ob
         result: dict[str, object] = json.loads(proc.stdout.strip().splitlines()[-1])
         return result
     finally:
-        _chmod_tree(root, writable=True)
+        chmod_tree(root, writable=True)
 
 
 def _summary(name: str, before: list[Entry], res: SlimResult, zipped_before: int, zipped_after: int) -> str:
