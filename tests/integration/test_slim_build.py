@@ -18,6 +18,7 @@ from lp_helpers import chmod_tree
 
 from lambdapack.binaries import read_elf_file
 from lambdapack.install import read_distributions
+from lambdapack.interpreters import find_interpreter
 from lambdapack.runtimes import Arch, get_runtime
 from lambdapack.slim import Profile, SlimResult, apply_slim, find_strip_tools, plan_slim
 from lambdapack.stage import Entry, dependency_entries
@@ -29,24 +30,6 @@ pytestmark = [
     pytest.mark.network,
     pytest.mark.skipif(platform.machine() != "x86_64", reason="imports x86_64 wheels"),
 ]
-
-
-def _python312() -> str | None:
-    roots = []
-    pyenv = shutil.which("pyenv")
-    if pyenv:
-        try:
-            out = subprocess.run([pyenv, "root"], capture_output=True, text=True, timeout=30, check=False)
-            if out.stdout.strip():
-                roots.append(Path(out.stdout.strip()))
-        except (OSError, subprocess.SubprocessError):
-            pass
-    roots.append(Path.home() / ".pyenv")
-    for root in roots:
-        for p in sorted((root / "versions").glob("3.12*/bin/python3.12")):
-            if os.access(p, os.X_OK):
-                return str(p)
-    return shutil.which("python3.12")
 
 
 @pytest.fixture(scope="module")
@@ -166,9 +149,10 @@ def _summary(name: str, before: list[Entry], res: SlimResult, zipped_before: int
 def test_slimmed_numpy_pandas_still_import(
     profile: Profile, installed: tuple[Path, list[Entry]], tmp_path: Path
 ) -> None:
-    py = _python312()
-    if py is None:
-        pytest.skip("no Python 3.12 on this machine (looked in `pyenv root`/versions and PATH)")
+    found = find_interpreter((3, 12), platform.machine())
+    if found is None:
+        pytest.skip("no Python 3.12 for this machine's architecture (PATH, pyenv, uv-managed)")
+    py = found.path
     _site, entries = installed
     originals = {e.arcname: (e.path, e.path.stat().st_size, e.path.stat().st_mtime_ns) for e in entries}
     plan = plan_slim(entries, T312, profile)
