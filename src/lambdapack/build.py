@@ -540,7 +540,9 @@ def _build_in(
     code_shas = {e.arcname: file_sha256(e.path) for e in code}
     # Looked up once: the inputs key names it, and bytecode is compiled with it.
     interp = _find_interpreter_cached(target.runtime.python, cache) if opts.compile != "off" else None
-    inputs_key = (_inputs_key(opts, target, kind, dep_path, code, code_shas, interp)
+    # --with-layer zips can be large: hashed once, for both cache keys (they opened fine above).
+    layer_shas = [file_sha256(p) for p in opts.attach_layers] if cache is not None else []
+    inputs_key = (_inputs_key(opts, target, kind, dep_path, code, code_shas, interp, layer_shas)
                   if cache is not None else None)
     if cache is not None and inputs_key is not None and not opts.refresh:
         done = _from_inputs_pointer(opts, target, cache, inputs_key, fn_out, layer_out, warnings, say)
@@ -557,8 +559,8 @@ def _build_in(
         if opts.held_back and inst.held_back is None and inst.laptop:
             # The index lookups overlap with staging, verification and compression.
             held_back_job = pool.submit(find_held_back, inst.dists, inst.laptop, target, _index_url(opts))
-        result, art_key = _stage_verify_pack(opts, target, work, cache, inst, code, code_shas, interp, fn_out,
-                                             layer_out, attached_unzipped, warnings, say)
+        result, art_key = _stage_verify_pack(opts, target, work, cache, inst, code, code_shas, interp, layer_shas,
+                                             fn_out, layer_out, attached_unzipped, warnings, say)
         if held_back_job is not None:
             result.held_back = held_back_job.result()
             if cache is not None and inst.source == "uv":
@@ -600,7 +602,7 @@ def _code_entries(
 
 def _inputs_key(
     opts: BuildOptions, target: Target, kind: str, dep_path: Path | None, code: list[Entry],
-    code_shas: dict[str, str], interp: Interpreter | None,
+    code_shas: dict[str, str], interp: Interpreter | None, layer_shas: list[str],
 ) -> str | None:
     """A key over everything a build reads before it resolves: options, the dependency
     input file, the source files, the environment, the interpreter for bytecode.
@@ -622,10 +624,6 @@ def _inputs_key(
                 files[str(sibling)] = file_sha256(sibling)
         except OSError:
             return None  # unreadable or not a file: the full path reports it clearly
-    try:
-        layers = [file_sha256(p) for p in opts.attach_layers]
-    except OSError:
-        return None
     def absolute(p: Path | None) -> Path | None:
         return p.resolve() if p is not None else None
 
@@ -640,7 +638,7 @@ def _inputs_key(
         "env": sorted((k, v) for k, v in os.environ.items() if k.startswith("UV_") or k == "SOURCE_DATE_EPOCH"),
         "date": list(zip_date_time(os.environ)),
         "interp": [interp.path, list(interp.version)] if interp is not None else None,
-        "layers": layers,
+        "layers": layer_shas,
         "strip": _strip_tools(target) if opts.slim == "aggressive" else [],
         "code": sorted((e.arcname, code_shas[e.arcname], e.executable) for e in code),
     })
@@ -717,7 +715,7 @@ def _reuse(
 
 def _stage_verify_pack(
     opts: BuildOptions, target: Target, work: Path, cache: Cache | None, inst: _Installed,
-    code: list[Entry], code_shas: dict[str, str], found: Interpreter | None,
+    code: list[Entry], code_shas: dict[str, str], found: Interpreter | None, layer_shas: list[str],
     fn_out: Path | None, layer_out: Path | None, attached_unzipped: int, warnings: list[str], say: Progress,
 ) -> tuple[BuildResult, str | None]:
     """Stage, verify and pack; also returns the artifact key (None without a cache)."""
@@ -746,7 +744,7 @@ def _stage_verify_pack(
             "handler": opts.handler, "smoke": opts.smoke,
             "slim": [opts.slim, list(opts.dep_excludes), list(opts.keeps), opts.exclude_runtime_provided,
                      _strip_tools(target) if opts.slim == "aggressive" else []],
-            "layers": [file_sha256(p) for p in opts.attach_layers],
+            "layers": layer_shas,
             "deps": sorted((e.arcname, shas.get(e.arcname, ""), e.executable) for e in deps),
             "code": sorted((e.arcname, shas.get(e.arcname, ""), e.executable) for e in code),
         })
