@@ -541,7 +541,7 @@ def _build_in(
     # Looked up once: the inputs key names it, and bytecode is compiled with it.
     interp = _find_interpreter_cached(target.runtime.python, cache) if opts.compile != "off" else None
     # --with-layer zips can be large: hashed once, for both cache keys (they opened fine above).
-    layer_shas = [file_sha256(p) for p in opts.attach_layers] if cache is not None else []
+    layer_shas = [_layer_digest(p) for p in opts.attach_layers] if cache is not None else []
     inputs_key = (_inputs_key(opts, target, kind, dep_path, code, code_shas, interp, layer_shas)
                   if cache is not None else None)
     if cache is not None and inputs_key is not None and not opts.refresh:
@@ -598,6 +598,15 @@ def _code_entries(
         extra_excludes=opts.excludes,
         skip_paths=[p for p in skip if p.exists()],
     )
+
+
+def _layer_digest(path: Path) -> str:
+    """Content key of a --with-layer: the zip's bytes, or a directory's files (as `check`
+    reads a layer given as a directory: names, contents, executable bits)."""
+    if not path.is_dir():
+        return file_sha256(path)
+    return _digest(sorted((f.relative_to(path).as_posix(), file_sha256(f), os.access(f, os.X_OK))
+                          for f in path.rglob("*") if f.is_file()))
 
 
 def _inputs_key(

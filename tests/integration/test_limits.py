@@ -104,3 +104,22 @@ def test_with_layer_with_a_non_utf8_name_is_read_not_a_crash(tmp_path: Path) -> 
     assert "Traceback" not in r.stderr, r.explain()
     assert r.returncode == 0, r.explain()
     assert r.json["unzipped_total_bytes"] == src_bytes + len(b"x = 1\n")
+
+
+def test_with_layer_directory_counts_and_keys_the_cache_by_content(tmp_path: Path) -> None:
+    """A layer given as a directory (as `check --layer` accepts) builds, counts toward the
+    limit, and a changed file in it is a cache miss, never the old zip."""
+    src, src_bytes = _src(tmp_path)
+    layer = tmp_path / "layer-dir"
+    (layer / "python").mkdir(parents=True)
+    (layer / "python" / "shared.py").write_text("VALUE = 1\n", encoding="utf-8")
+    args = ["build", str(src), "--runtime", "python3.12", "--arch", "arm64", "--with-layer", str(layer),
+            "--no-compile", "--cache-dir", str(tmp_path / "cache")]
+    _r, first = lp_build_json([*args, "-o", str(tmp_path / "1.zip")], cwd=tmp_path)
+    assert first["unzipped_total_bytes"] == src_bytes + len("VALUE = 1\n")
+    _r, again = lp_build_json([*args, "-o", str(tmp_path / "2.zip")], cwd=tmp_path)
+    assert again["cached"] is True
+    (layer / "python" / "shared.py").write_text("VALUE = 22\n", encoding="utf-8")
+    _r, changed = lp_build_json([*args, "-o", str(tmp_path / "3.zip")], cwd=tmp_path)
+    assert changed["cached"] is False, "a changed layer file must not reuse the old result"
+    assert changed["unzipped_total_bytes"] == src_bytes + len("VALUE = 22\n")
