@@ -187,8 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         type=Path,
-        metavar="ZIP",
-        help="an existing layer the function uses, counted in the 250 MB limit (repeatable)",
+        metavar="ZIP_OR_DIR",
+        help="an existing layer the function uses (zip or directory), counted in the 250 MB limit (repeatable)",
     )
     out.add_argument(
         "--compression-level",
