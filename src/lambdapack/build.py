@@ -93,7 +93,11 @@ class BuildOptions:
     keeps: tuple[str, ...] = ()  # --keep patterns: never removed or stripped
     exclude_runtime_provided: bool = False
     compile: str = "auto"  # auto (when an interpreter of the target's version exists) | on | off
-    pyc_mode: str = "unchecked-hash"  # or checked-hash  # module.function, checked like `lambdapack check --handler`
+    pyc_mode: str = "unchecked-hash"  # or checked-hash
+    # Source-tree policy: a symlink leaving SRC_DIR is an error unless deliberately allowed.
+    follow_external_links: bool = False
+    # Files (fnmatch on the path in the zip) that may ship although they look like secrets.
+    allow_secrets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

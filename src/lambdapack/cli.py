@@ -143,12 +143,23 @@ def build_parser() -> argparse.ArgumentParser:
     deps.add_argument("--index-url", metavar="URL", help="package index (default: uv's, normally PyPI)")
     deps.add_argument("--extra-index-url", action="append", default=[], metavar="URL")
     deps.add_argument("--find-links", action="append", default=[], metavar="PATH_OR_URL")
+    deps.add_argument("--network-timeout", type=float, metavar="SECONDS", default=None,
+                      help="give up on an index request that stalls this long "
+                      "(default $LAMBDAPACK_NETWORK_TIMEOUT, else 15)")
+    deps.add_argument("--deadline", type=float, metavar="SECONDS", default=None,
+                      help="give up when resolving and installing take longer "
+                      "(default $LAMBDAPACK_DEADLINE, else 900)")
     out = b.add_argument_group("output")
     out.add_argument(
         "-o", "--output", type=Path, metavar="ZIP", help="function zip (or the layer zip with --layer)"
     )
     out.add_argument("--layer-output", type=Path, metavar="ZIP", help="layer zip of --split")
     out.add_argument("--exclude-tests", action="store_true", help="leave tests/ and test/ of SRC_DIR out")
+    out.add_argument("--follow-external-links", action="store_true",
+                     help="pack the content of symlinks that point outside SRC_DIR (a warning per file) "
+                     "instead of failing")
+    out.add_argument("--allow-secret", action="append", default=[], metavar="PATTERN",
+                     help="ship a file that looks like a secret anyway (fnmatch on the path in the zip; repeatable)")
     out.add_argument(
         "--exclude",
         action="append",
@@ -366,6 +377,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
             index_url=args.index_url,
             extra_index_urls=tuple(args.extra_index_url),
             find_links=tuple(args.find_links),
+            network_timeout=args.network_timeout,
+            deadline=args.deadline,
         ),
         attach_layers=tuple(args.with_layer),
         compresslevel=args.compression_level,
@@ -381,6 +394,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
         exclude_runtime_provided=args.exclude_runtime_provided,
         compile=args.compile,
         pyc_mode=args.pyc_mode,
+        follow_external_links=args.follow_external_links,
+        allow_secrets=tuple(args.allow_secret),
     )
     say = _progress(args.quiet or args.format == "json")
     try:

@@ -47,6 +47,10 @@ class InstallOptions:
     index_url: str | None = None
     extra_index_urls: tuple[str, ...] = ()
     find_links: tuple[str, ...] = ()
+    # Seconds one network request to the index may stall (None: the default, see `deadlines`).
+    network_timeout: float | None = None
+    # Seconds resolving and installing may take in all (None: the default).
+    deadline: float | None = None
 
 
 @dataclass(frozen=True)
