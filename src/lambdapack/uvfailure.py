@@ -129,7 +129,8 @@ def _unrequestable(stderr: str, sources: Mapping[str, bytes]) -> InputError | No
     m = _FETCH_URL.search(stderr)
     url = m.group(1) if m else "an index URL"
     last = uv_cause(stderr.strip().splitlines()[-1]) if stderr.strip() else ""
-    name = url.rstrip("/").rsplit("/", 1)[-1] if m else ""
+    # A bad scheme is the index's fault; otherwise the URL broke on the project name.
+    name = url.rstrip("/").rsplit("/", 1)[-1] if m and "scheme is not allowed" not in low else ""
     found = _line_naming(sources, name) if name else None
     if found is not None:
         path, line_no, raw = found
