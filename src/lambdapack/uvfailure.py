@@ -100,7 +100,9 @@ def _parse_failure(stderr: str, sources: Mapping[str, bytes]) -> InputError | No
     if at:
         named, pos = at[-1].group(1), int(at[-1].group(2))  # the last one is the innermost -r include
         found = _source(sources, named)
-        why = uv_cause(stderr[at[-1].end():])  # uv's reason follows the innermost location
+        # uv's reason is the line after the innermost location (then it echoes the line, and a caret).
+        after = [ln for ln in stderr[at[-1].end():].splitlines() if ln.strip()]
+        why = uv_cause(after[0]) if after else "uv could not parse it"
         if found is None:
             return _bad_line(f"{named} (byte {pos})", None, None, why)
         line_no, line = _line_at(found[1], pos)

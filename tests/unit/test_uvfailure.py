@@ -69,6 +69,7 @@ def test_a_malformed_line_is_input_naming_file_and_line() -> None:
     e = classify_uv_failure(MALFORMED, T312, sources={"/work/x/malformed.txt": b"six\nfoo bar baz\n"})
     assert isinstance(e, InputError)
     assert e.message.startswith("malformed.txt, line 2: invalid requirement: Expected one of")
+    assert e.message.endswith("found `b`")  # uv's echo of the line and its caret are left out
     assert e.hint and "PEP 508" in e.hint
 
 
