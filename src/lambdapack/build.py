@@ -394,8 +394,8 @@ def _install(
     """Resolve and install for the target: from the cache when nothing changed, else with uv."""
     from .heldback import laptop_platform
     # Before anything runs: a bad index or limit is a usage error, not "package does not exist".
-    check_index_locations(opts.install, os.environ)
-    limits = resolve_limits(opts.install, os.environ)
+    check_index_locations(opts.install, env)
+    limits = resolve_limits(opts.install, env)
     if reqs.source is None:
         return _Installed(reqs, [], [], {}, [], {}, "none")
     req_file = _uv_requirements_file(reqs, work)

@@ -13,6 +13,7 @@ from lambdapack.install import (
     Limits,
     check_index_locations,
     classify_uv_failure,
+    deadline_error,
     install_argv,
     missing_requirements,
     native_builds,
@@ -170,3 +171,14 @@ def test_index_locations_invalid(bad: str, tmp_path: Path) -> None:
         check_index_locations(InstallOptions(), {"UV_INDEX_URL": bad})
     with pytest.raises(UsageError, match="--find-links"):
         check_index_locations(InstallOptions(find_links=(str(tmp_path / bad),)), {})
+
+
+def test_deadline_error_names_the_limit_the_index_and_the_flag() -> None:
+    e = deadline_error("resolving and installing for python3.12 x86_64", Limits(15, 3),
+                       "Using CPython 3.12\nResolved 1 package in 75ms\n", "http://127.0.0.1:1/simple")
+    assert type(e) is BuildError
+    assert e.message == ("resolving and installing for python3.12 x86_64 did not finish within 3 s "
+                         "(the package index at http://127.0.0.1:1/simple may be stalled); uv was stopped")
+    assert e.hint and "--deadline" in e.hint and "LAMBDAPACK_DEADLINE" in e.hint
+    e = deadline_error("exporting uv.lock with uv", Limits(15, 2.5), "error: " + "x" * 100_000)
+    assert "within 2.5 s; uv was stopped; uv had said: x" in e.message and len(e.message) < 2200
