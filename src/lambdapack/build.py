@@ -440,7 +440,7 @@ def _install(
     if res.returncode != 0:
         log.debug("uv stderr:\n%s", res.stderr)
         raise classify_uv_failure(res.stderr, target, reqs.kind, sources=_requirement_sources(reqs, req_file),
-                                  network_timeout=limits.network_timeout)
+                                  network_timeout=limits.request_timeout)
     dists = read_distributions(site)
     built = native_builds(dists)
     if built:
@@ -1102,7 +1102,8 @@ def _requirement_sources(reqs: Requirements, req_file: Path) -> dict[str, bytes]
     out: dict[str, bytes] = {}
     for path in (req_file, *reqs.included):
         try:
-            out[str(path)] = path.read_bytes()
+            if path.is_file():  # never a pipe (`-r <(...)`): it was read once already
+                out[str(path)] = path.read_bytes()
         except OSError:
             continue
     return out

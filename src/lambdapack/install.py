@@ -210,6 +210,11 @@ class Limits:
     network_timeout: float  # seconds
     deadline: float  # seconds
 
+    @property
+    def request_timeout(self) -> int:
+        """The per-request timeout uv applies: it takes whole seconds (rounded up, at least 1)."""
+        return max(1, math.ceil(self.network_timeout))
+
 
 def _seconds(value: float | str, label: str, hint: str) -> float:
     try:
@@ -288,7 +293,7 @@ def uv_environment(environ: Mapping[str, str], limits: Limits | None = None) -> 
     env = {k: v for k, v in environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "UV_PYTHON")}
     env["UV_NO_PROGRESS"] = "1"
     if limits is not None:
-        env["UV_HTTP_TIMEOUT"] = str(max(1, math.ceil(limits.network_timeout)))
+        env["UV_HTTP_TIMEOUT"] = str(limits.request_timeout)
         env.setdefault("UV_HTTP_RETRIES", DEFAULT_RETRIES)
     return env
 

@@ -147,6 +147,7 @@ def test_uv_environment_carries_the_limits() -> None:
     assert uv_environment({"UV_HTTP_RETRIES": "4"}, Limits(0.2, 10))["UV_HTTP_RETRIES"] == "4"
     assert uv_environment({}, Limits(0.2, 10))["UV_HTTP_TIMEOUT"] == "1"
     assert "UV_HTTP_TIMEOUT" not in uv_environment({})
+    assert Limits(0.2, 1).request_timeout == 1 and Limits(2.5, 1).request_timeout == 3
 
 
 def test_index_locations_valid(tmp_path: Path) -> None:
