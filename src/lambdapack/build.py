@@ -13,8 +13,10 @@ import json
 import logging
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, nullcontext
@@ -30,8 +32,10 @@ from .inputs import Requirements, find_default_input, read_pyproject, read_requi
 from .install import (
     Distribution,
     InstallOptions,
+    check_index_locations,
     classify_uv_failure,
     compile_argv,
+    deadline_error,
     find_uv,
     install_argv,
     lock_export,
@@ -39,8 +43,10 @@ from .install import (
     native_builds,
     parse_compile_output,
     read_distributions,
+    resolve_limits,
     run_uv,
     start_uv,
+    stop_uv,
     uv_environment,
 )
 from .layout import FUNCTION_ROOT, LAYER_ROOT, LambdaFile, LambdaView, lambda_path
@@ -387,6 +393,9 @@ def _install(
 ) -> _Installed:
     """Resolve and install for the target: from the cache when nothing changed, else with uv."""
     from .heldback import laptop_platform
+    # Before anything runs: a bad index or limit is a usage error, not "package does not exist".
+    check_index_locations(opts.install, env)
+    limits = resolve_limits(opts.install, env)
     if reqs.source is None:
         return _Installed(reqs, [], [], {}, [], {}, "none")
     req_file = _uv_requirements_file(reqs, work)
@@ -404,24 +413,34 @@ def _install(
     site = work / "site"
     site.mkdir()
     say(f"resolving and installing for {target.describe()} with uv ({target.uv_platform})")
+    uv_env = uv_environment(env, limits)
+    ends = time.monotonic() + limits.deadline
     laptop_proc = None
     if opts.held_back:
-        laptop_proc = start_uv(compile_argv(uv, target, req_file, python, opts.install, laptop_platform(target)), env)
+        laptop_proc = start_uv(compile_argv(uv, target, req_file, python, opts.install, laptop_platform(target)),
+                               uv_env)
     laptop: dict[str, str] = {}
     try:
-        res = run_uv(install_argv(uv, target, req_file, site, python, opts.install), env)
+        res = run_uv(install_argv(uv, target, req_file, site, python, opts.install), uv_env, limits.deadline)
         if laptop_proc is not None and res.returncode == 0:
-            out, _err = laptop_proc.communicate()
-            if laptop_proc.returncode == 0:
-                laptop = parse_compile_output(out)
+            # The side resolution only feeds the held-back report: past the deadline it is dropped.
+            try:
+                out, _err = laptop_proc.communicate(timeout=max(ends - time.monotonic(), 0.1))
+                if laptop_proc.returncode == 0:
+                    laptop = parse_compile_output(out)
+            except subprocess.TimeoutExpired:
+                log.info("the held-back resolution did not finish within the deadline; no held-back report")
     finally:
         # Never leave the side resolution running (failed install, Ctrl-C, SIGTERM).
-        if laptop_proc is not None and laptop_proc.poll() is None:
-            laptop_proc.kill()
-            laptop_proc.wait()
+        if laptop_proc is not None:
+            stop_uv(laptop_proc)
+    if res.timed_out:
+        raise deadline_error(f"resolving and installing for {target}", limits, res.stderr,
+                             index or "https://pypi.org/simple")
     if res.returncode != 0:
         log.debug("uv stderr:\n%s", res.stderr)
-        raise classify_uv_failure(res.stderr, target)
+        raise classify_uv_failure(res.stderr, target, reqs.kind, sources=_requirement_sources(reqs, req_file),
+                                  network_timeout=limits.request_timeout)
     dists = read_distributions(site)
     built = native_builds(dists)
     if built:
@@ -1078,6 +1097,18 @@ def _index_url(opts: BuildOptions) -> str | None:
     )
 
 
+def _requirement_sources(reqs: Requirements, req_file: Path) -> dict[str, bytes]:
+    """The requirement files uv read, for naming a bad line (read only after a failure)."""
+    out: dict[str, bytes] = {}
+    for path in (req_file, *reqs.included):
+        try:
+            if path.is_file():  # never a pipe (`-r <(...)`): it was read once already
+                out[str(path)] = path.read_bytes()
+        except OSError:
+            continue
+    return out
+
+
 def _load_inputs(
     kind: str, path: Path | None, opts: BuildOptions, uv: str, work: Path, env: dict[str, str]
 ) -> Requirements:
@@ -1088,7 +1119,7 @@ def _load_inputs(
     if kind == "pyproject":
         return read_pyproject(path, opts.extras)
     if kind == "lock":
-        return lock_export(uv, path, opts.extras, work / "lock-requirements.txt", env)
+        return lock_export(uv, path, opts.extras, work / "lock-requirements.txt", env, opts.install)
     raise UsageError(f"unknown dependency input kind {kind!r}")
 
 
