@@ -474,9 +474,14 @@ def _resolution_key(
                                                     "UV_OVERRIDE")}
     return _digest({
         "v": __version__, "target": [target.runtime.name, target.arch.value, target.uv_platform],
-        "inputs": _input_fingerprint(reqs, req_file), "install": dataclasses.asdict(opts.install),
+        "inputs": _input_fingerprint(reqs, req_file), "install": dataclasses.asdict(_keyed_install(opts.install)),
         "index": _index_url(opts), "uv_env": uv_env,
     })
+
+
+def _keyed_install(opts: InstallOptions) -> InstallOptions:
+    """The install options that decide what gets installed: how long uv may wait does not."""
+    return dataclasses.replace(opts, network_timeout=None, deadline=None)
 
 
 def _fully_pinned(reqs: Requirements) -> bool:
@@ -662,7 +667,7 @@ def _inputs_key(
     plain = dataclasses.replace(
         opts, output=None, layer_output=None, refresh=False, cache_dir=None, src=absolute(opts.src),
         requirements=absolute(opts.requirements), pyproject=absolute(opts.pyproject), lock=absolute(opts.lock),
-        attach_layers=tuple(p.resolve() for p in opts.attach_layers),
+        attach_layers=tuple(p.resolve() for p in opts.attach_layers), install=_keyed_install(opts.install),
     )
     return _digest({
         "v": __version__, "opts": repr(plain), "kind": kind, "files": files,

@@ -704,6 +704,10 @@ def test_no_change_shortcut_misses_on_any_input_change(small: Project, refs: Ref
     r = run_lp(build_args("function", p, tmp_path / "4b.zip", cache), env=env)
     assert NO_CHANGE in r.stderr and (tmp_path / "4b.zip").read_bytes() == (tmp_path / "4.zip").read_bytes()
 
+    # How long uv may wait changes nothing that is installed: still no change.
+    out = _progress_build(p, tmp_path / "4c.zip", cache, "--network-timeout", "40", "--deadline", "1200")
+    assert NO_CHANGE in out and RESOLVING not in out, out
+
     # An option that changes the zip.
     out = _progress_build(p, tmp_path / "5.zip", cache, "--no-compile")
     assert NO_CHANGE not in out
