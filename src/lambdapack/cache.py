@@ -217,7 +217,8 @@ class Cache:
             try:
                 yield
             finally:
-                with contextlib.suppress(LambdapackError):
+                # Bookkeeping only: a failure here must not fail the build (the daily walk corrects it).
+                with contextlib.suppress(LambdapackError, OSError):
                     self.record_added()
 
     # -- resolutions -----------------------------------------------------------
@@ -440,6 +441,10 @@ class Cache:
         a build, still under the shared lock); returns the new total."""
         added = self.added + self.blobs.added
         self.added = self.blobs.added = 0
+        total, walked = self._read_total()
+        stale = total is None or time.time() - walked > _WALK_EVERY
+        if added == 0 and not stale and total is not None:
+            return total  # a no-change rebuild: nothing to write
         with self._size_lock():
             total, walked = self._read_total()
             if total is None or time.time() - walked > _WALK_EVERY:

@@ -278,7 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     k.add_argument("action", choices=("info", "clean", "prune"))
     k.add_argument("--max-size", metavar="SIZE", default=None,
-                   help="prune: shrink to at most SIZE (e.g. 500M, 2G; default 5G), least recently used first")
+                   help="prune: shrink to at most SIZE (e.g. 500M, 2G; default $LAMBDAPACK_CACHE_MAX_SIZE, else 5G), "
+                   "least recently used first")
     k.add_argument("--cache-dir", type=Path, metavar="DIR")
     _add_format(k)
 
@@ -557,7 +558,7 @@ def _cmd_smoke(args: argparse.Namespace) -> int:
 
 
 def _cmd_cache(args: argparse.Namespace) -> int:
-    from .cache import DEFAULT_MAX_BYTES, Cache, default_cache_dir, parse_size
+    from .cache import Cache, default_cache_dir, max_bytes_from, parse_size
 
     root = args.cache_dir or default_cache_dir(os.environ)
     try:
@@ -582,7 +583,7 @@ def _cmd_cache(args: argparse.Namespace) -> int:
         result = {"version": 1, "path": str(root), "freed_bytes": freed}
     else:
         try:
-            limit = parse_size(args.max_size) if args.max_size is not None else DEFAULT_MAX_BYTES
+            limit = parse_size(args.max_size) if args.max_size is not None else max_bytes_from(os.environ)
         except ValueError:
             raise UsageError(f"invalid size {args.max_size!r}", "use a number of bytes or e.g. 500M, 2G") from None
         freed = cache.prune(limit)

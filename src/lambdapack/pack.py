@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import errno
 import hashlib
 import os
 import struct
@@ -74,6 +75,8 @@ def check_writable(path: Path) -> None:
     """
     created: list[Path] = []
     try:
+        if path.is_dir():  # the final rename would fail, after all the work
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
         parent = path.parent
         while not parent.is_dir():
             if parent.exists() or parent == parent.parent:
