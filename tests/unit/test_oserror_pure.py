@@ -1,8 +1,9 @@
-"""errors.from_os_error (named *_pure: tests/integration/test_os_errors.py holds the mounts): every OSError becomes one error line naming the path and the
+"""errors.from_os_error: every OSError becomes one error line naming the path and the
 operation, one hint, and the documented exit code (2: a path the user gave cannot be
 used; 1: the machine cannot do it now). The OSErrors here are real ones, raised by the
-OS on real paths, where that is possible without a mount (the mounts are in
-tests/integration/test_os_errors.py)."""
+OS on real paths, where that is possible without a mount; the mounts are in
+tests/integration/test_os_errors.py (hence *_pure: two modules of one name cannot both
+be collected)."""
 
 from __future__ import annotations
 
