@@ -111,6 +111,9 @@ def atomic_output(path: Path) -> Iterator[Path]:
         yield tmp_path
         os.chmod(tmp_path, 0o644)
         os.replace(tmp_path, path)
+        # rename(2) does nothing when both names are links to one file (a no-change
+        # rebuild links the cached zip, already at `path`): the temp name would stay.
+        tmp_path.unlink(missing_ok=True)
     except BaseException as e:
         with contextlib.suppress(OSError):
             tmp_path.unlink()
