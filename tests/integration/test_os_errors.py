@@ -176,6 +176,17 @@ def test_full_disk_in_the_cache_is_clear_and_leaves_no_temp_files(tmp_path: Path
     assert not list(out.parent.glob(".lambdapack-*"))
 
 
+def test_a_no_change_rebuild_leaves_no_temp_file_beside_the_output(tmp_path: Path) -> None:
+    src = write_handler(tmp_path / "src")
+    dist = tmp_path / "dist"
+    argv = ["build", str(src), *RUNTIME, "-o", str(dist / "f.zip"), "--cache-dir", str(tmp_path / "c")]
+    for _ in range(3):
+        r = run_lp([*argv, "--format", "json"])
+        assert r.returncode == 0, r.explain()
+    assert r.json["cached"] is True
+    assert sorted(p.name for p in dist.iterdir()) == ["f.zip"]
+
+
 # --- the cache location ------------------------------------------------------
 
 
