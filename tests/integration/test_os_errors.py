@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import zipfile
@@ -185,6 +187,42 @@ def test_a_no_change_rebuild_leaves_no_temp_file_beside_the_output(tmp_path: Pat
         assert r.returncode == 0, r.explain()
     assert r.json["cached"] is True
     assert sorted(p.name for p in dist.iterdir()) == ["f.zip"]
+
+
+def test_permission_denied_is_the_users_to_fix(tmp_path: Path) -> None:
+    """Root ignores permission bits, so this runs the CLI as nobody (setpriv)."""
+    setpriv = shutil.which("setpriv")
+    if sys.platform != "linux" or os.geteuid() != 0 or setpriv is None:
+        pytest.skip("needs root and setpriv to run as another user")
+    as_nobody = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+    if subprocess.run([*as_nobody, sys.executable, "-c", "import lambdapack"], check=False,
+                      capture_output=True).returncode != 0:
+        pytest.skip("nobody cannot run this interpreter (its files are not world-readable)")
+    base = Path(tempfile.mkdtemp(prefix="lp-perm-"))  # not under pytest's 0700 directory
+    try:
+        base.chmod(0o755)
+        src = write_handler(base / "src")
+        locked = base / "locked"
+        locked.mkdir(mode=0o555)
+        locked.chmod(0o555)
+        out = base / "out"
+        out.mkdir()
+        out.chmod(0o777)
+        for extra, want in (
+            (["-o", str(locked / "f.zip"), "--no-cache"],
+             f"error: permission denied while writing the output: {locked / 'f.zip'}"),
+            (["-o", str(out / "f.zip"), "--cache-dir", str(locked / "c")],
+             f"error: permission denied while creating the cache: {locked / 'c'}"),
+        ):
+            p = subprocess.run([*as_nobody, sys.executable, "-m", "lambdapack", "build", str(src), *RUNTIME, *extra],
+                               env=clean_env({"HOME": str(base)}), cwd=base, capture_output=True, text=True,
+                               timeout=120, check=False)
+            r = Run(p.args, p.returncode, p.stdout, p.stderr)
+            assert_clean_failure(r, 2, want, "hint: fix the permissions of that path, or pass another")
+        assert list(locked.iterdir()) == []
+        assert list(out.iterdir()) == []
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 # --- the cache location ------------------------------------------------------
