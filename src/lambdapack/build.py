@@ -321,7 +321,9 @@ def build(opts: BuildOptions, progress: Progress | None = None) -> BuildResult:
         # by now, so a failure here is a warning, not a failed build.
         try:
             if cache.auto_prune(cap):
-                say(f"cache: over its {cap} byte cap; pruned the least recently used entries")
+                from .report import human
+
+                say(f"cache: over its {human(cap)} cap; pruned the least recently used entries")
         except (LambdapackError, OSError) as e:
             result.warnings.append(f"the cache could not be pruned: {getattr(e, 'message', e)}")
     return result
