@@ -225,6 +225,18 @@ def test_permission_denied_is_the_users_to_fix(tmp_path: Path) -> None:
         shutil.rmtree(base, ignore_errors=True)
 
 
+def test_full_temporary_directory_without_a_cache(tmp_path: Path) -> None:
+    src = incompressible_src(tmp_path / "src")
+    out = tmp_path / "dist" / "f.zip"
+    with tmpfs(tmp_path / "tmp", size="2m") as small:
+        r = run_lp(["build", str(src), *RUNTIME, "-o", str(out), "--no-cache"], env=clean_env({"TMPDIR": str(small)}))
+        assert_clean_failure(r, 1, f"error: no space left on the device while using the temporary directory: {small}",
+                             "hint: free space on that disk, or point TMPDIR at a writable disk with space")
+        assert list(small.iterdir()) == []
+    assert not out.exists()
+    assert leftovers(tmp_path) == []
+
+
 # --- the cache location ------------------------------------------------------
 
 
