@@ -25,9 +25,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__, checks
-from .cache import Cache, default_cache_dir
+from .cache import Cache, default_cache_dir, max_bytes_from
 from .checks import Finding
-from .errors import BuildError, InputError, LambdapackError, UsageError
+from .errors import (
+    CREATING_CACHE,
+    READING_SOURCE,
+    USING_CACHE,
+    USING_TEMP,
+    BuildError,
+    InputError,
+    LambdapackError,
+    Operation,
+    UsageError,
+    from_os_error,
+)
 from .inputs import Requirements, find_default_input, read_pyproject, read_requirements_file
 from .install import (
     Distribution,
@@ -51,7 +62,7 @@ from .install import (
 )
 from .layout import FUNCTION_ROOT, LAYER_ROOT, LambdaFile, LambdaView, lambda_path
 from .members import BlobStore, SourceChanged, file_sha256
-from .pack import Artifact, atomic_output, write_zip_to, zip_date_time
+from .pack import Artifact, atomic_output, check_writable, write_zip_to, zip_date_time
 from .runtimes import UnknownArchError, UnknownRuntimeError, get_arch, get_runtime
 from .stage import Entry, dependency_entries, source_entries
 from .tags import Target
@@ -237,6 +248,9 @@ def _check_outputs(opts: BuildOptions, target: Target) -> tuple[Path | None, Pat
         raise UsageError(
             "the function and layer outputs are the same file", "pass different -o / --layer-output"
         )
+    for p in (fn, lay):
+        if p is not None:
+            check_writable(p)  # a read-only or unwritable output fails now, not after the install
     return fn, lay
 
 
@@ -267,35 +281,92 @@ def build(opts: BuildOptions, progress: Progress | None = None) -> BuildResult:
         raise UsageError(f"unknown build kind {opts.kind!r}")
     if opts.kind in ("function", "split") and opts.src is None:
         raise UsageError("a function build needs SRC_DIR (or pass --layer for a dependency layer)")
-    if opts.src is not None and not opts.src.is_dir():
-        raise InputError(f"source directory {opts.src} does not exist or is not a directory")
+    if opts.src is not None:
+        try:
+            src_ok = opts.src.is_dir()
+        except OSError as e:  # a path longer than PATH_MAX, a component without permission
+            raise from_os_error(e, READING_SOURCE, opts.src) from e
+        if not src_ok:
+            raise InputError(f"source directory {opts.src} does not exist or is not a directory")
     fn_out, layer_out = _check_outputs(opts, target)
     kind, dep_path = _choose_inputs(opts, say)
     attached_unzipped = _attached_layers_unzipped(opts.attach_layers)
 
-    cache = Cache(opts.cache_dir or default_cache_dir(os.environ)) if opts.use_cache else None
-    with cache.using() if cache is not None else nullcontext():
-        if cache is not None:
-            cache.sweep()
-        for attempt in (1, 2):
-            # In the cache's tmp/ when there is a cache: a killed build's leftovers are swept.
-            work = Path(tempfile.mkdtemp(prefix=".lambdapack-", dir=cache.tmp if cache is not None else None))
-            try:
-                result = _build_in(opts, target, work, cache, kind, dep_path, fn_out, layer_out,
-                                   attached_unzipped, list(warnings), say)
-                break
-            except SourceChanged as e:
-                # A cached file was altered in place: drop its distribution and install it again.
-                if cache is None or attempt == 2:
-                    raise BuildError(f"a file changed while it was being packed: {e}",
-                                     "run the build again (with --no-cache if it persists)") from None
-                say(f"cache: {e.path} is damaged; reinstalling its distribution")
-                _discard_owner(cache, e.path)
-            finally:
-                shutil.rmtree(work, ignore_errors=True)
+    cap = max_bytes_from(os.environ) if opts.use_cache else 0  # a bad $LAMBDAPACK_CACHE_MAX_SIZE fails now
+    cache = _open_cache(opts, warnings, say) if opts.use_cache else None
+    try:
+        with cache.using() if cache is not None else nullcontext():
+            if cache is not None:
+                cache.sweep()
+            for attempt in (1, 2):
+                # In the cache's tmp/ when there is a cache: a killed build's leftovers are swept.
+                work = Path(tempfile.mkdtemp(prefix=".lambdapack-", dir=cache.tmp if cache is not None else None))
+                try:
+                    result = _build_in(opts, target, work, cache, kind, dep_path, fn_out, layer_out,
+                                       attached_unzipped, list(warnings), say)
+                    break
+                except SourceChanged as e:
+                    # A cached file was altered in place: drop its distribution and install it again.
+                    if cache is None or attempt == 2:
+                        raise BuildError(f"a file changed while it was being packed: {e}",
+                                         "run the build again (with --no-cache if it persists)") from None
+                    say(f"cache: {e.path} is damaged; reinstalling its distribution")
+                    _discard_owner(cache, e.path)
+                finally:
+                    shutil.rmtree(work, ignore_errors=True)
+    except OSError as e:
+        places = [(cache.root, USING_CACHE)] if cache is not None else [(Path(tempfile.gettempdir()), USING_TEMP)]
+        if opts.src is not None:
+            places.append((opts.src, READING_SOURCE))
+        op = _operation_on(e, places)
+        if op is None:
+            raise  # the CLI names the path and the error, without an operation
+        raise from_os_error(e, op) from e
     if cache is not None:
-        cache.auto_prune()  # outside the shared lock: pruning takes the exclusive one
+        # Outside the shared lock: pruning takes the exclusive one. The zips are in place
+        # by now, so a failure here is a warning, not a failed build.
+        try:
+            if cache.auto_prune(cap):
+                from .report import human
+
+                say(f"cache: over its {human(cap)} cap; pruned the least recently used entries")
+        except (LambdapackError, OSError) as e:
+            result.warnings.append(f"the cache could not be pruned: {getattr(e, 'message', e)}")
     return result
+
+
+def _open_cache(opts: BuildOptions, warnings: list[str], say: Progress) -> Cache | None:
+    """The build cache, checked writable before any work. A location the user chose
+    (--cache-dir, $LAMBDAPACK_CACHE_DIR) that cannot be used is an error; the default
+    one (under $XDG_CACHE_HOME or the platform's cache dir) degrades to building
+    without a cache, with a warning: the user never asked for it, and the build can
+    still succeed."""
+    chosen = opts.cache_dir is not None or bool(os.environ.get("LAMBDAPACK_CACHE_DIR"))
+    root = opts.cache_dir or default_cache_dir(os.environ)
+    try:
+        cache = Cache(root)
+        cache.check_writable()
+    except OSError as e:
+        err = from_os_error(e, CREATING_CACHE, root)
+        if chosen:
+            raise err from e
+        warnings.append(f"{err.message}; built without a cache "
+                        "(pass --cache-dir DIR to use another location, or --no-cache to skip it)")
+        say(f"cache: {root} cannot be used; building without a cache")
+        return None
+    return cache
+
+
+def _operation_on(e: OSError, places: Sequence[tuple[Path, Operation]]) -> Operation | None:
+    """What lambdapack was doing with the file an OSError names: the first place
+    (cache, temp dir, source tree) that holds it, or None when it is elsewhere."""
+    if e.filename is None:
+        return None
+    name = Path(os.fsdecode(e.filename)).absolute()
+    for root, op in places:
+        if name.is_relative_to(root.absolute()):
+            return op
+    return None
 
 
 def _report_json(r: SizeReport) -> dict[str, object]:

@@ -528,7 +528,7 @@ def _units(cache: Path) -> dict[str, tuple[int, float]]:
     return units
 
 
-_BOOKKEEPING = {"cache.lock", "last-prune", "interpreters.json"}
+_BOOKKEEPING = {"cache.lock", "size.lock", "size", "interpreters.json"}
 
 
 def _stored_bytes(cache: Path) -> int:
