@@ -539,8 +539,8 @@ def _build_in(
     opts: BuildOptions, target: Target, work: Path, cache: Cache | None, kind: str, dep_path: Path | None,
     fn_out: Path | None, layer_out: Path | None, attached_unzipped: int, warnings: list[str], say: Progress,
 ) -> BuildResult:
-    n_base = len(warnings)
-    code = _code_entries(opts, fn_out, layer_out, work, cache)
+    code = _code_entries(opts, fn_out, layer_out, work, cache, warnings)
+    n_base = len(warnings)  # the walk's notes are fresh on every build: never stored with a pointer
     code_shas = {e.arcname: file_sha256(e.path) for e in code}
     # Looked up once: the inputs key names it, and bytecode is compiled with it.
     interp = _find_interpreter_cached(target.runtime.python, cache) if opts.compile != "off" else None
@@ -588,9 +588,11 @@ def _remember_held_back(cache: Cache, opts: BuildOptions, target: Target, reqs: 
 
 
 def _code_entries(
-    opts: BuildOptions, fn_out: Path | None, layer_out: Path | None, work: Path, cache: Cache | None
+    opts: BuildOptions, fn_out: Path | None, layer_out: Path | None, work: Path, cache: Cache | None,
+    warnings: list[str],
 ) -> list[Entry]:
-    """The user's source files that go into the function zip (none for a layer)."""
+    """The user's source files that go into the function zip (none for a layer); the
+    walk's notes (skipped special files, files from outside SRC_DIR) go to `warnings`."""
     if opts.src is None or opts.kind not in ("function", "split"):
         return []
     skip = [p for p in (fn_out, layer_out) if p is not None] + [Path("dist"), work]
@@ -601,6 +603,8 @@ def _code_entries(
         exclude_tests=opts.exclude_tests,
         extra_excludes=opts.excludes,
         skip_paths=[p for p in skip if p.exists()],
+        follow_external_links=opts.follow_external_links,
+        notes=warnings,
     )
 
 
