@@ -762,6 +762,8 @@ def _stage_verify_pack(
             "slim": [opts.slim, list(opts.dep_excludes), list(opts.keeps), opts.exclude_runtime_provided,
                      _strip_tools(target) if opts.slim == "aggressive" else []],
             "layers": layer_shas,
+            # A zip let through by --allow-secret must not be reused by a build without it.
+            **({"allow_secrets": list(opts.allow_secrets)} if opts.allow_secrets else {}),
             "deps": sorted((e.arcname, shas.get(e.arcname, ""), e.executable) for e in deps),
             "code": sorted((e.arcname, shas.get(e.arcname, ""), e.executable) for e in code),
         })
@@ -786,7 +788,7 @@ def _stage_verify_pack(
         plan.append(("layer", layer_out, deps))
 
     say(f"verifying {len(deps) + len(code)} files for {target}")
-    result.findings += _verify(opts, target, deps, code)
+    result.findings += _allow_secrets(opts, _verify(opts, target, deps, code))
     # Limits known before packing are reported with everything else, in one go.
     result.unzipped_total = attached_unzipped + sum(e.size for _k, _p, es in plan for e in es)
     layer_count = len(opts.attach_layers) + (1 if opts.kind == "split" else 0)
@@ -1014,6 +1016,28 @@ def _verify(opts: BuildOptions, target: Target, deps: list[Entry], code: list[En
             layers.append((built_layer, [e.arcname for e in deps]))
         handler = opts.handler if opts.kind != "layer" else None
         return run_view_rules(view, target, layers=layers, handler=handler)
+
+
+def _allow_secrets(opts: BuildOptions, findings: list[Finding]) -> list[Finding]:
+    """LP402 errors on files matching --allow-secret become warnings that say so.
+
+    Patterns match the path in the zip (fnmatch, case-sensitive like zip names); a finding
+    on a built layer's file is named "layer N (built): python/...", so the prefix is dropped.
+    """
+    if not opts.allow_secrets:
+        return findings
+    import fnmatch
+
+    out: list[Finding] = []
+    for f in findings:
+        in_zip = f.path.split(": ", 1)[1] if f.path.startswith("layer ") and ": " in f.path else f.path
+        pat = next((p for p in opts.allow_secrets if fnmatch.fnmatchcase(in_zip, p)), None)
+        if f.code == "LP402" and f.severity == checks.ERROR and pat is not None:
+            f = dataclasses.replace(f, severity=checks.WARNING,
+                                    message=f"{f.message} (packed anyway: --allow-secret {pat!r})",
+                                    fix="make sure this file is meant to ship; anyone who can read the function can read it")
+        out.append(f)
+    return out
 
 
 def _pack_all(
