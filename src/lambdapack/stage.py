@@ -223,7 +223,7 @@ def source_entries(
             out.append(Entry(prefix + rel, Path(real if link else e.path), _executable(st), st.st_size, dist))
         stack.extend(reversed(subdirs))
     if outside:
-        (first, target), more = outside[0], [r for r, _t in outside[1:]]
+        (first, target), more = outside[0], [f"{r} -> {t}" for r, t in outside[1:]]
         also = f" (and {len(more)} more: {', '.join(more[:5])}{'…' if len(more) > 5 else ''})" if more else ""
         raise InputError(
             f"{first} in {src} is a symlink to {target}, outside the source directory{also}",
