@@ -154,7 +154,7 @@ def find_secrets(path: str, data: bytes) -> list[SecretHit]:
     """
     if b"\0" in data[:8192]:
         return []
-    hits: list[tuple[int, str, bytes]] = []  # (offset, kind, value)
+    hits: list[tuple[float, str, bytes]] = []  # (offset, kind, value)
     hits += [(m.start(1), "AWS access key id", m.group(1)) for m in _matches(data, *_AWS_KEY_ID)
              if not _placeholder_token(m.group(1)[4:])]
     lowered = data.lower()
@@ -180,11 +180,12 @@ def find_secrets(path: str, data: bytes) -> list[SecretHit]:
         for m in _ENV_SECRET.finditer(data):
             value = m.group(2).strip()
             if value and not _placeholder(value):
-                hits.append((m.start(2), f"{m.group(1).decode('ascii', 'replace')} value", value))
+                # After any specific kind at the same place: "GitHub token" says more than "X value".
+                hits.append((m.start(2) + 0.5, f"{m.group(1).decode('ascii', 'replace')} value", value))
     seen: set[int] = set()  # one finding per line: a value can match two patterns
     out: list[SecretHit] = []
     for offset, kind, value in sorted(hits):
-        line = data.count(b"\n", 0, offset) + 1
+        line = data.count(b"\n", 0, int(offset)) + 1
         if line in seen:
             continue
         seen.add(line)
