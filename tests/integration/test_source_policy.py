@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -152,6 +153,31 @@ def test_fifo_and_socket_are_skipped_with_a_note_and_never_opened(tmp_path: Path
     assert notes == ["app.sock: skipped, a socket", "pipe: skipped, a FIFO", "pipe_link: skipped, a FIFO"]
 
 
+def _remove_iteratively(root: Path) -> None:
+    """shutil.rmtree recurses on 3.10/3.11 (so does pytest's cleanup of old temp dirs)."""
+    stack = [os.fspath(root)]
+    while stack:
+        with os.scandir(stack[-1]) as it:
+            subdirs = []
+            for e in it:
+                if e.is_dir(follow_symlinks=False):
+                    subdirs.append(e.path)
+                else:
+                    Path(e.path).unlink()
+        if subdirs:
+            stack.extend(subdirs)  # this directory is removed when they are gone
+        else:
+            Path(stack.pop()).rmdir()
+
+
+@pytest.fixture
+def deep(tmp_path: Path) -> Iterator[Path]:
+    """A source tree 1,500 directories deep, removed without recursion afterwards."""
+    src = _deep_tree(tmp_path, 1500)
+    yield src
+    _remove_iteratively(src)
+
+
 def _deep_tree(root: Path, depth: int) -> Path:
     src = write_handler(root / "src")
     d = src
@@ -162,9 +188,9 @@ def _deep_tree(root: Path, depth: int) -> Path:
     return src
 
 
-def test_a_1500_level_tree_builds_quickly(tmp_path: Path) -> None:
+def test_a_1500_level_tree_builds_quickly(deep: Path, tmp_path: Path) -> None:
     """os.walk recursed (RecursionError on 3.10/3.11) and resolved every directory (219 s on 3.12)."""
-    src = _deep_tree(tmp_path, 1500)
+    src = deep
     out = tmp_path / "fn.zip"
     t = time.perf_counter()
     r, _data = _build(src, out, timeout=120)
@@ -196,11 +222,11 @@ def pure_deps(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.network
 @pytest.mark.parametrize("minor", ["3.10", "3.12"])
-def test_the_walk_is_iterative_and_linear_on_other_pythons(minor: str, tmp_path: Path, pure_deps: Path) -> None:
+def test_the_walk_is_iterative_and_linear_on_other_pythons(minor: str, deep: Path, pure_deps: Path) -> None:
     python = _pyenv_python(minor)
     if python is None:
         pytest.skip(f"no Python {minor} under pyenv")
-    src = _deep_tree(tmp_path, 1500)
+    src = deep
     code = ("import sys, time\nfrom pathlib import Path\nfrom lambdapack.stage import source_entries\n"
             "t = time.perf_counter()\nes = source_entries(Path(sys.argv[1]))\n"
             "print(len(es), es[-1].arcname.count('/'), round(time.perf_counter() - t, 2))\n")
