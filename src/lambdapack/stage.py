@@ -187,6 +187,8 @@ def source_entries(
                         said.append(f"{rel}: skipped, a symlink to {_link_text(e.path)} that does not resolve "
                                     "(dangling, or a link loop)")
                         continue
+                    if os.path.normcase(real) in skip:
+                        continue  # e.g. a link to the output zip, wherever it is
                     if _inside(real, root_real):
                         external = None
                     elif follow_external_links:

@@ -142,6 +142,11 @@ def test_skip_paths_are_skipped_through_links_too(tmp_path: Path) -> None:
     _link(src / "latest", "dist", directory=True)
     names = {e.arcname for e in source_entries(src, skip_paths=[src / "dist"])}
     assert names == {"lambda_function.py", "pkg/__init__.py"}
+    out = tmp_path / "out.zip"  # the output, outside the tree, reached through a link: skipped, not an error
+    out.write_bytes(b"PK")
+    _link(src / "last.zip", out)
+    names = {e.arcname for e in source_entries(src, skip_paths=[src / "dist", out])}
+    assert names == {"lambda_function.py", "pkg/__init__.py"}
 
 
 def test_order_is_the_sorted_top_down_walk(tmp_path: Path) -> None:
