@@ -634,8 +634,8 @@ def _build_in(
     opts: BuildOptions, target: Target, work: Path, cache: Cache | None, kind: str, dep_path: Path | None,
     fn_out: Path | None, layer_out: Path | None, attached_unzipped: int, warnings: list[str], say: Progress,
 ) -> BuildResult:
-    n_base = len(warnings)
-    code = _code_entries(opts, fn_out, layer_out, work, cache)
+    code = _code_entries(opts, fn_out, layer_out, work, cache, warnings)
+    n_base = len(warnings)  # the walk's notes are fresh on every build: never stored with a pointer
     code_shas = {e.arcname: file_sha256(e.path) for e in code}
     # Looked up once: the inputs key names it, and bytecode is compiled with it.
     interp = _find_interpreter_cached(target.runtime.python, cache) if opts.compile != "off" else None
@@ -683,9 +683,11 @@ def _remember_held_back(cache: Cache, opts: BuildOptions, target: Target, reqs: 
 
 
 def _code_entries(
-    opts: BuildOptions, fn_out: Path | None, layer_out: Path | None, work: Path, cache: Cache | None
+    opts: BuildOptions, fn_out: Path | None, layer_out: Path | None, work: Path, cache: Cache | None,
+    warnings: list[str],
 ) -> list[Entry]:
-    """The user's source files that go into the function zip (none for a layer)."""
+    """The user's source files that go into the function zip (none for a layer); the
+    walk's notes (skipped special files, files from outside SRC_DIR) go to `warnings`."""
     if opts.src is None or opts.kind not in ("function", "split"):
         return []
     skip = [p for p in (fn_out, layer_out) if p is not None] + [Path("dist"), work]
@@ -696,6 +698,8 @@ def _code_entries(
         exclude_tests=opts.exclude_tests,
         extra_excludes=opts.excludes,
         skip_paths=[p for p in skip if p.exists()],
+        follow_external_links=opts.follow_external_links,
+        notes=warnings,
     )
 
 
@@ -853,6 +857,8 @@ def _stage_verify_pack(
             "slim": [opts.slim, list(opts.dep_excludes), list(opts.keeps), opts.exclude_runtime_provided,
                      _strip_tools(target) if opts.slim == "aggressive" else []],
             "layers": layer_shas,
+            # A zip let through by --allow-secret must not be reused by a build without it.
+            **({"allow_secrets": list(opts.allow_secrets)} if opts.allow_secrets else {}),
             "deps": sorted((e.arcname, shas.get(e.arcname, ""), e.executable) for e in deps),
             "code": sorted((e.arcname, shas.get(e.arcname, ""), e.executable) for e in code),
         })
@@ -877,7 +883,7 @@ def _stage_verify_pack(
         plan.append(("layer", layer_out, deps))
 
     say(f"verifying {len(deps) + len(code)} files for {target}")
-    result.findings += _verify(opts, target, deps, code)
+    result.findings += _allow_secrets(opts, _verify(opts, target, deps, code))
     # Limits known before packing are reported with everything else, in one go.
     result.unzipped_total = attached_unzipped + sum(e.size for _k, _p, es in plan for e in es)
     layer_count = len(opts.attach_layers) + (1 if opts.kind == "split" else 0)
@@ -1105,6 +1111,28 @@ def _verify(opts: BuildOptions, target: Target, deps: list[Entry], code: list[En
             layers.append((built_layer, [e.arcname for e in deps]))
         handler = opts.handler if opts.kind != "layer" else None
         return run_view_rules(view, target, layers=layers, handler=handler)
+
+
+def _allow_secrets(opts: BuildOptions, findings: list[Finding]) -> list[Finding]:
+    """LP402 errors on files matching --allow-secret become warnings that say so.
+
+    Patterns match the path in the zip (fnmatch, case-sensitive like zip names); a finding
+    on a built layer's file is named "layer N (built): python/...", so the prefix is dropped.
+    """
+    if not opts.allow_secrets:
+        return findings
+    import fnmatch
+
+    out: list[Finding] = []
+    for f in findings:
+        in_zip = f.path.split(": ", 1)[1] if f.path.startswith("layer ") and ": " in f.path else f.path
+        pat = next((p for p in opts.allow_secrets if fnmatch.fnmatchcase(in_zip, p)), None)
+        if f.code == "LP402" and f.severity == checks.ERROR and pat is not None:
+            f = dataclasses.replace(f, severity=checks.WARNING,
+                                    message=f"{f.message} (packed anyway: --allow-secret {pat!r})",
+                                    fix="make sure this file is meant to ship; anyone who can read the function can read it")
+        out.append(f)
+    return out
 
 
 def _pack_all(
