@@ -428,9 +428,9 @@ def test_member_inflating_past_its_declared_size(tmp_path: Path) -> None:
         assert len(art.problems) == 2
 
 
-def test_local_header_size_lie_is_ignored(tmp_path: Path) -> None:
-    # Extractors trust the central directory; a local header that disagrees on size
-    # (common with streamed writers, which put zeros there) must not matter.
+def test_local_header_size_lie_is_reported_by_verify(tmp_path: Path) -> None:
+    # Reads go by the central directory, but extractors do not agree on which header
+    # to believe (Info-ZIP takes the local CRC and sizes), so `verify` reports it.
     raw = bytearray(_raw_zip([M(b"a.py", b"hello world")]))
     struct.pack_into("<L", raw, 22, 1)  # local header's uncompressed size
     p = tmp_path / "a.zip"
@@ -438,6 +438,9 @@ def test_local_header_size_lie_is_ignored(tmp_path: Path) -> None:
     with open_artifact(p) as art:
         assert art.read("a.py") == b"hello world"
         assert art.problems == []
+        art.verify()
+        assert [(f.code, f.severity, f.path) for f in art.problems] == [("LP307", "error", "a.py")]
+        assert "size 1 vs 11" in art.problems[0].message
 
 
 def test_overlapping_members_are_a_bomb(tmp_path: Path) -> None:
