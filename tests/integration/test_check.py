@@ -275,14 +275,18 @@ def test_lp005_free_threaded_cp313t(tmp: Path) -> None:
 
 
 @pytest.mark.network
-def test_lp006_truncated_real_extension(installs: Callable[..., Path], tmp: Path) -> None:
+def test_lp008_truncated_real_extension(installs: Callable[..., Path], tmp: Path) -> None:
     site = installs("x86_64-manylinux_2_17", "3.12", "orjson")
     (so,) = (site / "orjson").glob("*.so")
     head = so.read_bytes()[:200]  # a download cut short: a valid ELF header, nothing behind it
     data = check_json(make_zip(tmp / "trunc-elf.zip", {"lambda_function.py": HANDLER, f"orjson/{so.name}": head}),
                       "--runtime", "python3.12", "--arch", "x86_64")
-    (lp006,) = found(data, "LP006")
-    assert lp006["path"] == f"orjson/{so.name}"
+    # The loader refuses it, so it is an error (exit 1), said once (not also as LP006).
+    assert data["_run"].returncode == 1
+    (lp008,) = found(data, "LP008")
+    assert (lp008["path"], lp008["severity"]) == (f"orjson/{so.name}", "error")
+    assert "truncated: the ELF header says program headers end at byte" in lp008["message"]
+    assert not found(data, "LP006")
 
 
 # --- LP004: C++ extensions compiled here -----------------------------------------
