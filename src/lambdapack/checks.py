@@ -15,7 +15,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import limits
-from .binaries import BinaryKind, ELFInfo, ELFInvalid, classify, elf_truncation, read_elf, read_elf_file
+from .binaries import (
+    BinaryKind,
+    ELFInfo,
+    ELFInvalid,
+    classify,
+    elf_truncation,
+    read_elf,
+    read_elf_file,
+    read_elf_prefix,
+)
 from .tags import Target
 
 __all__ = ["RULES", "Finding", "Member", "check_binaries", "check_sizes", "has_errors"]
@@ -266,7 +275,13 @@ def check_binaries(members: Sequence[Member], target: Target) -> list[Finding]:
             info = m.read_elf()
         except ELFInvalid as e:
             if cut is not None:
-                continue  # one finding per file: LP008 already says what is wrong
+                # Only the section headers are missing: judge what the loader reads.
+                try:
+                    info = read_elf_prefix(m.read_head, m.size)
+                except ELFInvalid:
+                    continue  # one finding per file: LP008 already says what is wrong
+                findings += _elf_findings(m, info, target, bundled_cxx, rebuild)
+                continue
             findings.append(
                 Finding(
                     "LP006",
