@@ -348,11 +348,13 @@ class Artifact:
                 continue
             mismatch = _local_mismatch(local, member, entry)
             if mismatch is not None:
-                # Extractors differ in which header they believe (Info-ZIP takes the
-                # local CRC and sizes), so the same zip extracts differently.
+                # Extractors differ in which header they believe, so the same zip
+                # extracts differently (or not at all) depending on the tool.
+                what, severe = mismatch
                 self._report_once(
-                    "LP307", ERROR, entry.name,
-                    f"bad local header: it disagrees with the central directory ({mismatch})",
+                    "LP307", ERROR if severe else WARNING, entry.name,
+                    f"bad local header: it disagrees with the central directory ({what})"
+                    + ("" if severe else "; unzip ignores this, streaming extractors reject it"),
                     "rebuild the artifact; the zip was damaged or written by a broken tool",
                 )  # fmt: skip
             end = local.data_offset + entry.compressed_size
@@ -852,25 +854,32 @@ def _read_local_header(f: BinaryIO, offset: int) -> _LocalHeader:
     )  # fmt: skip
 
 
-def _local_mismatch(local: _LocalHeader, member: _ZipMember, entry: Entry) -> str | None:
-    """How a local header disagrees with its central directory entry, or None.
+def _local_mismatch(local: _LocalHeader, member: _ZipMember, entry: Entry) -> tuple[str, bool] | None:
+    """How a local header disagrees with its central directory entry, and whether
+    Info-ZIP's unzip fails on it (an error) or only streaming readers such as Java's
+    ZipInputStream do (a warning); None when they agree.
 
-    With a data descriptor (flag bit 3) a streaming writer puts zeros in the local
-    CRC and sizes and writes the real values after the data: not a disagreement.
+    unzip takes the name, method and CRC-32 from the local header, and for a stored
+    member its sizes; a deflated member's stream ends by itself, so unzip ignores its
+    local sizes. With a data descriptor (flag bit 3) a streaming writer puts zeros in
+    the local CRC and sizes and writes the real values after the data: no disagreement.
     """
-    diffs: list[str] = []
+    diffs: list[tuple[str, bool]] = []
     if local.raw_name != member.raw_name:
-        diffs.append("it names a different file")
+        diffs.append(("it names a different file", True))
     if local.method != member.method:
-        diffs.append(f"compression method {local.method} vs {member.method}")
+        diffs.append((f"compression method {local.method} vs {member.method}", True))
     if not (local.flags | member.flags) & _FLAG_DATA_DESCRIPTOR:
+        stored = member.method == _STORED
         if local.crc != member.crc:
-            diffs.append(f"CRC-32 {local.crc:08x} vs {member.crc:08x}")
+            diffs.append((f"CRC-32 {local.crc:08x} vs {member.crc:08x}", True))
         if local.compressed_size != entry.compressed_size:
-            diffs.append(f"compressed size {local.compressed_size} vs {entry.compressed_size}")
+            diffs.append((f"compressed size {local.compressed_size} vs {entry.compressed_size}", stored))
         if local.size != entry.size:
-            diffs.append(f"size {local.size} vs {entry.size}")
-    return "; ".join(diffs) or None
+            diffs.append((f"size {local.size} vs {entry.size}", stored))
+    if not diffs:
+        return None
+    return "; ".join(d for d, _ in diffs), any(severe for _, severe in diffs)
 
 
 def _stream_crc(f: BinaryIO, data_offset: int, entry: Entry, method: int) -> tuple[int, int, bool]:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lp_helpers import Run, clean_env, glibc_needs, readelf_path, run_lp
+from lp_helpers import Run, clean_env, glibc_needs, python_exe, readelf_path, run_lp
 
 HERE = Path(__file__).resolve().parent
 FIXTURES = HERE.parent / "fixtures"
@@ -126,21 +126,6 @@ def errors(data: Mapping[str, Any]) -> list[dict[str, Any]]:
 def dist_version(site: Path, name: str) -> str:
     (info,) = site.glob(f"{name}-*.dist-info")
     return info.name[len(name) + 1: -len(".dist-info")]
-
-
-def python_exe(minor: int) -> str | None:
-    """CPython 3.<minor> from pyenv (or PATH), never a shim that may point elsewhere."""
-    root = subprocess.run(["pyenv", "root"], capture_output=True, text=True, check=False).stdout.strip() \
-        if shutil.which("pyenv") else ""
-    hits = sorted(Path(root).glob(f"versions/3.{minor}.*/bin/python3.{minor}")) if root else []
-    if hits:
-        return str(hits[-1])
-    exe = shutil.which(f"python3.{minor}")
-    if exe is None:
-        return None
-    ok = subprocess.run([exe, "-c", f"import sys; assert sys.version_info[:2] == (3, {minor})"],
-                        capture_output=True, check=False)
-    return exe if ok.returncode == 0 else None
 
 
 @pytest.fixture(scope="module")

@@ -850,3 +850,16 @@ def test_verify_stops_a_member_inflating_past_its_size(tmp_path: Path) -> None:
     with open_artifact(p) as art:
         art.verify()
         assert [(f.code, f.path) for f in art.problems] == [("LP304", "liar.bin")]
+
+
+def test_verify_deflated_local_size_is_a_warning(tmp_path: Path) -> None:
+    # unzip reads a deflated stream to its end and ignores the local sizes (checked with
+    # `unzip -t`); streaming readers such as Java's ZipInputStream reject the member.
+    raw = bytearray(_raw_zip([M(b"a.py", b"hello world " * 20)]))
+    struct.pack_into("<L", raw, 22, 7)  # local header's uncompressed size
+    p = tmp_path / "a.zip"
+    p.write_bytes(raw)
+    with open_artifact(p) as art:
+        art.verify()
+        assert [(f.code, f.severity) for f in art.problems] == [("LP307", "warning")]
+        assert "size 7 vs 240" in art.problems[0].message
