@@ -432,8 +432,8 @@ def test_member_inflating_past_its_declared_size(tmp_path: Path) -> None:
 
 def test_local_header_size_lie_is_reported_by_verify(tmp_path: Path) -> None:
     # Reads go by the central directory, but extractors do not agree on which header
-    # to believe (Info-ZIP takes the local CRC and sizes), so `verify` reports it.
-    raw = bytearray(_raw_zip([M(b"a.py", b"hello world")]))
+    # to believe (Info-ZIP takes a stored member's local sizes), so `verify` reports it.
+    raw = bytearray(_raw_zip([M(b"a.py", b"hello world", deflate=False)]))
     struct.pack_into("<L", raw, 22, 1)  # local header's uncompressed size
     p = tmp_path / "a.zip"
     p.write_bytes(raw)
@@ -819,7 +819,8 @@ def test_verify_is_clean_on_real_writers(tmp_path: Path) -> None:
     ("method", 8, 0, "compression method 0 vs 8"),
 ])
 def test_verify_local_header_disagreements(tmp_path: Path, field: str, offset: int, value: int, words: str) -> None:
-    raw = bytearray(_raw_zip([M(b"a.py", b"hello world " * 20)]))
+    # Stored: Info-ZIP takes a stored member's sizes from its local header.
+    raw = bytearray(_raw_zip([M(b"a.py", b"hello world " * 20, deflate=field == "method")]))
     struct.pack_into("<H" if field == "method" else "<L", raw, offset, value)
     p = tmp_path / "a.zip"
     p.write_bytes(raw)
