@@ -232,6 +232,8 @@ def check_binaries(members: Sequence[Member], target: Target) -> list[Finding]:
                     f"install the {rt.name} {target.arch.machine} wheel instead ({rebuild})",
                 )
             )
+        if len(m.read_head(64)) < min(m.size, 64):
+            continue  # unreadable (a corrupt zip member): reported as LP307 with the archive problems
         if m.size == 0 or is_extension_module_name(m.arcname):
             if m.size == 0 and needed_by is None:
                 needed_by = _needed_by(members)  # only an empty library needs to know its users

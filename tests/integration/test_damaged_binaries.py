@@ -275,6 +275,21 @@ def test_damaged_zip_fails_unzip_and_check(good_zip: Path, tmp_path: Path, how: 
     assert any(words in f["message"] for f in hits), hits
 
 
+def test_damaged_member_of_a_real_extension_is_lp307_only(ext: tuple[str, Path], damaged: dict[str, Path],
+                                                          tmp_path: Path) -> None:
+    z = _zip_dir(damaged["whole"], tmp_path / "so-crc.zip")
+    raw = bytearray(z.read_bytes())
+    at = _local_header(raw, ext[1].name.encode()) + 30 + len(ext[1].name)
+    for i in range(at + 1000, at + 1016):
+        raw[i] ^= 0x5A
+    z.write_bytes(bytes(raw))
+    assert _unzip_t(z).returncode != 0
+    r, data = _check(z, "--runtime", RUNTIME, "--arch", ARCH)
+    assert r.returncode == 1
+    mine = sorted(f["code"] for f in data["findings"] if f["path"] == ext[1].name)
+    assert mine in (["LP307"], ["LP304"]), data["findings"]  # the archive's problem, not "not ELF" too
+
+
 def test_undamaged_zips_pass(good_zip: Path, tmp_path: Path) -> None:
     # Also a zip written to a pipe (data descriptors, local CRC and sizes zero): valid.
     streamed = tmp_path / "streamed.zip"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from lambdapack.binaries import elf_truncation
+from lambdapack.binaries import ELFInfo, elf_truncation
 from lambdapack.checks import ERROR, WARNING, Finding, Member, check_binaries, is_extension_module_name
 from lambdapack.runtimes import get_arch, get_runtime
 from lambdapack.tags import Target
@@ -178,3 +178,12 @@ def test_not_elf_extension_module_is_an_error_but_a_linker_script_is_not() -> No
 def test_whole_real_files_give_no_lp008() -> None:
     files = {f"pkg/{p.name}": p.read_bytes() for p in (EXT, STRIPPED, NOSHDR, FIXTURES / "libplain.so")}
     assert _lp008(_check(files)) == {}
+
+
+def test_unreadable_member_is_left_to_the_archive_rules() -> None:
+    # A zip member whose data is corrupt reads as b"" (and is an LP307 error): calling
+    # it "not a shared object" as well would send the user after the wrong problem.
+    def never() -> ELFInfo:
+        raise AssertionError("an unreadable member is never parsed")
+
+    assert check_binaries([Member("pkg/_x.abi3.so", None, 5000, lambda n: b"", never)], TARGET) == []
