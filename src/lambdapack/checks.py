@@ -235,7 +235,7 @@ def check_binaries(members: Sequence[Member], target: Target) -> list[Finding]:
         if len(m.read_head(64)) < min(m.size, 64):
             continue  # unreadable (a corrupt zip member): reported as LP307 with the archive problems
         if m.size == 0 or is_extension_module_name(m.arcname):
-            if m.size == 0 and needed_by is None:
+            if needed_by is None and m.size == 0 and _SHARED_OBJECT_RE.search(m.arcname):
                 needed_by = _needed_by(members)  # only an empty library needs to know its users
             load = _load_failure(m, needed_by or {}, rebuild)
             if load is not None:
