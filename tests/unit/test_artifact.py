@@ -864,3 +864,17 @@ def test_verify_deflated_local_size_is_a_warning(tmp_path: Path) -> None:
         art.verify()
         assert [(f.code, f.severity) for f in art.problems] == [("LP307", "warning")]
         assert "size 7 vs 240" in art.problems[0].message
+
+
+def test_verify_finds_overlaps_from_the_local_headers(tmp_path: Path) -> None:
+    # The central directory's lengths say the members are apart; a's local header claims
+    # 10 bytes of extra field, so its data really runs into b's local header.
+    raw = bytearray(_raw_zip([M(b"a.py", b"x" * 100, deflate=False), M(b"b.py", b"y" * 100, deflate=False)]))
+    struct.pack_into("<H", raw, 28, 10)  # a's local extra length
+    p = tmp_path / "overlap.zip"
+    p.write_bytes(raw)
+    with open_artifact(p) as art:
+        assert art.problems == []
+        art.verify()
+        assert ("LP304", "a.py") in [(f.code, f.path) for f in art.problems]
+        assert any("overlaps" in f.message for f in art.problems)
