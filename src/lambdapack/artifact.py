@@ -346,17 +346,6 @@ class Artifact:
             except (OSError, OverflowError, EOFError, ValueError, struct.error) as e:
                 self._damaged("LP307", entry.name, f"member data is corrupt: {e}")
                 continue
-            mismatch = _local_mismatch(local, member, entry)
-            if mismatch is not None:
-                # Extractors differ in which header they believe, so the same zip
-                # extracts differently (or not at all) depending on the tool.
-                what, severe = mismatch
-                self._report_once(
-                    "LP307", ERROR if severe else WARNING, entry.name,
-                    f"bad local header: it disagrees with the central directory ({what})"
-                    + ("" if severe else "; unzip ignores this, streaming extractors reject it"),
-                    "rebuild the artifact; the zip was damaged or written by a broken tool",
-                )  # fmt: skip
             end = local.data_offset + entry.compressed_size
             spans.append((member.header_offset, end, entry.name))
             if end > self._cd_start:
@@ -382,6 +371,18 @@ class Artifact:
                 self._damaged(
                     "LP307", entry.name,
                     f"member data is corrupt: CRC-32 mismatch (the data gives {crc:08x}, the header says {member.crc:08x})",
+                )  # fmt: skip
+            mismatch = _local_mismatch(local, member, entry)
+            if mismatch is not None and entry.name not in self._corrupt:
+                # After the data checks: LP307 is reported once per member, and damaged
+                # data (an error) must not hide behind a header warning. Extractors differ
+                # in which header they believe, so the zip extracts differently by tool.
+                what, severe = mismatch
+                self._report_once(
+                    "LP307", ERROR if severe else WARNING, entry.name,
+                    f"bad local header: it disagrees with the central directory ({what})"
+                    + ("" if severe else "; unzip ignores this, streaming extractors reject it"),
+                    "rebuild the artifact; the zip was damaged or written by a broken tool",
                 )  # fmt: skip
         if not self._overlap_reported:
             _report_overlap(self, spans)

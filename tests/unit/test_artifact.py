@@ -878,3 +878,15 @@ def test_verify_finds_overlaps_from_the_local_headers(tmp_path: Path) -> None:
         art.verify()
         assert ("LP304", "a.py") in [(f.code, f.path) for f in art.problems]
         assert any("overlaps" in f.message for f in art.problems)
+
+
+def test_verify_damaged_data_is_an_error_even_with_a_header_warning(tmp_path: Path) -> None:
+    data = bytes(range(256)) * 100
+    raw = bytearray(_raw_zip([M(b"a.bin", data)]))
+    struct.pack_into("<L", raw, 22, 7)  # local size of a deflated member: a warning on its own
+    raw[30 + len(b"a.bin") + 200] ^= 0xFF  # and the data is damaged: an error
+    p = tmp_path / "a.zip"
+    p.write_bytes(raw)
+    with open_artifact(p) as art:
+        art.verify()
+        assert [(f.code, f.severity) for f in art.problems] == [("LP307", "error")]
