@@ -207,7 +207,8 @@ def _load_failure(m: Member, needed_by: dict[str, str], rebuild: str) -> Finding
             "LP008", ERROR, m.arcname, m.distribution,
             f"not a shared object ({m.size:,} bytes, not starting with the ELF magic): `import` fails with "
             + ('"file too short"' if m.size < 64 else '"invalid ELF header"'),
-            fix,
+            "replace it with the file from the package's Linux wheel (a Git LFS pointer or a saved error "
+            f"page looks like this): {rebuild}",
         )  # fmt: skip
     return None
 
