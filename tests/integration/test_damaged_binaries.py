@@ -68,6 +68,9 @@ def _variants(data: bytes) -> dict[str, bytes]:
     struct.pack_into("<Q", stripped, 40, 0)  # e_shoff: no section header table at all
     struct.pack_into("<HHH", stripped, 58, 0, 0, 0)  # e_shentsize, e_shnum, e_shstrndx
     out["no_section_headers"] = bytes(stripped)
+    # What a clone without git-lfs leaves in place of the binary.
+    out["lfs_pointer"] = (b"version https://git-lfs.github.com/spec/v1\n"
+                          b"oid sha256:" + b"0" * 64 + b"\nsize %d\n" % len(data))
     return out
 
 
@@ -79,6 +82,7 @@ EXPECT: dict[str, tuple[bool, str | None]] = {
     "empty": (False, "error"),
     "cut40": (False, "error"),
     "cut_mid_segment": (False, "error"),
+    "lfs_pointer": (False, "error"),
 }
 
 
@@ -125,6 +129,8 @@ def test_the_real_loader_agrees(ext: tuple[str, Path], damaged: dict[str, Path],
     assert (p.returncode == 0) == loads, (variant, p.returncode, p.stdout, p.stderr[-2000:])
     if variant in ("empty", "cut40"):
         assert "file too short" in p.stderr
+    if variant == "lfs_pointer":
+        assert "invalid ELF header" in p.stderr
     if variant == "cut_mid_segment":
         # Either the loader refuses it or the process dies on the missing pages (SIGBUS).
         assert p.returncode != 0
@@ -183,6 +189,9 @@ def test_check_reports_exactly_the_broken_copies(ext: tuple[str, Path], damaged:
         end = _segment_end(ext[1].read_bytes())
         assert msg.startswith(f"truncated: the program headers say its PT_LOAD segment ends at byte {end:,}, "
                               f"the file has {end // 2:,}")
+    elif variant == "lfs_pointer":
+        assert msg.startswith("not a shared object (") and "invalid ELF header" in msg
+        return
     else:
         assert msg.startswith("truncated: the ELF header says section headers end at byte")
     assert f["fix"].startswith("reinstall it from the package's wheel")
