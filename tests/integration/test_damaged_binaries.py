@@ -453,3 +453,26 @@ def test_damage_inside_popular_wheels(popular: Path, tmp_path: Path) -> None:
     bad = subprocess.run([py312, "-c", "import numpy"], env=clean_env({"PYTHONPATH": str(broken)}),
                          capture_output=True, text=True, timeout=120, check=False)
     assert bad.returncode != 0 and "file too short" in bad.stderr, bad.stderr[-2000:]
+
+
+@pytest.mark.network
+def test_a_lambdapack_layer_passes_check_layer_and_build_with_layer(tmp_path: Path) -> None:
+    # pillow's vendored libraries are linked with 2 MiB segment alignment: mostly zero
+    # padding (libXau compresses over 200:1), which must not be called a zip bomb now
+    # that build --with-layer runs the archive rules.
+    (tmp_path / "requirements.txt").write_text("pillow\n", encoding="utf-8")
+    layer = tmp_path / "pillow-layer.zip"
+    target = ["--runtime", "python3.12", "--arch", "x86_64"]
+    r = run_lp(["build", "--layer", "-r", str(tmp_path / "requirements.txt"), *target, "--no-compile",
+                "-o", str(layer)], cwd=tmp_path, timeout=900)
+    assert r.returncode == 0, r.explain()
+    with zipfile.ZipFile(layer) as zf:
+        ratios = [i.file_size / max(i.compress_size, 1) for i in zf.infolist() if i.file_size > 1024 * 1024]
+    r_check, data = _check("--layer", layer, *target)
+    assert r_check.returncode == 0 and data["summary"]["errors"] == 0, (max(ratios, default=0), data["findings"])
+    src = write_handler(tmp_path / "src")
+    out = tmp_path / "fn.zip"
+    r = run_lp(["build", str(src), *target, "--with-layer", str(layer), "--no-compile", "-o", str(out)],
+               cwd=tmp_path)
+    assert r.returncode == 0, r.explain()
+    assert out.is_file()

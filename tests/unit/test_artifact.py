@@ -890,3 +890,18 @@ def test_verify_damaged_data_is_an_error_even_with_a_header_warning(tmp_path: Pa
     with open_artifact(p) as art:
         art.verify()
         assert [(f.code, f.severity) for f in art.problems] == [("LP307", "error")]
+
+
+def test_padded_library_is_not_a_bomb(tmp_path: Path) -> None:
+    # Like a shared library linked with 2 MiB segment alignment: a little code, then
+    # megabytes of zero padding (pillow's libXau compresses 224:1 this way).
+    padded = os.urandom(4096) + bytes(4 * 1024 * 1024) + os.urandom(4096)
+    p = tmp_path / "padded.zip"
+    with zipfile.ZipFile(p, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        zf.writestr("lib/libpadded.so.1", padded)
+        zf.writestr("zeros.bin", bytes(20 * 1024 * 1024))
+    with open_artifact(p) as art:
+        e = art.entry("lib/libpadded.so.1")
+        assert e.size > 200 * e.compressed_size  # over the ratio, under the size it applies from
+        art.verify()
+        assert [(f.code, f.path) for f in art.problems] == [("LP304", "zeros.bin")]
