@@ -160,6 +160,10 @@ def is_extension_module_name(name: str) -> bool:
     return tagged or not stem.startswith("lib")
 
 
+def _reinstall(rebuild: str) -> str:
+    return f"reinstall it from the package's wheel ({rebuild}); the file was cut after the wheel was built"
+
+
 def _needed_by(members: Sequence[Member]) -> dict[str, str]:
     """DT_NEEDED name -> one member that needs it, over the ELF members that parse."""
     out: dict[str, str] = {}
@@ -185,7 +189,7 @@ def _load_failure(m: Member, needed_by: dict[str, str], rebuild: str) -> Finding
     """
     base = m.arcname.rsplit("/", 1)[-1]
     ext = is_extension_module_name(m.arcname)
-    fix = f"reinstall it from the package's wheel ({rebuild}); the file was cut after the wheel was built"
+    fix = _reinstall(rebuild)
     if m.size == 0:
         user = needed_by.get(base)
         if ext:
@@ -269,7 +273,7 @@ def check_binaries(members: Sequence[Member], target: Target) -> list[Finding]:
                     m.arcname,
                     m.distribution,
                     f"{cut.message}; {cut.effect}",
-                    f"reinstall it from the package's wheel ({rebuild}); the file was cut after the wheel was built",
+                    _reinstall(rebuild),
                 )
             )
             if not cut.loads:
