@@ -1088,17 +1088,27 @@ def _disk_file(e: Entry, root: str, origin: str) -> LambdaFile:
 
 
 def _verify(opts: BuildOptions, target: Target, deps: list[Entry], code: list[Entry]) -> list[Finding]:
-    """The same rule engine as `lambdapack check`, on the staged files (read in place)."""
+    """The same rule engine as `lambdapack check`, on the staged files (read in place).
+
+    Layers given with --with-layer get exactly what `check --layer` gives them: the
+    archive rules (LP3xx, every member's CRC-32), the layout rules and the view rules;
+    their archive findings are named with the layer they come from.
+    """
+    from .artifact import Artifact as LayerArtifact
     from .artifact import open_artifact
     from .check import add_artifact, distribution_owners
     from .rules import run_view_rules
     view = LambdaView(target.runtime)
     layers: list[tuple[str, list[str]]] = []
+    attached: list[tuple[str, LayerArtifact]] = []
     with ExitStack() as stack:
         for i, p in enumerate(opts.attach_layers, start=1):
             art = stack.enter_context(open_artifact(p))
+            art.verify()
             origin = f"layer {i} ({p.name})"
             add_artifact(view, art, LAYER_ROOT, origin, distribution_owners(art))
+            layers.append((origin, [e.name for e in art.entries if not e.is_dir]))
+            attached.append((origin, art))
         built_layer = f"layer {len(opts.attach_layers) + 1} (built)"
         if opts.kind == "function":
             for e in deps + code:
@@ -1110,7 +1120,12 @@ def _verify(opts: BuildOptions, target: Target, deps: list[Entry], code: list[En
                 view.add(_disk_file(e, LAYER_ROOT, built_layer))
             layers.append((built_layer, [e.arcname for e in deps]))
         handler = opts.handler if opts.kind != "layer" else None
-        return run_view_rules(view, target, layers=layers, handler=handler)
+        findings = run_view_rules(view, target, layers=layers, handler=handler)
+        # Archive problems last, as `check` does: reading members for the rules can find more.
+        for origin, art in attached:
+            findings += [dataclasses.replace(f, path=f"{origin}: {f.path}" if f.path else origin)
+                         for f in art.problems]
+        return findings
 
 
 def _allow_secrets(opts: BuildOptions, findings: list[Finding]) -> list[Finding]:

@@ -90,7 +90,7 @@ def binary_and_needed(view: LambdaView, target: Target) -> list[Finding]:
         for f in files
     ]
     findings = checks.check_binaries(members, target)
-    bad_paths = {fi.path for fi in findings if fi.code in ("LP001", "LP002", "LP006")}
+    bad_paths = {fi.path for fi in findings if fi.code in ("LP001", "LP002", "LP006", "LP008")}
     available = set(view.files)
     for f, m in zip(files, members, strict=True):
         if m.arcname in bad_paths or f.size < 64 or classify(m.read_head(64)) is not BinaryKind.ELF:
