@@ -71,9 +71,12 @@ class ArchiveLimits:
     # reported by the size rule (LP101) instead of being called a bomb.
     max_total_uncompressed: int = 2 * 1024**3
     # Deflate tops out near 1032:1 on zeros; real wheels stay well under 20:1 except
-    # for padded data files, which is why small members are exempt.
+    # for padded files, which is why members up to 16 MiB are exempt: shared libraries
+    # linked with 2 MiB segment alignment are mostly zeros (pillow 12's libXau: 2.1 MB
+    # at 224:1 in a lambdapack-built layer). Small members cannot add up to a bomb
+    # anyway: the declared total and every member's real length are enforced.
     max_ratio: int = 200
-    ratio_min_size: int = 1024**2
+    ratio_min_size: int = 16 * 1024**2
     max_member: int = 1024**3
 
 
@@ -100,6 +103,20 @@ class _ZipMember:
     method: int
     crc: int
     header_offset: int  # absolute, prefix ("self-extractor stub") already added
+    flags: int = 0
+
+
+@dataclass(frozen=True)
+class _LocalHeader:
+    """The fields of a local file header that must agree with the central directory."""
+
+    raw_name: bytes
+    flags: int
+    method: int
+    crc: int
+    compressed_size: int
+    size: int
+    data_offset: int  # absolute offset of the member's data
 
 
 _EOCD = struct.Struct("<4s4H2LH")
@@ -113,6 +130,7 @@ _SIG_EOCD64 = b"PK\x06\x06"
 _SIG_CDH = b"PK\x01\x02"
 _SIG_LFH = b"PK\x03\x04"
 _FLAG_ENCRYPTED = 0x1
+_FLAG_DATA_DESCRIPTOR = 0x8  # CRC and sizes follow the data; the local header holds zeros
 _FLAG_UTF8 = 0x800
 _UNIX = 3
 _STORED, _DEFLATED = 0, 8
@@ -259,6 +277,10 @@ class Artifact:
         self._inflated = 0  # bytes actually produced by all reads, against max_total_uncompressed
         self._reported: set[tuple[str, str]] = set()
         self._bombs: set[str] = set()  # members whose declared size or ratio is over the limits
+        self._corrupt: set[str] = set()  # members `verify` found damaged: they read as b""
+        self._verified = False
+        self._cd_start = 0  # where the central directory starts: member data must end before it
+        self._overlap_reported = False
 
     # -- public ----------------------------------------------------------------
 
@@ -298,7 +320,82 @@ class Artifact:
             return self._read_dir(entry, limit)
         return self._read_zip(entry, limit)
 
+    def verify(self) -> None:
+        """Read every zip member once, start to end, in bounded memory: its CRC-32, its
+        length against its declared size, its local header against the central
+        directory, and where its data really lies (overlaps). Findings go to `problems`
+        (LP304/LP307); a damaged member then reads as b"".
+
+        The rules read only heads and prefixes, so this is the one pass that sees every
+        byte (Lambda's unzip does too). Idempotent; nothing to do for a directory.
+        """
+        if self._verified or self.kind != "zip":
+            return
+        self._verified = True
+        f = self._file
+        if f is None:
+            raise ValueError(f"{self.path} is closed")
+        spans: list[tuple[int, int, str]] = []
+        inflated = 0
+        for entry in self.entries:
+            member = self._zip.get(entry.name)
+            if member is None or member.method not in (_STORED, _DEFLATED) or entry.name in self._bombs:
+                continue  # LP308 / LP304 reported at open
+            if inflated > self.limits.max_total_uncompressed:
+                break  # reported at open (declared total) or below; stop inflating
+            try:
+                local = _read_local_header(f, member.header_offset)
+            # OverflowError: a zip64 offset near 2**64 reaches seek().
+            except (OSError, OverflowError, EOFError, ValueError, struct.error) as e:
+                self._damaged("LP307", entry.name, f"member data is corrupt: {e}")
+                continue
+            end = local.data_offset + entry.compressed_size
+            spans.append((member.header_offset, end, entry.name))
+            if end > self._cd_start:
+                self._damaged("LP307", entry.name, "member data is corrupt: it runs into the central directory")
+                continue
+            try:
+                crc, produced, complete = _stream_crc(f, local.data_offset, entry, member.method)
+            except (OSError, OverflowError, zlib.error, EOFError, ValueError) as e:
+                self._damaged("LP307", entry.name, f"member data is corrupt: {e}")
+                continue
+            inflated += produced
+            if produced > entry.size:
+                self._damaged(
+                    "LP304", entry.name,
+                    f"member inflates to more than its declared {entry.size} bytes "
+                    "(a zip bomb, a forged header or corrupt data)",
+                    fix="do not deploy this archive; rebuild it from source",
+                )  # fmt: skip
+            elif produced < entry.size or not complete:
+                how = "the compressed data ends early" if not complete else "it is shorter than declared"
+                self._damaged("LP307", entry.name, f"member data is corrupt: {how} ({produced} of {entry.size} bytes)")
+            elif crc != member.crc:
+                self._damaged(
+                    "LP307", entry.name,
+                    f"member data is corrupt: CRC-32 mismatch (the data gives {crc:08x}, the header says {member.crc:08x})",
+                )  # fmt: skip
+            mismatch = _local_mismatch(local, member, entry)
+            if mismatch is not None and entry.name not in self._corrupt:
+                # After the data checks: LP307 is reported once per member, and damaged
+                # data (an error) must not hide behind a header warning. Extractors differ
+                # in which header they believe, so the zip extracts differently by tool.
+                what, severe = mismatch
+                self._report_once(
+                    "LP307", ERROR if severe else WARNING, entry.name,
+                    f"bad local header: it disagrees with the central directory ({what})"
+                    + ("" if severe else "; unzip ignores this, streaming extractors reject it"),
+                    "rebuild the artifact; the zip was damaged or written by a broken tool",
+                )  # fmt: skip
+        if not self._overlap_reported:
+            _report_overlap(self, spans)
+
     # -- findings --------------------------------------------------------------
+
+    def _damaged(self, code: str, name: str, message: str,
+                 fix: str = "rebuild the artifact; the zip was damaged after it was written") -> None:
+        self._corrupt.add(name)
+        self._report_once(code, ERROR, name, message, fix)
 
     def _report_once(self, code: str, severity: str, name: str, message: str, fix: str) -> None:
         if (code, name) not in self._reported:
@@ -325,8 +422,8 @@ class Artifact:
     def _read_zip(self, entry: Entry, limit: int | None) -> bytes:
         member = self._zip[entry.name]
         lim = self.limits
-        if member.method not in (_STORED, _DEFLATED):
-            return b""  # LP308 already reported at open
+        if member.method not in (_STORED, _DEFLATED) or entry.name in self._corrupt:
+            return b""  # LP308 reported at open, LP304/LP307 by `verify`
         if limit is None and entry.name in self._bombs:
             # Reported as LP304 at open; a head read is bounded anyway, but inflating
             # the whole of a member declared as a bomb is what the limit is for.
@@ -394,18 +491,12 @@ class Artifact:
         """Up to `want` bytes of the member, and whether its stream ended."""
         f = self._file
         assert f is not None
-        f.seek(member.header_offset)
-        head = f.read(_LFH.size)
-        if len(head) < _LFH.size:
-            raise EOFError("local header past the end of the file")
-        sig, _, _, _, _, _, _, _, _, _, name_len, extra_len = _LFH.unpack(head)
-        if sig != _SIG_LFH:
-            raise ValueError("no local file header at the offset the central directory gives")
+        local = _read_local_header(f, member.header_offset)
         # The central directory is what extractors list; a different local name means
         # tools that stream local headers (and zipfile) see another file.
-        if f.read(name_len) != member.raw_name:
+        if local.raw_name != member.raw_name:
             raise ValueError("local header names a different file than the central directory")
-        f.seek(extra_len, os.SEEK_CUR)
+        f.seek(local.data_offset)
         remaining = entry.compressed_size
         if member.method == _STORED:
             data = f.read(min(remaining, want))
@@ -587,6 +678,7 @@ def _list_zip(art: Artifact, file_size: int) -> None:
     if prefix < 0:
         raise ArtifactError(corrupt)
     cd_start = cd_offset + prefix  # == end_at - cd_size: always inside the file
+    art._cd_start = cd_start
 
     f.seek(cd_start)
     left = cd_size
@@ -659,7 +751,7 @@ def _list_zip(art: Artifact, file_size: int) -> None:
         is_link = stat.S_ISLNK(unix_mode)
         is_dir = (placed.is_dir or stat.S_ISDIR(unix_mode)) and not is_link
         entry = Entry(placed.name, usize, csize, (unix_mode & 0o7777) or None, is_dir, is_link)
-        member = _ZipMember(raw, method, crc, offset + prefix)
+        member = _ZipMember(raw, method, crc, offset + prefix, flags)
         art._add(entry, member)
         declared_total += usize
         spans.append((offset + prefix, offset + prefix + _LFH.size + name_len + csize, name))
@@ -716,11 +808,21 @@ def _list_zip(art: Artifact, file_size: int) -> None:
                 "do not deploy this archive; rebuild it from source",
             )
         )
-    # Overlapping members (one local header's data containing another's) are how
-    # non-recursive zip bombs multiply a small kernel; no writer produces them.
+    # Spans from the central directory's name lengths; `verify` redoes this with
+    # where each member's data really is (its local header's own lengths).
+    _report_overlap(art, spans)
+
+
+def _report_overlap(art: Artifact, spans: list[tuple[int, int, str]]) -> None:
+    """LP304 for the first member whose data overlaps the next member's local header.
+
+    Overlapping members (one local header's data containing another's) are how
+    non-recursive zip bombs multiply a small kernel; no writer produces them.
+    """
     spans.sort()
     for (_, end, name), (nxt, _, _) in itertools.pairwise(spans):
         if end > nxt:
+            art._overlap_reported = True
             art.problems.append(
                 _finding(
                     "LP304",
@@ -730,7 +832,95 @@ def _list_zip(art: Artifact, file_size: int) -> None:
                     "do not deploy this archive; rebuild it from source",
                 )
             )
-            break
+            return
+
+
+def _read_local_header(f: BinaryIO, offset: int) -> _LocalHeader:
+    """The local file header at `offset` (raises EOFError/ValueError when there is none)."""
+    f.seek(offset)
+    head = f.read(_LFH.size)
+    if len(head) < _LFH.size:
+        raise EOFError("local header past the end of the file")
+    sig, _, _, flags, method, _, _, crc, csize, usize, name_len, extra_len = _LFH.unpack(head)
+    if sig != _SIG_LFH:
+        raise ValueError("no local file header at the offset the central directory gives")
+    name = f.read(name_len)
+    extra = f.read(extra_len)
+    if len(name) < name_len or len(extra) < extra_len:
+        raise EOFError("local header past the end of the file")
+    # A zip64 local header carries both sizes in its extra field (APPNOTE 4.5.3);
+    # -1 marks "said 0xFFFFFFFF with no zip64 field", which matches no real size.
+    z_usize, z_csize, _ = _zip64_fields(extra, usize, csize, 0)
+    return _LocalHeader(
+        name, flags, method, crc,
+        -1 if z_csize is None else z_csize, -1 if z_usize is None else z_usize,
+        offset + _LFH.size + name_len + extra_len,
+    )  # fmt: skip
+
+
+def _local_mismatch(local: _LocalHeader, member: _ZipMember, entry: Entry) -> tuple[str, bool] | None:
+    """How a local header disagrees with its central directory entry, and whether
+    Info-ZIP's unzip fails on it (an error) or only streaming readers such as Java's
+    ZipInputStream do (a warning); None when they agree.
+
+    unzip takes the name, method and CRC-32 from the local header, and for a stored
+    member its sizes; a deflated member's stream ends by itself, so unzip ignores its
+    local sizes. With a data descriptor (flag bit 3) a streaming writer puts zeros in
+    the local CRC and sizes and writes the real values after the data: no disagreement.
+    """
+    diffs: list[tuple[str, bool]] = []
+    if local.raw_name != member.raw_name:
+        diffs.append(("it names a different file", True))
+    if local.method != member.method:
+        diffs.append((f"compression method {local.method} vs {member.method}", True))
+    if not (local.flags | member.flags) & _FLAG_DATA_DESCRIPTOR:
+        stored = member.method == _STORED
+        if local.crc != member.crc:
+            diffs.append((f"CRC-32 {local.crc:08x} vs {member.crc:08x}", True))
+        if local.compressed_size != entry.compressed_size:
+            diffs.append((f"compressed size {local.compressed_size} vs {entry.compressed_size}", stored))
+        if local.size != entry.size:
+            diffs.append((f"size {local.size} vs {entry.size}", stored))
+    if not diffs:
+        return None
+    return "; ".join(d for d, _ in diffs), any(severe for _, severe in diffs)
+
+
+def _stream_crc(f: BinaryIO, data_offset: int, entry: Entry, method: int) -> tuple[int, int, bool]:
+    """(CRC-32, bytes produced, whether the stream ended) for a member's data, read in
+    chunks: never more than one chunk in memory, and never more than `entry.size` + 1
+    bytes produced, whatever the data claims."""
+    f.seek(data_offset)
+    remaining = entry.compressed_size
+    cap = entry.size + 1
+    crc = produced = 0
+    if method == _STORED:
+        while remaining and produced < cap:
+            buf = f.read(min(_CHUNK, remaining, cap - produced))
+            if not buf:
+                raise EOFError("member data past the end of the file")
+            remaining -= len(buf)
+            produced += len(buf)
+            crc = zlib.crc32(buf, crc)
+        return crc & 0xFFFFFFFF, produced, remaining == 0
+    d = zlib.decompressobj(-15)
+    while produced < cap and not d.eof:
+        buf = d.unconsumed_tail
+        if not buf:
+            if remaining == 0:
+                # All input given: what zlib still holds is at most a window's worth.
+                out = d.flush()[: cap - produced]
+                produced += len(out)
+                crc = zlib.crc32(out, crc)
+                break
+            buf = f.read(min(_CHUNK, remaining))
+            if not buf:
+                raise EOFError("compressed data past the end of the file")
+            remaining -= len(buf)
+        out = d.decompress(buf, min(_CHUNK, cap - produced))
+        produced += len(out)
+        crc = zlib.crc32(out, crc)
+    return crc & 0xFFFFFFFF, produced, d.eof
 
 
 def _zip64_fields(

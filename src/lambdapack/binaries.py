@@ -32,7 +32,9 @@ __all__ = [
     "BinaryKind",
     "ELFInfo",
     "ELFInvalid",
+    "ELFTruncation",
     "classify",
+    "elf_truncation",
     "read_elf",
     "read_elf_file",
     "read_elf_prefix",
@@ -612,6 +614,80 @@ def _dynamic_end(head: bytes) -> int | None:
                 return int(ph[i_offset] + ph[i_filesz])
     except (ELFInvalid, struct.error, IndexError, OverflowError):
         return None
+    return None
+
+
+@dataclass(frozen=True)
+class ELFTruncation:
+    """An ELF file shorter than its own headers say it is (see :func:`elf_truncation`)."""
+
+    message: str  # "truncated: ..." naming the byte the headers need and the file's size
+    effect: str  # what the dynamic loader does with it (checked against glibc's)
+    loads: bool  # True when only what the loader never reads (section headers) is missing
+
+
+def elf_truncation(read: Callable[[int], bytes], size: int) -> ELFTruncation | None:
+    """Whether the ELF file of `size` bytes is cut short, judged from its own headers.
+
+    `read(n)` returns the file's first n bytes. What the dynamic loader needs comes
+    first: the ELF header, the program header table, and every PT_LOAD / PT_DYNAMIC
+    file range; glibc refuses a file shorter than its header ("file too short") and
+    maps segments past the end of the file as pages that fault (SIGBUS) or read as
+    zeros. Section headers are not needed to load (stripped files may have none), so
+    a file cut only there is still reported, with `loads` True.
+
+    Returns None when nothing is cut, and for headers too malformed to judge (the
+    ELF parser reports those).
+    """
+    head = read(min(size, 4096))
+    elf_class = 32 if len(head) > 4 and head[4] == 1 else 64
+    header_size = 52 if elf_class == 32 else 64
+    if size < header_size:
+        return ELFTruncation(
+            f"truncated: {size} bytes, shorter than the {header_size}-byte ELF header",
+            'the loader refuses it ("file too short")',
+            False,
+        )
+    if len(head) < header_size or head[4] not in (1, 2) or head[5] not in (1, 2):
+        return None
+    lay = _LAYOUTS[(elf_class, head[5] == 1)]
+    fields = lay.ehdr.unpack_from(head, 16)
+    phoff, shoff = fields[4], fields[5]
+    phentsize, phnum, shentsize, shnum = fields[8], fields[9], fields[10], fields[11]
+    if phnum:
+        ph_end = phoff + phnum * phentsize
+        if ph_end > size:
+            return ELFTruncation(
+                f"truncated: the ELF header says program headers end at byte {ph_end:,}, the file has {size:,}",
+                'the loader refuses it ("cannot read file data")',
+                False,
+            )
+        if phentsize != lay.phdr.size:
+            return None
+        table = head if ph_end <= len(head) else read(ph_end)
+        if len(table) < ph_end:
+            return None
+        i_type, i_offset, _i_vaddr, i_filesz = lay.phdr_order
+        segments = [ph for ph in lay.phdr.iter_unpack(table[phoff:ph_end]) if ph[i_type] in (_PT_LOAD, _PT_DYNAMIC)]
+        if segments:
+            end, kind = max((ph[i_offset] + ph[i_filesz], ph[i_type]) for ph in segments)
+            if end > size:
+                what = "PT_LOAD" if kind == _PT_LOAD else "PT_DYNAMIC"
+                return ELFTruncation(
+                    f"truncated: the program headers say its {what} segment ends at byte {end:,}, "
+                    f"the file has {size:,}",
+                    "the loader maps bytes that are not there: loading crashes the process (SIGBUS) "
+                    "or runs on zeros",
+                    False,
+                )
+    if shoff:
+        sh_end = shoff + max(shnum, 1) * shentsize  # shnum 0: extended numbering, section 0 holds it
+        if sh_end > size:
+            return ELFTruncation(
+                f"truncated: the ELF header says section headers end at byte {sh_end:,}, the file has {size:,}",
+                "the loader does not read them, so it may load, but the file is not the one that was built",
+                True,
+            )
     return None
 
 

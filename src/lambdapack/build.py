@@ -13,8 +13,10 @@ import json
 import logging
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, nullcontext
@@ -23,9 +25,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__, checks
-from .cache import Cache, default_cache_dir
+from .cache import Cache, default_cache_dir, max_bytes_from
 from .checks import Finding
-from .errors import BuildError, InputError, LambdapackError, UsageError
+from .errors import (
+    CREATING_CACHE,
+    READING_SOURCE,
+    USING_CACHE,
+    USING_TEMP,
+    BuildError,
+    InputError,
+    LambdapackError,
+    Operation,
+    UsageError,
+    from_os_error,
+)
 from .inputs import (
     Piped,
     Requirements,
@@ -39,8 +52,10 @@ from .inputs import (
 from .install import (
     Distribution,
     InstallOptions,
+    check_index_locations,
     classify_uv_failure,
     compile_argv,
+    deadline_error,
     find_uv,
     install_argv,
     lock_export,
@@ -48,13 +63,15 @@ from .install import (
     native_builds,
     parse_compile_output,
     read_distributions,
+    resolve_limits,
     run_uv,
     start_uv,
+    stop_uv,
     uv_environment,
 )
 from .layout import FUNCTION_ROOT, LAYER_ROOT, LambdaFile, LambdaView, lambda_path
 from .members import BlobStore, SourceChanged, file_sha256
-from .pack import Artifact, atomic_output, write_zip_to, zip_date_time
+from .pack import Artifact, atomic_output, check_writable, write_zip_to, zip_date_time
 from .runtimes import UnknownArchError, UnknownRuntimeError, get_arch, get_runtime
 from .stage import Entry, dependency_entries, source_entries
 from .tags import Target
@@ -253,6 +270,9 @@ def _check_outputs(opts: BuildOptions, target: Target) -> tuple[Path | None, Pat
         raise UsageError(
             "the function and layer outputs are the same file", "pass different -o / --layer-output"
         )
+    for p in (fn, lay):
+        if p is not None:
+            check_writable(p)  # a read-only or unwritable output fails now, not after the install
     return fn, lay
 
 
@@ -283,35 +303,92 @@ def build(opts: BuildOptions, progress: Progress | None = None) -> BuildResult:
         raise UsageError(f"unknown build kind {opts.kind!r}")
     if opts.kind in ("function", "split") and opts.src is None:
         raise UsageError("a function build needs SRC_DIR (or pass --layer for a dependency layer)")
-    if opts.src is not None and not opts.src.is_dir():
-        raise InputError(f"source directory {opts.src} does not exist or is not a directory")
+    if opts.src is not None:
+        try:
+            src_ok = opts.src.is_dir()
+        except OSError as e:  # a path longer than PATH_MAX, a component without permission
+            raise from_os_error(e, READING_SOURCE, opts.src) from e
+        if not src_ok:
+            raise InputError(f"source directory {opts.src} does not exist or is not a directory")
     fn_out, layer_out = _check_outputs(opts, target)
     kind, dep_path = _choose_inputs(opts, say)
     attached_unzipped = _attached_layers_unzipped(opts.attach_layers)
 
-    cache = Cache(opts.cache_dir or default_cache_dir(os.environ)) if opts.use_cache else None
-    with cache.using() if cache is not None else nullcontext():
-        if cache is not None:
-            cache.sweep()
-        for attempt in (1, 2):
-            # In the cache's tmp/ when there is a cache: a killed build's leftovers are swept.
-            work = Path(tempfile.mkdtemp(prefix=".lambdapack-", dir=cache.tmp if cache is not None else None))
-            try:
-                result = _build_in(opts, target, work, cache, kind, dep_path, fn_out, layer_out,
-                                   attached_unzipped, list(warnings), say)
-                break
-            except SourceChanged as e:
-                # A cached file was altered in place: drop its distribution and install it again.
-                if cache is None or attempt == 2:
-                    raise BuildError(f"a file changed while it was being packed: {e}",
-                                     "run the build again (with --no-cache if it persists)") from None
-                say(f"cache: {e.path} is damaged; reinstalling its distribution")
-                _discard_owner(cache, e.path)
-            finally:
-                shutil.rmtree(work, ignore_errors=True)
+    cap = max_bytes_from(os.environ) if opts.use_cache else 0  # a bad $LAMBDAPACK_CACHE_MAX_SIZE fails now
+    cache = _open_cache(opts, warnings, say) if opts.use_cache else None
+    try:
+        with cache.using() if cache is not None else nullcontext():
+            if cache is not None:
+                cache.sweep()
+            for attempt in (1, 2):
+                # In the cache's tmp/ when there is a cache: a killed build's leftovers are swept.
+                work = Path(tempfile.mkdtemp(prefix=".lambdapack-", dir=cache.tmp if cache is not None else None))
+                try:
+                    result = _build_in(opts, target, work, cache, kind, dep_path, fn_out, layer_out,
+                                       attached_unzipped, list(warnings), say)
+                    break
+                except SourceChanged as e:
+                    # A cached file was altered in place: drop its distribution and install it again.
+                    if cache is None or attempt == 2:
+                        raise BuildError(f"a file changed while it was being packed: {e}",
+                                         "run the build again (with --no-cache if it persists)") from None
+                    say(f"cache: {e.path} is damaged; reinstalling its distribution")
+                    _discard_owner(cache, e.path)
+                finally:
+                    shutil.rmtree(work, ignore_errors=True)
+    except OSError as e:
+        places = [(cache.root, USING_CACHE)] if cache is not None else [(Path(tempfile.gettempdir()), USING_TEMP)]
+        if opts.src is not None:
+            places.append((opts.src, READING_SOURCE))
+        op = _operation_on(e, places)
+        if op is None:
+            raise  # the CLI names the path and the error, without an operation
+        raise from_os_error(e, op) from e
     if cache is not None:
-        cache.auto_prune()  # outside the shared lock: pruning takes the exclusive one
+        # Outside the shared lock: pruning takes the exclusive one. The zips are in place
+        # by now, so a failure here is a warning, not a failed build.
+        try:
+            if cache.auto_prune(cap):
+                from .report import human
+
+                say(f"cache: over its {human(cap)} cap; pruned the least recently used entries")
+        except (LambdapackError, OSError) as e:
+            result.warnings.append(f"the cache could not be pruned: {getattr(e, 'message', e)}")
     return result
+
+
+def _open_cache(opts: BuildOptions, warnings: list[str], say: Progress) -> Cache | None:
+    """The build cache, checked writable before any work. A location the user chose
+    (--cache-dir, $LAMBDAPACK_CACHE_DIR) that cannot be used is an error; the default
+    one (under $XDG_CACHE_HOME or the platform's cache dir) degrades to building
+    without a cache, with a warning: the user never asked for it, and the build can
+    still succeed."""
+    chosen = opts.cache_dir is not None or bool(os.environ.get("LAMBDAPACK_CACHE_DIR"))
+    root = opts.cache_dir or default_cache_dir(os.environ)
+    try:
+        cache = Cache(root)
+        cache.check_writable()
+    except OSError as e:
+        err = from_os_error(e, CREATING_CACHE, root)
+        if chosen:
+            raise err from e
+        warnings.append(f"{err.message}; built without a cache "
+                        "(pass --cache-dir DIR to use another location, or --no-cache to skip it)")
+        say(f"cache: {root} cannot be used; building without a cache")
+        return None
+    return cache
+
+
+def _operation_on(e: OSError, places: Sequence[tuple[Path, Operation]]) -> Operation | None:
+    """What lambdapack was doing with the file an OSError names: the first place
+    (cache, temp dir, source tree) that holds it, or None when it is elsewhere."""
+    if e.filename is None:
+        return None
+    name = Path(os.fsdecode(e.filename)).absolute()
+    for root, op in places:
+        if name.is_relative_to(root.absolute()):
+            return op
+    return None
 
 
 def _report_json(r: SizeReport) -> dict[str, object]:
@@ -409,6 +486,9 @@ def _install(
 ) -> _Installed:
     """Resolve and install for the target: from the cache when nothing changed, else with uv."""
     from .heldback import laptop_platform
+    # Before anything runs: a bad index or limit is a usage error, not "package does not exist".
+    check_index_locations(opts.install, env)
+    limits = resolve_limits(opts.install, env)
     if reqs.source is None:
         return _Installed(reqs, [], [], {}, [], {}, "none")
     req_file = _uv_requirements_file(reqs, work)
@@ -426,24 +506,34 @@ def _install(
     site = work / "site"
     site.mkdir()
     say(f"resolving and installing for {target.describe()} with uv ({target.uv_platform})")
+    uv_env = uv_environment(env, limits)
+    ends = time.monotonic() + limits.deadline
     laptop_proc = None
     if opts.held_back:
-        laptop_proc = start_uv(compile_argv(uv, target, req_file, python, opts.install, laptop_platform(target)), env)
+        laptop_proc = start_uv(compile_argv(uv, target, req_file, python, opts.install, laptop_platform(target)),
+                               uv_env)
     laptop: dict[str, str] = {}
     try:
-        res = run_uv(install_argv(uv, target, req_file, site, python, opts.install), env)
+        res = run_uv(install_argv(uv, target, req_file, site, python, opts.install), uv_env, limits.deadline)
         if laptop_proc is not None and res.returncode == 0:
-            out, _err = laptop_proc.communicate()
-            if laptop_proc.returncode == 0:
-                laptop = parse_compile_output(out)
+            # The side resolution only feeds the held-back report: past the deadline it is dropped.
+            try:
+                out, _err = laptop_proc.communicate(timeout=max(ends - time.monotonic(), 0.1))
+                if laptop_proc.returncode == 0:
+                    laptop = parse_compile_output(out)
+            except subprocess.TimeoutExpired:
+                log.info("the held-back resolution did not finish within the deadline; no held-back report")
     finally:
         # Never leave the side resolution running (failed install, Ctrl-C, SIGTERM).
-        if laptop_proc is not None and laptop_proc.poll() is None:
-            laptop_proc.kill()
-            laptop_proc.wait()
+        if laptop_proc is not None:
+            stop_uv(laptop_proc)
+    if res.timed_out:
+        raise deadline_error(f"resolving and installing for {target}", limits, res.stderr,
+                             index or "https://pypi.org/simple")
     if res.returncode != 0:
         log.debug("uv stderr:\n%s", res.stderr)
-        raise classify_uv_failure(res.stderr, target)
+        raise classify_uv_failure(res.stderr, target, reqs.kind, sources=_requirement_sources(reqs, req_file),
+                                  network_timeout=limits.request_timeout)
     dists = read_distributions(site)
     built = native_builds(dists)
     if built:
@@ -477,9 +567,14 @@ def _resolution_key(
                                                     "UV_OVERRIDE")}
     return _digest({
         "v": __version__, "target": [target.runtime.name, target.arch.value, target.uv_platform],
-        "inputs": _input_fingerprint(reqs, req_file), "install": dataclasses.asdict(opts.install),
+        "inputs": _input_fingerprint(reqs, req_file), "install": dataclasses.asdict(_keyed_install(opts.install)),
         "index": _index_url(opts), "uv_env": uv_env,
     })
+
+
+def _keyed_install(opts: InstallOptions) -> InstallOptions:
+    """The install options that decide what gets installed: how long uv may wait does not."""
+    return dataclasses.replace(opts, network_timeout=None, deadline=None)
 
 
 def _fully_pinned(reqs: Requirements) -> bool:
@@ -561,8 +656,8 @@ def _build_in(
     opts: BuildOptions, target: Target, work: Path, cache: Cache | None, kind: str, dep_path: Path | Piped | None,
     fn_out: Path | None, layer_out: Path | None, attached_unzipped: int, warnings: list[str], say: Progress,
 ) -> BuildResult:
-    n_base = len(warnings)
-    code = _code_entries(opts, fn_out, layer_out, work, cache)
+    code = _code_entries(opts, fn_out, layer_out, work, cache, warnings)
+    n_base = len(warnings)  # the walk's notes are fresh on every build: never stored with a pointer
     code_shas = {e.arcname: file_sha256(e.path) for e in code}
     # Looked up once: the inputs key names it, and bytecode is compiled with it.
     interp = _find_interpreter_cached(target.runtime.python, cache) if opts.compile != "off" else None
@@ -610,9 +705,11 @@ def _remember_held_back(cache: Cache, opts: BuildOptions, target: Target, reqs: 
 
 
 def _code_entries(
-    opts: BuildOptions, fn_out: Path | None, layer_out: Path | None, work: Path, cache: Cache | None
+    opts: BuildOptions, fn_out: Path | None, layer_out: Path | None, work: Path, cache: Cache | None,
+    warnings: list[str],
 ) -> list[Entry]:
-    """The user's source files that go into the function zip (none for a layer)."""
+    """The user's source files that go into the function zip (none for a layer); the
+    walk's notes (skipped special files, files from outside SRC_DIR) go to `warnings`."""
     if opts.src is None or opts.kind not in ("function", "split"):
         return []
     skip = [p for p in (fn_out, layer_out) if p is not None] + [Path("dist"), work]
@@ -623,6 +720,8 @@ def _code_entries(
         exclude_tests=opts.exclude_tests,
         extra_excludes=opts.excludes,
         skip_paths=[p for p in skip if p.exists()],
+        follow_external_links=opts.follow_external_links,
+        notes=warnings,
     )
 
 
@@ -669,8 +768,9 @@ def _inputs_key(
 
     plain = dataclasses.replace(
         opts, output=None, layer_output=None, refresh=False, cache_dir=None, src=absolute(opts.src),
-        requirements=opts.requirements if isinstance(dep_path, Piped) else absolute(opts.requirements), pyproject=absolute(opts.pyproject), lock=absolute(opts.lock),
-        attach_layers=tuple(p.resolve() for p in opts.attach_layers),
+        requirements=opts.requirements if isinstance(dep_path, Piped) else absolute(opts.requirements),
+        pyproject=absolute(opts.pyproject), lock=absolute(opts.lock),
+        attach_layers=tuple(p.resolve() for p in opts.attach_layers), install=_keyed_install(opts.install),
     )
     return _digest({
         "v": __version__, "opts": repr(plain), "kind": kind, "files": files,
@@ -785,6 +885,8 @@ def _stage_verify_pack(
             "slim": [opts.slim, list(opts.dep_excludes), list(opts.keeps), opts.exclude_runtime_provided,
                      _strip_tools(target) if opts.slim == "aggressive" else []],
             "layers": layer_shas,
+            # A zip let through by --allow-secret must not be reused by a build without it.
+            **({"allow_secrets": list(opts.allow_secrets)} if opts.allow_secrets else {}),
             "deps": sorted((e.arcname, shas.get(e.arcname, ""), e.executable) for e in deps),
             "code": sorted((e.arcname, shas.get(e.arcname, ""), e.executable) for e in code),
         })
@@ -809,7 +911,7 @@ def _stage_verify_pack(
         plan.append(("layer", layer_out, deps))
 
     say(f"verifying {len(deps) + len(code)} files for {target}")
-    result.findings += _verify(opts, target, deps, code)
+    result.findings += _allow_secrets(opts, _verify(opts, target, deps, code))
     # Limits known before packing are reported with everything else, in one go.
     result.unzipped_total = attached_unzipped + sum(e.size for _k, _p, es in plan for e in es)
     layer_count = len(opts.attach_layers) + (1 if opts.kind == "split" else 0)
@@ -1014,17 +1116,27 @@ def _disk_file(e: Entry, root: str, origin: str) -> LambdaFile:
 
 
 def _verify(opts: BuildOptions, target: Target, deps: list[Entry], code: list[Entry]) -> list[Finding]:
-    """The same rule engine as `lambdapack check`, on the staged files (read in place)."""
+    """The same rule engine as `lambdapack check`, on the staged files (read in place).
+
+    Layers given with --with-layer get exactly what `check --layer` gives them: the
+    archive rules (LP3xx, every member's CRC-32), the layout rules and the view rules;
+    their archive findings are named with the layer they come from.
+    """
+    from .artifact import Artifact as LayerArtifact
     from .artifact import open_artifact
     from .check import add_artifact, distribution_owners
     from .rules import run_view_rules
     view = LambdaView(target.runtime)
     layers: list[tuple[str, list[str]]] = []
+    attached: list[tuple[str, LayerArtifact]] = []
     with ExitStack() as stack:
         for i, p in enumerate(opts.attach_layers, start=1):
             art = stack.enter_context(open_artifact(p))
+            art.verify()
             origin = f"layer {i} ({p.name})"
             add_artifact(view, art, LAYER_ROOT, origin, distribution_owners(art))
+            layers.append((origin, [e.name for e in art.entries if not e.is_dir]))
+            attached.append((origin, art))
         built_layer = f"layer {len(opts.attach_layers) + 1} (built)"
         if opts.kind == "function":
             for e in deps + code:
@@ -1036,7 +1148,34 @@ def _verify(opts: BuildOptions, target: Target, deps: list[Entry], code: list[En
                 view.add(_disk_file(e, LAYER_ROOT, built_layer))
             layers.append((built_layer, [e.arcname for e in deps]))
         handler = opts.handler if opts.kind != "layer" else None
-        return run_view_rules(view, target, layers=layers, handler=handler)
+        findings = run_view_rules(view, target, layers=layers, handler=handler)
+        # Archive problems last, as `check` does: reading members for the rules can find more.
+        for origin, art in attached:
+            findings += [dataclasses.replace(f, path=f"{origin}: {f.path}" if f.path else origin)
+                         for f in art.problems]
+        return findings
+
+
+def _allow_secrets(opts: BuildOptions, findings: list[Finding]) -> list[Finding]:
+    """LP402 errors on files matching --allow-secret become warnings that say so.
+
+    Patterns match the path in the zip (fnmatch, case-sensitive like zip names); a finding
+    on a built layer's file is named "layer N (built): python/...", so the prefix is dropped.
+    """
+    if not opts.allow_secrets:
+        return findings
+    import fnmatch
+
+    out: list[Finding] = []
+    for f in findings:
+        in_zip = f.path.split(": ", 1)[1] if f.path.startswith("layer ") and ": " in f.path else f.path
+        pat = next((p for p in opts.allow_secrets if fnmatch.fnmatchcase(in_zip, p)), None)
+        if f.code == "LP402" and f.severity == checks.ERROR and pat is not None:
+            f = dataclasses.replace(f, severity=checks.WARNING,
+                                    message=f"{f.message} (packed anyway: --allow-secret {pat!r})",
+                                    fix="make sure this file is meant to ship; anyone who can read the function can read it")
+        out.append(f)
+    return out
 
 
 def _pack_all(
@@ -1105,6 +1244,18 @@ def _index_url(opts: BuildOptions) -> str | None:
     )
 
 
+def _requirement_sources(reqs: Requirements, req_file: Path) -> dict[str, bytes]:
+    """The requirement files uv read, for naming a bad line (read only after a failure)."""
+    out: dict[str, bytes] = {}
+    for path in (req_file, *reqs.included):
+        try:
+            if path.is_file():  # never a pipe (`-r <(...)`): it was read once already
+                out[str(path)] = path.read_bytes()
+        except OSError:
+            continue
+    return out
+
+
 def _load_inputs(
     kind: str, path: Path | Piped | None, opts: BuildOptions, uv: str, work: Path, env: dict[str, str]
 ) -> Requirements:
@@ -1119,7 +1270,7 @@ def _load_inputs(
     if kind == "pyproject":
         return read_pyproject(path, opts.extras)
     if kind == "lock":
-        return lock_export(uv, path, opts.extras, work / "lock-requirements.txt", env)
+        return lock_export(uv, path, opts.extras, work / "lock-requirements.txt", env, opts.install)
     raise UsageError(f"unknown dependency input kind {kind!r}")
 
 

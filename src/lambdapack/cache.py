@@ -9,11 +9,19 @@ Layout under the root (platformdirs' user cache dir, $LAMBDAPACK_CACHE_DIR, or -
   artifacts/<key>.inputs            build inputs (files, options, environment) -> artifact key,
                                     so a no-change rebuild reads neither requirements nor dists
   tmp/                              in-flight writes; renamed into place when complete
+  size                              running total of the entries' bytes (see Cache.auto_prune)
 Every entry is written to tmp/ and renamed into place, so a killed build leaves at
 most garbage in tmp/ (swept later), never a half entry. Readers check sizes and
 hashes, and a damaged entry is treated as missing and rebuilt. Builds hold a shared
 lock and `clean`/`prune` an exclusive one (POSIX flock), so pruning never removes
 what a running build is using.
+
+The cap ($LAMBDAPACK_CACHE_MAX_SIZE, default 5 GiB) is kept without walking the cache
+on every build: each build adds the bytes it stored to the running total in `size`
+(a read-modify-write under its own short lock); when the total is over the cap, the
+cache is walked and pruned to 80% of it, least recently used first, and the walk
+resets the total. What the total misses (entries removed by hand, a lost update on
+Windows, where there is no flock) is corrected by a full walk at least once a day.
 """
 
 from __future__ import annotations
@@ -30,13 +38,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .errors import USING_CACHE, LambdapackError, from_os_error
 from .members import BlobStore, file_sha256
 
-__all__ = ["DEFAULT_MAX_BYTES", "KINDS", "Cache", "CachedDist", "default_cache_dir", "parse_size"]
+__all__ = ["DEFAULT_MAX_BYTES", "KINDS", "MAX_SIZE_ENV", "Cache", "CachedDist", "default_cache_dir",
+           "max_bytes_from", "parse_size"]
 
 KINDS = ("members", "pyc", "dists", "resolutions", "artifacts", "tmp")
 
 DEFAULT_MAX_BYTES = 5 * 1024**3
+MAX_SIZE_ENV = "LAMBDAPACK_CACHE_MAX_SIZE"
+_PRUNE_TO = 0.8  # of the cap: headroom, so that not every build over the cap prunes
+_WALK_EVERY = 86400.0  # seconds between full walks that correct the running total
 # Resolutions of inputs that are not fully pinned may go stale as PyPI moves on; they
 # are trusted for as long as PyPI lets clients cache its index pages (10 minutes).
 UNPINNED_TTL_SECONDS = 600
@@ -50,6 +63,20 @@ def default_cache_dir(environ: Mapping[str, str]) -> Path:
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("lambdapack", appauthor=False))
+
+
+def max_bytes_from(environ: Mapping[str, str]) -> int:
+    """The cache's cap: $LAMBDAPACK_CACHE_MAX_SIZE (e.g. 500M, 2G), else 5 GiB."""
+    raw = environ.get(MAX_SIZE_ENV, "").strip()
+    if not raw:
+        return DEFAULT_MAX_BYTES
+    try:
+        return parse_size(raw)
+    except ValueError:
+        from .errors import UsageError
+
+        raise UsageError(f"{MAX_SIZE_ENV}={raw!r} is not a size",
+                         f"set {MAX_SIZE_ENV} to a number of bytes or e.g. 500M, 2G, or unset it") from None
 
 
 def parse_size(text: str) -> int:
@@ -80,18 +107,65 @@ class CachedDist:
     files: tuple[CachedFile, ...]
 
 
-def _atomic_write(path: Path, data: bytes, tmp_dir: Path) -> None:
+def _atomic_write(path: Path, data: bytes, tmp_dir: Path) -> int:
+    """Write `data` at `path` atomically; returns the bytes it added to the cache."""
     tmp_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=tmp_dir)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         path.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp, path)
+        return _replace(Path(tmp), path)
     except BaseException:
         with contextlib.suppress(OSError):
             Path(tmp).unlink()
         raise
+
+
+def _replace(tmp: Path, dest: Path) -> int:
+    """os.replace, returning the change in stored bytes (for the running total)."""
+    new = tmp.stat().st_size
+    try:
+        old = dest.stat().st_size
+    except OSError:
+        old = 0
+    os.replace(tmp, dest)
+    return new - old
+
+
+def _copy_into(src: Path, tmp_dir: Path, dest: Path, link: bool) -> int:
+    """Put `src` at `dest` through a temp file in `tmp_dir` (a hard link when `link`
+    and possible); the temp file never outlives a failure (a full disk included)."""
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=tmp_dir)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        linked = False
+        if link:
+            tmp.unlink()
+            try:
+                os.link(src, tmp)
+                linked = True
+            except OSError:
+                pass
+        if not linked:
+            shutil.copyfile(src, tmp)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        return _replace(tmp, dest)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+@contextlib.contextmanager
+def _writing(root: Path) -> Iterator[None]:
+    """A failed cache write (a full disk, a read-only mount) is one clear error."""
+    try:
+        yield
+    except OSError as e:
+        raise from_os_error(e, USING_CACHE, e.filename if e.filename is not None else root) from e
 
 
 class Cache:
@@ -99,27 +173,53 @@ class Cache:
         self.root = root
         self.tmp = root / "tmp"
         self.blobs = BlobStore(root / "members", self.tmp)
+        self.added = 0  # bytes this process stored outside the blob store (which counts its own)
         for d in KINDS:
             (root / d).mkdir(parents=True, exist_ok=True)
 
+    def check_writable(self) -> None:
+        """Raise OSError now (not midway through a build) if entries cannot be written:
+        an existing cache on a read-only mount passes every mkdir above."""
+        fd, tmp = tempfile.mkstemp(dir=self.tmp)
+        os.close(fd)
+        Path(tmp).unlink()
+        with open(self.root / "cache.lock", "a+b"):
+            pass
+
     # -- locking ---------------------------------------------------------------
     @contextlib.contextmanager
-    def _lock(self, exclusive: bool) -> Iterator[None]:
+    def _lock(self, exclusive: bool, wait: bool = True) -> Iterator[bool]:
+        """Yields whether the lock is held (always, when `wait`)."""
         try:
             import fcntl
         except ImportError:  # Windows: no shared locks; prune may race a build there
-            yield
+            yield True
             return
-        with open(self.root / "cache.lock", "a+b") as f:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        with _writing(self.root):
+            f = open(self.root / "cache.lock", "a+b")  # noqa: SIM115 - closed below
+        with f:
+            flags = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | (0 if wait else fcntl.LOCK_NB)
             try:
-                yield
+                fcntl.flock(f.fileno(), flags)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
             finally:
                 fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
-    def using(self) -> contextlib.AbstractContextManager[None]:
-        """Held by a build for its whole run."""
-        return self._lock(exclusive=False)
+    @contextlib.contextmanager
+    def using(self) -> Iterator[None]:
+        """Held by a build for its whole run; what the build stored is added to the
+        running total on the way out (failed builds' entries count too)."""
+        with self._lock(exclusive=False):
+            try:
+                yield
+            finally:
+                # Bookkeeping only: a failure here must not fail the build (the daily walk corrects it).
+                with contextlib.suppress(LambdapackError, OSError):
+                    self.record_added()
 
     # -- resolutions -----------------------------------------------------------
     def load_resolution(self, key: str, pinned: bool) -> dict[str, Any] | None:
@@ -139,7 +239,9 @@ class Cache:
 
     def save_resolution(self, key: str, data: dict[str, Any]) -> None:
         payload = {**data, "created": time.time()}
-        _atomic_write(self.root / "resolutions" / f"{key}.json", json.dumps(payload).encode(), self.tmp)
+        with _writing(self.root):
+            self.added += _atomic_write(self.root / "resolutions" / f"{key}.json", json.dumps(payload).encode(),
+                                        self.tmp)
 
     # -- installed distributions ----------------------------------------------
     def load_dist(self, key: str) -> CachedDist | None:
@@ -166,9 +268,14 @@ class Cache:
         existing = self.load_dist(key)
         if existing is not None:
             return existing
+        with _writing(self.root):
+            return self._save_dist(key, rels)
+
+    def _save_dist(self, key: str, rels: Sequence[tuple[str, Path, bool]]) -> CachedDist:
         staging = Path(tempfile.mkdtemp(prefix="dist-", dir=self.tmp))
         try:
             files = []
+            stored = 0
             for rel, src, executable in rels:
                 dest = staging / "files" / rel
                 dest.parent.mkdir(parents=True, exist_ok=True)
@@ -176,12 +283,15 @@ class Cache:
                     os.link(src, dest)  # uv never rewrites installed files in place
                 except OSError:
                     shutil.copyfile(src, dest)
-                files.append({"rel": rel, "sha256": file_sha256(dest), "size": dest.stat().st_size,
-                              "executable": executable})
-            (staging / "manifest.json").write_text(json.dumps({"files": files}), encoding="utf-8")
+                size = dest.stat().st_size
+                stored += size
+                files.append({"rel": rel, "sha256": file_sha256(dest), "size": size, "executable": executable})
+            manifest = json.dumps({"files": files})
+            (staging / "manifest.json").write_text(manifest, encoding="utf-8")
             final = self.root / "dists" / key
             try:
                 staging.rename(final)
+                self.added += stored + len(manifest)
             except OSError:
                 if self.load_dist(key) is not None:
                     # Another build stored the same distribution first; keep theirs.
@@ -229,14 +339,11 @@ class Cache:
     def save_pyc(self, key: str, src: Path) -> tuple[Path, str]:
         path = self.root / "pyc" / key[:2] / f"{key}.pyc"
         sha = file_sha256(src)
-        self.tmp.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.tmp)
-        os.close(fd)
-        shutil.copyfile(src, tmp)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp, path)
-        # The hash goes last: a .pyc without its hash is a miss, never trusted.
-        _atomic_write(path.with_suffix(".sha256"), f"{sha} {path.stat().st_size}".encode("ascii"), self.tmp)
+        with _writing(self.root):
+            self.added += _copy_into(src, self.tmp, path, link=False)
+            # The hash goes last: a .pyc without its hash is a miss, never trusted.
+            self.added += _atomic_write(path.with_suffix(".sha256"),
+                                        f"{sha} {path.stat().st_size}".encode("ascii"), self.tmp)
         return path, sha
 
     # -- finished artifacts ----------------------------------------------------
@@ -254,20 +361,13 @@ class Cache:
         return meta, zips
 
     def save_artifact(self, key: str, meta: dict[str, Any], zips: Sequence[tuple[str, Path]]) -> None:
-        for kind, src in zips:
-            self.tmp.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.tmp)
-            os.close(fd)
-            try:
+        with _writing(self.root):
+            for kind, src in zips:
                 # Shares the inode with the output: neither is ever written in place, and
                 # the stored hash catches an artifact altered through the output path.
-                Path(tmp).unlink()
-                os.link(src, tmp)
-            except OSError:
-                shutil.copyfile(src, tmp)
-            os.replace(tmp, self.root / "artifacts" / f"{key}-{kind}.zip")
-        # The metadata goes last: an artifact without it is invisible.
-        _atomic_write(self.root / "artifacts" / f"{key}.json", json.dumps(meta).encode(), self.tmp)
+                self.added += _copy_into(src, self.tmp, self.root / "artifacts" / f"{key}-{kind}.zip", link=True)
+            # The metadata goes last: an artifact without it is invisible.
+            self.added += _atomic_write(self.root / "artifacts" / f"{key}.json", json.dumps(meta).encode(), self.tmp)
 
     # -- no-change shortcut: build inputs -> finished artifact -------------------
     def load_inputs_pointer(self, key: str) -> dict[str, Any] | None:
@@ -283,7 +383,9 @@ class Cache:
         return data
 
     def save_inputs_pointer(self, key: str, data: dict[str, Any]) -> None:
-        _atomic_write(self.root / "artifacts" / f"{key}.inputs", json.dumps(data).encode(), self.tmp)
+        with _writing(self.root):
+            self.added += _atomic_write(self.root / "artifacts" / f"{key}.inputs", json.dumps(data).encode(),
+                                        self.tmp)
 
     # -- maintenance -----------------------------------------------------------
     def info(self) -> dict[str, dict[str, int]]:
@@ -299,47 +401,105 @@ class Cache:
             for d in KINDS:
                 shutil.rmtree(self.root / d, ignore_errors=True)
                 (self.root / d).mkdir(parents=True, exist_ok=True)
+            self._write_total(0)
             return size
 
     def prune(self, max_bytes: int) -> int:
         """Remove least recently used entries until the cache fits; returns bytes freed."""
         with self._lock(exclusive=True):
-            freed = self._sweep_tmp(max_age=0) + self._drop_orphan_packs()
-            entries = []
-            for kind in ("artifacts", "dists", "members", "pyc", "resolutions"):
-                for path, size, used in _entries(self.root / kind, kind):
-                    entries.append((used, size, path))
-            total = sum(size for _u, size, _p in entries)
-            for _used, size, path in sorted(entries, key=lambda e: (e[0], e[1], str(e[2]))):
-                if total <= max_bytes:
-                    break
-                for p in path if isinstance(path, list) else [path]:
-                    if p.is_dir():
-                        shutil.rmtree(p, ignore_errors=True)
-                    else:
-                        with contextlib.suppress(OSError):
-                            p.unlink()
-                total -= size
-                freed += size
-            return freed
+            return self._prune_locked(max_bytes)
+
+    def _prune_locked(self, max_bytes: int) -> int:
+        freed = self._sweep_tmp(max_age=0) + self._drop_orphan_packs()
+        entries = []
+        for kind in ("artifacts", "dists", "members", "pyc", "resolutions"):
+            for path, size, used in _entries(self.root / kind, kind):
+                entries.append((used, size, path))
+        total = sum(size for _u, size, _p in entries)
+        for _used, size, path in sorted(entries, key=lambda e: (e[0], e[1], str(e[2]))):
+            if total <= max_bytes:
+                break
+            for p in path if isinstance(path, list) else [path]:
+                if p.is_dir():
+                    shutil.rmtree(p, ignore_errors=True)
+                else:
+                    with contextlib.suppress(OSError):
+                        p.unlink()
+            total -= size
+            freed += size
+        # No build is running (this lock is exclusive): the walk is the exact total.
+        self._write_total(total)
+        return freed
 
     def sweep(self) -> None:
         """Drop in-flight files left by killed builds (older than an hour)."""
         self._sweep_tmp(_TMP_MAX_AGE)
 
-    def auto_prune(self, max_bytes: int = DEFAULT_MAX_BYTES, every: float = 86400.0) -> None:
-        """Keep the cache under the default cap; measured at most once a day."""
-        stamp = self.root / "last-prune"
+    # -- the cap: a running total of stored bytes ------------------------------
+    def record_added(self) -> int:
+        """Add what this process stored to the running total (call once, at the end of
+        a build, still under the shared lock); returns the new total."""
+        added = self.added + self.blobs.added
+        self.added = self.blobs.added = 0
+        total, walked = self._read_total()
+        stale = total is None or time.time() - walked > _WALK_EVERY
+        if added == 0 and not stale and total is not None:
+            return total  # a no-change rebuild: nothing to write
+        with self._size_lock():
+            total, walked = self._read_total()
+            if total is None or time.time() - walked > _WALK_EVERY:
+                # No total yet (a cache from an older lambdapack), or a day since the last
+                # walk: measure, which also corrects whatever the total missed.
+                total, walked = self.stored_bytes(), time.time()
+            else:
+                total = max(0, total + added)
+            self._write_total(total, walked)
+        return total
+
+    def auto_prune(self, max_bytes: int = DEFAULT_MAX_BYTES) -> bool:
+        """Prune to 80% of `max_bytes` when the running total says the cache is over it.
+
+        Takes the exclusive lock without waiting: while other builds hold the cache,
+        the last of them to finish prunes instead. True when it pruned."""
+        total, _walked = self._read_total()
+        if total is None or total <= max_bytes:
+            return False
+        with self._lock(exclusive=True, wait=False) as got:
+            if not got:
+                return False
+            self._prune_locked(int(max_bytes * _PRUNE_TO))
+        return True
+
+    def stored_bytes(self) -> int:
+        """The entries' bytes as prune counts them (a full walk)."""
+        return sum(size for kind in ("artifacts", "dists", "members", "pyc", "resolutions")
+                   for _p, size, _u in _entries(self.root / kind, kind))
+
+    def _read_total(self) -> tuple[int | None, float]:
         try:
-            if time.time() - stamp.stat().st_mtime < every:
-                return
-        except OSError:
-            # First build with this cache: nothing to measure yet (a walk costs ~0.2 s).
-            stamp.touch()
+            total, walked = (self.root / "size").read_text(encoding="ascii").split()
+            return int(total), float(walked)
+        except (OSError, ValueError):
+            return None, 0.0
+
+    def _write_total(self, total: int, walked: float | None = None) -> None:
+        with _writing(self.root):
+            _atomic_write(self.root / "size", f"{total} {time.time() if walked is None else walked}\n".encode(),
+                          self.tmp)
+
+    @contextlib.contextmanager
+    def _size_lock(self) -> Iterator[None]:
+        try:
+            import fcntl
+        except ImportError:  # Windows: a concurrent update may be lost; the daily walk corrects it
+            yield
             return
-        stamp.touch()
-        if sum(v["bytes"] for v in self.info().values()) > max_bytes:
-            self.prune(int(max_bytes * 0.8))
+        with _writing(self.root), open(self.root / "size.lock", "a+b") as f:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
     def _drop_orphan_packs(self) -> int:
         """A pack without its index (or the reverse) is never read: garbage of a killed

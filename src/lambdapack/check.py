@@ -164,6 +164,8 @@ def check(
         fn_art = stack.enter_context(open_artifact(paths[0])) if paths else None
         layer_arts = [stack.enter_context(open_artifact(p)) for p in layers]
         all_arts = ([fn_art] if fn_art else []) + layer_arts
+        for art in all_arts:
+            art.verify()  # every member's CRC-32 and headers, before any rule reads it
         inferred: dict[str, str] = {}
         if runtime is None or arch is None:
             rt_guess, arch_guess, notes = infer_target(all_arts)

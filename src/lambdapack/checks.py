@@ -15,7 +15,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import limits
-from .binaries import BinaryKind, ELFInfo, ELFInvalid, classify, read_elf, read_elf_file
+from .binaries import (
+    BinaryKind,
+    ELFInfo,
+    ELFInvalid,
+    classify,
+    elf_truncation,
+    read_elf,
+    read_elf_file,
+    read_elf_prefix,
+)
 from .tags import Target
 
 __all__ = ["RULES", "Finding", "Member", "check_binaries", "check_sizes", "has_errors"]
@@ -31,6 +40,7 @@ RULES: dict[str, str] = {
     "LP004": "needs a libstdc++ (GLIBCXX / CXXABI) newer than the runtime's",
     "LP005": "extension module built for another Python, ABI or platform",
     "LP006": "file looks like ELF but cannot be parsed",
+    "LP008": "empty, truncated or non-ELF shared object (an extension module or a library something loads)",
     "LP101": "unzipped size over Lambda's 250 MB limit (function + layers)",
     "LP102": "zip over 50 MB: direct upload refused, upload through S3",
     "LP103": "more than 5 layers",
@@ -128,12 +138,92 @@ def _bundles_libstdcxx(members: Sequence[Member]) -> bool:
     return any(re.search(r"(^|/)libstdc\+\+[\w.-]*\.so", m.arcname) for m in members)
 
 
+# What the dynamic loader is asked to open: `x.so`, `libx.so.1.2`.
+_SHARED_OBJECT_RE = re.compile(r"\.so(?:\.\d+)*$")
+_MODULE_STEM_RE = re.compile(r"^[A-Za-z_]\w*$")
+
+
+def is_extension_module_name(name: str) -> bool:
+    """Whether CPython on Linux would import the file as an extension module.
+
+    Any `stem.so` whose stem is an identifier is importable (`.so` is one of
+    importlib's EXTENSION_SUFFIXES), but `lib*.so` without a Python tag is a shared
+    library by convention, loaded by the linker or ctypes, not by `import`.
+    """
+    base = name.rsplit("/", 1)[-1]
+    if not base.endswith(".so"):
+        return False
+    stem = base.split(".", 1)[0]
+    if not _MODULE_STEM_RE.match(stem):
+        return False
+    tagged = _EXT_RE.search(base) is not None or base.endswith(".abi3.so")
+    return tagged or not stem.startswith("lib")
+
+
+def _reinstall(rebuild: str) -> str:
+    return f"reinstall it from the package's wheel ({rebuild}); the file was cut after the wheel was built"
+
+
+def _needed_by(members: Sequence[Member]) -> dict[str, str]:
+    """DT_NEEDED name -> one member that needs it, over the ELF members that parse."""
+    out: dict[str, str] = {}
+    for m in members:
+        if m.size < 64 or classify(m.read_head(64)) is not BinaryKind.ELF:
+            continue
+        try:
+            info = m.read_elf()
+        except ELFInvalid:
+            continue
+        for lib in info.needed:
+            out.setdefault(lib, m.arcname)
+    return out
+
+
+def _load_failure(m: Member, needed_by: dict[str, str], rebuild: str) -> Finding | None:
+    """LP008 for a shared object the loader cannot open: empty, or not ELF at all.
+
+    Empty files count when `import` or the linker will open them (an extension
+    module, a library another member needs); an empty `lib*.so` nothing links to
+    is only a warning, since it breaks nothing unless loaded by hand (ctypes).
+    Any other empty file (`__init__.py`, `py.typed`) is normal.
+    """
+    base = m.arcname.rsplit("/", 1)[-1]
+    ext = is_extension_module_name(m.arcname)
+    fix = _reinstall(rebuild)
+    if m.size == 0:
+        user = needed_by.get(base)
+        if ext:
+            why = 'an empty extension module: `import` fails with "file too short"'
+        elif user is not None:
+            why = f'an empty shared library that {user} needs (DT_NEEDED): loading fails with "file too short"'
+        elif _SHARED_OBJECT_RE.search(base):
+            return Finding(
+                "LP008", WARNING, m.arcname, m.distribution,
+                '0 bytes: an empty shared library; nothing in the package links to it, but loading it '
+                '(e.g. with ctypes) fails with "file too short"',
+                "remove it, or " + fix,
+            )  # fmt: skip
+        else:
+            return None
+        return Finding("LP008", ERROR, m.arcname, m.distribution, f"0 bytes: {why}", fix)
+    if ext and classify(m.read_head(64)) is BinaryKind.NONE:
+        return Finding(
+            "LP008", ERROR, m.arcname, m.distribution,
+            f"not a shared object ({m.size:,} bytes, not starting with the ELF magic): `import` fails with "
+            + ('"file too short"' if m.size < 64 else '"invalid ELF header"'),
+            "replace it with the file from the package's Linux wheel (a Git LFS pointer or a saved error "
+            f"page looks like this): {rebuild}",
+        )  # fmt: skip
+    return None
+
+
 def check_binaries(members: Sequence[Member], target: Target) -> list[Finding]:
-    """LP001-LP006 for every member; all offending files, not the first."""
+    """LP001-LP006 and LP008 for every member; all offending files, not the first."""
     findings: list[Finding] = []
     rt = target.runtime
     bundled_cxx = _bundles_libstdcxx(members)
     rebuild = f"lambdapack build --runtime {rt.name} --arch {target.arch.value}"
+    needed_by: dict[str, str] | None = None
     for m in members:
         ext = _extension_problem(m.arcname, target)
         if ext is not None:
@@ -147,6 +237,15 @@ def check_binaries(members: Sequence[Member], target: Target) -> list[Finding]:
                     f"install the {rt.name} {target.arch.machine} wheel instead ({rebuild})",
                 )
             )
+        if len(m.read_head(64)) < min(m.size, 64):
+            continue  # unreadable (a corrupt zip member): reported as LP307 with the archive problems
+        if m.size == 0 or is_extension_module_name(m.arcname):
+            if needed_by is None and m.size == 0 and _SHARED_OBJECT_RE.search(m.arcname):
+                needed_by = _needed_by(members)  # only an empty library needs to know its users
+            load = _load_failure(m, needed_by or {}, rebuild)
+            if load is not None:
+                findings.append(load)
+                continue
         if m.size < 4:
             continue
         kind = classify(m.read_head(64))
@@ -165,9 +264,31 @@ def check_binaries(members: Sequence[Member], target: Target) -> list[Finding]:
             continue
         if kind is not BinaryKind.ELF:
             continue
+        cut = elf_truncation(m.read_head, m.size)
+        if cut is not None:
+            findings.append(
+                Finding(
+                    "LP008",
+                    WARNING if cut.loads else ERROR,
+                    m.arcname,
+                    m.distribution,
+                    f"{cut.message}; {cut.effect}",
+                    _reinstall(rebuild),
+                )
+            )
+            if not cut.loads:
+                continue
         try:
             info = m.read_elf()
         except ELFInvalid as e:
+            if cut is not None:
+                # Only the section headers are missing: judge what the loader reads.
+                try:
+                    info = read_elf_prefix(m.read_head, m.size)
+                except ELFInvalid:
+                    continue  # one finding per file: LP008 already says what is wrong
+                findings += _elf_findings(m, info, target, bundled_cxx, rebuild)
+                continue
             findings.append(
                 Finding(
                     "LP006",

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from . import __version__
 from .build import BuildFailed, BuildOptions, BuildResult, build
-from .errors import LambdapackError, UsageError
+from .errors import CREATING_CACHE, LambdapackError, UsageError, from_os_error
 from .install import InstallOptions
 from .runtimes import RUNTIMES, UnknownArchError, UnknownRuntimeError, get_arch, get_runtime
 from .tags import Target, why
@@ -33,9 +33,11 @@ if TYPE_CHECKING:
 EXIT_CODES = """exit codes:
   0  success
   1  the build or the verification failed (incompatible binary, no wheel for the
-     target, a Lambda limit exceeded, package index unreachable)
+     target, a Lambda limit exceeded, package index unreachable), or the machine
+     did (no space left, read-only file system, I/O error, disk quota)
   2  bad usage or input (unknown runtime/arch, unreadable requirements, a package
-     that does not exist, conflicting pins)"""
+     that does not exist, conflicting pins, a path that cannot be used: not a
+     directory, a directory, too long, permission denied)"""
 
 
 class _Style:
@@ -276,7 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     k.add_argument("action", choices=("info", "clean", "prune"))
     k.add_argument("--max-size", metavar="SIZE", default=None,
-                   help="prune: shrink to at most SIZE (e.g. 500M, 2G; default 5G), least recently used first")
+                   help="prune: shrink to at most SIZE (e.g. 500M, 2G; default $LAMBDAPACK_CACHE_MAX_SIZE, else 5G), "
+                   "least recently used first")
     k.add_argument("--cache-dir", type=Path, metavar="DIR")
     _add_format(k)
 
@@ -402,7 +405,14 @@ def _cmd_build(args: argparse.Namespace) -> int:
     )
     say = _progress(args.quiet or args.format == "json")
     try:
-        result = build(opts, say)  # type: ignore[arg-type]
+        try:
+            if args.report is not None:
+                from .pack import check_writable
+
+                check_writable(args.report)  # before the install, like the zips' outputs
+            result = build(opts, say)  # type: ignore[arg-type]
+        except OSError as e:  # unmapped: still one JSON object under --format json
+            raise from_os_error(e) from e
     except BuildFailed as e:
         if args.format == "json":
             data = e.result.as_dict()
@@ -565,10 +575,15 @@ def _cmd_smoke(args: argparse.Namespace) -> int:
 
 
 def _cmd_cache(args: argparse.Namespace) -> int:
-    from .cache import DEFAULT_MAX_BYTES, Cache, default_cache_dir, parse_size
+    from .cache import Cache, default_cache_dir, max_bytes_from, parse_size
 
     root = args.cache_dir or default_cache_dir(os.environ)
-    cache = Cache(root)
+    try:
+        cache = Cache(root)
+        if args.action != "info":
+            cache.check_writable()
+    except OSError as e:
+        raise from_os_error(e, CREATING_CACHE, root) from e
     if args.action == "info":
         info = cache.info()
         total = sum(v["bytes"] for v in info.values())
@@ -585,7 +600,7 @@ def _cmd_cache(args: argparse.Namespace) -> int:
         result = {"version": 1, "path": str(root), "freed_bytes": freed}
     else:
         try:
-            limit = parse_size(args.max_size) if args.max_size is not None else DEFAULT_MAX_BYTES
+            limit = parse_size(args.max_size) if args.max_size is not None else max_bytes_from(os.environ)
         except ValueError:
             raise UsageError(f"invalid size {args.max_size!r}", "use a number of bytes or e.g. 500M, 2G") from None
         freed = cache.prune(limit)
@@ -625,14 +640,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         _err(e.message, e.hint)
         return e.exit_code
-    except KeyboardInterrupt:
-        _err("interrupted; no output was written")
-        return 130
     except BrokenPipeError:
         # `lambdapack tags ... | head`: the reader left; that is not an error.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except OSError as e:
+        # The last resort: the places that know what they were doing map their own.
+        if args.debug:
+            traceback.print_exc()
+        err = from_os_error(e)
+        _err(err.message, err.hint)
+        return err.exit_code
+    except KeyboardInterrupt:
+        _err("interrupted; no output was written")
+        return 130
 
 
 if __name__ == "__main__":

@@ -8,20 +8,25 @@ that starts a process.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 import shutil
+import signal
 import subprocess
-from collections.abc import Mapping, Sequence
+import sys
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from packaging.utils import canonicalize_name
 
-from .errors import BuildError, InputError
+from .errors import BuildError, InputError, UsageError
 from .inputs import Requirements, parse_requirements_text
 from .tags import Target
+from .uvfailure import classify_uv_failure, uv_cause
 
 if TYPE_CHECKING:
     from packaging.markers import Marker
@@ -30,12 +35,19 @@ if TYPE_CHECKING:
 __all__ = [
     "Distribution",
     "InstallOptions",
+    "Limits",
+    "check_index_locations",
     "classify_uv_failure",
+    "deadline_error",
     "find_uv",
     "install_argv",
     "missing_requirements",
     "read_distributions",
     "record_paths",
+    "resolve_limits",
+    "run_uv",
+    "start_uv",
+    "stop_uv",
 ]
 
 log = logging.getLogger(__name__)
@@ -185,14 +197,104 @@ def export_lock_argv(uv: str, project_dir: Path, extras: Sequence[str], out: Pat
     return argv
 
 
-def uv_environment(environ: Mapping[str, str]) -> dict[str, str]:
+# A stalled index fails within (1 + retries) * timeout plus uv's backoff: 2 * 15 s + ~2 s.
+DEFAULT_NETWORK_TIMEOUT = 15.0
+DEFAULT_DEADLINE = 900.0
+DEFAULT_RETRIES = "1"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How long uv may wait: per network request, and for a whole run."""
+
+    network_timeout: float  # seconds
+    deadline: float  # seconds
+
+    @property
+    def request_timeout(self) -> int:
+        """The per-request timeout uv applies: it takes whole seconds (rounded up, at least 1)."""
+        return max(1, math.ceil(self.network_timeout))
+
+
+def _seconds(value: float | str, label: str, hint: str) -> float:
+    try:
+        n = float(value)
+    except ValueError:
+        n = math.nan
+    if not math.isfinite(n) or n <= 0:
+        raise UsageError(f"{label}: not a positive number of seconds", hint)
+    return n
+
+
+def resolve_limits(opts: InstallOptions, environ: Mapping[str, str]) -> Limits:
+    """The timeouts in force (pure): the flag, else LAMBDAPACK_*, else the default.
+
+    A UV_HTTP_TIMEOUT the user exported is their uv setting and stays when neither
+    --network-timeout nor LAMBDAPACK_NETWORK_TIMEOUT is given.
+    """
+    def pick(flag: str, value: float | None, variables: tuple[str, ...], default: float) -> float:
+        if value is not None:
+            return _seconds(value, f"{flag} {value:g}", f"pass a positive number of seconds, e.g. {flag} 30")
+        for name in variables:
+            if environ.get(name, "").strip():
+                return _seconds(environ[name].strip(), f"{name}={environ[name]!r}",
+                                f"set {name} to a positive number of seconds (e.g. 30), or unset it")
+        return default
+
+    return Limits(
+        network_timeout=pick("--network-timeout", opts.network_timeout,
+                             ("LAMBDAPACK_NETWORK_TIMEOUT", "UV_HTTP_TIMEOUT"), DEFAULT_NETWORK_TIMEOUT),
+        deadline=pick("--deadline", opts.deadline, ("LAMBDAPACK_DEADLINE",), DEFAULT_DEADLINE),
+    )
+
+
+def _is_url_or_dir(value: str, is_dir: Callable[[str], bool], *, files_too: bool = False) -> bool:
+    if is_dir(value) or (files_too and Path(value).is_file()):
+        return True
+    parts = urlsplit(value)
+    if parts.scheme in ("http", "https"):
+        return bool(parts.hostname) and " " not in value
+    return parts.scheme == "file" and bool(parts.path)
+
+
+def check_index_locations(
+    opts: InstallOptions, environ: Mapping[str, str], is_dir: Callable[[str], bool] = os.path.isdir
+) -> None:
+    """Refuse an index that is neither an http(s)/file URL nor a local directory, before uv runs.
+
+    uv would take "not a url" for a relative path and then report every package as missing.
+    """
+    given = [("--index-url", opts.index_url)] if opts.index_url else []
+    given += [("--extra-index-url", u) for u in opts.extra_index_urls]
+    if not opts.index_url:
+        given += [(var, environ[var]) for var in ("UV_DEFAULT_INDEX", "UV_INDEX_URL") if environ.get(var)]
+    for label, value in given:
+        if not _is_url_or_dir(value, is_dir):
+            raise UsageError(
+                f"{label} {value!r}: not an http(s) URL or a local path",
+                "pass e.g. https://pypi.org/simple, file:///srv/index, or an existing directory",
+            )
+    for value in opts.find_links:
+        if not _is_url_or_dir(value, is_dir, files_too=True):
+            raise UsageError(
+                f"--find-links {value!r}: not an http(s) URL or an existing local path",
+                "pass a directory of wheels, an HTML page of links, or its http(s) URL",
+            )
+
+
+def uv_environment(environ: Mapping[str, str], limits: Limits | None = None) -> dict[str, str]:
     """The environment uv runs in: the user's uv settings stay, Python's own go.
 
     PYTHONPATH and VIRTUAL_ENV describe this machine's Python, not Lambda's, and pip's
     configuration (PIP_*) is not read by uv at all, so builds do not depend on it.
+    With `limits`, uv's request timeout is ours (uv takes whole seconds) and it retries
+    once unless the user set UV_HTTP_RETRIES: uv's defaults hold a stalled index ~130 s.
     """
     env = {k: v for k, v in environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "UV_PYTHON")}
     env["UV_NO_PROGRESS"] = "1"
+    if limits is not None:
+        env["UV_HTTP_TIMEOUT"] = str(limits.request_timeout)
+        env.setdefault("UV_HTTP_RETRIES", DEFAULT_RETRIES)
     return env
 
 
@@ -202,82 +304,81 @@ class UvResult:
     returncode: int
     stdout: str
     stderr: str
+    timed_out: bool = False
 
 
-def run_uv(argv: Sequence[str], env: Mapping[str, str]) -> UvResult:
-    """The only place that starts uv. Output is captured and kept for errors."""
+def _popen(argv: Sequence[str], env: Mapping[str, str]) -> subprocess.Popen[str]:
+    # uv in its own process group, so that it and its children (git, build backends,
+    # interpreter probes) can be stopped together.
+    if sys.platform == "win32":
+        flags, new_session = subprocess.CREATE_NEW_PROCESS_GROUP, False
+    else:
+        flags, new_session = 0, True
+    return subprocess.Popen(
+        list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
+        errors="replace", env=dict(env), creationflags=flags, start_new_session=new_session,
+    )
+
+
+def stop_uv(proc: subprocess.Popen[str], grace: float = 1.0) -> None:
+    """Kill uv and everything it started, then wait for it briefly."""
+    if proc.poll() is None:
+        if sys.platform == "win32":
+            try:
+                subprocess.run(["taskkill", "/F", "/T", "/PID", str(proc.pid)], capture_output=True,
+                               timeout=grace, check=False)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+            proc.kill()
+        else:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except OSError:  # already gone
+                proc.kill()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        log.debug("uv (pid %d) did not exit within %.1f s of being killed", proc.pid, grace)
+
+
+def run_uv(argv: Sequence[str], env: Mapping[str, str], timeout: float | None = None) -> UvResult:
+    """The only place that waits for uv. Output is captured and kept for errors.
+
+    After `timeout` seconds uv is killed and the result says so; on Ctrl-C or SIGTERM
+    (a KeyboardInterrupt here) uv is killed before the interrupt goes on.
+    """
     log.debug("running %s", subprocess.list2cmdline(list(argv)))
-    proc = subprocess.run(list(argv), capture_output=True, text=True, env=dict(env), check=False)
-    return UvResult(list(argv), proc.returncode, proc.stdout, proc.stderr)
+    proc = _popen(argv, env)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        stop_uv(proc)
+        try:
+            out, err = proc.communicate(timeout=1.0)
+        except (subprocess.TimeoutExpired, ValueError):
+            out, err = "", ""
+        return UvResult(list(argv), proc.returncode if proc.returncode is not None else -1, out, err, True)
+    except BaseException:
+        stop_uv(proc)
+        raise
+    return UvResult(list(argv), proc.returncode, out, err)
 
 
 def start_uv(argv: Sequence[str], env: Mapping[str, str]) -> subprocess.Popen[str]:
-    """Start uv without waiting (the held-back resolution runs beside the install)."""
+    """Start uv without waiting (the held-back resolution runs beside the install); stop it with `stop_uv`."""
     log.debug("starting %s", subprocess.list2cmdline(list(argv)))
-    return subprocess.Popen(
-        list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(env)
+    return _popen(argv, env)
+
+
+def deadline_error(what: str, limits: Limits, stderr: str, index: str | None = None) -> BuildError:
+    """uv was stopped at the overall deadline (pure)."""
+    seen = uv_cause(stderr)
+    stalled = f" (the package index at {index} may be stalled)" if index else ""
+    tail = f"; uv had said: {seen}" if seen else ""
+    return BuildError(
+        f"{what} did not finish within {limits.deadline:g} s{stalled}; uv was stopped{tail}",
+        "raise --deadline (or LAMBDAPACK_DEADLINE) if the index is only slow; nothing was written",
     )
-
-
-def _uv_cause(stderr: str) -> str:
-    """uv's own explanation, condensed to one line."""
-    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
-    lines = [ln for ln in lines if not ln.startswith(("Using CPython", "Using Python", "warning:"))]
-    causes = [re.sub(r"^(cause:|╰─▶|×|error:)\s*", "", ln) for ln in lines]
-    text = " ".join(c for c in causes if c and not c.startswith("hint:"))
-    text = text.replace("No solution found when resolving dependencies:", "").strip()
-    text = text.replace("No solution found when resolving dependencies", "").strip()
-    return re.sub(r"\s+", " ", text)
-
-
-def classify_uv_failure(stderr: str, target: Target) -> BuildError | InputError:
-    """Turn uv's failure text into one of our errors, with what to do (pure)."""
-    cause = _uv_cause(stderr)
-    low = stderr.lower()
-    if "was not found in the package registry" in low or "not found in the provided package locations" in low:
-        m = re.search(r"Because (\S+) was not found", stderr)
-        name = m.group(1) if m else "a requested package"
-        return InputError(
-            f"package {name} does not exist on the package index",
-            "check the spelling in your requirements (or pass --index-url for a private index)",
-        )
-    if "has no usable wheels" in low or "no matching distribution" in low or "only has source" in low:
-        m = re.search(r"Because (?:only )?(\S+?)(?:==|<|>|\s)", cause)
-        name = m.group(1) if m else "a requested package"
-        return BuildError(
-            f"no wheel of {name} fits {target.describe()}: {cause}",
-            f"pin a version that ships manylinux wheels for {target.arch.machine} "
-            f"(`lambdapack why WHEEL --runtime {target.runtime.name} --arch {target.arch.value}` "
-            "explains a wheel), or pass --allow-sdist if it is pure Python",
-        )
-    if "unsatisfiable" in low or "no solution found" in low:
-        return InputError(
-            f"the requirements conflict for {target}: {cause}",
-            "relax or align the pins named above",
-        )
-    network = (
-        "failed to fetch",
-        "error sending request",
-        "dns error",
-        "connection refused",
-        "could not connect",
-        "tcp connect error",
-        "network",
-        "timed out",
-    )
-    if any(n in low for n in network):
-        return BuildError(
-            f"the package index could not be reached: {cause}",
-            "check the network or --index-url; nothing was written",
-        )
-    if "hash mismatch" in low or ("hash" in low and "require" in low):
-        return InputError(f"hash-checking failed: {cause}", "update the --hash values in your requirements")
-    if "failed to build" in low or "build backend" in low or "does not match the target platform" in low:
-        return BuildError(
-            f"building a package from source failed: {cause}",
-            "use a version with a wheel for the target; only pure-Python sdists can be built",
-        )
-    return BuildError(f"uv failed: {cause or stderr.strip()[-500:]}", "run with --debug for uv's full output")
 
 
 def read_distributions(site: Path) -> list[Distribution]:
@@ -364,7 +465,8 @@ def parse_compile_output(text: str) -> dict[str, str]:
 
 
 def lock_export(
-    uv: str, lock: Path, extras: Sequence[str], out: Path, env: Mapping[str, str]
+    uv: str, lock: Path, extras: Sequence[str], out: Path, env: Mapping[str, str],
+    opts: InstallOptions | None = None,
 ) -> Requirements:
     project = lock.parent
     if not (project / "pyproject.toml").is_file():
@@ -372,10 +474,13 @@ def lock_export(
             f"{lock} has no pyproject.toml beside it; uv needs both to export the lock",
             "pass the project's uv.lock, or export it with `uv export` and use -r",
         )
-    res = run_uv(export_lock_argv(uv, project, extras, out), env)
+    limits = resolve_limits(opts or InstallOptions(), env)
+    res = run_uv(export_lock_argv(uv, project, extras, out), uv_environment(env, limits), limits.deadline)
+    if res.timed_out:
+        raise deadline_error(f"exporting {lock} with uv", limits, res.stderr)
     if res.returncode != 0:
         raise InputError(
-            f"cannot read {lock}: {_uv_cause(res.stderr)}", "run `uv lock` to refresh the lock file"
+            f"cannot read {lock}: {uv_cause(res.stderr)}", "run `uv lock` to refresh the lock file"
         )
     reqs = parse_requirements_text(out.read_text(encoding="utf-8"), out.parent)
     return Requirements("lock", lock, tuple(reqs), tuple(extras))

@@ -212,6 +212,7 @@ class BlobStore:
         self._packed: dict[tuple[str, int], Blob] | None = None  # read on first use
         self._lock = threading.Lock()
         self._touched: set[Path] = set()
+        self.added = 0  # bytes this process stored under root (the cache's running size total)
 
     def path_for(self, sha: str, level: int) -> Path:
         return self.root / sha[:2] / f"{sha}-{level}.blob"
@@ -244,11 +245,16 @@ class BlobStore:
         blob = self.get(sha, level)
         if blob is not None:
             return sha, blob, True
-        return sha, compress_to_blob(src, self.path_for(sha, level), level, self.tmp_dir, expect), False
+        return sha, self._stored(compress_to_blob(src, self.path_for(sha, level), level, self.tmp_dir, expect)), False
 
     def replace(self, sha: str, src: Path, level: int) -> Blob:
         """Rebuild a blob found corrupt from its source (checked against `sha`)."""
-        return compress_to_blob(src, self.path_for(sha, level), level, self.tmp_dir, sha)
+        return self._stored(compress_to_blob(src, self.path_for(sha, level), level, self.tmp_dir, sha))
+
+    def _stored(self, blob: Blob) -> Blob:
+        with self._lock:
+            self.added += _HEADER.size + blob.csize  # a blob file is its header and its data
+        return blob
 
     def pack_writer(self) -> PackWriter:
         return PackWriter(self)
@@ -312,6 +318,7 @@ class PackWriter:
             self._tmp.unlink()
             return
         _ensure_dir(self.path.parent)
+        size = self._tmp.stat().st_size
         os.replace(self._tmp, self.path)
         body = b"".join(
             _INDEX_ENTRY.pack(bytes.fromhex(sha), level, b.offset, b.method, b.crc, b.usize, b.csize, b.digest)
@@ -324,13 +331,19 @@ class PackWriter:
                 f.write(index + hashlib.sha256(index).digest())
             os.replace(tmp, self.path.with_suffix(".idx"))  # the pack becomes visible here
         except BaseException:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+            # No index (a full disk): the pack would never be read; leave neither.
+            for leftover in (tmp, self.path):
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
             raise
         self._store._add_packed(self._entries)
+        with self._store._lock:
+            self._store.added += size + len(index) + hashlib.sha256().digest_size
 
     def abort(self) -> None:
-        self._out.close()
+        # close() flushes; on a full disk that fails, and the temp file must still go.
+        with contextlib.suppress(OSError):
+            self._out.close()
         with contextlib.suppress(OSError):
             self._tmp.unlink()
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import errno
 import hashlib
 import os
 import struct
@@ -23,10 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from .errors import WRITING_OUTPUT, from_os_error
 from .members import PACK_MIN, SMALL, Blob, BlobStore, PackWriter, file_sha256, seal
 from .stage import Entry
 
-__all__ = ["Artifact", "atomic_output", "sha256_file", "write_zip", "write_zip_to", "zip_date_time"]
+__all__ = ["Artifact", "atomic_output", "check_writable", "sha256_file", "write_zip", "write_zip_to", "zip_date_time"]
 
 ZIP_EPOCH = 315532800  # 1980-01-01T00:00:00Z, the earliest DOS date a zip can hold
 _CHUNK = 1 << 20
@@ -56,22 +58,67 @@ def zip_date_time(environ: Mapping[str, str]) -> tuple[int, int, int, int, int, 
     return (t.tm_year, t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec - t.tm_sec % 2)
 
 
-@contextlib.contextmanager
-def atomic_output(path: Path) -> Iterator[Path]:
-    """Yield a temp path beside `path`; rename over it only when the block succeeds."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _temp_beside(path: Path) -> Path:
     # The ".lambdapack-" prefix is excluded from source trees, so a temp file left by
     # a killed build (SIGKILL skips cleanup) can never end up inside the next zip.
     fd, tmp = tempfile.mkstemp(prefix=f".lambdapack-{path.name}.", suffix=".partial", dir=path.parent)
     os.close(fd)
-    tmp_path = Path(tmp)
+    return Path(tmp)
+
+
+def check_writable(path: Path) -> None:
+    """Fail now, before any install, when `path` could not be written at the end.
+
+    Does what atomic_output will do (create the missing directories, a temp file of
+    the same name beside it) and undoes it, so a read-only file system, a missing
+    permission or a name too long is found in milliseconds, and nothing is left behind.
+    """
+    created: list[Path] = []
+    try:
+        if path.is_dir():  # the final rename would fail, after all the work
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        parent = path.parent
+        while not parent.is_dir():
+            if parent.exists() or parent == parent.parent:
+                break  # a file in the way: mkdir below says "not a directory"
+            created.append(parent)
+            parent = parent.parent
+        for d in reversed(created):
+            d.mkdir()
+        _temp_beside(path).unlink()
+    except OSError as e:
+        raise from_os_error(e, WRITING_OUTPUT, path) from e
+    finally:
+        for d in created:
+            with contextlib.suppress(OSError):
+                d.rmdir()
+
+
+@contextlib.contextmanager
+def atomic_output(path: Path) -> Iterator[Path]:
+    """Yield a temp path beside `path`; rename over it only when the block succeeds.
+
+    On any failure (a full disk during the write included) the temp file is removed
+    and whatever was at `path` is untouched. OS errors about the temp file or the
+    output become one clear error naming `path`; others pass through unchanged.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp_path = _temp_beside(path)
+    except OSError as e:
+        raise from_os_error(e, WRITING_OUTPUT, path) from e
     try:
         yield tmp_path
         os.chmod(tmp_path, 0o644)
         os.replace(tmp_path, path)
-    except BaseException:
+        # rename(2) does nothing when both names are links to one file (a no-change
+        # rebuild links the cached zip, already at `path`): the temp name would stay.
+        tmp_path.unlink(missing_ok=True)
+    except BaseException as e:
         with contextlib.suppress(OSError):
             tmp_path.unlink()
+        if isinstance(e, OSError) and e.filename in (None, str(tmp_path), str(path)):
+            raise from_os_error(e, WRITING_OUTPUT, path) from e
         raise
 
 
@@ -172,6 +219,12 @@ def write_zip_to(
                         found[i] = got
                 if pack is not None:
                     pack.commit()
+            except OSError as err:
+                if pack is not None:
+                    pack.abort()
+                if err.filename is None:
+                    err.filename = str(st.root)  # a write into the store failed (a full cache disk)
+                raise
             except BaseException:
                 if pack is not None:
                     pack.abort()
@@ -179,7 +232,7 @@ def write_zip_to(
         blobs = [f for f in found if f is not None]
         central: list[bytes] = []
         unzipped = 0
-        with open(tmp, "wb") as out:
+        with _naming(tmp), open(tmp, "wb") as out:
             for e, (sha, b) in zip(ordered, blobs, strict=True):
                 offset = out.tell()
                 for attempt in (1, 2):
@@ -215,6 +268,18 @@ def write_zip_to(
         unzipped_bytes=unzipped,
         files=len(ordered),
     )
+
+
+@contextlib.contextmanager
+def _naming(path: Path) -> Iterator[None]:
+    """Give an OSError without a file name (a failed write or flush: a full disk) the
+    name of the file being written, so callers can tell whose disk is full."""
+    try:
+        yield
+    except OSError as e:
+        if e.filename is None:
+            e.filename = str(path)
+        raise
 
 
 def _write_member(

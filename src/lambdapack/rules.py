@@ -12,7 +12,7 @@ import stat
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 
-from . import checks
+from . import checks, credentials
 from .checks import ERROR, INFO, WARNING, Finding, Member
 from .layout import FUNCTION_ROOT, LambdaFile, LambdaView
 from .tags import Target
@@ -90,7 +90,7 @@ def binary_and_needed(view: LambdaView, target: Target) -> list[Finding]:
         for f in files
     ]
     findings = checks.check_binaries(members, target)
-    bad_paths = {fi.path for fi in findings if fi.code in ("LP001", "LP002", "LP006")}
+    bad_paths = {fi.path for fi in findings if fi.code in ("LP001", "LP002", "LP006", "LP008")}
     available = set(view.files)
     for f, m in zip(files, members, strict=True):
         if m.arcname in bad_paths or f.size < 64 or classify(m.read_head(64)) is not BinaryKind.ELF:
@@ -248,15 +248,13 @@ def permissions(view: LambdaView) -> list[Finding]:
     return out
 
 
-_SECRET_NAMES = re.compile(
-    r"(^|/)(\.env(\.[\w-]+)?|\.aws/credentials|\.aws/config|\.pypirc|\.npmrc|\.netrc|\.git-credentials"
-    r"|id_rsa|id_dsa|id_ecdsa|id_ed25519|[\w.-]+\.pem|[\w.-]+\.key|[\w.-]+\.p12|[\w.-]+\.pfx)$"
-)
-_PRIVATE_KEY = re.compile(rb"-----BEGIN ([A-Z ]+ )?PRIVATE KEY-----")
-
-
 def secrets(view: LambdaView) -> list[Finding]:
-    """LP402: credentials and keys in the package; `.git/` history."""
+    """LP402: credentials and keys in the package, by name and by content; `.git/` history.
+
+    Content found in a distribution's file (its RECORD lists it) is a warning: the wheel is
+    public already, so the value is an example or not the user's; in the user's code it is
+    an error. Files are read bounded (credentials.SCAN_BYTES), binaries not at all.
+    """
     out: list[Finding] = []
     git_roots: set[str] = set()
     for f in view.files.values():
@@ -269,21 +267,35 @@ def secrets(view: LambdaView) -> list[Finding]:
                                    "a .git/ directory ships the repository history (and any secret ever committed)",
                                    "exclude .git (lambdapack build never copies it)"))
             continue
-        m2 = _SECRET_NAMES.search(f.rel)
-        if not m2:
-            continue
         base = f.rel.rsplit("/", 1)[-1]
-        if base in (".env.example", ".env.sample", ".env.template"):
-            continue
-        if base.endswith((".pem", ".key", ".p12", ".pfx")):
-            if base.endswith(".pem") and not _PRIVATE_KEY.search(f.head(min(f.size, 65536))):
-                continue  # certificates (CA bundles such as certifi's) are public
-            if f.distribution and base.endswith(".pem"):
-                pass  # a package shipping a private key is still a finding
-        out.append(Finding("LP402", ERROR, _shown(f), f.distribution,
-                           f"{base} looks like a secret (credentials, environment or private key) and would be "
-                           "readable by anyone with access to the function code",
-                           "remove it from the package (lambdapack build --exclude NAME); use environment variables, Secrets Manager or SSM"))
+        by_name = credentials.secret_name(f.rel)
+        scan = credentials.worth_scanning(f.rel, f.size)
+        data = f.head(min(f.size, credentials.SCAN_BYTES)) if by_name or scan else b""
+        if by_name and base.endswith(".pem") and not credentials.is_private_key(data):
+            by_name = False  # certificates (CA bundles such as certifi's) are public
+        hits = credentials.find_secrets(f.rel, data) if scan else []
+        where = ""
+        if hits:
+            h = hits[0]
+            more = f", and {len(hits) - 1} more" if len(hits) > 1 else ""
+            where = f"{h.kind} at line {h.line}" + (f" ({h.masked})" if h.masked != "…" else "") + more
+        if by_name:
+            # A package shipping a private key is still a finding.
+            out.append(Finding("LP402", ERROR, _shown(f), f.distribution,
+                               f"{base} looks like a secret (credentials, environment or private key)"
+                               + (f", with a {where}," if where else "")
+                               + " and would be readable by anyone with access to the function code",
+                               "remove it from the package (lambdapack build --exclude NAME); use environment "
+                               "variables, Secrets Manager or SSM"))
+        elif hits and f.distribution:
+            out.append(Finding("LP402", WARNING, _shown(f), f.distribution,
+                               f"{where} in a file of a published package: most likely a documented example",
+                               "if it is a real secret, leave the file out (--exclude) and tell the package's authors"))
+        elif hits:
+            out.append(Finding("LP402", ERROR, _shown(f), None,
+                               f"{where}: a secret in the code is readable by anyone with access to the function",
+                               "remove it (use environment variables, Secrets Manager or SSM), or, if it is not "
+                               "a secret, pass --allow-secret with this path"))
     return out
 
 

@@ -7,6 +7,7 @@ dependencies under `python/`, the first of Lambda's Python folders in /opt.
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import os
 import stat
@@ -14,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from .errors import InputError
 from .install import Distribution, read_distributions
 
 __all__ = [
@@ -69,14 +71,60 @@ def _executable(st: os.stat_result) -> bool:
     return bool(st.st_mode & (stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH))
 
 
-def _excluded(rel: PurePosixPath, patterns: Sequence[str]) -> bool:
-    for pat in patterns:
-        if "/" in pat:
-            if fnmatch.fnmatchcase(str(rel), pat) or fnmatch.fnmatchcase(str(rel), pat.rstrip("/") + "/*"):
-                return True
-        elif any(fnmatch.fnmatchcase(part, pat) for part in rel.parts):
-            return True
-    return False
+def _name_excluded(name: str, rel: str, names: Sequence[str], paths: Sequence[str]) -> bool:
+    """Whether an entry is left out. The walk prunes excluded directories, so a pattern
+    without "/" needs only the last part (checking every part is quadratic in the depth)."""
+    if any(fnmatch.fnmatchcase(name, pat) for pat in names):
+        return True
+    return any(fnmatch.fnmatchcase(rel, pat) or fnmatch.fnmatchcase(rel, pat.rstrip("/") + "/*") for pat in paths)
+
+
+def _inside(path: str, root: str) -> bool:
+    """`path` is `root` or below it (both real paths; case-insensitive where the OS is)."""
+    k, r = os.path.normcase(path), os.path.normcase(root)
+    return k == r or k.startswith(r.rstrip(os.sep) + os.sep)
+
+
+def _special_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+def _link_text(path: str) -> str:
+    try:
+        return str(Path(path).readlink())
+    except OSError:
+        return "?"  # a Windows junction, or gone meanwhile
+
+
+def _shorten(path: str) -> str:
+    return path if len(path) <= 240 else f"{path[:100]}…{path[-100:]} ({len(path)} characters)"
+
+
+def _walk_error(e: OSError, path: str) -> InputError:
+    if e.errno == errno.ENAMETOOLONG:
+        return InputError(f"source path {_shorten(path)} is longer than this system allows",
+                          "shorten the directory names or the nesting, or leave it out with --exclude")
+    return InputError(f"cannot read {_shorten(path)} in the source tree: {e.strerror or e}",
+                      "make it readable, or leave it out with --exclude")
+
+
+@dataclass(frozen=True)
+class _Dir:
+    disk: str  # the path that is listed
+    rel: str  # POSIX path inside SRC_DIR ("" for the root)
+    real: str  # its real path
+    # The walk's path as real-tree descents: (start, end) for each directory link followed
+    # on the way here, and the start of the current one. A link back into any of them is a
+    # cycle, found without resolving every entry.
+    chain: tuple[tuple[str, str], ...]
+    start: str
+    external: str | None  # the target outside SRC_DIR that led here (--follow-external-links)
 
 
 def source_entries(
@@ -86,50 +134,104 @@ def source_entries(
     exclude_tests: bool = False,
     extra_excludes: Sequence[str] = (),
     skip_paths: Iterable[Path] = (),
+    follow_external_links: bool = False,
+    notes: list[str] | None = None,
 ) -> list[Entry]:
-    """The user's code, minus VCS folders, caches, virtualenvs and our own outputs."""
+    """The user's code, minus VCS folders, caches, virtualenvs and our own outputs.
+
+    A symlink is packed as its target's content, never as a zip symlink entry: Lambda's
+    extraction, unzip tools and Python's zipfile each treat link entries differently (or
+    drop them), a link entry's bytes depend on how the link was spelled (so CodeSha256
+    would too), and Windows cannot create links without privileges. A link resolving
+    outside SRC_DIR is an InputError (it may be ~/.aws/credentials) unless
+    `follow_external_links`; then each file it brings gets a note. Dangling links, link
+    cycles, FIFOs, sockets and devices are skipped with a note (special files are never
+    opened: a FIFO blocks forever). Notes are appended to `notes`.
+
+    The walk is iterative and resolves only symlinks, so it is linear in the tree's size.
+    """
     patterns = [*SOURCE_EXCLUDES, *extra_excludes]
-    skip = {p.resolve() for p in skip_paths}
+    name_pats = [p for p in patterns if "/" not in p]
+    path_pats = [p for p in patterns if "/" in p]
+    root_real = os.path.realpath(src)
+    skip = {os.path.normcase(os.path.realpath(p)) for p in skip_paths}
     # Hand-vendored packages (a *.dist-info with RECORD in the tree) are still
     # attributed to their distribution, so findings name who shipped a bad file.
     owner = _owners(read_distributions(src))
+    said: list[str] = notes if notes is not None else []
+    outside: list[tuple[str, str]] = []  # (link, target) leaving SRC_DIR
     out: list[Entry] = []
-    # Directory symlinks are followed (users link shared code into a function), but
-    # each real directory is visited once, so a link cycle cannot loop forever.
-    visited: set[Path] = set()
-    for dirpath, dirnames, filenames in os.walk(src, followlinks=True):
-        here = Path(dirpath)
-        real = here.resolve()
-        if real in visited:
-            dirnames[:] = []
-            continue
-        visited.add(real)
-        rel_dir = PurePosixPath(here.relative_to(src).as_posix()) if here != src else PurePosixPath()
-        keep_dirs = []
-        for d in dirnames:
-            rel = rel_dir / d
-            full = here / d
-            if _excluded(rel, patterns) or (full / "pyvenv.cfg").exists():
+    stack = [_Dir(os.fspath(src), "", root_real, (), root_real, None)]
+    while stack:
+        d = stack.pop()
+        try:
+            with os.scandir(d.disk) as it:
+                listing = sorted(it, key=lambda e: e.name)
+        except OSError as err:
+            raise _walk_error(err, d.disk) from None
+        if d.rel and any(e.name == "pyvenv.cfg" for e in listing):
+            continue  # a virtualenv, whatever its name
+        subdirs: list[_Dir] = []
+        for e in listing:
+            rel = f"{d.rel}/{e.name}" if d.rel else e.name
+            if _name_excluded(e.name, rel, name_pats, path_pats):
                 continue
-            if exclude_tests and rel_dir == PurePosixPath() and d in TEST_DIRS:
-                continue
-            if full.resolve() in skip:
-                continue
-            keep_dirs.append(d)
-        dirnames[:] = sorted(keep_dirs)
-        for f in sorted(filenames):
-            rel = rel_dir / f
-            full = here / f
-            if _excluded(rel, patterns) or full.resolve() in skip:
-                continue
+            real, external = os.path.join(d.real, e.name), d.external  # noqa: PTH118 -- strings: linear
             try:
-                st = full.stat()  # follows a file symlink: its content is shipped
-            except OSError:
-                continue  # dangling symlink
-            if not stat.S_ISREG(st.st_mode):
+                link = e.is_symlink() or bool(getattr(e, "is_junction", lambda: False)())
+                if link:
+                    real = os.path.realpath(e.path)
+                    try:
+                        st = os.stat(real)  # noqa: PTH116
+                    except OSError:
+                        said.append(f"{rel}: skipped, a symlink to {_link_text(e.path)} that does not resolve "
+                                    "(dangling, or a link loop)")
+                        continue
+                    if os.path.normcase(real) in skip:
+                        continue  # e.g. a link to the output zip, wherever it is
+                    if _inside(real, root_real):
+                        external = None
+                    elif follow_external_links:
+                        external = real
+                    else:
+                        outside.append((rel, real))
+                        continue
+                else:
+                    st = e.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue  # removed while we walk
+            except OSError as err:
+                raise _walk_error(err, e.path) from None
+            if os.path.normcase(real) in skip:
                 continue
-            dist = owner.get(os.path.normpath(str(rel)))
-            out.append(Entry(prefix + rel.as_posix(), full, _executable(st), st.st_size, dist))
+            if stat.S_ISDIR(st.st_mode):
+                if exclude_tests and not d.rel and e.name in TEST_DIRS:
+                    continue
+                if not link:
+                    subdirs.append(_Dir(e.path, rel, real, d.chain, d.start, external))
+                    continue
+                spans = (*d.chain, (d.start, d.real))
+                if any(_inside(end, real) and _inside(real, start) for start, end in spans):
+                    said.append(f"{rel}: skipped, a symlink to {real}, which contains it (a link cycle)")
+                    continue
+                subdirs.append(_Dir(real, rel, real, spans, real, external))
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                said.append(f"{rel}: skipped, {_special_kind(st.st_mode)}")
+                continue
+            if external is not None:
+                said.append(f"{rel}: packed from {real}, outside the source directory (--follow-external-links)")
+            dist = owner.get(os.path.normpath(rel))
+            out.append(Entry(prefix + rel, Path(real if link else e.path), _executable(st), st.st_size, dist))
+        stack.extend(reversed(subdirs))
+    if outside:
+        (first, target), more = outside[0], [f"{r} -> {t}" for r, t in outside[1:]]
+        also = f" (and {len(more)} more: {', '.join(more[:5])}{'…' if len(more) > 5 else ''})" if more else ""
+        raise InputError(
+            f"{first} in {src} is a symlink to {target}, outside the source directory{also}",
+            "copy what it points to into the source directory, or pass --follow-external-links to pack "
+            "it deliberately (a warning names each file)",
+        )
     return out
 
 

@@ -11,6 +11,7 @@ readers below and by GNU `readelf`, never by the product's reader.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -189,18 +190,23 @@ def assert_no_outputs(root: Path, keep: Iterable[Path] = ()) -> None:
 
 
 def make_zero_layer(path: Path, size: int) -> Path:
-    """A layer zip declaring `size` bytes unzipped (zeros compress ~1000:1: cheap)."""
+    """A layer zip declaring `size` bytes unzipped (zeros compress ~1000:1: cheap).
+
+    In members of 1 MiB: one member of zeros at that ratio is a zip bomb (LP304) to
+    the archive rules, which `build --with-layer` runs like `check --layer`; members
+    this small are exempt from the ratio limit, as real padded data files are."""
     block = b"\0" * (1 << 20)
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-        info = zipfile.ZipInfo("python/zeros.bin", (1980, 1, 1, 0, 0, 0))
-        info.compress_type = zipfile.ZIP_DEFLATED
-        info.external_attr = 0o100644 << 16  # zipfile's default is 0600, which Lambda cannot read (LP401)
-        with zf.open(info, "w") as f:
-            left = size
-            while left:
-                n = min(left, len(block))
-                f.write(block[:n])
-                left -= n
+        left = size
+        for i in itertools.count():
+            if not left:
+                break
+            n = min(left, len(block))
+            info = zipfile.ZipInfo(f"python/zeros/{i:04d}.bin", (1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o100644 << 16  # zipfile's default is 0600, which Lambda cannot read (LP401)
+            zf.writestr(info, block[:n])
+            left -= n
     return path
 
 
@@ -214,3 +220,18 @@ def chmod_tree(root: Path, *, writable: bool) -> None:
             p.chmod((mode | stat.S_IWUSR) if writable else (mode & ~bits))
     mode = root.stat().st_mode
     root.chmod((mode | stat.S_IWUSR) if writable else (mode & ~bits))
+
+
+def python_exe(minor: int) -> str | None:
+    """CPython 3.<minor> from pyenv (or PATH), never a shim that may point elsewhere."""
+    root = subprocess.run(["pyenv", "root"], capture_output=True, text=True, check=False).stdout.strip() \
+        if shutil.which("pyenv") else ""
+    hits = sorted(Path(root).glob(f"versions/3.{minor}.*/bin/python3.{minor}")) if root else []
+    if hits:
+        return str(hits[-1])
+    exe = shutil.which(f"python3.{minor}")
+    if exe is None:
+        return None
+    ok = subprocess.run([exe, "-c", f"import sys; assert sys.version_info[:2] == (3, {minor})"],
+                        capture_output=True, check=False)
+    return exe if ok.returncode == 0 else None

@@ -528,7 +528,7 @@ def _units(cache: Path) -> dict[str, tuple[int, float]]:
     return units
 
 
-_BOOKKEEPING = {"cache.lock", "last-prune", "interpreters.json"}
+_BOOKKEEPING = {"cache.lock", "size.lock", "size", "interpreters.json"}
 
 
 def _stored_bytes(cache: Path) -> int:
@@ -703,6 +703,10 @@ def test_no_change_shortcut_misses_on_any_input_change(small: Project, refs: Ref
         assert zf.infolist()[0].date_time[0] == 2023
     r = run_lp(build_args("function", p, tmp_path / "4b.zip", cache), env=env)
     assert NO_CHANGE in r.stderr and (tmp_path / "4b.zip").read_bytes() == (tmp_path / "4.zip").read_bytes()
+
+    # How long uv may wait changes nothing that is installed: still no change.
+    out = _progress_build(p, tmp_path / "4c.zip", cache, "--network-timeout", "40", "--deadline", "1200")
+    assert NO_CHANGE in out and RESOLVING not in out, out
 
     # An option that changes the zip.
     out = _progress_build(p, tmp_path / "5.zip", cache, "--no-compile")

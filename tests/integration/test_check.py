@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lp_helpers import Run, clean_env, glibc_needs, readelf_path, run_lp
+from lp_helpers import Run, clean_env, glibc_needs, python_exe, readelf_path, run_lp
 
 HERE = Path(__file__).resolve().parent
 FIXTURES = HERE.parent / "fixtures"
@@ -126,21 +126,6 @@ def errors(data: Mapping[str, Any]) -> list[dict[str, Any]]:
 def dist_version(site: Path, name: str) -> str:
     (info,) = site.glob(f"{name}-*.dist-info")
     return info.name[len(name) + 1: -len(".dist-info")]
-
-
-def python_exe(minor: int) -> str | None:
-    """CPython 3.<minor> from pyenv (or PATH), never a shim that may point elsewhere."""
-    root = subprocess.run(["pyenv", "root"], capture_output=True, text=True, check=False).stdout.strip() \
-        if shutil.which("pyenv") else ""
-    hits = sorted(Path(root).glob(f"versions/3.{minor}.*/bin/python3.{minor}")) if root else []
-    if hits:
-        return str(hits[-1])
-    exe = shutil.which(f"python3.{minor}")
-    if exe is None:
-        return None
-    ok = subprocess.run([exe, "-c", f"import sys; assert sys.version_info[:2] == (3, {minor})"],
-                        capture_output=True, check=False)
-    return exe if ok.returncode == 0 else None
 
 
 @pytest.fixture(scope="module")
@@ -275,14 +260,18 @@ def test_lp005_free_threaded_cp313t(tmp: Path) -> None:
 
 
 @pytest.mark.network
-def test_lp006_truncated_real_extension(installs: Callable[..., Path], tmp: Path) -> None:
+def test_lp008_truncated_real_extension(installs: Callable[..., Path], tmp: Path) -> None:
     site = installs("x86_64-manylinux_2_17", "3.12", "orjson")
     (so,) = (site / "orjson").glob("*.so")
     head = so.read_bytes()[:200]  # a download cut short: a valid ELF header, nothing behind it
     data = check_json(make_zip(tmp / "trunc-elf.zip", {"lambda_function.py": HANDLER, f"orjson/{so.name}": head}),
                       "--runtime", "python3.12", "--arch", "x86_64")
-    (lp006,) = found(data, "LP006")
-    assert lp006["path"] == f"orjson/{so.name}"
+    # The loader refuses it, so it is an error (exit 1), said once (not also as LP006).
+    assert data["_run"].returncode == 1
+    (lp008,) = found(data, "LP008")
+    assert (lp008["path"], lp008["severity"]) == (f"orjson/{so.name}", "error")
+    assert "truncated: the ELF header says program headers end at byte" in lp008["message"]
+    assert not found(data, "LP006")
 
 
 # --- LP004: C++ extensions compiled here -----------------------------------------

@@ -79,8 +79,9 @@ def test_tmpdir_cleaned_after_failure(tmp_path: Path) -> None:
 
 
 def test_symlinked_code_directory_is_not_silently_dropped(tmp_path: Path) -> None:
-    """`src/shared -> ../shared` (common in monorepos): ship the code, or at least say
-    that it was left out. Silently dropping it fails only on Lambda, at import time."""
+    """`src/shared -> ../shared` (common in monorepos) leaves SRC_DIR: an error naming the
+    link and the flag, never silence; with --follow-external-links the code ships, each
+    file with a warning. Silently dropping it would fail only on Lambda, at import time."""
     src = write_handler(tmp_path / "src", "import shared.util")
     shared = tmp_path / "shared"
     shared.mkdir()
@@ -88,12 +89,17 @@ def test_symlinked_code_directory_is_not_silently_dropped(tmp_path: Path) -> Non
     (shared / "util.py").write_text("X = 1\n", encoding="utf-8")
     (src / "shared").symlink_to(Path("..") / "shared", target_is_directory=True)
     out = tmp_path / "fn.zip"
-    _r, data = lp_build_json(["build", str(src), "--runtime", "python3.12", "--arch", "x86_64", "-o", str(out)],
-                             cwd=tmp_path)
+    args = ["build", str(src), "--runtime", "python3.12", "--arch", "x86_64", "-o", str(out)]
+    r = run_lp(args, cwd=tmp_path)
+    assert r.returncode == 2, r.explain()
+    assert f"error: shared in {src} is a symlink to {shared}, outside the source directory" in r.stderr
+    assert "--follow-external-links" in r.stderr and "Traceback" not in r.stderr
+    assert not out.exists()
+    _r, data = lp_build_json([*args, "--follow-external-links"], cwd=tmp_path)
     names = _names(out)
-    shipped = "shared/util.py" in names and "shared/__init__.py" in names
-    warned = any("shared" in w for w in data["warnings"])
-    assert shipped or warned, f"symlinked directory silently dropped: zip={names} warnings={data['warnings']}"
+    assert "shared/util.py" in names and "shared/__init__.py" in names
+    assert sorted(w.split(":")[0] for w in data["warnings"] if "outside the source directory" in w) == [
+        "shared/__init__.py", "shared/util.py"]
 
 
 def _processes_mentioning(needle: str) -> list[str]:

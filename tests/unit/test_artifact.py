@@ -10,7 +10,9 @@ import os
 import shutil
 import struct
 import subprocess
+import threading
 import time
+import tracemalloc
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -428,16 +430,19 @@ def test_member_inflating_past_its_declared_size(tmp_path: Path) -> None:
         assert len(art.problems) == 2
 
 
-def test_local_header_size_lie_is_ignored(tmp_path: Path) -> None:
-    # Extractors trust the central directory; a local header that disagrees on size
-    # (common with streamed writers, which put zeros there) must not matter.
-    raw = bytearray(_raw_zip([M(b"a.py", b"hello world")]))
+def test_local_header_size_lie_is_reported_by_verify(tmp_path: Path) -> None:
+    # Reads go by the central directory, but extractors do not agree on which header
+    # to believe (Info-ZIP takes a stored member's local sizes), so `verify` reports it.
+    raw = bytearray(_raw_zip([M(b"a.py", b"hello world", deflate=False)]))
     struct.pack_into("<L", raw, 22, 1)  # local header's uncompressed size
     p = tmp_path / "a.zip"
     p.write_bytes(raw)
     with open_artifact(p) as art:
         assert art.read("a.py") == b"hello world"
         assert art.problems == []
+        art.verify()
+        assert [(f.code, f.severity, f.path) for f in art.problems] == [("LP307", "error", "a.py")]
+        assert "size 1 vs 11" in art.problems[0].message
 
 
 def test_overlapping_members_are_a_bomb(tmp_path: Path) -> None:
@@ -756,3 +761,147 @@ def test_directory_too_many_entries(tmp_path: Path) -> None:
         (root / f"{i}.py").write_text("")
     with pytest.raises(ArtifactError, match="10"):
         open_artifact(root, limits=ArchiveLimits(max_entries=10))
+
+
+# -- verify: every member, every byte -------------------------------------------------------
+
+
+def test_verify_finds_damage_past_what_rules_read(tmp_path: Path) -> None:
+    data = os.urandom(200_000)
+    raw = bytearray(_raw_zip([M(b"pkg/data.bin", data, deflate=False), M(b"ok.py", b"x = 1\n")]))
+    raw[30 + len(b"pkg/data.bin") + 150_000] ^= 0x01  # far past any head or prefix read
+    p = tmp_path / "crc.zip"
+    p.write_bytes(raw)
+    with open_artifact(p) as art:
+        assert art.head("pkg/data.bin", 64) == data[:64]
+        assert art.problems == []
+        art.verify()
+        assert [(f.code, f.severity, f.path) for f in art.problems] == [("LP307", "error", "pkg/data.bin")]
+        assert f"the header says {zlib.crc32(data):08x}" in art.problems[0].message
+        assert art.head("pkg/data.bin", 64) == b""  # a damaged member is never served afterwards
+        assert art.read("ok.py") == b"x = 1\n"
+        art.verify()  # idempotent
+        assert len(art.problems) == 1
+
+
+def test_verify_is_clean_on_real_writers(tmp_path: Path) -> None:
+    # zipfile on a seekable file, and on an unseekable stream (data descriptors: the
+    # local header carries zeros for the CRC and sizes, which is not a disagreement).
+    files = {"pkg/__init__.py": b"", "pkg/big.bin": os.urandom(300_000), "pkg/text.py": b"x = 1\n" * 5000}
+    seekable = tmp_path / "seekable.zip"
+    with zipfile.ZipFile(seekable, "w", zipfile.ZIP_DEFLATED) as zf:
+        for n, d in files.items():
+            zf.writestr(n, d)
+    r, w = os.pipe()
+    streamed = tmp_path / "streamed.zip"
+    with open(w, "wb") as out, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        # A pipe cannot seek, so zipfile writes data descriptors; drain it as we go.
+        chunks: list[bytes] = []
+        t = threading.Thread(target=lambda: chunks.extend(iter(lambda: os.read(r, 65536), b"")))
+        t.start()
+        for n, d in files.items():
+            with zf.open(n, "w") as f:
+                f.write(d)
+    t.join()
+    os.close(r)
+    streamed.write_bytes(b"".join(chunks))
+    assert streamed.read_bytes()[6] & 0x08  # general-purpose bit 3 really set
+    for p in (seekable, streamed):
+        with open_artifact(p) as art:
+            art.verify()
+            assert art.problems == [], p
+            assert art.read("pkg/big.bin") == files["pkg/big.bin"]
+
+
+@pytest.mark.parametrize(("field", "offset", "value", "words"), [
+    ("crc", 14, 0x12345678, "CRC-32 12345678 vs"),
+    ("compressed size", 18, 3, "compressed size 3 vs"),
+    ("method", 8, 0, "compression method 0 vs 8"),
+])
+def test_verify_local_header_disagreements(tmp_path: Path, field: str, offset: int, value: int, words: str) -> None:
+    # Stored: Info-ZIP takes a stored member's sizes from its local header.
+    raw = bytearray(_raw_zip([M(b"a.py", b"hello world " * 20, deflate=field == "method")]))
+    struct.pack_into("<H" if field == "method" else "<L", raw, offset, value)
+    p = tmp_path / "a.zip"
+    p.write_bytes(raw)
+    with open_artifact(p) as art:
+        art.verify()
+        assert [(f.code, f.severity) for f in art.problems] == [("LP307", "error")]
+        assert "bad local header" in art.problems[0].message and words in art.problems[0].message
+
+
+def test_verify_memory_is_bounded(tmp_path: Path) -> None:
+    data = os.urandom(24 * 1024 * 1024)
+    p = tmp_path / "big.zip"
+    with zipfile.ZipFile(p, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        zf.writestr("stored.bin", data, compress_type=zipfile.ZIP_STORED)
+        zf.writestr("deflated.bin", data)
+    del data
+    with open_artifact(p) as art:
+        tracemalloc.start()
+        art.verify()
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert art.problems == []
+    assert peak < 2 * 1024 * 1024, peak  # a few 64 KiB chunks, never a member
+
+
+def test_verify_stops_a_member_inflating_past_its_size(tmp_path: Path) -> None:
+    p = _write(tmp_path, [M(b"liar.bin", b"A" * 500_000, declared_size=1000)])
+    with open_artifact(p) as art:
+        art.verify()
+        assert [(f.code, f.path) for f in art.problems] == [("LP304", "liar.bin")]
+
+
+def test_verify_deflated_local_size_is_a_warning(tmp_path: Path) -> None:
+    # unzip reads a deflated stream to its end and ignores the local sizes (checked with
+    # `unzip -t`); streaming readers such as Java's ZipInputStream reject the member.
+    raw = bytearray(_raw_zip([M(b"a.py", b"hello world " * 20)]))
+    struct.pack_into("<L", raw, 22, 7)  # local header's uncompressed size
+    p = tmp_path / "a.zip"
+    p.write_bytes(raw)
+    with open_artifact(p) as art:
+        art.verify()
+        assert [(f.code, f.severity) for f in art.problems] == [("LP307", "warning")]
+        assert "size 7 vs 240" in art.problems[0].message
+
+
+def test_verify_finds_overlaps_from_the_local_headers(tmp_path: Path) -> None:
+    # The central directory's lengths say the members are apart; a's local header claims
+    # 10 bytes of extra field, so its data really runs into b's local header.
+    raw = bytearray(_raw_zip([M(b"a.py", b"x" * 100, deflate=False), M(b"b.py", b"y" * 100, deflate=False)]))
+    struct.pack_into("<H", raw, 28, 10)  # a's local extra length
+    p = tmp_path / "overlap.zip"
+    p.write_bytes(raw)
+    with open_artifact(p) as art:
+        assert art.problems == []
+        art.verify()
+        assert ("LP304", "a.py") in [(f.code, f.path) for f in art.problems]
+        assert any("overlaps" in f.message for f in art.problems)
+
+
+def test_verify_damaged_data_is_an_error_even_with_a_header_warning(tmp_path: Path) -> None:
+    data = bytes(range(256)) * 100
+    raw = bytearray(_raw_zip([M(b"a.bin", data)]))
+    struct.pack_into("<L", raw, 22, 7)  # local size of a deflated member: a warning on its own
+    raw[30 + len(b"a.bin") + 200] ^= 0xFF  # and the data is damaged: an error
+    p = tmp_path / "a.zip"
+    p.write_bytes(raw)
+    with open_artifact(p) as art:
+        art.verify()
+        assert [(f.code, f.severity) for f in art.problems] == [("LP307", "error")]
+
+
+def test_padded_library_is_not_a_bomb(tmp_path: Path) -> None:
+    # Like a shared library linked with 2 MiB segment alignment: a little code, then
+    # megabytes of zero padding (pillow's libXau compresses 224:1 this way).
+    padded = os.urandom(4096) + bytes(4 * 1024 * 1024) + os.urandom(4096)
+    p = tmp_path / "padded.zip"
+    with zipfile.ZipFile(p, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        zf.writestr("lib/libpadded.so.1", padded)
+        zf.writestr("zeros.bin", bytes(20 * 1024 * 1024))
+    with open_artifact(p) as art:
+        e = art.entry("lib/libpadded.so.1")
+        assert e.size > 200 * e.compressed_size  # over the ratio, under the size it applies from
+        art.verify()
+        assert [(f.code, f.path) for f in art.problems] == [("LP304", "zeros.bin")]

@@ -1,18 +1,24 @@
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
+import pytest
 from packaging.requirements import Requirement
 
-from lambdapack.errors import BuildError, InputError
+from lambdapack.errors import BuildError, InputError, UsageError
 from lambdapack.install import (
     Distribution,
     InstallOptions,
+    Limits,
+    check_index_locations,
     classify_uv_failure,
+    deadline_error,
     install_argv,
     missing_requirements,
     native_builds,
     parse_compile_output,
+    resolve_limits,
     uv_environment,
 )
 from lambdapack.runtimes import Arch, get_runtime
@@ -104,3 +110,76 @@ def test_classify_uv_failures() -> None:
     assert "could not be reached" in e.message
     for err in (classify_uv_failure(s, T311) for s in (NOT_FOUND, CONFLICT, NO_WHEEL, OFFLINE)):
         assert "\n" not in err.message and err.hint
+
+
+def test_limits_flag_then_lambdapack_env_then_users_uv_setting_then_default() -> None:
+    assert resolve_limits(InstallOptions(), {}) == Limits(15.0, 900.0)
+    assert resolve_limits(InstallOptions(), {"UV_HTTP_TIMEOUT": "40"}) == Limits(40.0, 900.0)
+    env = {"UV_HTTP_TIMEOUT": "40", "LAMBDAPACK_NETWORK_TIMEOUT": "7.5", "LAMBDAPACK_DEADLINE": "60"}
+    assert resolve_limits(InstallOptions(), env) == Limits(7.5, 60.0)
+    assert resolve_limits(InstallOptions(network_timeout=2, deadline=3), env) == Limits(2.0, 3.0)
+    assert resolve_limits(InstallOptions(), {"LAMBDAPACK_DEADLINE": "  "}) == Limits(15.0, 900.0)
+
+
+@pytest.mark.parametrize(
+    ("opts", "env", "named"),
+    [
+        (InstallOptions(network_timeout=-1), {}, "--network-timeout -1"),
+        (InstallOptions(deadline=0), {}, "--deadline 0"),
+        (InstallOptions(deadline=math.nan), {}, "--deadline nan"),
+        (InstallOptions(), {"LAMBDAPACK_NETWORK_TIMEOUT": "soon"}, "LAMBDAPACK_NETWORK_TIMEOUT='soon'"),
+        (InstallOptions(), {"LAMBDAPACK_DEADLINE": "inf"}, "LAMBDAPACK_DEADLINE='inf'"),
+        (InstallOptions(), {"UV_HTTP_TIMEOUT": "-5"}, "UV_HTTP_TIMEOUT='-5'"),
+    ],
+)
+def test_invalid_limits_are_usage_errors(opts: InstallOptions, env: dict[str, str], named: str) -> None:
+    with pytest.raises(UsageError) as e:
+        resolve_limits(opts, env)
+    assert e.value.exit_code == 2
+    assert e.value.message == f"{named}: not a positive number of seconds"
+    assert e.value.hint
+
+
+def test_uv_environment_carries_the_limits() -> None:
+    env = uv_environment({"PATH": "/bin"}, Limits(2.5, 10))
+    assert env["UV_HTTP_TIMEOUT"] == "3"  # uv takes whole seconds: rounded up, never 0
+    assert env["UV_HTTP_RETRIES"] == "1"
+    assert uv_environment({"UV_HTTP_RETRIES": "4"}, Limits(0.2, 10))["UV_HTTP_RETRIES"] == "4"
+    assert uv_environment({}, Limits(0.2, 10))["UV_HTTP_TIMEOUT"] == "1"
+    assert "UV_HTTP_TIMEOUT" not in uv_environment({})
+    assert Limits(0.2, 1).request_timeout == 1 and Limits(2.5, 1).request_timeout == 3
+
+
+def test_index_locations_valid(tmp_path: Path) -> None:
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    page = tmp_path / "links.html"
+    page.write_text("<a href='x.whl'>x</a>", encoding="utf-8")
+    opts = InstallOptions(index_url="https://pypi.org/simple", extra_index_urls=("http://127.0.0.1:9/simple",
+                          str(wheels), "file:///srv/index"), find_links=(str(wheels), str(page), "https://x/links"))
+    check_index_locations(opts, {})
+    check_index_locations(InstallOptions(), {"UV_INDEX_URL": "https://example.org/simple"})
+
+
+@pytest.mark.parametrize("bad", ["not a url", "ftp://x", "htp:/pypi.org", "http:/pypi.org", "https://", "nodir"])
+def test_index_locations_invalid(bad: str, tmp_path: Path) -> None:
+    for opts, label in ((InstallOptions(index_url=bad), "--index-url"),
+                        (InstallOptions(extra_index_urls=(bad,)), "--extra-index-url")):
+        with pytest.raises(UsageError) as e:
+            check_index_locations(opts, {})
+        assert e.value.message == f"{label} {bad!r}: not an http(s) URL or a local path"
+    with pytest.raises(UsageError, match="UV_INDEX_URL"):
+        check_index_locations(InstallOptions(), {"UV_INDEX_URL": bad})
+    with pytest.raises(UsageError, match="--find-links"):
+        check_index_locations(InstallOptions(find_links=(str(tmp_path / bad),)), {})
+
+
+def test_deadline_error_names_the_limit_the_index_and_the_flag() -> None:
+    e = deadline_error("resolving and installing for python3.12 x86_64", Limits(15, 3),
+                       "Using CPython 3.12\nResolved 1 package in 75ms\n", "http://127.0.0.1:1/simple")
+    assert type(e) is BuildError
+    assert e.message == ("resolving and installing for python3.12 x86_64 did not finish within 3 s "
+                         "(the package index at http://127.0.0.1:1/simple may be stalled); uv was stopped")
+    assert e.hint and "--deadline" in e.hint and "LAMBDAPACK_DEADLINE" in e.hint
+    e = deadline_error("exporting uv.lock with uv", Limits(15, 2.5), "error: " + "x" * 100_000)
+    assert "within 2.5 s; uv was stopped; uv had said: x" in e.message and len(e.message) < 2200

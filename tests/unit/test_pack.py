@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from lambdapack.pack import atomic_output, write_zip, zip_date_time
+from lambdapack.errors import InputError
+from lambdapack.pack import atomic_output, check_writable, write_zip, zip_date_time
 from lambdapack.stage import Entry, is_installer_leftover, source_entries
 
 
@@ -123,3 +124,26 @@ def test_record_drops_files_that_are_not_shipped() -> None:
     assert filtered_record(text) == (
         'numpy/__init__.py,sha256=def,100\n"odd,name.py",sha256=x,1\nnumpy-2.5.5.dist-info/RECORD,,\n'
     )
+
+
+def test_atomic_output_over_a_hard_link_of_itself_leaves_no_partial(tmp_path: Path) -> None:
+    # A no-change rebuild links the cached zip to the temp name while `out` is already
+    # a link to it; rename(2) then does nothing, and the temp name used to stay behind.
+    cached = tmp_path / "cached.zip"
+    cached.write_bytes(b"zip bytes")
+    out = tmp_path / "out.zip"
+    os.link(cached, out)
+    with atomic_output(out) as tmp:
+        tmp.unlink()
+        os.link(cached, tmp)
+    assert out.read_bytes() == b"zip bytes"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cached.zip", "out.zip"]
+
+
+def test_check_writable_undoes_what_it_creates(tmp_path: Path) -> None:
+    out = tmp_path / "a" / "b" / "f.zip"
+    check_writable(out)
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "d.zip").mkdir()
+    with pytest.raises(InputError, match=r"^it is a directory while writing the output: .*d\.zip$"):
+        check_writable(tmp_path / "d.zip")
