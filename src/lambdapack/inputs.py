@@ -77,16 +77,17 @@ def decode_requirements(data: bytes, name: str, what: str = "requirements file")
         data = data[3:]  # Notepad's UTF-8 signature; pip skips it too
     nul = data.find(b"\0")
     if nul >= 0:
-        raise _not_text(name, what, nul, data[nul], "a NUL byte")
+        raise _not_text(name, what, data, nul, "a NUL byte")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise _not_text(name, what, e.start, data[e.start], "not UTF-8") from None
+        raise _not_text(name, what, data, e.start, "not UTF-8") from None
 
 
-def _not_text(name: str, what: str, offset: int, byte: int, why: str) -> InputError:
+def _not_text(name: str, what: str, data: bytes, offset: int, why: str) -> InputError:
+    line = data.count(b"\n", 0, offset) + 1
     return InputError(
-        f"{name} is not a text {what}: byte {offset} (counting from 0) is 0x{byte:02x}, {why}",
+        f"{name} is not a text {what}: byte {offset} (line {line}; bytes count from 0) is 0x{data[offset]:02x}, {why}",
         f"pass a {what} saved as UTF-8 text (a file written by PowerShell's `>` is UTF-16: re-save it as UTF-8)",
     )
 

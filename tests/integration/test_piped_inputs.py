@@ -101,6 +101,7 @@ def test_process_substitution_and_includes_relative_to_the_current_directory(
         ("elf", None),  # a real executable (the interpreter itself)
         ("zip", b"PK\x03\x04\x14\x00\x00\x00\x08\x00"),
         ("latin1", b"six==1.16.0  # caf\xe9\n"),
+        ("nul-in-text", b"six\nfo\0o\n"),
     ],
 )
 def test_binary_requirements_file_is_a_clear_input_error(
@@ -112,6 +113,8 @@ def test_binary_requirements_file_is_a_clear_input_error(
         path.write_bytes(content)
     r = run_piped(["build", "src", *TARGET, *QUICK, "-r", str(path), "-o", "fn.zip"], b"", root, env)
     assert_clear_error(r, 2, f"{path} is not a text requirements file: byte ")
+    if name == "nul-in-text":
+        assert "byte 6 (line 2; bytes count from 0) is 0x00, a NUL byte" in r.stderr, r.explain()
     assert_no_outputs(root)
 
 

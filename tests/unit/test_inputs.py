@@ -124,7 +124,8 @@ def test_binary_data_is_named_with_its_first_bad_byte(data: bytes, offset: int, 
     with pytest.raises(InputError) as ei:
         decode_requirements(data, "reqs.bin")
     assert ei.value.message.startswith("reqs.bin is not a text requirements file: ")
-    assert f"byte {offset} (counting from 0) is {byte}" in ei.value.message
+    line = data[:offset].count(b"\n") + 1
+    assert f"byte {offset} (line {line}; bytes count from 0) is {byte}" in ei.value.message
     assert ei.value.hint and "UTF-8" in ei.value.hint
 
 
