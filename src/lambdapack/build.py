@@ -532,8 +532,11 @@ def _install(
                              index or "https://pypi.org/simple")
     if res.returncode != 0:
         log.debug("uv stderr:\n%s", res.stderr)
-        raise classify_uv_failure(res.stderr, target, reqs.kind, sources=_requirement_sources(reqs, req_file),
+        err = classify_uv_failure(res.stderr, target, reqs.kind, sources=_requirement_sources(reqs, req_file),
                                   network_timeout=limits.request_timeout)
+        if reqs.uv_file is not None:  # uv read a pipe's work copy: name what the user gave instead
+            err.message = err.message.replace(str(req_file), reqs.display_name)
+        raise err
     dists = read_distributions(site)
     built = native_builds(dists)
     if built:

@@ -57,11 +57,16 @@ class Requirements:
     # build's work directory (a pipe cannot be read again, and uv cannot open our /dev/fd).
     uv_file: Path | None = None
 
+    @property
+    def display_name(self) -> str:
+        """The input as the user named it ("standard input" for `-`)."""
+        return _display(self.source) if self.source is not None else "no dependencies"
+
     def describe(self) -> str:
         if self.source is None:
             return "no dependencies"
         extra = f" (extras: {', '.join(self.extras)})" if self.extras else ""
-        return f"{_display(self.source)} [{self.kind}]{extra}"
+        return f"{self.display_name} [{self.kind}]{extra}"
 
 
 def _display(path: Path) -> str:

@@ -202,3 +202,13 @@ def test_explain_takes_invalid_utf8_on_stdin(tmp_path: Path) -> None:
     r = run_piped(["explain"], data + os.urandom(100_000), tmp_path, clean_env())
     assert r.returncode == 0 and "PyYAML" in r.stdout, r.explain()
     assert time.monotonic() - start < 30
+
+
+def test_a_bad_piped_line_is_named_by_what_the_user_gave(project: tuple[Path, dict[str, str]]) -> None:
+    root, env = project
+    # uv rejects this line (our parser leaves options to uv); it read the work copy, not "-".
+    r = run_piped(["build", "src", *TARGET, *QUICK, "-r", "-", "-o", "fn.zip", "--index-url",
+                   "http://127.0.0.1:9/simple"], b"six==1.16.0\n--no-such-option\n", root, env)
+    assert_clear_error(r, 2, "standard input, line 2: invalid requirement")
+    assert "piped-requirements" not in r.stderr, r.explain()
+    assert_no_outputs(root)
