@@ -535,7 +535,11 @@ def _install(
         err = classify_uv_failure(res.stderr, target, reqs.kind, sources=_requirement_sources(reqs, req_file),
                                   network_timeout=limits.request_timeout)
         if reqs.uv_file is not None:  # uv read a pipe's work copy: name what the user gave instead
-            err.message = err.message.replace(str(req_file), reqs.display_name)
+            forms = {str(req_file)}
+            with contextlib.suppress(ValueError):  # uv shows paths under its cwd relative to it
+                forms.add(os.path.relpath(req_file))
+            for form in sorted(forms, key=len, reverse=True):
+                err.message = err.message.replace(form, reqs.display_name)
         raise err
     dists = read_distributions(site)
     built = native_builds(dists)
