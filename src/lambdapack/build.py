@@ -39,7 +39,16 @@ from .errors import (
     UsageError,
     from_os_error,
 )
-from .inputs import Requirements, find_default_input, read_pyproject, read_requirements_file
+from .inputs import (
+    Piped,
+    Requirements,
+    find_default_input,
+    is_piped_path,
+    piped_requirements,
+    read_piped,
+    read_pyproject,
+    read_requirements_file,
+)
 from .install import (
     Distribution,
     InstallOptions,
@@ -206,7 +215,8 @@ def _target(opts: BuildOptions) -> Target:
         raise UsageError(str(e)) from None
 
 
-def _choose_inputs(opts: BuildOptions, progress: Progress) -> tuple[str, Path | None]:
+def _choose_inputs(opts: BuildOptions, progress: Progress) -> tuple[str, Path | Piped | None]:
+    """The dependency input; a piped one (`-r -`, `-r <(...)`) is read here, exactly once."""
     given = [
         (k, p)
         for k, p in (("requirements", opts.requirements), ("pyproject", opts.pyproject), ("lock", opts.lock))
@@ -216,6 +226,18 @@ def _choose_inputs(opts: BuildOptions, progress: Progress) -> tuple[str, Path | 
         raise UsageError("give only one of -r/--requirements, --pyproject, --lock")
     if given:
         kind, path = given[0]
+        if is_piped_path(path):
+            if kind != "requirements":
+                raise UsageError(
+                    f"--{kind} {path}: a {'pyproject.toml' if kind == 'pyproject' else 'uv.lock'} is read from "
+                    "its project directory, which a pipe does not have",
+                    "pass the file's path; or pipe a requirements export: "
+                    "uv export --no-hashes | lambdapack build ... -r -",
+                )
+            if str(path) == "-" and sys.stdin is not None and sys.stdin.isatty():
+                raise UsageError("-r - reads requirements from standard input, which is a terminal",
+                                 "pipe them in: cat requirements.txt | lambdapack build ... -r -")
+            return kind, read_piped(path, sys.stdin.buffer if sys.stdin is not None else None, Path.cwd())
         if not path.exists():
             raise InputError(f"{path} does not exist", "check the path given to -r / --pyproject / --lock")
         return kind, path
@@ -510,8 +532,15 @@ def _install(
                              index or "https://pypi.org/simple")
     if res.returncode != 0:
         log.debug("uv stderr:\n%s", res.stderr)
-        raise classify_uv_failure(res.stderr, target, reqs.kind, sources=_requirement_sources(reqs, req_file),
+        err = classify_uv_failure(res.stderr, target, reqs.kind, sources=_requirement_sources(reqs, req_file),
                                   network_timeout=limits.request_timeout)
+        if reqs.uv_file is not None:  # uv read a pipe's work copy: name what the user gave instead
+            forms = {str(req_file)}
+            with contextlib.suppress(ValueError):  # uv shows paths under its cwd relative to it
+                forms.add(os.path.relpath(req_file))
+            for form in sorted(forms, key=len, reverse=True):
+                err.message = err.message.replace(form, reqs.display_name)
+        raise err
     dists = read_distributions(site)
     built = native_builds(dists)
     if built:
@@ -631,7 +660,7 @@ def _from_cache_unchecked(cache: Cache, hit: dict[str, Any], reqs: Requirements)
 
 
 def _build_in(
-    opts: BuildOptions, target: Target, work: Path, cache: Cache | None, kind: str, dep_path: Path | None,
+    opts: BuildOptions, target: Target, work: Path, cache: Cache | None, kind: str, dep_path: Path | Piped | None,
     fn_out: Path | None, layer_out: Path | None, attached_unzipped: int, warnings: list[str], say: Progress,
 ) -> BuildResult:
     code = _code_entries(opts, fn_out, layer_out, work, cache, warnings)
@@ -713,7 +742,7 @@ def _layer_digest(path: Path) -> str:
 
 
 def _inputs_key(
-    opts: BuildOptions, target: Target, kind: str, dep_path: Path | None, code: list[Entry],
+    opts: BuildOptions, target: Target, kind: str, dep_path: Path | Piped | None, code: list[Entry],
     code_shas: dict[str, str], interp: Interpreter | None, layer_shas: list[str],
 ) -> str | None:
     """A key over everything a build reads before it resolves: options, the dependency
@@ -728,7 +757,12 @@ def _inputs_key(
     if interp is None and opts.compile == "on":
         return None  # the full path explains the error
     files: dict[str, str] = {}
-    if dep_path is not None:
+    if isinstance(dep_path, Piped):
+        # Its content and the directory its relative paths mean; the name only as given
+        # (resolved, /dev/fd/63 is /proc/PID/fd/pipe:[inode], new on every run).
+        files["piped"] = dep_path.sha256
+        files["piped-base"] = str(dep_path.base)
+    elif dep_path is not None:
         sibling = dep_path.with_name("pyproject.toml")
         try:
             files[str(dep_path.resolve())] = file_sha256(dep_path)
@@ -741,7 +775,8 @@ def _inputs_key(
 
     plain = dataclasses.replace(
         opts, output=None, layer_output=None, refresh=False, cache_dir=None, src=absolute(opts.src),
-        requirements=absolute(opts.requirements), pyproject=absolute(opts.pyproject), lock=absolute(opts.lock),
+        requirements=opts.requirements if isinstance(dep_path, Piped) else absolute(opts.requirements),
+        pyproject=absolute(opts.pyproject), lock=absolute(opts.lock),
         attach_layers=tuple(p.resolve() for p in opts.attach_layers), install=_keyed_install(opts.install),
     )
     return _digest({
@@ -1229,10 +1264,14 @@ def _requirement_sources(reqs: Requirements, req_file: Path) -> dict[str, bytes]
 
 
 def _load_inputs(
-    kind: str, path: Path | None, opts: BuildOptions, uv: str, work: Path, env: dict[str, str]
+    kind: str, path: Path | Piped | None, opts: BuildOptions, uv: str, work: Path, env: dict[str, str]
 ) -> Requirements:
     if path is None:
         return Requirements("none", None, ())
+    if isinstance(path, Piped):
+        # Written once per work directory from the content read at the start: uv reads
+        # this file and the resolution key hashes it.
+        return piped_requirements(path, work / "piped-requirements.txt")
     if kind == "requirements":
         return read_requirements_file(path)
     if kind == "pyproject":
@@ -1245,7 +1284,7 @@ def _load_inputs(
 def _uv_requirements_file(reqs: Requirements, work: Path) -> Path:
     if reqs.kind == "requirements":
         assert reqs.source is not None
-        return reqs.source
+        return reqs.uv_file or reqs.source
     if reqs.kind == "lock":
         return work / "lock-requirements.txt"
     out = work / "pyproject-requirements.txt"

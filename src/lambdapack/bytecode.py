@@ -46,10 +46,10 @@ import os
 import posixpath
 import subprocess
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .children import Children, Stopped, map_with_children
 from .errors import BuildError
 from .interpreters import Interpreter
 from .stage import Entry
@@ -353,25 +353,33 @@ class _ChunkResult:
 
 
 def _run_chunk(
-    interpreter: Interpreter, jobs: list[tuple[int, _Job]], mode: InvalidationMode, cwd: Path
+    interpreter: Interpreter, jobs: list[tuple[int, _Job]], mode: InvalidationMode, cwd: Path,
+    children: Children,
 ) -> _ChunkResult:
     payload = json.dumps({"mode": mode.name, "files": [[j.src, j.cfile, j.dfile] for _i, j in jobs]}).encode(
         "ascii"
     )
     argv = [interpreter.path, "-S", "-s", "-B", "-c", _CHILD]
     try:
-        proc = subprocess.run(
-            argv, input=payload, capture_output=True, env=_child_env(), cwd=cwd, check=False
-        )
+        # py_compile starts nothing itself: the child needs no process group of its own.
+        child = children.start(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env=_child_env(), cwd=cwd)
     except OSError as e:
         raise BytecodeError(f"cannot run {interpreter.path} to compile bytecode: {e}") from None
+    try:
+        stdout, stderr = child.communicate(payload)
+    finally:
+        children.forget(child)
+    proc = subprocess.CompletedProcess(argv, child.returncode, stdout, stderr)
+    if children.stopped:
+        raise Stopped  # killed because the build is ending: not a crash to isolate
     if proc.returncode != 0:
         if len(jobs) > 1:
             # A crash (say a C stack overflow on absurdly nested code) takes the
             # whole chunk down: split it to isolate the file responsible.
             mid = len(jobs) // 2
-            a = _run_chunk(interpreter, jobs[:mid], mode, cwd)
-            b = _run_chunk(interpreter, jobs[mid:], mode, cwd)
+            a = _run_chunk(interpreter, jobs[:mid], mode, cwd, children)
+            b = _run_chunk(interpreter, jobs[mid:], mode, cwd, children)
             return _ChunkResult({**a.failed, **b.failed}, a.unstable | b.unstable)
         err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         last = err[-1] if err else f"exit status {proc.returncode}"
@@ -440,10 +448,12 @@ def compile_entries(
     chunks = _chunks(work, n)
     failed: dict[int, str] = {}
     unstable: set[int] = set()
-    with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
-        for res in pool.map(lambda c: _run_chunk(interpreter, c, mode, out), chunks):
-            failed.update(res.failed)
-            unstable |= res.unstable
+    # The main thread waits interruptibly: SIGTERM or Ctrl-C kills the compilers at once.
+    children = Children()
+    for res in map_with_children(lambda c: _run_chunk(interpreter, c, mode, out, children), chunks,
+                                 len(chunks), children):
+        failed.update(res.failed)
+        unstable |= res.unstable
     result_entries: list[Entry] = []
     for i, e in enumerate(sources):
         if i in failed:

@@ -288,6 +288,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="exit codes: 0 explained, 1 not recognised, 2 bad usage",
     )
     e.add_argument("text", nargs="?", help="the error text; read from stdin when omitted (pipe CloudWatch logs)")
+    e.add_argument("--max-bytes", metavar="SIZE", default=None,
+                   help="read at most the last SIZE of the input (e.g. 512K, 16M; default 4M): the error "
+                   "is usually at the end of a log")
     _add_format(e)
     return parser
 
@@ -514,14 +517,28 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_explain(args: argparse.Namespace) -> int:
-    from .explain import explain, render_text
+    from .cache import parse_size
+    from .explain import DEFAULT_MAX_BYTES, explain, keep_tail, render_text
 
-    text = args.text
-    if text is None:
+    limit = DEFAULT_MAX_BYTES
+    if args.max_bytes is not None:
+        try:
+            limit = parse_size(args.max_bytes)
+        except ValueError:
+            limit = 0
+        if limit <= 0:
+            raise UsageError(f"invalid size {args.max_bytes!r} for --max-bytes", "use e.g. 4M, 512K or 1000000")
+    if args.text is not None:
+        data, total = keep_tail([args.text.encode("utf-8", "surrogateescape")], limit)
+    else:
         if sys.stdin is None or sys.stdin.isatty():
             raise UsageError("no error text given", "pass it as an argument, or pipe logs: ... | lambdapack explain")
-        text = sys.stdin.read()
-    expls = explain(text)
+        # In chunks, keeping only the tail: memory stays bounded whatever is piped in.
+        data, total = keep_tail(iter(lambda: sys.stdin.buffer.read(1 << 16), b""), limit)
+    if total > len(data):
+        print(f"note: explaining the last {_mb(len(data))} of {_mb(total)} of input (--max-bytes {_mb(limit)})",
+              file=sys.stderr)
+    expls = explain(data.decode("utf-8", "replace"))
     if args.format == "json":
         print(json.dumps({"version": 1, "recognised": bool(expls), "explanations": [x.as_dict() for x in expls]},
                          indent=2))

@@ -7,11 +7,14 @@ that nothing requested for the target was dropped.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
+import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 if TYPE_CHECKING:
     from packaging.requirements import Requirement
@@ -24,11 +27,23 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 __all__ = [
+    "MAX_REQUIREMENTS_BYTES",
+    "Piped",
     "Requirements",
+    "absolute_includes",
+    "decode_requirements",
     "find_default_input",
+    "is_piped_path",
     "parse_requirements_text",
+    "piped_requirements",
     "pyproject_requirements",
+    "read_piped",
 ]
+
+# A lock export of a large project is about 1 MB; ten times that is not a requirements
+# file but a mistake (a log, a binary, /dev/zero), and must not be read into memory.
+MAX_REQUIREMENTS_BYTES = 10 * 1024 * 1024
+STDIN_NAME = "-"
 
 
 @dataclass(frozen=True)
@@ -38,12 +53,155 @@ class Requirements:
     top_level: tuple[Requirement, ...]
     extras: tuple[str, ...] = ()
     included: tuple[Path, ...] = ()  # files pulled in with -r / -c, for cache keys
+    # The file uv reads when it is not `source`: a pipe's content, written once to the
+    # build's work directory (a pipe cannot be read again, and uv cannot open our /dev/fd).
+    uv_file: Path | None = None
+
+    @property
+    def display_name(self) -> str:
+        """The input as the user named it ("standard input" for `-`)."""
+        return _display(self.source) if self.source is not None else "no dependencies"
 
     def describe(self) -> str:
         if self.source is None:
             return "no dependencies"
         extra = f" (extras: {', '.join(self.extras)})" if self.extras else ""
-        return f"{self.source} [{self.kind}]{extra}"
+        return f"{self.display_name} [{self.kind}]{extra}"
+
+
+def _display(path: Path) -> str:
+    return "standard input" if str(path) == STDIN_NAME else str(path)
+
+
+# ------------------------------------------------------------------ bounded reading
+
+
+def decode_requirements(data: bytes, name: str, what: str = "requirements file") -> str:
+    """The text of a requirements file (or another `what`), or an InputError saying why it is not one."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]  # Notepad's UTF-8 signature; pip skips it too
+    nul = data.find(b"\0")
+    if nul >= 0:
+        raise _not_text(name, what, data, nul, "a NUL byte")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise _not_text(name, what, data, e.start, "not UTF-8") from None
+
+
+def _not_text(name: str, what: str, data: bytes, offset: int, why: str) -> InputError:
+    line = data.count(b"\n", 0, offset) + 1
+    return InputError(
+        f"{name} is not a text {what}: byte {offset} (line {line}; bytes count from 0) is 0x{data[offset]:02x}, {why}",
+        f"pass a {what} saved as UTF-8 text (a file written by PowerShell's `>` is UTF-16: re-save it as UTF-8)",
+    )
+
+
+def _too_large(name: str, what: str) -> InputError:
+    return InputError(
+        f"{name} is larger than {MAX_REQUIREMENTS_BYTES // (1024 * 1024)} MiB, the limit for a {what}",
+        "check that it is the file you meant (a lock export of a large project is about 1 MB)",
+    )
+
+
+def _read_bounded(stream: BinaryIO, name: str, what: str = "requirements file") -> bytes:
+    """At most MAX_REQUIREMENTS_BYTES of `stream`, read once; one byte more is an error."""
+    chunks: list[bytes] = []
+    total = 0
+    while total <= MAX_REQUIREMENTS_BYTES:
+        chunk = stream.read(min(1 << 20, MAX_REQUIREMENTS_BYTES + 1 - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    if total > MAX_REQUIREMENTS_BYTES:
+        raise _too_large(name, what)
+    return b"".join(chunks)
+
+
+def _read_text_file(path: Path, what: str = "requirements file") -> str:
+    """A requirements-like file's text, bounded and checked to be text. OSError propagates."""
+    with path.open("rb") as f:
+        st = os.fstat(f.fileno())
+        if stat.S_ISREG(st.st_mode) and st.st_size > MAX_REQUIREMENTS_BYTES:
+            raise _too_large(str(path), what)  # without reading it
+        return decode_requirements(_read_bounded(f, str(path), what), str(path), what)
+
+
+def is_piped_path(path: Path) -> bool:
+    """Whether `path` must be read exactly once by us: `-` (standard input), a pipe or
+    other non-regular file, or a /dev/fd/N or /proc path (bash's `<(...)`), which names
+    one of *our* descriptors and so means nothing to uv in its own process."""
+    text = str(path)
+    if text == STDIN_NAME:
+        return True
+    if text.startswith(("/dev/", "/proc/")):
+        return True
+    try:
+        return not stat.S_ISREG(path.stat().st_mode) and not path.is_dir()
+    except OSError:
+        return False  # the caller reports a missing file
+
+
+@dataclass(frozen=True)
+class Piped:
+    """Requirements that arrived through a pipe: read once, kept for the whole build.
+
+    `text` is what uv reads (written to the build's work directory): the input with
+    relative `-r`/`-c` includes made absolute, because the copy lives elsewhere and a
+    pipe has no directory of its own: they, like the package paths uv resolves itself,
+    mean paths relative to `base`, the current directory.
+    """
+
+    given: Path  # "-" or "/dev/fd/63", as the user wrote it
+    text: str
+    base: Path
+
+    @property
+    def name(self) -> str:
+        return _display(self.given)
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+
+_INCLUDE_LINE = re.compile(r"^(\s*(?:-r|--requirement|-c|--constraint)(?:\s+|\s*=\s*))(\S+)(.*)$")
+
+
+def absolute_includes(text: str, base: Path) -> str:
+    """`text` with every relative -r/-c path made absolute against `base` (nothing else changes)."""
+    out: list[str] = []
+    for line in text.splitlines(keepends=True):
+        m = _INCLUDE_LINE.match(line)
+        if m is not None and not Path(m.group(2)).is_absolute() and "://" not in m.group(2):
+            line = f"{m.group(1)}{(base / m.group(2)).resolve()}{m.group(3)}"
+            if not line.endswith("\n"):
+                line += "\n"
+        out.append(line)
+    return "".join(out)
+
+
+def read_piped(path: Path, stdin: BinaryIO | None, base: Path) -> Piped:
+    """Read a piped requirements input exactly once (standard input when `path` is `-`);
+    `base` is the directory its relative paths mean (the caller's current directory)."""
+    name = _display(path)
+    if str(path) == STDIN_NAME:
+        if stdin is None:
+            raise InputError("-r - reads requirements from standard input, but there is none",
+                             "pipe them in: cat requirements.txt | lambdapack build ... -r -")
+        data = _read_bounded(stdin, name)
+    else:
+        try:
+            with path.open("rb") as f:
+                data = _read_bounded(f, name)
+        except OSError as e:
+            raise InputError(
+                f"cannot read requirements from {path}: {e.strerror}",
+                "pass a readable file with -r, or pipe the requirements in with -r -",
+            ) from None
+    text = decode_requirements(data, name)
+    return Piped(path, absolute_includes(text, base), base)
 
 
 _OPTION_WITH_VALUE = re.compile(r"\s--hash[=\s]\S+")
@@ -86,7 +244,7 @@ def parse_requirements_text(text: str, base: Path, _seen: frozenset[Path] = froz
             if inc in _seen:
                 continue
             try:
-                inc_text = inc.read_text(encoding="utf-8")
+                inc_text = _read_text_file(inc)
             except OSError as e:
                 raise InputError(
                     f"cannot read {inc} (included from a requirements file): {e.strerror}",
@@ -112,15 +270,22 @@ def parse_requirements_text(text: str, base: Path, _seen: frozenset[Path] = froz
 
 def read_requirements_file(path: Path) -> Requirements:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        why = e.strerror if isinstance(e, OSError) else "not UTF-8 text"
+        text = _read_text_file(path)
+    except OSError as e:
         raise InputError(
-            f"cannot read requirements file {path}: {why}",
+            f"cannot read requirements file {path}: {e.strerror}",
             "pass a readable requirements.txt with -r, or --pyproject / --lock",
         ) from None
     reqs = parse_requirements_text(text, path.parent, frozenset({path.resolve()}))
     return Requirements("requirements", path, tuple(reqs), (), tuple(_included_files(text, path.parent)))
+
+
+def piped_requirements(piped: Piped, uv_file: Path) -> Requirements:
+    """Requirements of a piped input; `uv_file` (in the work directory) is written here."""
+    uv_file.write_text(piped.text, encoding="utf-8")
+    reqs = parse_requirements_text(piped.text, piped.base)
+    return Requirements("requirements", piped.given, tuple(reqs), (),
+                        tuple(_included_files(piped.text, piped.base)), uv_file)
 
 
 def _included_files(text: str, base: Path, seen: frozenset[Path] = frozenset()) -> list[Path]:
@@ -135,8 +300,8 @@ def _included_files(text: str, base: Path, seen: frozenset[Path] = frozenset()) 
             continue
         out.append(inc)
         try:
-            out += _included_files(inc.read_text(encoding="utf-8"), inc.parent, seen | {inc})
-        except (OSError, UnicodeDecodeError):
+            out += _included_files(_read_text_file(inc), inc.parent, seen | {inc})
+        except (OSError, InputError):
             continue
     return out
 
@@ -173,10 +338,10 @@ def pyproject_requirements(data: dict[str, object], extras: tuple[str, ...], whe
 
 def read_pyproject(path: Path, extras: tuple[str, ...]) -> Requirements:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(_read_text_file(path, "TOML file"))
     except OSError as e:
         raise InputError(f"cannot read {path}: {e.strerror}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+    except tomllib.TOMLDecodeError as e:
         raise InputError(f"{path} is not valid TOML: {e}") from None
     reqs = pyproject_requirements(data, extras, str(path))
     return Requirements("pyproject", path, tuple(reqs), extras)
@@ -194,8 +359,8 @@ def find_default_input(src: Path) -> Path | None:
 
 def _has_project_deps(path: Path) -> bool:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        data = tomllib.loads(_read_text_file(path, "TOML file"))
+    except (OSError, tomllib.TOMLDecodeError, InputError):
         return True  # let the real read report the problem
     project = data.get("project")
     return isinstance(project, dict) and ("dependencies" in project)

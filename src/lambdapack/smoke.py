@@ -54,7 +54,6 @@ the findings that explain it are attached (:func:`attach_findings`).
 
 from __future__ import annotations
 
-import concurrent.futures
 import json
 import os
 import re
@@ -72,6 +71,7 @@ from typing import Any, Literal
 from .artifact import Artifact, _escapes, display_name, open_artifact
 from .check import check, distribution_owners
 from .checks import ERROR, INFO, Finding
+from .children import Children, Stopped, kill, map_with_children
 from .errors import UsageError
 from .interpreters import Interpreter, find_interpreter
 from .layout import FUNCTION_ROOT, LAYER_ROOT, is_module_file, module_name, sys_path
@@ -447,29 +447,26 @@ def _to_lambda(text: str, roots: Mapping[str, str]) -> str:
 
 def _run_child(
     exe: str, module: str, function: str | None, paths: list[str], env: dict[str, str], cwd: str,
-    timeout: float, sdk: bool, roots: Mapping[str, str], version: str,
+    timeout: float, sdk: bool, roots: Mapping[str, str], version: str, children: Children,
 ) -> _Raw:
     cfg = {"module": module, "function": function, "path": paths, "sdk": list(RUNTIME_SDK) if sdk else []}
     argv = [exe, "-I", "-S", "-c", _CHILD, json.dumps(cfg)]
-    proc = subprocess.Popen(
-        argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        start_new_session=True,
+    # Its own process group: whatever the import starts in the background dies with it.
+    proc = children.start(
+        argv, own_group=True, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     try:
         out_b, err_b = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except OSError:
-            pass
+        kill(proc, own_group=True)
         proc.communicate()
         return _Raw(module, None, f"import did not finish within {timeout:g}s (killed)", frozenset())
     finally:
-        # Whatever the import started in the background dies with it.
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except OSError:
-            pass
+        kill(proc, own_group=True)
+        children.forget(proc)
+    if children.stopped:
+        raise Stopped  # killed because the command is ending
     stderr = _to_lambda(err_b.decode("utf-8", "replace"), roots)
     res: dict[str, Any] | None = None
     for line in reversed(out_b.decode("utf-8", "replace").splitlines()):
@@ -625,12 +622,13 @@ def smoke(
         env = _child_env(task, opt, tmp, target)
         before = _snapshot([task, opt])
         workers = max(1, min(len(modules), os.cpu_count() or 2))
-        with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-            raws = list(pool.map(
-                lambda m: _run_child(interp.path, m, function, local_paths, env, str(task), timeout,
-                                     with_runtime_boto3, roots, version),
-                modules,
-            ))
+        # The main thread waits interruptibly: SIGTERM or Ctrl-C kills the imports at once.
+        children = Children()
+        raws = map_with_children(
+            lambda m: _run_child(interp.path, m, function, local_paths, env, str(task), timeout,
+                                 with_runtime_boto3, roots, version, children),
+            modules, workers, children,
+        )
         after = _snapshot([task, opt])
         changed = sorted(_to_lambda(p, roots) for p in set(before) | set(after) if before.get(p) != after.get(p))
 

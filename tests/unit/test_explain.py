@@ -485,3 +485,67 @@ def test_eacces_and_handler_not_found_bare() -> None:
     assert codes("[ERROR] Runtime.HandlerNotFound: lambda_function.handler is undefined or not exported") == [
         "EX012"
     ]
+
+
+# ------------------------------------------------------------- bounded, hostile input
+
+import os  # noqa: E402
+import time  # noqa: E402
+import tracemalloc  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+
+from lambdapack.explain import DEFAULT_MAX_BYTES, keep_tail  # noqa: E402
+
+
+def test_keep_tail_keeps_the_last_bytes_from_a_whole_line() -> None:
+    chunks = [b"first line\nsecond ", b"line\nthird line\n"]
+    data, total = keep_tail(chunks, 1 << 20)
+    assert (data, total) == (b"first line\nsecond line\nthird line\n", 34)
+    data, total = keep_tail(chunks, 20)
+    # The cut fell inside "second line": that partial line goes, "third line" stays.
+    assert (data, total) == (b"third line\n", 34)
+
+
+def test_keep_tail_holds_at_most_the_limit_plus_one_chunk() -> None:
+    def stream() -> Iterator[bytes]:
+        for _ in range(20_000):  # 20 MB, made one chunk at a time
+            yield b"x" * 999 + b"\n"
+
+    tracemalloc.start()
+    try:
+        data, total = keep_tail(stream(), 64 * 1024)
+        _now, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert total == 20_000_000 and len(data) <= 64 * 1024 and data.endswith(b"x\n")
+    assert peak < 1024 * 1024, peak  # the tail, one chunk, the join: never the 20 MB
+
+
+def test_random_bytes_decode_and_match_quickly() -> None:
+    text = os.urandom(DEFAULT_MAX_BYTES).decode("utf-8", "replace")
+    start = time.perf_counter()
+    explain(text)
+    assert time.perf_counter() - start < 15  # 0.6 s here; 4.6 s before the per-rule words
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "a/" * 500_000 + ": cannot open shared object file",
+        "lib" * 300_000 + ": cannot open shared object file",
+        "/a" * 500_000 + " invalid ELF header",
+        "x" * 3000 + " cannot open shared object file invalid ELF header wrong ELF class: ELFCLASS32",
+    ],
+)
+def test_long_hostile_lines_are_linear(line: str) -> None:
+    start = time.perf_counter()
+    explain(line * (1 if len(line) > 10_000 else 1000))
+    assert time.perf_counter() - start < 15  # each took minutes with the unanchored path patterns
+
+
+def test_paths_before_loader_messages_are_still_the_first_slash_of_the_word() -> None:
+    e = one("OSError: x:/var/task/a/b/_c.so: invalid ELF header")
+    assert e.code == "EX008" and "/var/task/a/b/_c.so is not a Linux binary" in e.title
+    e = one("/opt/python/lib/libfoo.so.1: cannot open shared object file: No such file or directory")
+    assert "/opt/python/lib/libfoo.so.1" in e.matched
+    assert codes("ImportError: libgomp-a34b3233.so.1: cannot open shared object file") == ["EX007"]
