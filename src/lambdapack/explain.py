@@ -653,7 +653,7 @@ def _bad_binary(line: str, t: _Target) -> list[_Hit]:
                 f"{path or 'The file'} is named like a Linux shared object but is a macOS (Mach-O) or Windows "
                 "binary, or not a binary at all (a Git LFS pointer, an HTML error page): the package was "
                 "installed on macOS/Windows and zipped as-is.",
-                f"{_check_cmd(t, _in_layer(path))}  (look for LP001 or LP006)",
+                f"{_check_cmd(t, _in_layer(path))}  (look for LP001 or LP008)",
                 f"{_build_cmd(t, _in_layer(path))}  (downloads Linux wheels for the target from any OS).",
             )
         ]
@@ -701,7 +701,7 @@ def _bad_binary(line: str, t: _Target) -> list[_Hit]:
                 f"{path or 'A shared object'} has a damaged or truncated ELF layout. The usual cause is "
                 "running `strip` on it while packaging (e.g. serverless-python-requirements with "
                 "slim: true), or a truncated copy.",
-                f"{_check_cmd(t, _in_layer(path))}  (look for LP006)",
+                f"{_check_cmd(t, _in_layer(path))}  (look for LP006 or LP008)",
                 f"do not strip that file (serverless: slim: false, or add it to slimPatterns exclusions), "
                 f"or build with {_build_cmd(t, _in_layer(path))}  (lambdapack never strips binaries).",
             )

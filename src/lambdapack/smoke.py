@@ -93,7 +93,7 @@ RUNTIME_SDK = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six",
 
 # Codes of findings about native code: a bad binary anywhere in a distribution can
 # break the import of any of its modules (e.g. a library in `<dist>.libs/`).
-_BINARY_CODES = frozenset({"LP001", "LP002", "LP003", "LP004", "LP005", "LP006", "LP007"})
+_BINARY_CODES = frozenset({"LP001", "LP002", "LP003", "LP004", "LP005", "LP006", "LP007", "LP008"})
 
 _LAYER_PREFIX_RE = re.compile(r"^layer \d+ \([^)]*\): ")
 
