@@ -216,3 +216,29 @@ def test_only_the_edge_imports_subprocess() -> None:
         and re.search(r"^\s*(import subprocess|from subprocess import)", p.read_text(encoding="utf-8"), re.M)
     ]
     assert offenders == []
+
+
+@pytest.mark.parametrize("minor", [(3, 9), (3, 13)])
+def test_the_smoke_child_reports_on_old_and_new_pythons(minor: tuple[int, int], tmp_path: Path) -> None:
+    interp = find_interpreter(minor)
+    if interp is None:
+        pytest.skip(f"no CPython {minor[0]}.{minor[1]} on this machine")
+    (tmp_path / "ok_mod.py").write_text("print('noise')\nhandler = 1\n")
+    (tmp_path / "bad_mod.py").write_text("import not_here_xyz\n")
+
+    def smoke(module: str, function: str | None) -> dict[str, object]:
+        cfg = {"module": module, "function": function, "path": [str(tmp_path)], "sdk": []}
+        argv = [interp.path, "-I", "-S", processes.script("smoke_child.py"), json.dumps(cfg)]
+        res = processes.run_text(argv, env=_env(), cwd=tmp_path, timeout=60)
+        assert res.returncode == 0 and "noise" not in res.stdout  # the module's output goes to stderr
+        answer: dict[str, object] = json.loads(res.stdout)
+        return answer
+
+    assert smoke("ok_mod", None).keys() == {"module", "seconds"}
+    error = smoke("ok_mod", "handler")["error"]
+    assert error == {"type": "TypeError", "message": "ok_mod.handler is a int, not a function"}
+    bad = smoke("bad_mod", None)["error"]
+    assert isinstance(bad, dict) and bad["type"] == "ModuleNotFoundError" and bad["name"] == "not_here_xyz"
+    assert bad["frame"][:3] == [str(tmp_path / "bad_mod.py"), 1, "<module>"]
+    assert not any(str(f).endswith("smoke_child.py") for f in bad["files"])  # its own frame is left out
+    assert not list(tmp_path.rglob("*.pyc"))  # nothing written
