@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import __version__, checks
+from . import __version__, checks, processes
 from .cache import Cache, default_cache_dir, max_bytes_from
 from .checks import Finding
 from .errors import (
@@ -521,7 +520,7 @@ def _install(
                 out, _err = laptop_proc.communicate(timeout=max(ends - time.monotonic(), 0.1))
                 if laptop_proc.returncode == 0:
                     laptop = parse_compile_output(out)
-            except subprocess.TimeoutExpired:
+            except processes.Timeout:
                 log.info("the held-back resolution did not finish within the deadline; no held-back report")
     finally:
         # Never leave the side resolution running (failed install, Ctrl-C, SIGTERM).

@@ -20,7 +20,8 @@ or the order of files. Two things would otherwise leak in:
   order, and on 3.9/3.10 that order follows the hash seed. The child runs with
   PYTHONHASHSEED=0, so it is not started with -I (which ignores PYTHON*
   variables); it gets -S -s -B, an environment without other PYTHON* variables,
-  and drops the script directory from sys.path itself.
+  and drops its own directory from sys.path itself (the script is
+  `scripts/compile_worker.py`, run by path).
 - process history: marshal flags an object as "may be referenced later"
   (FLAG_REF) whenever its refcount is above 1 (CPython gh-78274, gh-98819), equal
   constants may or may not be one shared object, and a string constant such as
@@ -44,14 +45,14 @@ import enum
 import json
 import os
 import posixpath
-import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .children import Children, Stopped, map_with_children
+from .children import map_with_children
 from .errors import BuildError
 from .interpreters import Interpreter
+from .processes import Group, Stopped, script
 from .stage import Entry
 
 __all__ = [
@@ -90,246 +91,8 @@ def pyc_arcname(arcname: str, cache_tag: str) -> str:
     return posixpath.join(head, "__pycache__", f"{stem}.{cache_tag}.pyc")
 
 
-# Runs inside the target interpreter (3.9 and later: no newer syntax here).
-# stdin: {"mode": ..., "files": [[src, cfile, dfile], ...]}
-# stdout: {"failed": [[i, msg], ...], "unstable": [i, ...]}
-_CHILD = r"""
-import sys
-if sys.path and sys.path[0] in ("", "."):
-    del sys.path[0]
-import json, marshal, py_compile, re, struct
-from types import CodeType
-
-def canonical(data):
-    # Decode the marshal stream into a DAG of values, then write it again: every
-    # repeated immutable value once, later occurrences as TYPE_REF, and FLAG_REF
-    # only on values that are referenced. A pure function of the value.
-    unpack = struct.unpack_from
-    ids = {}
-    nodes = []
-    slots = []
-    root = [0, [], [("o", 1)], None]
-    stack = [root]
-    pos = 0
-    while True:
-        fr = stack[-1]
-        ops = fr[2]
-        if not ops:
-            if fr is root:
-                break
-            stack.pop()
-            t = fr[0]
-            key = (t, tuple(fr[1]))
-            if t in MUTABLE:
-                key = key + (len(nodes),)
-            i = ids.get(key)
-            if i is None:
-                i = ids[key] = len(nodes)
-                nodes.append(key[:2])
-            if fr[3] is not None:
-                slots[fr[3]] = i
-            stack[-1][1].append(i)
-            continue
-        op = ops[-1]
-        if op[0] == "r":
-            ops.pop()
-            fr[1].append(data[pos:pos + op[1]])
-            pos += op[1]
-            continue
-        if op[0] == "d":
-            if data[pos] == 0x30:
-                ops.pop()
-                fr[1].append(b"0")
-                pos += 1
-            else:
-                ops.append(("o", 2))
-            continue
-        if op[1] == 1:
-            ops.pop()
-        else:
-            ops[-1] = ("o", op[1] - 1)
-        b = data[pos]
-        t = b & 0x7F
-        pos += 1
-        slot = None
-        if b & 0x80:
-            slot = len(slots)
-            slots.append(None)
-        if t == 0x72:  # r
-            if slot is not None:
-                raise ValueError("flagged ref")
-            (k,) = unpack("<I", data, pos)
-            pos += 4
-            i = slots[k]
-            if i is None:
-                raise ValueError("reference to an unfinished object")
-            fr[1].append(i)
-            continue
-        if t in SINGLETONS:
-            if slot is not None:
-                raise ValueError("flagged singleton")
-            fr[1].append(bytes((t,)))
-            continue
-        end = None
-        if t == 0x69:  # i
-            end = pos + 4
-        elif t == 0x67:  # g
-            end = pos + 8
-        elif t == 0x79:  # y
-            end = pos + 16
-        elif t == 0x6C:  # l
-            (k,) = unpack("<i", data, pos)
-            end = pos + 4 + 2 * abs(k)
-        elif t in (0x73, 0x74, 0x75, 0x61, 0x41):  # s t u a A
-            (k,) = unpack("<I", data, pos)
-            end = pos + 4 + k
-        elif t in (0x7A, 0x5A):  # z Z
-            end = pos + 1 + data[pos]
-        if end is not None:
-            if end > len(data):
-                raise ValueError("truncated")
-            if t in STRINGS:
-                t = string_type(t, data, pos, end)
-            key = (t, (data[pos:end],))
-            pos = end
-            i = ids.get(key)
-            if i is None:
-                i = ids[key] = len(nodes)
-                nodes.append(key)
-            if slot is not None:
-                slots[slot] = i
-            fr[1].append(i)
-            continue
-        if t == 0x29:  # )
-            k = data[pos]
-            head, pos = data[pos:pos + 1], pos + 1
-            sub = [("o", k)] if k else []
-        elif t in (0x28, 0x5B, 0x3C, 0x3E):  # ( [ < >
-            (k,) = unpack("<I", data, pos)
-            head, pos = data[pos:pos + 4], pos + 4
-            sub = [("o", k)] if k else []
-        elif t == 0x7B:  # {
-            head, sub = None, [("d",)]
-        elif t == 0x63:  # c
-            head, sub = None, list(reversed(CODE_OPS))
-        elif t == 0x3A and SLICES:  # : (3.14)
-            head, sub = None, [("o", 3)]
-        else:
-            raise ValueError("marshal type %r at %d" % (chr(t), pos - 1))
-        stack.append([t, [head] if head is not None else [], sub, slot])
-    if pos != len(data) or len(root[1]) != 1 or not isinstance(root[1][0], int):
-        raise ValueError("not one object")
-    top = root[1][0]
-    seen = set()
-    multi = set()
-    todo = [top]
-    while todo:
-        i = todo.pop()
-        if i in seen:
-            multi.add(i)
-            continue
-        seen.add(i)
-        todo.extend(c for c in reversed(nodes[i][1]) if type(c) is int)
-    out = bytearray()
-    index = {}
-    todo = [top]
-    pack = struct.pack
-    while todo:
-        x = todo.pop()
-        if type(x) is bytes:
-            out += x
-            continue
-        if x in index:
-            out += b"r" + pack("<I", index[x])
-            continue
-        t, items = nodes[x]
-        if x in multi:
-            index[x] = len(index)
-            out.append(t | 0x80)
-        else:
-            out.append(t)
-        todo.extend(reversed(items))
-    return bytes(out)
-
-def string_type(t, data, pos, end):
-    # Whether marshal marks a string "interned" depends on the process (a string
-    # interned earlier for another reason), so decide it from the value: like the
-    # compiler, intern what consists of name characters (or is an identifier).
-    # Loading interns names again anyway; only speed could depend on this.
-    if t in (0x7A, 0x5A):  # z Z
-        return 0x5A if NAME_CHARS(data[pos + 1:end]) else 0x7A
-    if t in (0x61, 0x41):  # a A
-        return 0x41 if NAME_CHARS(data[pos + 4:end]) else 0x61
-    text = data[pos + 4:end].decode("utf-8", "surrogatepass")  # u t
-    return 0x74 if text.isidentifier() else 0x75
-
-def same(a, b):
-    # == on values, but floats compared by their bits (a NaN constant is not == itself).
-    if type(a) is not type(b):
-        return False
-    if type(a) is float:
-        return struct.pack("<d", a) == struct.pack("<d", b)
-    if type(a) is complex:
-        return same(a.real, b.real) and same(a.imag, b.imag)
-    if type(a) is tuple:
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-    if type(a) is frozenset:
-        return a == b or sorted(map(repr, a)) == sorted(map(repr, b))
-    if type(a) is CodeType:
-        attrs = [n for n in dir(a) if n.startswith("co_") and n != "co_lnotab"]
-        return all(callable(getattr(a, n)) or same(getattr(a, n), getattr(b, n)) for n in attrs)
-    return a == b
-
-def stabilise(cfile):
-    with open(cfile, "rb") as f:
-        data = f.read()
-    try:
-        body = canonical(data[16:])
-        new, old = marshal.loads(body), marshal.loads(data[16:])
-        if new != old and not same(new, old):
-            raise ValueError("not equal")
-    except Exception:
-        return False
-    if body != data[16:]:
-        with open(cfile, "wb") as f:
-            f.write(data[:16] + body)
-    return True
-
-def one_line(exc):
-    if isinstance(exc, py_compile.PyCompileError):
-        exc = exc.exc_value
-    if isinstance(exc, SyntaxError):
-        where = " (line %s)" % exc.lineno if exc.lineno else ""
-        return "%s: %s%s" % (type(exc).__name__, exc.msg, where)
-    text = str(exc).strip().splitlines()
-    return "%s: %s" % (type(exc).__name__, text[-1] if text else "")
-
-v = sys.version_info[:2]
-if v < (3, 11):
-    CODE_OPS = [("r", 24), ("o", 8), ("r", 4), ("o", 1)]
-else:
-    CODE_OPS = [("r", 20), ("o", 8), ("r", 4), ("o", 2)]
-SLICES = v >= (3, 14)
-SINGLETONS = frozenset(b"0NFTS.")
-STRINGS = frozenset(b"zZaAut")
-NAME_CHARS = re.compile(rb"[A-Za-z0-9_]*").fullmatch
-MUTABLE = frozenset(b"[{<")
-KNOWN = v <= (3, 14)
-
-req = json.loads(sys.stdin.buffer.read())
-mode = py_compile.PycInvalidationMode[req["mode"]]
-failed = []
-unstable = []
-for i, (src, cfile, dfile) in enumerate(req["files"]):
-    try:
-        py_compile.compile(src, cfile=cfile, dfile=dfile, doraise=True, invalidation_mode=mode)
-    except Exception as e:
-        failed.append([i, one_line(e)])
-        continue
-    if not (KNOWN and stabilise(cfile)):
-        unstable.append(i)
-sys.stdout.write(json.dumps({"failed": failed, "unstable": unstable}))
-"""
+# The child: scripts/compile_worker.py, run inside the target interpreter.
+_WORKER = "compile_worker.py"
 
 
 def _child_env() -> dict[str, str]:
@@ -354,26 +117,25 @@ class _ChunkResult:
 
 def _run_chunk(
     interpreter: Interpreter, jobs: list[tuple[int, _Job]], mode: InvalidationMode, cwd: Path,
-    children: Children,
+    children: Group,
 ) -> _ChunkResult:
     payload = json.dumps({"mode": mode.name, "files": [[j.src, j.cfile, j.dfile] for _i, j in jobs]}).encode(
         "ascii"
     )
-    argv = [interpreter.path, "-S", "-s", "-B", "-c", _CHILD]
+    argv = [interpreter.path, "-S", "-s", "-B", script(_WORKER)]
     try:
         # py_compile starts nothing itself: the child needs no process group of its own.
-        child = children.start(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               env=_child_env(), cwd=cwd)
+        child = children.start(argv, stdin=True, env=_child_env(), cwd=cwd, own_group=False)
     except OSError as e:
         raise BytecodeError(f"cannot run {interpreter.path} to compile bytecode: {e}") from None
     try:
         stdout, stderr = child.communicate(payload)
     finally:
         children.forget(child)
-    proc = subprocess.CompletedProcess(argv, child.returncode, stdout, stderr)
+    returncode = child.returncode if child.returncode is not None else -1
     if children.stopped:
         raise Stopped  # killed because the build is ending: not a crash to isolate
-    if proc.returncode != 0:
+    if returncode != 0:
         if len(jobs) > 1:
             # A crash (say a C stack overflow on absurdly nested code) takes the
             # whole chunk down: split it to isolate the file responsible.
@@ -381,17 +143,17 @@ def _run_chunk(
             a = _run_chunk(interpreter, jobs[:mid], mode, cwd, children)
             b = _run_chunk(interpreter, jobs[mid:], mode, cwd, children)
             return _ChunkResult({**a.failed, **b.failed}, a.unstable | b.unstable)
-        err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        last = err[-1] if err else f"exit status {proc.returncode}"
+        err = stderr.decode("utf-8", "replace").strip().splitlines()
+        last = err[-1] if err else f"exit status {returncode}"
         return _ChunkResult({jobs[0][0]: f"the interpreter failed: {last}"})
     try:
-        answer = json.loads(proc.stdout)
+        answer = json.loads(stdout)
         failed = {jobs[i][0]: str(msg) for i, msg in answer["failed"]}
         unstable = {jobs[i][0] for i in answer["unstable"]}
     except (ValueError, KeyError, IndexError, TypeError):
         raise BytecodeError(
             f"{interpreter.path} answered something unreadable while compiling bytecode",
-            proc.stderr.decode("utf-8", "replace")[-2000:] or None,
+            stderr.decode("utf-8", "replace")[-2000:] or None,
         ) from None
     return _ChunkResult(failed, unstable)
 
@@ -449,7 +211,7 @@ def compile_entries(
     failed: dict[int, str] = {}
     unstable: set[int] = set()
     # The main thread waits interruptibly: SIGTERM or Ctrl-C kills the compilers at once.
-    children = Children()
+    children = Group()
     for res in map_with_children(lambda c: _run_chunk(interpreter, c, mode, out, children), chunks,
                                  len(chunks), children):
         failed.update(res.failed)

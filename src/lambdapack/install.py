@@ -1,8 +1,8 @@
 """The uv edge: install requirements for a Lambda target into a directory.
 
 uv is the PyPI package, run as a subprocess. Everything that decides (argv, error
-classification, what was installed) is a pure function; `run_uv` is the only place
-that starts a process.
+classification, what was installed) is a pure function; `run_uv` and `start_uv` are
+the only places that start uv (through the subprocess edge, `processes`).
 """
 
 from __future__ import annotations
@@ -12,9 +12,6 @@ import math
 import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +20,7 @@ from urllib.parse import urlsplit
 
 from packaging.utils import canonicalize_name
 
+from . import processes
 from .errors import BuildError, InputError, UsageError
 from .inputs import Requirements, parse_requirements_text
 from .tags import Target
@@ -307,67 +305,29 @@ class UvResult:
     timed_out: bool = False
 
 
-def _popen(argv: Sequence[str], env: Mapping[str, str]) -> subprocess.Popen[str]:
-    # uv in its own process group, so that it and its children (git, build backends,
-    # interpreter probes) can be stopped together.
-    if sys.platform == "win32":
-        flags, new_session = subprocess.CREATE_NEW_PROCESS_GROUP, False
-    else:
-        flags, new_session = 0, True
-    return subprocess.Popen(
-        list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
-        errors="replace", env=dict(env), creationflags=flags, start_new_session=new_session,
-    )
-
-
-def stop_uv(proc: subprocess.Popen[str], grace: float = 1.0) -> None:
+def stop_uv(proc: processes.Process[str], grace: float = 1.0) -> None:
     """Kill uv and everything it started, then wait for it briefly."""
-    if proc.poll() is None:
-        if sys.platform == "win32":
-            try:
-                subprocess.run(["taskkill", "/F", "/T", "/PID", str(proc.pid)], capture_output=True,
-                               timeout=grace, check=False)
-            except (OSError, subprocess.TimeoutExpired):
-                pass
-            proc.kill()
-        else:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except OSError:  # already gone
-                proc.kill()
-    try:
-        proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        log.debug("uv (pid %d) did not exit within %.1f s of being killed", proc.pid, grace)
+    proc.stop(grace)
 
 
 def run_uv(argv: Sequence[str], env: Mapping[str, str], timeout: float | None = None) -> UvResult:
     """The only place that waits for uv. Output is captured and kept for errors.
 
     After `timeout` seconds uv is killed and the result says so; on Ctrl-C or SIGTERM
-    (a KeyboardInterrupt here) uv is killed before the interrupt goes on.
+    (a KeyboardInterrupt here) uv is killed before the interrupt goes on. uv runs in
+    its own process group, so that it and its children (git, build backends,
+    interpreter probes) are stopped together.
     """
-    log.debug("running %s", subprocess.list2cmdline(list(argv)))
-    proc = _popen(argv, env)
     try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        stop_uv(proc)
-        try:
-            out, err = proc.communicate(timeout=1.0)
-        except (subprocess.TimeoutExpired, ValueError):
-            out, err = "", ""
-        return UvResult(list(argv), proc.returncode if proc.returncode is not None else -1, out, err, True)
-    except BaseException:
-        stop_uv(proc)
-        raise
-    return UvResult(list(argv), proc.returncode, out, err)
+        res = processes.run_text(argv, env=env, timeout=timeout)
+    except processes.Timeout as e:
+        return UvResult(list(argv), e.returncode, e.stdout_text, e.stderr_text, True)
+    return UvResult(res.argv, res.returncode, res.stdout, res.stderr)
 
 
-def start_uv(argv: Sequence[str], env: Mapping[str, str]) -> subprocess.Popen[str]:
+def start_uv(argv: Sequence[str], env: Mapping[str, str]) -> processes.Process[str]:
     """Start uv without waiting (the held-back resolution runs beside the install); stop it with `stop_uv`."""
-    log.debug("starting %s", subprocess.list2cmdline(list(argv)))
-    return _popen(argv, env)
+    return processes.start_text(argv, env=env)
 
 
 def deadline_error(what: str, limits: Limits, stderr: str, index: str | None = None) -> BuildError:

@@ -16,7 +16,7 @@ No path is hard-coded. Candidates come, in this order, from:
 4. PATH: `python3`, then `python`;
 5. `sys.executable`.
 
-Each candidate is run once per process (`-I -c`, a few milliseconds) to learn its
+Each candidate is run once per process (`-I scripts/probe_interpreter.py`, a few milliseconds) to learn its
 real version and machine; only CPython with the GIL (not a free-threaded `t`
 build) and not an alpha/beta (whose magic number can differ from the final
 release's) is accepted.
@@ -28,25 +28,18 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import processes
+
 __all__ = ["Interpreter", "candidates", "clear_cache", "find_interpreter", "normalize_machine", "probe"]
 
-_PROBE_SCRIPT = (
-    "import json, platform, sys, sysconfig; "
-    "print(json.dumps({"
-    "'version': list(sys.version_info[:3]), "
-    "'releaselevel': sys.version_info.releaselevel, "
-    "'machine': platform.machine(), "
-    "'implementation': sys.implementation.name, "
-    "'gil_disabled': sysconfig.get_config_var('Py_GIL_DISABLED'), "
-    "'cache_tag': sys.implementation.cache_tag}))"
-)
+# Run on each candidate: scripts/probe_interpreter.py prints one JSON line.
+_PROBE_SCRIPT = "probe_interpreter.py"
 _PROBE_TIMEOUT = 20.0
 _TOOL_TIMEOUT = 20.0
 _VERSIONED = re.compile(r"^python3\.(\d+)$")
@@ -101,16 +94,8 @@ def probe(path: str, environ: Mapping[str, str] | None = None) -> Interpreter | 
 def _run_probe(path: str, environ: Mapping[str, str] | None) -> Interpreter | None:
     env = dict(os.environ if environ is None else environ)
     try:
-        proc = subprocess.run(
-            [path, "-I", "-c", _PROBE_SCRIPT],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=_PROBE_TIMEOUT,
-            env=env,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
+        proc = processes.run_text([path, "-I", processes.script(_PROBE_SCRIPT)], env=env, timeout=_PROBE_TIMEOUT)
+    except (OSError, processes.Timeout):
         return None
     if proc.returncode != 0:
         return None  # e.g. a pyenv shim for a version that is not active
@@ -146,19 +131,11 @@ def _pyenv_root(environ: Mapping[str, str]) -> Path | None:
     pyenv = shutil.which("pyenv", path=environ.get("PATH", ""))
     if pyenv is not None:
         try:
-            proc = subprocess.run(
-                [pyenv, "root"],
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                timeout=_TOOL_TIMEOUT,
-                env=dict(environ),
-                check=False,
-            )
+            proc = processes.run_text([pyenv, "root"], env=environ, timeout=_TOOL_TIMEOUT)
             out = proc.stdout.strip()
             if proc.returncode == 0 and out:
                 return Path(out)
-        except (OSError, subprocess.SubprocessError):
+        except (OSError, processes.Timeout):
             pass
     if environ.get("PYENV_ROOT"):
         return Path(environ["PYENV_ROOT"])
@@ -238,27 +215,11 @@ def _uv_candidates(environ: Mapping[str, str], minor: tuple[int, int] | None) ->
                 "--no-config",
                 f"{minor[0]}.{minor[1]}",
             ]
-            proc = subprocess.run(
-                argv,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                timeout=_TOOL_TIMEOUT,
-                env=env,
-                check=False,
-            )
+            proc = processes.run_text(argv, env=env, timeout=_TOOL_TIMEOUT)
             out = proc.stdout.strip()
             return [out] if proc.returncode == 0 and out and _is_executable(out) else []
         # Without a version: every managed install, from uv's install directory.
-        proc = subprocess.run(
-            [uv, "python", "dir", "--no-config"],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=_TOOL_TIMEOUT,
-            env=env,
-            check=False,
-        )
+        proc = processes.run_text([uv, "python", "dir", "--no-config"], env=env, timeout=_TOOL_TIMEOUT)
         root = Path(proc.stdout.strip())
         if proc.returncode != 0 or not proc.stdout.strip() or not root.is_dir():
             return []
@@ -266,7 +227,7 @@ def _uv_candidates(environ: Mapping[str, str], minor: tuple[int, int] | None) ->
         for install in sorted(root.iterdir(), reverse=True):
             out_list += _versioned_in(install / "bin", None)
         return out_list
-    except (OSError, subprocess.SubprocessError):
+    except (OSError, processes.Timeout):
         return []
 
 

@@ -30,7 +30,6 @@ import platform
 import re
 import shutil
 import struct
-import subprocess
 import sys
 from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -42,6 +41,7 @@ from packaging.markers import InvalidMarker, Marker, UndefinedComparison, Undefi
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from . import processes
 from .binaries import ELFInfo, ELFInvalid, read_elf_file
 from .install import Distribution
 from .stage import Entry
@@ -605,14 +605,8 @@ def _strip_one(
         shutil.copyfile(entry.path, copy)
         name = Path(tool).name
         try:
-            proc = subprocess.run(
-                [tool, "--strip-debug", str(copy)],
-                capture_output=True,
-                text=True,
-                timeout=_STRIP_TIMEOUT,
-                check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired) as e:
+            proc = processes.run_text([tool, "--strip-debug", str(copy)], env=os.environ, timeout=_STRIP_TIMEOUT)
+        except (OSError, processes.Timeout) as e:
             problems.append(f"{name}: {e}")
             continue
         if proc.returncode != 0:

@@ -60,7 +60,6 @@ import re
 import shutil
 import signal
 import stat
-import subprocess
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import ExitStack
@@ -71,10 +70,11 @@ from typing import Any, Literal
 from .artifact import Artifact, _escapes, display_name, open_artifact
 from .check import check, distribution_owners
 from .checks import ERROR, INFO, Finding
-from .children import Children, Stopped, kill, map_with_children
+from .children import map_with_children
 from .errors import UsageError
 from .interpreters import Interpreter, find_interpreter
 from .layout import FUNCTION_ROOT, LAYER_ROOT, is_module_file, module_name, sys_path
+from .processes import Group, Stopped, Timeout, script
 from .tags import Target
 
 __all__ = [
@@ -373,60 +373,9 @@ def _remove_tree(root: Path) -> None:
 
 # -- the child process -------------------------------------------------------------------
 
-# Runs in the smoke interpreter (any Python >= 3.8 syntax). argv[1] is a JSON config.
-# The result is one JSON line on the original stdout; the imported code's own output
-# (fd 1 included) is sent to stderr.
-_CHILD = r"""
-import sys
-sys.dont_write_bytecode = True
-import importlib, json, os, time, traceback
-cfg = json.loads(sys.argv[1])
-out = os.fdopen(os.dup(1), "w", encoding="utf-8")
-os.dup2(2, 1)
-sys.stdout = sys.stderr
-sys.path[:] = cfg["path"] + [p for p in sys.path if p and p not in cfg["path"]]
-if cfg["sdk"]:
-    import importlib.machinery, sysconfig
-    _dirs = list(dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]))
-    class _RuntimeSDK:
-        @classmethod
-        def find_spec(cls, name, path=None, target=None):
-            if path is None and name in cfg["sdk"]:
-                return importlib.machinery.PathFinder.find_spec(name, _dirs)
-            return None
-    sys.meta_path.append(_RuntimeSDK)
-res = {"module": cfg["module"]}
-t0 = time.perf_counter()
-try:
-    mod = importlib.import_module(cfg["module"])
-    res["seconds"] = time.perf_counter() - t0
-    fn = cfg.get("function")
-    if fn is not None:
-        if not hasattr(mod, fn):
-            res["error"] = {"type": "AttributeError", "message":
-                "module %r has no attribute %r (Runtime.HandlerNotFound)" % (cfg["module"], fn)}
-        elif not callable(getattr(mod, fn)):
-            res["error"] = {"type": "TypeError", "message": "%s.%s is a %s, not a function" % (
-                cfg["module"], fn, type(getattr(mod, fn)).__name__)}
-except BaseException as e:
-    tb = traceback.extract_tb(e.__traceback__)
-    frames = [f for f in tb if not f.filename.startswith("<frozen")] or list(tb)
-    last = frames[-1] if frames else None
-    files = [f.filename for f in tb]
-    if isinstance(getattr(e, "path", None), str):
-        files.append(e.path)
-    t = type(e)
-    res["error"] = {
-        "type": t.__name__ if t.__module__ == "builtins" else t.__module__ + "." + t.__qualname__,
-        "message": str(e),
-        "name": getattr(e, "name", None) if isinstance(e, ImportError) else None,
-        "frame": [last.filename, last.lineno, last.name, last.line] if last else None,
-        "files": files,
-    }
-out.write(json.dumps(res) + "\n")
-out.flush()
-os._exit(0)
-"""
+# The child: scripts/smoke_child.py, run in the smoke interpreter. argv[1] is a JSON
+# config; the result is one JSON line on its stdout.
+_CHILD = "smoke_child.py"
 
 
 @dataclass(frozen=True)
@@ -447,23 +396,20 @@ def _to_lambda(text: str, roots: Mapping[str, str]) -> str:
 
 def _run_child(
     exe: str, module: str, function: str | None, paths: list[str], env: dict[str, str], cwd: str,
-    timeout: float, sdk: bool, roots: Mapping[str, str], version: str, children: Children,
+    timeout: float, sdk: bool, roots: Mapping[str, str], version: str, children: Group,
 ) -> _Raw:
     cfg = {"module": module, "function": function, "path": paths, "sdk": list(RUNTIME_SDK) if sdk else []}
-    argv = [exe, "-I", "-S", "-c", _CHILD, json.dumps(cfg)]
+    argv = [exe, "-I", "-S", script(_CHILD), json.dumps(cfg)]
     # Its own process group: whatever the import starts in the background dies with it.
-    proc = children.start(
-        argv, own_group=True, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    proc = children.start(argv, own_group=True, cwd=cwd, env=env)
     try:
         out_b, err_b = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        kill(proc, own_group=True)
+    except Timeout:
+        proc.kill()
         proc.communicate()
         return _Raw(module, None, f"import did not finish within {timeout:g}s (killed)", frozenset())
     finally:
-        kill(proc, own_group=True)
+        proc.kill()
         children.forget(proc)
     if children.stopped:
         raise Stopped  # killed because the command is ending
@@ -478,7 +424,7 @@ def _run_child(
             res = cand
             break
     if res is None:
-        rc = proc.returncode
+        rc = proc.returncode if proc.returncode is not None else -1
         if rc < 0:
             try:
                 how = f"crashed with {signal.Signals(-rc).name}"
@@ -623,7 +569,7 @@ def smoke(
         before = _snapshot([task, opt])
         workers = max(1, min(len(modules), os.cpu_count() or 2))
         # The main thread waits interruptibly: SIGTERM or Ctrl-C kills the imports at once.
-        children = Children()
+        children = Group()
         raws = map_with_children(
             lambda m: _run_child(interp.path, m, function, local_paths, env, str(task), timeout,
                                  with_runtime_boto3, roots, version, children),
