@@ -12,7 +12,7 @@ import stat
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 
-from . import checks, credentials
+from . import checks, credentials, sdk
 from .checks import ERROR, INFO, WARNING, Finding, Member
 from .layout import FUNCTION_ROOT, LambdaFile, LambdaView
 from .tags import Target
@@ -33,8 +33,6 @@ RULES: dict[str, str] = {
     "LP403": "__pycache__ compiled for another Python version (dead weight)",
     "LP404": "timestamp-based .pyc that never validates on Lambda",
 }
-
-_RUNTIME_SDK = ("boto3", "botocore", "s3transfer", "jmespath")
 
 
 def _dir_shown(path: str, origin: str) -> str:
@@ -208,7 +206,7 @@ def shadowing(view: LambdaView) -> list[Finding]:
     seen_sdk = set()
     for d in view.sys_path:
         for name, files in view.top_level(d).items():
-            if name in _RUNTIME_SDK and name not in seen_sdk:
+            if name in sdk.SDK_MODULES and name not in seen_sdk:
                 seen_sdk.add(name)
                 size = sum(f.size for f in files)
                 out.append(

@@ -23,6 +23,8 @@ import difflib
 from dataclasses import dataclass
 from enum import Enum
 
+from .machines import EM_AARCH64, EM_X86_64, MACHINE_NAMES
+
 __all__ = [
     "RUNTIMES",
     "Arch",
@@ -43,12 +45,12 @@ class Arch(Enum):
     @property
     def machine(self) -> str:
         """`platform.machine()` on Lambda, and the suffix of manylinux wheel tags."""
-        return "x86_64" if self is Arch.X86_64 else "aarch64"
+        return MACHINE_NAMES[self.elf_machine]
 
     @property
     def elf_machine(self) -> int:
         """ELF `e_machine` of native code for this architecture (EM_X86_64, EM_AARCH64)."""
-        return 62 if self is Arch.X86_64 else 183
+        return EM_X86_64 if self is Arch.X86_64 else EM_AARCH64
 
 
 @dataclass(frozen=True)

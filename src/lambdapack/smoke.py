@@ -68,6 +68,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from . import sdk
 from .artifact import Artifact, _escapes, display_name, open_artifact
 from .check import check, distribution_owners
 from .checks import ERROR, INFO, Finding
@@ -89,7 +90,7 @@ __all__ = [
 
 # Top-level names the Lambda Python runtime provides in /var/runtime (boto3 and what
 # it needs). Absent from smoke runs unless with_runtime_boto3.
-RUNTIME_SDK = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
+RUNTIME_SDK: tuple[str, ...] = sdk.INCLUDED_MODULES
 
 # Codes of findings about native code: a bad binary anywhere in a distribution can
 # break the import of any of its modules (e.g. a library in `<dist>.libs/`).
