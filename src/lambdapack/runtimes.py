@@ -23,6 +23,7 @@ import difflib
 from dataclasses import dataclass
 from enum import Enum
 
+from .errors import UsageError
 from .machines import EM_AARCH64, EM_X86_64, MACHINE_NAMES
 
 __all__ = [
@@ -152,11 +153,13 @@ RUNTIMES: dict[str, Runtime] = {
 _ARCH_ALIASES = {"x86_64": Arch.X86_64, "amd64": Arch.X86_64, "arm64": Arch.ARM64, "aarch64": Arch.ARM64}
 
 
-class UnknownRuntimeError(ValueError):
+# Usage errors (exit 2) wherever they are raised, so no caller has to map them; still
+# ValueErrors for code that looks a name up and catches that.
+class UnknownRuntimeError(UsageError, ValueError):
     pass
 
 
-class UnknownArchError(ValueError):
+class UnknownArchError(UsageError, ValueError):
     pass
 
 
