@@ -23,7 +23,6 @@ patchelf, and some strip runs on such files produce binaries the loader refuses
 from __future__ import annotations
 
 import enum
-import fnmatch
 import mmap
 import os
 import platform
@@ -45,6 +44,7 @@ from packaging.utils import canonicalize_name
 from . import sdk
 from .binaries import ELFInfo, ELFInvalid, read_elf_file, read_load_headers
 from .install import Distribution
+from .patterns import PathPattern
 from .stage import Entry
 from .tags import Target
 
@@ -157,19 +157,9 @@ def _dist_name(label: str) -> str:
 
 
 def _matches(rel: PurePosixPath, arcname: str, pattern: str) -> bool:
-    """Like the source tree's --exclude: a pattern without "/" matches any path component
-    (`*.pyi`, `tests`); one with "/" matches the path, with or without the layer prefix,
-    and a directory pattern covers everything below it."""
-    pat = pattern.strip().rstrip("/")
-    if not pat:
-        return False
-    if "/" not in pat:
-        return any(fnmatch.fnmatchcase(part, pat) for part in rel.parts)
-    pat = pat.lstrip("/")
-    return any(
-        fnmatch.fnmatchcase(path, pat) or fnmatch.fnmatchcase(path, pat + "/*")
-        for path in (str(rel), arcname)
-    )
+    """An --exclude/--keep pattern on a dependency's file: its path below the site root,
+    or its name in the zip (with the layer's python/ prefix) for a pattern with "/"."""
+    return PathPattern(pattern).matches(str(rel), also=(arcname,))
 
 
 def _foreign_bytecode(rel: PurePosixPath, cache_tag: str) -> bool:
