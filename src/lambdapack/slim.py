@@ -44,6 +44,7 @@ from packaging.utils import canonicalize_name
 from . import sdk
 from .binaries import ELFInfo, ELFInvalid, read_elf_file, read_load_headers
 from .install import Distribution
+from .interpreters import normalize_machine
 from .patterns import PathPattern
 from .stage import Entry
 from .tags import Target
@@ -387,12 +388,8 @@ def _closure(start: set[str], requires: dict[str, set[str]], stop: set[str]) -> 
 
 # --- stripping (the edge) -----------------------------------------------------------
 
-_HOST_MACHINE = {"amd64": "x86_64", "x64": "x86_64", "arm64": "aarch64"}
-
-
 def _host_machine() -> str:
-    m = platform.machine().lower()
-    return _HOST_MACHINE.get(m, m)
+    return normalize_machine(platform.machine())
 
 
 def find_strip_tools(machine: str) -> tuple[str, ...]:
