@@ -36,7 +36,6 @@ from .checks import ERROR, WARNING, Finding
 from .errors import InputError
 
 __all__ = [
-    "ARCHIVE_RULES",
     "DEFAULT_LIMITS",
     "ArchiveLimits",
     "Artifact",
@@ -46,18 +45,6 @@ __all__ = [
     "open_artifact",
 ]
 
-# To be merged into checks.RULES by whoever owns that file.
-ARCHIVE_RULES: dict[str, str] = {
-    "LP301": "path traversal: an entry escapes the extraction root (../, or through a symlink)",
-    "LP302": "absolute path, Windows backslash separators, or a name Linux cannot create",
-    "LP303": "symbolic link entry (an error when its target escapes the root)",
-    "LP304": "zip bomb: declared or actual uncompressed size or ratio over the limits, or overlapping entries",
-    "LP305": "duplicate entry names (which one wins depends on the unzip tool)",
-    "LP306": "entry name whose bytes are not trustworthy UTF-8",
-    "LP307": "member data corrupt (CRC mismatch, bad deflate stream, bad local header)",
-    "LP308": "compression method other than stored/deflate: not checked, may not extract",
-    "LP309": "special file (FIFO, socket, device) in a directory artifact: skipped",
-}
 
 
 class ArtifactError(InputError):

@@ -28,16 +28,20 @@ import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from .machines import machine_name
+
 __all__ = [
     "BinaryKind",
     "ELFInfo",
     "ELFInvalid",
     "ELFTruncation",
+    "LoadHeaders",
     "classify",
     "elf_truncation",
     "read_elf",
     "read_elf_file",
     "read_elf_prefix",
+    "read_load_headers",
 ]
 
 
@@ -95,30 +99,6 @@ def classify(head: bytes) -> BinaryKind:
 
 class ELFInvalid(ValueError):
     """The data is not a well-formed ELF file (or uses something out of range)."""
-
-
-_MACHINE_NAMES: dict[int, str] = {
-    2: "sparc",
-    3: "i386",
-    8: "mips",
-    20: "ppc",
-    40: "arm",
-    43: "sparcv9",
-    50: "ia64",
-    62: "x86_64",
-    183: "aarch64",
-    258: "loongarch64",
-}
-
-
-def _machine_name(machine: int, elf_class: int, little_endian: bool) -> str:
-    if machine == 21:  # EM_PPC64
-        return "ppc64le" if little_endian else "ppc64"
-    if machine == 22:  # EM_S390 covers both s390 (31-bit) and s390x
-        return "s390x" if elf_class == 64 else "s390"
-    if machine == 243:  # EM_RISCV
-        return f"riscv{elf_class}"
-    return _MACHINE_NAMES.get(machine, f"machine {machine}")
 
 
 def _version_key(name: str, prefix: str) -> tuple[int, ...] | None:
@@ -585,7 +565,7 @@ def _parse(buf: bytes | mmap.mmap | memoryview, dynamic_only: bool = False) -> E
         elf_class=elf_class,
         little_endian=little,
         machine=e_machine,
-        machine_name=_machine_name(e_machine, elf_class, little),
+        machine_name=machine_name(e_machine, elf_class, little),
         elf_type=e_type,
         needed=tuple(dyn.needed),
         soname=dyn.soname,
@@ -689,6 +669,43 @@ def elf_truncation(read: Callable[[int], bytes], size: int) -> ELFTruncation | N
                 True,
             )
     return None
+
+
+@dataclass(frozen=True)
+class LoadHeaders:
+    """The parts of an ELF file that the dynamic loader reads (for comparing two files)."""
+
+    header: tuple[int, ...]  # e_ident + ELF header fields, without the section-header ones
+    phdrs: tuple[tuple[int, ...], ...]  # (type, flags, offset, vaddr, paddr, filesz, memsz, align)
+    headers: tuple[tuple[int, int], ...]  # file ranges of the ELF header and the program headers
+
+
+def read_load_headers(buf: bytes | mmap.mmap) -> LoadHeaders:
+    """The ELF header and program headers of a whole file (ELFInvalid if they are not there)."""
+    if len(buf) < 16 or buf[:4] != _ELF_MAGIC or buf[4] not in (1, 2) or buf[5] not in (1, 2):
+        raise ELFInvalid("not an ELF file")
+    is64 = buf[4] == 2
+    lay = _LAYOUTS[(64 if is64 else 32, buf[5] == 1)]
+    if len(buf) < 16 + lay.ehdr.size:
+        raise ELFInvalid("truncated ELF header")
+    (
+        e_type, e_machine, e_version, e_entry, e_phoff, _shoff, e_flags,
+        e_ehsize, e_phentsize, e_phnum, _shentsize, _shnum, _shstrndx,
+    ) = lay.ehdr.unpack_from(buf, 16)  # fmt: skip
+    header = (*buf[:16], e_type, e_machine, e_version, e_entry, e_phoff, e_flags, e_ehsize, e_phentsize, e_phnum)
+    phdr = lay.phdr
+    if e_phnum and (e_phentsize != phdr.size or e_phoff + e_phnum * phdr.size > len(buf)):
+        raise ELFInvalid("program headers outside the file")
+    phdrs = []
+    for i in range(e_phnum):
+        v = phdr.unpack_from(buf, e_phoff + i * phdr.size)
+        if is64:
+            p_type, p_flags, p_offset, p_vaddr, p_paddr, p_filesz, p_memsz, p_align = v
+        else:
+            p_type, p_offset, p_vaddr, p_paddr, p_filesz, p_memsz, p_flags, p_align = v
+        phdrs.append((p_type, p_flags, p_offset, p_vaddr, p_paddr, p_filesz, p_memsz, p_align))
+    headers = ((0, e_ehsize), (e_phoff, e_phoff + e_phnum * e_phentsize))
+    return LoadHeaders(header, tuple(phdrs), headers)
 
 
 def read_elf_prefix(read: Callable[[int], bytes], size: int, first: int = 1 << 16) -> ELFInfo:

@@ -19,9 +19,17 @@ from .artifact import Artifact, open_artifact
 from .checks import Finding
 from .errors import UsageError
 from .install import record_paths
-from .layout import FUNCTION_ROOT, LAYER_ROOT, LambdaFile, LambdaView, lambda_path, pyc_source
+from .layout import (
+    FUNCTION_ROOT,
+    LAYER_ROOT,
+    LAYER_SITE_ROOTS,
+    LambdaFile,
+    LambdaView,
+    lambda_path,
+    pyc_source,
+)
 from .rules import run_view_rules
-from .runtimes import RUNTIMES, UnknownArchError, UnknownRuntimeError, get_arch, get_runtime
+from .runtimes import RUNTIMES, get_arch, get_runtime
 from .tags import Target
 
 __all__ = ["CheckResult", "add_artifact", "check", "distribution_owners", "infer_target"]
@@ -55,14 +63,15 @@ class CheckResult:
         }
 
 
-_SITE_ROOTS_RE = re.compile(r"^(python/lib/python\d+\.\d+/site-packages/|python/|)")
+_SITE_ROOTS_RE = re.compile(rf"^({LAYER_SITE_ROOTS}|)")
+_RECORD_RE = re.compile(rf"^((?:{LAYER_SITE_ROOTS})?)([^/]+)-([^/-]+)\.dist-info/RECORD$")
 
 
 def distribution_owners(art: Artifact) -> dict[str, str]:
     """name inside the artifact -> "dist version", from every *.dist-info/RECORD."""
     owners: dict[str, str] = {}
     for e in art.entries:
-        m = re.match(r"^((?:python/lib/python\d+\.\d+/site-packages/|python/)?)([^/]+)-([^/-]+)\.dist-info/RECORD$", e.name)
+        m = _RECORD_RE.match(e.name)
         if not m or e.size > 50_000_000:
             continue
         base, name, version = m.group(1), m.group(2), m.group(3)
@@ -181,10 +190,7 @@ def check(
                                      "pass --arch x86_64 or --arch arm64")
                 arch = arch_guess
                 inferred["arch"] = notes["arch"]
-        try:
-            target = Target(get_runtime(runtime), get_arch(arch))
-        except (UnknownRuntimeError, UnknownArchError) as e:
-            raise UsageError(str(e)) from None
+        target = Target(get_runtime(runtime), get_arch(arch))  # an unknown name is a UsageError
         result = CheckResult(target=target, inferred=inferred)
         view = LambdaView(target.runtime)
         layer_names: list[tuple[str, list[str]]] = []

@@ -4,7 +4,7 @@ Rules are pure functions over `Member`s (a file's name, owner and bytes) and a
 `Target`; they return `Finding`s. The build verifies its staged files with them, and
 `lambdapack check` runs the same rules on zips built by anything.
 
-Rule codes are stable; they are listed, with their meaning, in RULES.
+Rule codes are stable; they are listed, with their meaning, in `rulebook.RULES`.
 """
 
 from __future__ import annotations
@@ -25,26 +25,10 @@ from .binaries import (
     read_elf_file,
     read_elf_prefix,
 )
+from .rulebook import ERROR, INFO, WARNING
 from .tags import Target
 
-__all__ = ["RULES", "Finding", "Member", "check_binaries", "check_sizes", "has_errors"]
-
-ERROR = "error"
-WARNING = "warning"
-INFO = "info"
-
-RULES: dict[str, str] = {
-    "LP001": "native binary for another operating system (Mach-O, PE/DLL)",
-    "LP002": "ELF for another machine, class or byte order",
-    "LP003": "needs a glibc newer than the runtime's",
-    "LP004": "needs a libstdc++ (GLIBCXX / CXXABI) newer than the runtime's",
-    "LP005": "extension module built for another Python, ABI or platform",
-    "LP006": "file looks like ELF but cannot be parsed",
-    "LP008": "empty, truncated or non-ELF shared object (an extension module or a library something loads)",
-    "LP101": "unzipped size over Lambda's 250 MB limit (function + layers)",
-    "LP102": "zip over 50 MB: direct upload refused, upload through S3",
-    "LP103": "more than 5 layers",
-}
+__all__ = ["ERROR", "INFO", "WARNING", "Finding", "Member", "check_binaries", "check_sizes", "has_errors"]
 
 
 @dataclass(frozen=True)

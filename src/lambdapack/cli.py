@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from . import __version__
 from .build import BuildFailed, BuildOptions, BuildResult, build
-from .errors import CREATING_CACHE, LambdapackError, UsageError, from_os_error
+from .errors import CREATING_CACHE, LambdapackError, UsageError, exit_codes_help, from_os_error
 from .install import InstallOptions
 from .runtimes import RUNTIMES, UnknownArchError, UnknownRuntimeError, get_arch, get_runtime
 from .tags import Target, why
@@ -30,14 +30,17 @@ if TYPE_CHECKING:
     from .check import CheckResult
     from .checks import Finding
 
-EXIT_CODES = """exit codes:
-  0  success
-  1  the build or the verification failed (incompatible binary, no wheel for the
-     target, a Lambda limit exceeded, package index unreachable), or the machine
-     did (no space left, read-only file system, I/O error, disk quota)
-  2  bad usage or input (unknown runtime/arch, unreadable requirements, a package
-     that does not exist, conflicting pins, a path that cannot be used: not a
-     directory, a directory, too long, permission denied)"""
+# The exit codes of the commands, from the one table (errors.EXIT_CODES) the README quotes.
+EXIT_CODES = exit_codes_help("build") + "\n  (each command's --help says what its codes mean)"
+
+
+class _ExitCodesFormatter(argparse.HelpFormatter):
+    """Wraps the description as usual but prints the exit-code epilog as laid out."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith("exit codes:"):
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
 
 
 class _Style:
@@ -109,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="build a function zip, a layer zip, or both",
         description="Install dependencies for the Lambda target with uv, add your code, verify every "
         "binary, and write a byte-reproducible zip.",
-        epilog=EXIT_CODES + "\n\ndefault outputs: dist/function-<runtime>-<arch>.zip and "
+        epilog=exit_codes_help("build") + "\n\ndefault outputs: dist/function-<runtime>-<arch>.zip and "
         "dist/layer-<runtime>-<arch>.zip",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -225,14 +228,16 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
     _add_format(b)
 
-    t = sub.add_parser("tags", help="print the wheel tags a runtime accepts, best first")
+    t = sub.add_parser("tags", help="print the wheel tags a runtime accepts, best first",
+                       epilog=exit_codes_help("tags"), formatter_class=_ExitCodesFormatter)
     _add_target(t)
     _add_format(t)
 
     w = sub.add_parser(
         "why",
         help="say whether a wheel fits a runtime, and why",
-        epilog="exit codes: 0 compatible, 1 not compatible, 2 bad usage",
+        epilog=exit_codes_help("why"),
+        formatter_class=_ExitCodesFormatter,
     )
     w.add_argument("wheel", metavar="WHEEL_FILENAME")
     _add_target(w)
@@ -241,7 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
         "check", help="find every reason a Lambda package will not import (any zip, any tool)",
         description="Check a function zip or directory, and its layers, the way Lambda lays them out "
         "(/var/task, then /opt layers in order). Never extracts anything.",
-        epilog="exit codes: 0 no errors, 1 errors found, 2 could not check (bad input or usage)\n"
+        epilog=exit_codes_help("check") + "\n\n"
         "--runtime/--arch may be omitted when the content's wheel tags tell them",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -259,8 +264,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="import a built zip (and its layers) like Lambda would, with a matching local interpreter",
         description="Extracts into a read-only temporary tree laid out like /var/task and /opt, then imports "
         "the handler module (or every top-level module) in isolated processes (-I -S, only Lambda's paths).",
-        epilog="exit codes: 0 passed, 1 failed, 2 bad usage or input, 3 skipped (no interpreter of the target's "
-        "Python version and architecture on this machine)",
+        epilog=exit_codes_help("smoke"),
+        formatter_class=_ExitCodesFormatter,
     )
     sm.add_argument("zip", nargs="?", type=Path, metavar="ZIP", help="function zip")
     sm.add_argument("--layer", action="append", default=[], type=Path, metavar="ZIP", help="layer, in order")
@@ -275,6 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
         "cache", help="show, clean or prune the build cache",
         description="The cache holds resolutions, unpacked wheels, compressed zip members and finished zips. "
         "Location: --cache-dir, else $LAMBDAPACK_CACHE_DIR, else the platform's user cache directory.",
+        epilog=exit_codes_help("cache"),
+        formatter_class=_ExitCodesFormatter,
     )
     k.add_argument("action", choices=("info", "clean", "prune"))
     k.add_argument("--max-size", metavar="SIZE", default=None,
@@ -285,7 +292,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser(
         "explain", help="explain a Lambda error message (argument or stdin) and how to fix it",
-        epilog="exit codes: 0 explained, 1 not recognised, 2 bad usage",
+        epilog=exit_codes_help("explain"),
+        formatter_class=_ExitCodesFormatter,
     )
     e.add_argument("text", nargs="?", help="the error text; read from stdin when omitted (pipe CloudWatch logs)")
     e.add_argument("--max-bytes", metavar="SIZE", default=None,

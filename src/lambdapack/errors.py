@@ -1,35 +1,89 @@
 """Errors that reach the user: each says what is wrong, what to do, and its exit code.
 
-Exit codes (documented in the README and `lambdapack --help`):
-  0  success
-  1  the build or the verification failed (no compatible wheel, a wrong binary,
-     a limit exceeded, the registry unreachable, uv failed), or the machine failed
-     it (no space left, a read-only file system, an I/O error, a disk quota)
-  2  bad usage or input (unknown runtime or architecture, unreadable or invalid
-     requirements, a package that does not exist, conflicting pins, a path given
-     that cannot be used: not a directory, a directory, too long, no permission)
+Exit codes: :data:`EXIT_CODES` below is the one table of what each code means for each
+command; `lambdapack --help` (and each command's --help) prints it, and the README's
+"Exit codes" table quotes it (tests/unit/test_facts.py compares them).
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import textwrap
 from dataclasses import dataclass
 
 __all__ = [
+    "COMMAND_COLUMNS",
     "CREATING_CACHE",
+    "EXIT_CODES",
     "READING_SOURCE",
     "USING_CACHE",
     "USING_TEMP",
     "WRITING_OUTPUT",
     "BuildError",
+    "ExitCode",
     "InputError",
     "LambdapackError",
     "Operation",
     "UsageError",
+    "exit_codes_help",
     "from_os_error",
     "show_path",
 ]
+
+
+# The README's columns: which commands each meaning is for ("tags, cache": both).
+COMMAND_COLUMNS: tuple[str, ...] = ("build", "check", "smoke", "why", "explain", "tags, cache")
+
+
+@dataclass(frozen=True)
+class ExitCode:
+    code: int
+    meanings: dict[str, str]  # README column -> what the code means there; absent: never returned
+
+    def meaning(self, command: str) -> str | None:
+        return next((m for col, m in self.meanings.items() if command in col.split(", ")), None)
+
+
+_MACHINE = "no space left, a read-only file system, an I/O error, a disk quota"
+_INTERRUPTED = "interrupted (Ctrl-C, SIGTERM)"
+
+EXIT_CODES: tuple[ExitCode, ...] = (
+    ExitCode(0, {"build": "success", "check": "no errors", "smoke": "passed", "why": "compatible",
+                 "explain": "recognised", "tags, cache": "success"}),
+    ExitCode(1, {
+        "build": "build or verification failed: no wheel for the target, a wrong binary, a Lambda limit "
+                 f"exceeded, the index unreachable, a failed --smoke; or the machine failed it ({_MACHINE})",
+        "check": "errors found",
+        "smoke": "failed",
+        "why": "not compatible",
+        "explain": "not recognised",
+        "tags, cache": f"the machine failed it ({_MACHINE})",
+    }),
+    ExitCode(2, {
+        "build": "bad usage or input: unknown runtime/arch, unreadable requirements, a package that does not "
+                 "exist, conflicting pins, a path given that cannot be used (not a directory, a directory, "
+                 "too long, permission denied)",
+        "check": "could not check: bad usage or input (an unknown runtime/arch, a corrupt archive)",
+        "smoke": "bad usage or input",
+        "why": "bad usage",
+        "explain": "bad usage",
+        "tags, cache": "bad usage",
+    }),
+    ExitCode(3, {"smoke": "skipped: no interpreter of the target's Python version and architecture here"}),
+    ExitCode(130, {"build": f"{_INTERRUPTED}: no output written",
+                   **dict.fromkeys(COMMAND_COLUMNS[1:], _INTERRUPTED)}),
+)
+
+
+def exit_codes_help(command: str) -> str:
+    """The "exit codes:" block of `command`'s --help, from :data:`EXIT_CODES`."""
+    lines = ["exit codes:"]
+    for ec in EXIT_CODES:
+        meaning = ec.meaning(command)
+        if meaning is not None:
+            lines += textwrap.wrap(meaning, 78, initial_indent=f"  {ec.code:<3}  ", subsequent_indent=" " * 7)
+    return "\n".join(lines)
 
 
 class LambdapackError(Exception):

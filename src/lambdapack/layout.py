@@ -20,10 +20,14 @@ from .runtimes import Runtime
 __all__ = [
     "FUNCTION_ROOT",
     "LAYER_ROOT",
+    "LAYER_SITE_ROOTS",
+    "VERSIONED_DIR_RE",
+    "Handler",
     "LambdaFile",
     "LambdaView",
     "is_module_file",
     "module_name",
+    "parse_handler",
     "pyc_source",
     "sys_path",
 ]
@@ -31,10 +35,41 @@ __all__ = [
 FUNCTION_ROOT = "/var/task"
 LAYER_ROOT = "/opt"
 
+# Where a layer's packages go inside its zip: the versioned site-packages, else python/
+# (a regex alternation, longest first, for the modules that match names against it).
+LAYER_SITE_ROOTS = r"python/lib/python\d+\.\d+/site-packages/|python/"
+# python/lib/pythonX.Y/ of any version (group 1: X.Y): only the runtime's own is on sys.path.
+VERSIONED_DIR_RE = re.compile(r"^python/lib/python(\d+\.\d+)/")
 
-def sys_path(runtime: Runtime) -> list[str]:
-    """The user-controlled part of sys.path on Lambda, in order."""
-    v = runtime.version
+
+@dataclass(frozen=True)
+class Handler:
+    """Lambda's handler setting, `module.function` (the module may be written `pkg/mod`)."""
+
+    module: str  # as written
+    function: str
+
+    @property
+    def dotted(self) -> str:
+        """The module's import name: `pkg/mod` and `pkg.mod` both mean pkg.mod."""
+        return self.module.replace("/", ".")
+
+    @property
+    def importable(self) -> bool:
+        return all(p.isidentifier() for p in self.dotted.split("."))
+
+
+def parse_handler(text: str) -> Handler | None:
+    """`app.lambda_handler` -> Handler("app", "lambda_handler"); None when not module.function."""
+    module, _, function = text.rpartition(".")
+    if not module or not function:
+        return None
+    return Handler(module, function)
+
+
+def sys_path(runtime: Runtime | str) -> list[str]:
+    """The user-controlled part of sys.path on Lambda, in order (for a runtime or its "3.12")."""
+    v = runtime if isinstance(runtime, str) else runtime.version
     return [FUNCTION_ROOT, f"{LAYER_ROOT}/python/lib/python{v}/site-packages", f"{LAYER_ROOT}/python"]
 
 

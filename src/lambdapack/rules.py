@@ -12,29 +12,13 @@ import stat
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 
-from . import checks, credentials
+from . import checks, credentials, sdk
 from .checks import ERROR, INFO, WARNING, Finding, Member
-from .layout import FUNCTION_ROOT, LambdaFile, LambdaView
+from .layout import FUNCTION_ROOT, VERSIONED_DIR_RE, LambdaFile, LambdaView, parse_handler
 from .tags import Target
 
-__all__ = ["RULES", "run_view_rules"]
+__all__ = ["run_view_rules"]
 
-RULES: dict[str, str] = {
-    "LP007": "DT_NEEDED library neither bundled nor part of the runtime's Amazon Linux",
-    "LP201": "layer layout: packages at the zip root instead of python/",
-    "LP202": "layer layout: python/lib/pythonX.Y/ for another Python version",
-    "LP203": "handler module not found on the Lambda path",
-    "LP204": "handler function not defined in its module",
-    "LP205": "the same top-level module in the function and a layer",
-    "LP206": "boto3/botocore bundled (the runtime provides them)",
-    "LP207": "a layer file overwrites another layer's file",
-    "LP401": "file or directory Lambda cannot read",
-    "LP402": "secret or repository metadata that should never ship",
-    "LP403": "__pycache__ compiled for another Python version (dead weight)",
-    "LP404": "timestamp-based .pyc that never validates on Lambda",
-}
-
-_RUNTIME_SDK = ("boto3", "botocore", "s3transfer", "jmespath")
 
 
 def _dir_shown(path: str, origin: str) -> str:
@@ -127,7 +111,7 @@ def layer_layout(view: LambdaView, layers: Sequence[tuple[str, list[str]]], targ
                             "put them under python/ in the zip: lambdapack build --layer does this")
                 )
         for n in names:
-            m = re.match(r"^python/lib/python(\d+\.\d+)/", n)
+            m = VERSIONED_DIR_RE.match(n)
             if m and m.group(1) != v:
                 out.append(
                     Finding("LP202", ERROR, f"{origin}: python/lib/python{m.group(1)}/", None,
@@ -141,12 +125,13 @@ def layer_layout(view: LambdaView, layers: Sequence[tuple[str, list[str]]], targ
 
 def handler_rule(view: LambdaView, handler: str) -> list[Finding]:
     """LP203/LP204: the handler module exists on the path and defines the function."""
-    module, _, func = handler.rpartition(".")
-    if not module or not func:
+    parsed = parse_handler(handler)
+    if parsed is None:
         return [Finding("LP203", ERROR, handler, None,
                         f"handler {handler!r} is not of the form module.function",
                         "set the handler to e.g. lambda_function.lambda_handler")]
-    found = view.find_module(module.replace("/", "."))
+    module, func = parsed.module, parsed.function
+    found = view.find_module(parsed.dotted)
     if found is None:
         roots = sorted(view.top_level(FUNCTION_ROOT))[:8]
         return [Finding("LP203", ERROR, module.replace(".", "/") + ".py", None,
@@ -208,7 +193,7 @@ def shadowing(view: LambdaView) -> list[Finding]:
     seen_sdk = set()
     for d in view.sys_path:
         for name, files in view.top_level(d).items():
-            if name in _RUNTIME_SDK and name not in seen_sdk:
+            if name in sdk.SDK_MODULES and name not in seen_sdk:
                 seen_sdk.add(name)
                 size = sum(f.size for f in files)
                 out.append(

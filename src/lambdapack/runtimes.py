@@ -23,6 +23,9 @@ import difflib
 from dataclasses import dataclass
 from enum import Enum
 
+from .errors import UsageError
+from .machines import EM_AARCH64, EM_X86_64, MACHINE_NAMES
+
 __all__ = [
     "RUNTIMES",
     "Arch",
@@ -43,12 +46,12 @@ class Arch(Enum):
     @property
     def machine(self) -> str:
         """`platform.machine()` on Lambda, and the suffix of manylinux wheel tags."""
-        return "x86_64" if self is Arch.X86_64 else "aarch64"
+        return MACHINE_NAMES[self.elf_machine]
 
     @property
     def elf_machine(self) -> int:
         """ELF `e_machine` of native code for this architecture (EM_X86_64, EM_AARCH64)."""
-        return 62 if self is Arch.X86_64 else 183
+        return EM_X86_64 if self is Arch.X86_64 else EM_AARCH64
 
 
 @dataclass(frozen=True)
@@ -150,11 +153,13 @@ RUNTIMES: dict[str, Runtime] = {
 _ARCH_ALIASES = {"x86_64": Arch.X86_64, "amd64": Arch.X86_64, "arm64": Arch.ARM64, "aarch64": Arch.ARM64}
 
 
-class UnknownRuntimeError(ValueError):
+# Usage errors (exit 2) wherever they are raised, so no caller has to map them; still
+# ValueErrors for code that looks a name up and catches that.
+class UnknownRuntimeError(UsageError, ValueError):
     pass
 
 
-class UnknownArchError(ValueError):
+class UnknownArchError(UsageError, ValueError):
     pass
 
 

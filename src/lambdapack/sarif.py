@@ -8,10 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from . import __version__
-from .artifact import ARCHIVE_RULES
 from .check import CheckResult
-from .checks import RULES as BINARY_RULES
-from .rules import RULES as VIEW_RULES
+from .rulebook import RULES
 
 __all__ = ["to_sarif"]
 
@@ -19,7 +17,6 @@ _LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 
 
 def to_sarif(result: CheckResult) -> dict[str, Any]:
-    rules = {**BINARY_RULES, **VIEW_RULES, **ARCHIVE_RULES}
     used = sorted({f.code for f in result.findings})
     artifact = str(result.artifacts[0]["path"]) if result.artifacts else ""
     return {
@@ -30,7 +27,7 @@ def to_sarif(result: CheckResult) -> dict[str, Any]:
                 "name": "lambdapack",
                 "version": __version__,
                 "informationUri": "https://pypi.org/project/lambdapack/",
-                "rules": [{"id": code, "shortDescription": {"text": rules.get(code, code)}} for code in used],
+                "rules": [{"id": code, "shortDescription": {"text": RULES[code].title if code in RULES else code}} for code in used],
             }},
             "results": [{
                 "ruleId": f.code,

@@ -23,7 +23,6 @@ patchelf, and some strip runs on such files produce binaries the loader refuses
 from __future__ import annotations
 
 import enum
-import fnmatch
 import mmap
 import os
 import platform
@@ -41,9 +40,11 @@ from packaging.markers import InvalidMarker, Marker, UndefinedComparison, Undefi
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from . import processes
-from .binaries import ELFInfo, ELFInvalid, read_elf_file
+from . import processes, sdk
+from .binaries import ELFInfo, ELFInvalid, read_elf_file, read_load_headers
 from .install import Distribution
+from .interpreters import normalize_machine
+from .patterns import PathPattern
 from .stage import Entry
 from .tags import Target
 
@@ -112,8 +113,8 @@ _SHARED_OBJECT = re.compile(r"\.so(\.\d+)*$")
 
 # --exclude-runtime-provided: the SDK every Python runtime includes, and the whole set of
 # distributions installed with it in the runtime (boto3's dependency closure).
-RUNTIME_SDK: tuple[str, ...] = ("boto3", "botocore", "s3transfer", "jmespath")
-RUNTIME_INCLUDED: tuple[str, ...] = (*RUNTIME_SDK, "python-dateutil", "six", "urllib3")
+RUNTIME_SDK: tuple[str, ...] = sdk.SDK_DISTRIBUTIONS
+RUNTIME_INCLUDED: tuple[str, ...] = sdk.INCLUDED_DISTRIBUTIONS
 
 
 @dataclass(frozen=True)
@@ -156,19 +157,9 @@ def _dist_name(label: str) -> str:
 
 
 def _matches(rel: PurePosixPath, arcname: str, pattern: str) -> bool:
-    """Like the source tree's --exclude: a pattern without "/" matches any path component
-    (`*.pyi`, `tests`); one with "/" matches the path, with or without the layer prefix,
-    and a directory pattern covers everything below it."""
-    pat = pattern.strip().rstrip("/")
-    if not pat:
-        return False
-    if "/" not in pat:
-        return any(fnmatch.fnmatchcase(part, pat) for part in rel.parts)
-    pat = pat.lstrip("/")
-    return any(
-        fnmatch.fnmatchcase(path, pat) or fnmatch.fnmatchcase(path, pat + "/*")
-        for path in (str(rel), arcname)
-    )
+    """An --exclude/--keep pattern on a dependency's file: its path below the site root,
+    or its name in the zip (with the layer's python/ prefix) for a pattern with "/"."""
+    return PathPattern(pattern).matches(str(rel), also=(arcname,))
 
 
 def _foreign_bytecode(rel: PurePosixPath, cache_tag: str) -> bool:
@@ -358,8 +349,7 @@ def runtime_provided_closure(
     parts = [
         "--exclude-runtime-provided: left out "
         + ", ".join(f"{by_name[n].display_name} {by_name[n].version}" for n in sorted(drop))
-        + f". The {rt} runtime includes boto3 and botocore (with s3transfer, jmespath, "
-        "python-dateutil, six and urllib3), in versions AWS picks and updates with the runtime; "
+        + f". The {rt} runtime includes {_included_text()}, in versions AWS picks and updates with the runtime; "
         "AWS recommends bundling your own copy of the SDK when you need a specific version "
         "(https://docs.aws.amazon.com/lambda/latest/dg/lambda-python.html, "
         "https://docs.aws.amazon.com/lambda/latest/dg/best-practices.html).",
@@ -377,6 +367,12 @@ def runtime_provided_closure(
     return drop, " ".join(parts)
 
 
+def _included_text() -> str:
+    """'boto3 and botocore (with s3transfer, ..., six and urllib3)', from the sdk facts."""
+    first, second, *rest = RUNTIME_INCLUDED
+    return f"{first} and {second} (with {', '.join(rest[:-1])} and {rest[-1]})"
+
+
 def _closure(start: set[str], requires: dict[str, set[str]], stop: set[str]) -> set[str]:
     seen = set(start)
     todo = [n for n in start if n not in stop]
@@ -391,12 +387,8 @@ def _closure(start: set[str], requires: dict[str, set[str]], stop: set[str]) -> 
 
 # --- stripping (the edge) -----------------------------------------------------------
 
-_HOST_MACHINE = {"amd64": "x86_64", "x64": "x86_64", "arm64": "aarch64"}
-
-
 def _host_machine() -> str:
-    m = platform.machine().lower()
-    return _HOST_MACHINE.get(m, m)
+    return normalize_machine(platform.machine())
 
 
 def find_strip_tools(machine: str) -> tuple[str, ...]:
@@ -432,54 +424,6 @@ def find_strip_tools(machine: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-@dataclass(frozen=True)
-class _LoadView:
-    """The parts of an ELF file that the dynamic loader reads."""
-
-    header: tuple[int, ...]  # e_ident + ELF header fields, without the section-header ones
-    phdrs: tuple[tuple[int, ...], ...]  # (type, flags, offset, vaddr, paddr, filesz, memsz, align)
-    headers: tuple[tuple[int, int], ...]  # file ranges of the ELF header and the program headers
-
-
-def _load_view(buf: bytes | mmap.mmap) -> _LoadView:
-    if len(buf) < 16 or buf[:4] != b"\x7fELF" or buf[4] not in (1, 2) or buf[5] not in (1, 2):
-        raise ELFInvalid("not an ELF file")
-    e = "<" if buf[5] == 1 else ">"
-    is64 = buf[4] == 2
-    ehdr = struct.Struct(e + ("HHIQQQIHHHHHH" if is64 else "HHIIIIIHHHHHH"))
-    if len(buf) < 16 + ehdr.size:
-        raise ELFInvalid("truncated ELF header")
-    (
-        e_type, e_machine, e_version, e_entry, e_phoff, _shoff, e_flags,
-        e_ehsize, e_phentsize, e_phnum, _shentsize, _shnum, _shstrndx,
-    ) = ehdr.unpack_from(buf, 16)  # fmt: skip
-    header = (
-        *buf[:16],
-        e_type,
-        e_machine,
-        e_version,
-        e_entry,
-        e_phoff,
-        e_flags,
-        e_ehsize,
-        e_phentsize,
-        e_phnum,
-    )
-    phdr = struct.Struct(e + ("IIQQQQQQ" if is64 else "IIIIIIII"))
-    if e_phnum and (e_phentsize != phdr.size or e_phoff + e_phnum * phdr.size > len(buf)):
-        raise ELFInvalid("program headers outside the file")
-    phdrs = []
-    for i in range(e_phnum):
-        v = phdr.unpack_from(buf, e_phoff + i * phdr.size)
-        if is64:
-            p_type, p_flags, p_offset, p_vaddr, p_paddr, p_filesz, p_memsz, p_align = v
-        else:
-            p_type, p_offset, p_vaddr, p_paddr, p_filesz, p_memsz, p_flags, p_align = v
-        phdrs.append((p_type, p_flags, p_offset, p_vaddr, p_paddr, p_filesz, p_memsz, p_align))
-    headers = ((0, e_ehsize), (e_phoff, e_phoff + e_phnum * e_phentsize))
-    return _LoadView(header, tuple(phdrs), headers)
-
-
 _PT_LOAD = 1
 
 
@@ -499,7 +443,7 @@ def _same_load_image(original: Path, stripped: Path) -> str | None:
             mmap.mmap(fb.fileno(), 0, access=mmap.ACCESS_READ) as b,
         ):
             try:
-                va, vb = _load_view(a), _load_view(b)
+                va, vb = read_load_headers(a), read_load_headers(b)
             except (ELFInvalid, struct.error) as e:
                 return f"unreadable headers ({e})"
             if va.header != vb.header:

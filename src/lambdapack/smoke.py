@@ -67,14 +67,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from . import sdk
 from .artifact import Artifact, _escapes, display_name, open_artifact
 from .check import check, distribution_owners
 from .checks import ERROR, INFO, Finding
 from .children import map_with_children
 from .errors import UsageError
 from .interpreters import Interpreter, find_interpreter
-from .layout import FUNCTION_ROOT, LAYER_ROOT, is_module_file, module_name, sys_path
+from .layout import (
+    FUNCTION_ROOT,
+    LAYER_ROOT,
+    VERSIONED_DIR_RE,
+    is_module_file,
+    module_name,
+    parse_handler,
+    sys_path,
+)
 from .processes import Group, Stopped, Timeout, script
+from .rulebook import RULES, family
 from .tags import Target
 
 __all__ = [
@@ -89,11 +99,11 @@ __all__ = [
 
 # Top-level names the Lambda Python runtime provides in /var/runtime (boto3 and what
 # it needs). Absent from smoke runs unless with_runtime_boto3.
-RUNTIME_SDK = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
+RUNTIME_SDK: tuple[str, ...] = sdk.INCLUDED_MODULES
 
 # Codes of findings about native code: a bad binary anywhere in a distribution can
 # break the import of any of its modules (e.g. a library in `<dist>.libs/`).
-_BINARY_CODES = frozenset({"LP001", "LP002", "LP003", "LP004", "LP005", "LP006", "LP007", "LP008"})
+_BINARY_CODES = frozenset(code for code in RULES if family(code) == "LP0")
 
 _LAYER_PREFIX_RE = re.compile(r"^layer \d+ \([^)]*\): ")
 
@@ -177,18 +187,18 @@ def _layer_names_by_root(names: Iterable[str], version: str) -> dict[str, list[s
     for n in names:
         if n.startswith(site):
             out[site].append(n[len(site):])
-        elif n.startswith("python/") and not re.match(r"^python/lib/python\d+\.\d+/", n):
+        elif n.startswith("python/") and not VERSIONED_DIR_RE.match(n):
             out["python/"].append(n[len("python/"):])
     return out
 
 
 def _lambda_module(path: str, version: str) -> str | None:
     """The top-level module a Lambda path (/var/task/..., /opt/python/...) belongs to."""
-    for root in sys_path_roots(version):
+    for root in sys_path(version):
         prefix = root + "/"
         if path.startswith(prefix):
             rest = path[len(prefix):]
-            if root == f"{LAYER_ROOT}/python" and re.match(r"^lib/python\d+\.\d+/", rest):
+            if root == f"{LAYER_ROOT}/python" and VERSIONED_DIR_RE.match(f"python/{rest}"):
                 continue  # inside site-packages, handled by its own root
             first, sep, _ = rest.partition("/")
             if sep:
@@ -197,8 +207,6 @@ def _lambda_module(path: str, version: str) -> str | None:
     return None
 
 
-def sys_path_roots(version: str) -> list[str]:
-    return [FUNCTION_ROOT, f"{LAYER_ROOT}/python/lib/python{version}/site-packages", f"{LAYER_ROOT}/python"]
 
 
 def _finding_lambda_path(f: Finding) -> str | None:
@@ -506,11 +514,11 @@ def smoke(
     function: str | None = None
     module: str | None = None
     if handler is not None:
-        module, _, function = handler.rpartition(".")
-        module = module.replace("/", ".")
-        if not module or not function or not all(p.isidentifier() for p in module.split(".")):
+        parsed = parse_handler(handler)
+        if parsed is None or not parsed.importable:
             raise UsageError(f"handler {handler!r} is not of the form module.function",
                              "e.g. --handler lambda_function.lambda_handler")
+        module, function = parsed.dotted, parsed.function
     version = target.runtime.version
     machine = target.arch.machine
     interp = find_interpreter(target.runtime.python, machine)

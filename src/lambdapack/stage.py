@@ -8,7 +8,6 @@ dependencies under `python/`, the first of Lambda's Python folders in /opt.
 from __future__ import annotations
 
 import errno
-import fnmatch
 import os
 import stat
 from collections.abc import Iterable, Sequence
@@ -17,6 +16,7 @@ from pathlib import Path, PurePosixPath
 
 from .errors import InputError
 from .install import Distribution, read_distributions
+from .patterns import PathPattern
 
 __all__ = [
     "SOURCE_EXCLUDES",
@@ -71,12 +71,10 @@ def _executable(st: os.stat_result) -> bool:
     return bool(st.st_mode & (stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH))
 
 
-def _name_excluded(name: str, rel: str, names: Sequence[str], paths: Sequence[str]) -> bool:
+def _name_excluded(rel: str, patterns: Sequence[PathPattern]) -> bool:
     """Whether an entry is left out. The walk prunes excluded directories, so a pattern
-    without "/" needs only the last part (checking every part is quadratic in the depth)."""
-    if any(fnmatch.fnmatchcase(name, pat) for pat in names):
-        return True
-    return any(fnmatch.fnmatchcase(rel, pat) or fnmatch.fnmatchcase(rel, pat.rstrip("/") + "/*") for pat in paths)
+    without "/" needs only the last part."""
+    return any(p.matches(rel, last_only=True) for p in patterns)
 
 
 def _inside(path: str, root: str) -> bool:
@@ -151,8 +149,7 @@ def source_entries(
     The walk is iterative and resolves only symlinks, so it is linear in the tree's size.
     """
     patterns = [*SOURCE_EXCLUDES, *extra_excludes]
-    name_pats = [p for p in patterns if "/" not in p]
-    path_pats = [p for p in patterns if "/" in p]
+    compiled = [PathPattern(p) for p in patterns]
     root_real = os.path.realpath(src)
     skip = {os.path.normcase(os.path.realpath(p)) for p in skip_paths}
     # Hand-vendored packages (a *.dist-info with RECORD in the tree) are still
@@ -174,7 +171,7 @@ def source_entries(
         subdirs: list[_Dir] = []
         for e in listing:
             rel = f"{d.rel}/{e.name}" if d.rel else e.name
-            if _name_excluded(e.name, rel, name_pats, path_pats):
+            if _name_excluded(rel, compiled):
                 continue
             real, external = os.path.join(d.real, e.name), d.external  # noqa: PTH118 -- strings: linear
             try:
