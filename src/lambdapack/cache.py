@@ -13,15 +13,15 @@ Layout under the root (platformdirs' user cache dir, $LAMBDAPACK_CACHE_DIR, or -
 Every entry is written to tmp/ and renamed into place, so a killed build leaves at
 most garbage in tmp/ (swept later), never a half entry. Readers check sizes and
 hashes, and a damaged entry is treated as missing and rebuilt. Builds hold a shared
-lock and `clean`/`prune` an exclusive one (POSIX flock), so pruning never removes
-what a running build is using.
+lock and `clean`/`prune` an exclusive one (cachelock: flock on POSIX, byte-range
+locks on Windows), so pruning never removes what a running build is using.
 
 The cap ($LAMBDAPACK_CACHE_MAX_SIZE, default 5 GiB) is kept without walking the cache
 on every build: each build adds the bytes it stored to the running total in `size`
 (a read-modify-write under its own short lock); when the total is over the cap, the
 cache is walked and pruned to 80% of it, least recently used first, and the walk
-resets the total. What the total misses (entries removed by hand, a lost update on
-Windows, where there is no flock) is corrected by a full walk at least once a day.
+resets the total. What the total misses (entries removed by hand) is corrected by a
+full walk at least once a day.
 """
 
 from __future__ import annotations
@@ -190,24 +190,12 @@ class Cache:
     @contextlib.contextmanager
     def _lock(self, exclusive: bool, wait: bool = True) -> Iterator[bool]:
         """Yields whether the lock is held (always, when `wait`)."""
-        try:
-            import fcntl
-        except ImportError:  # Windows: no shared locks; prune may race a build there
-            yield True
-            return
+        from .cachelock import hold
+
         with _writing(self.root):
             f = open(self.root / "cache.lock", "a+b")  # noqa: SIM115 - closed below
-        with f:
-            flags = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | (0 if wait else fcntl.LOCK_NB)
-            try:
-                fcntl.flock(f.fileno(), flags)
-            except BlockingIOError:
-                yield False
-                return
-            try:
-                yield True
-            finally:
-                fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+        with f, hold(f, exclusive, wait) as got:
+            yield got
 
     @contextlib.contextmanager
     def using(self) -> Iterator[None]:
@@ -489,17 +477,10 @@ class Cache:
 
     @contextlib.contextmanager
     def _size_lock(self) -> Iterator[None]:
-        try:
-            import fcntl
-        except ImportError:  # Windows: a concurrent update may be lost; the daily walk corrects it
+        from .cachelock import hold
+
+        with _writing(self.root), open(self.root / "size.lock", "a+b") as f, hold(f, exclusive=True):
             yield
-            return
-        with _writing(self.root), open(self.root / "size.lock", "a+b") as f:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
     def _drop_orphan_packs(self) -> int:
         """A pack without its index (or the reverse) is never read: garbage of a killed

@@ -127,8 +127,6 @@ _CHILD = textwrap.dedent("""
 
 
 def test_concurrent_builds_lose_no_update_of_the_total(tmp_path: Path) -> None:
-    if sys.platform == "win32":
-        pytest.skip("no flock on Windows: concurrent updates may be lost there (the daily walk corrects them)")
     root = tmp_path / "c"
     Cache(root).record_added()  # the total exists, so no child walks
     procs = [subprocess.Popen([sys.executable, "-c", _CHILD, str(root), f"p{n}"]) for n in range(6)]
