@@ -10,6 +10,7 @@ Layout under the root (platformdirs' user cache dir, $LAMBDAPACK_CACHE_DIR, or -
                                     so a no-change rebuild reads neither requirements nor dists
   tmp/                              in-flight writes; renamed into place when complete
   size                              running total of the entries' bytes (see Cache.auto_prune)
+  interpreters.json                 interpreters found for each Python minor (probing starts processes)
 Every entry is written to tmp/ and renamed into place, so a killed build leaves at
 most garbage in tmp/ (swept later), never a half entry. Readers check sizes and
 hashes, and a damaged entry is treated as missing and rebuilt. Builds hold a shared
@@ -27,6 +28,7 @@ full walk at least once a day.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 import os
@@ -36,10 +38,13 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import USING_CACHE, LambdapackError, from_os_error
 from .members import BlobStore, file_sha256
+
+if TYPE_CHECKING:
+    from .cacherecords import ArtifactMeta, InputsPointer, InterpreterRecord, ResolutionRecord
 
 __all__ = ["DEFAULT_MAX_BYTES", "KINDS", "MAX_SIZE_ENV", "Cache", "CachedDist", "default_cache_dir",
            "max_bytes_from", "parse_size"]
@@ -169,6 +174,8 @@ def _writing(root: Path) -> Iterator[None]:
 
 
 class Cache:
+    """The local-disk store (cachestore.CacheStore): entries as files under `root`."""
+
     def __init__(self, root: Path) -> None:
         self.root = root
         self.tmp = root / "tmp"
@@ -210,23 +217,18 @@ class Cache:
                     self.record_added()
 
     # -- resolutions -----------------------------------------------------------
-    def load_resolution(self, key: str, pinned: bool) -> dict[str, Any] | None:
+    def load_resolution(self, key: str, pinned: bool) -> ResolutionRecord | None:
+        from .cacherecords import ResolutionRecord
+
         path = self.root / "resolutions" / f"{key}.json"
-        try:
-            data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        try:
-            created = float(data.get("created", 0))
-        except (TypeError, ValueError, AttributeError):
-            return None
-        if not pinned and time.time() - created > UNPINNED_TTL_SECONDS:
+        rec = ResolutionRecord.from_json(_read_json(path))
+        if rec is None or (not pinned and time.time() - rec.created > UNPINNED_TTL_SECONDS):
             return None
         _touch(path)
-        return data
+        return rec
 
-    def save_resolution(self, key: str, data: dict[str, Any]) -> None:
-        payload = {**data, "created": time.time()}
+    def save_resolution(self, key: str, record: ResolutionRecord) -> None:
+        payload = dataclasses.replace(record, created=time.time()).to_json()
         with _writing(self.root):
             self.added += _atomic_write(self.root / "resolutions" / f"{key}.json", json.dumps(payload).encode(),
                                         self.tmp)
@@ -251,7 +253,7 @@ class Cache:
         _touch(root / "manifest.json")
         return CachedDist(key, root / "files", files)
 
-    def save_dist(self, key: str, site: Path, rels: Sequence[tuple[str, Path, bool]]) -> CachedDist:
+    def save_dist(self, key: str, rels: Sequence[tuple[str, Path, bool]]) -> CachedDist:
         """Store one distribution's files (hard links where possible, else copies)."""
         existing = self.load_dist(key)
         if existing is not None:
@@ -306,6 +308,22 @@ class Cache:
             final.rename(grave / key)
         shutil.rmtree(grave, ignore_errors=True)
 
+    def discard_owner(self, path: Path) -> bool:
+        """Drop the entry holding `path`, a file found altered in place (a .pyc, or a
+        file of an installed distribution); False when no entry holds it."""
+        resolved = path.resolve()
+        if path.suffix == ".pyc" and resolved.is_relative_to((self.root / "pyc").resolve()):
+            for p in (path, path.with_suffix(".sha256")):
+                with contextlib.suppress(OSError):
+                    p.unlink()
+            return True
+        try:
+            rel = resolved.relative_to((self.root / "dists").resolve())
+        except ValueError:
+            return False
+        self.discard_dist(rel.parts[0])
+        return True
+
     # -- compiled bytecode -----------------------------------------------------
     def load_pyc(self, key: str) -> tuple[Path, str] | None:
         """A cached .pyc and the sha256 it was stored with (missing or resized: None).
@@ -335,45 +353,74 @@ class Cache:
         return path, sha
 
     # -- finished artifacts ----------------------------------------------------
-    def load_artifact(self, key: str) -> tuple[dict[str, Any], list[Path]] | None:
+    def load_artifact(self, key: str) -> tuple[ArtifactMeta, list[Path]] | None:
+        from .cacherecords import ArtifactMeta
+
         meta_path = self.root / "artifacts" / f"{key}.json"
-        try:
-            meta: dict[str, Any] = json.loads(meta_path.read_text(encoding="utf-8"))
-            zips = [self.root / "artifacts" / f"{key}-{o['kind']}.zip" for o in meta["result"]["outputs"]]
-            for z, o in zip(zips, meta["result"]["outputs"], strict=True):
-                if z.stat().st_size != o["zipped_bytes"] or file_sha256(z) != o["sha256"]:
-                    return None  # damaged: rebuild, never ship
-        except (OSError, ValueError, KeyError, TypeError):
+        meta = ArtifactMeta.from_json(_read_json(meta_path))
+        if meta is None:
             return None
+        zips = [self.root / "artifacts" / f"{key}-{o.kind}.zip" for o in meta.outputs]
+        for z, o in zip(zips, meta.outputs, strict=True):
+            try:
+                if z.stat().st_size != o.zipped_bytes or file_sha256(z) != o.sha256:
+                    return None  # damaged: rebuild, never ship
+            except OSError:
+                return None
         _touch(meta_path)
         return meta, zips
 
-    def save_artifact(self, key: str, meta: dict[str, Any], zips: Sequence[tuple[str, Path]]) -> None:
+    def save_artifact(self, key: str, meta: ArtifactMeta, zips: Sequence[tuple[str, Path]]) -> None:
         with _writing(self.root):
             for kind, src in zips:
                 # Shares the inode with the output: neither is ever written in place, and
                 # the stored hash catches an artifact altered through the output path.
                 self.added += _copy_into(src, self.tmp, self.root / "artifacts" / f"{key}-{kind}.zip", link=True)
             # The metadata goes last: an artifact without it is invisible.
-            self.added += _atomic_write(self.root / "artifacts" / f"{key}.json", json.dumps(meta).encode(), self.tmp)
+            self.added += _atomic_write(self.root / "artifacts" / f"{key}.json", json.dumps(meta.to_json()).encode(),
+                                        self.tmp)
 
     # -- no-change shortcut: build inputs -> finished artifact -------------------
-    def load_inputs_pointer(self, key: str) -> dict[str, Any] | None:
+    def load_inputs_pointer(self, key: str) -> InputsPointer | None:
         """What a build with exactly these inputs produced, or None (missing or damaged)."""
-        path = self.root / "artifacts" / f"{key}.inputs"
-        try:
-            data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-            if not isinstance(data["artifact"], str):
-                return None
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-        _touch(path)
-        return data
+        from .cacherecords import InputsPointer
 
-    def save_inputs_pointer(self, key: str, data: dict[str, Any]) -> None:
+        path = self.root / "artifacts" / f"{key}.inputs"
+        rec = InputsPointer.from_json(_read_json(path))
+        if rec is not None:
+            _touch(path)
+        return rec
+
+    def save_inputs_pointer(self, key: str, pointer: InputsPointer) -> None:
         with _writing(self.root):
-            self.added += _atomic_write(self.root / "artifacts" / f"{key}.inputs", json.dumps(data).encode(),
-                                        self.tmp)
+            self.added += _atomic_write(self.root / "artifacts" / f"{key}.inputs",
+                                        json.dumps(pointer.to_json()).encode(), self.tmp)
+
+    # -- interpreters found on this machine ------------------------------------
+    def load_interpreter(self, minor: str) -> InterpreterRecord | None:
+        """The interpreter found for `minor` ("3.12") before, while its file is unchanged."""
+        from .cacherecords import InterpreterRecord
+
+        known = _read_json(self.root / "interpreters.json")
+        rec = InterpreterRecord.from_json(known.get(minor) if isinstance(known, dict) else None)
+        if rec is None:
+            return None
+        try:
+            st = Path(rec.path).stat()
+        except OSError:
+            return None
+        return rec if (st.st_mtime_ns, st.st_size) == rec.stat else None
+
+    def save_interpreter(self, minor: str, record: InterpreterRecord) -> None:
+        """Best effort (a memo, not an entry): a failed write only means probing again."""
+        memo = self.root / "interpreters.json"
+        data = _read_json(memo)
+        data = data if isinstance(data, dict) else {}
+        data[minor] = record.to_json()
+        with contextlib.suppress(OSError):
+            tmp = memo.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(data), encoding="utf-8")
+            tmp.replace(memo)
 
     # -- maintenance -----------------------------------------------------------
     def info(self) -> dict[str, dict[str, int]]:
@@ -511,6 +558,14 @@ class Cache:
             except OSError:
                 continue
         return freed
+
+
+def _read_json(path: Path) -> Any:
+    """The JSON in `path`, or None when it is missing or not JSON (a miss)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def _touch(path: Path) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from lambdapack.cache import Cache
+from lambdapack.cacherecords import ResolutionRecord
 
 if sys.platform == "win32":
     pytest.skip("the POSIX stand-in for Windows byte locks needs fcntl", allow_module_level=True)
@@ -104,7 +105,7 @@ def test_auto_prune_gives_way_to_a_running_build(tmp_path: Path, holders: list[H
     root = tmp_path / "c"
     cache = Cache(root)
     with cache.using():
-        cache.save_resolution("k", {"pad": "x" * 5000})
+        cache.save_resolution("k", ResolutionRecord((), {"pad": "x" * 5000}))
     holders.append(Holder("cache", "shared", root))
     assert holders[0].state == "held"
     assert cache.auto_prune(100) is False  # over the cap, but a build holds the cache
