@@ -40,6 +40,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .cachewalk import count_entries, du, pack_units
+from .cachewalk import entries as walk_entries
 from .errors import USING_CACHE, LambdapackError, from_os_error
 from .members import BlobStore, file_sha256
 
@@ -426,13 +428,13 @@ class Cache:
     def info(self) -> dict[str, dict[str, int]]:
         out = {}
         for d in KINDS:
-            n, size = _du(self.root / d)
-            out[d] = {"entries": _count_entries(self.root / d, d), "files": n, "bytes": size}
+            n, size = du(self.root / d)
+            out[d] = {"entries": count_entries(self.root / d, d), "files": n, "bytes": size}
         return out
 
     def clean(self) -> int:
         with self._lock(exclusive=True):
-            _n, size = _du(self.root)
+            _n, size = du(self.root)
             for d in KINDS:
                 shutil.rmtree(self.root / d, ignore_errors=True)
                 (self.root / d).mkdir(parents=True, exist_ok=True)
@@ -448,7 +450,7 @@ class Cache:
         freed = self._sweep_tmp(max_age=0) + self._drop_orphan_packs()
         entries = []
         for kind in ("artifacts", "dists", "members", "pyc", "resolutions"):
-            for path, size, used in _entries(self.root / kind, kind):
+            for path, size, used in walk_entries(self.root / kind, kind):
                 entries.append((used, size, path))
         total = sum(size for _u, size, _p in entries)
         for _used, size, path in sorted(entries, key=lambda e: (e[0], e[1], str(e[2]))):
@@ -508,7 +510,7 @@ class Cache:
     def stored_bytes(self) -> int:
         """The entries' bytes as prune counts them (a full walk)."""
         return sum(size for kind in ("artifacts", "dists", "members", "pyc", "resolutions")
-                   for _p, size, _u in _entries(self.root / kind, kind))
+                   for _p, size, _u in walk_entries(self.root / kind, kind))
 
     def _read_total(self) -> tuple[int | None, float]:
         try:
@@ -533,7 +535,7 @@ class Cache:
         """A pack without its index (or the reverse) is never read: garbage of a killed
         build. Only called under the exclusive lock, when no build is between the renames."""
         freed = 0
-        for parts, complete in _pack_units(self.root / "members" / "packs"):
+        for parts, complete in pack_units(self.root / "members" / "packs"):
             if not complete:
                 for f in parts:
                     with contextlib.suppress(OSError):
@@ -549,7 +551,7 @@ class Cache:
             try:
                 if max_age and now - p.stat().st_mtime < max_age:
                     continue
-                _n, size = _du(p) if p.is_dir() else (1, p.stat().st_size)
+                _n, size = du(p) if p.is_dir() else (1, p.stat().st_size)
                 if p.is_dir():
                     shutil.rmtree(p, ignore_errors=True)
                 else:
@@ -571,76 +573,3 @@ def _read_json(path: Path) -> Any:
 def _touch(path: Path) -> None:
     with contextlib.suppress(OSError):
         os.utime(path)
-
-
-def _pack_units(packs: Path) -> Iterator[tuple[list[Path], bool]]:
-    """Each pack with its index, as the files present and whether both are. One without
-    the other (its build was killed between the two renames) is never read."""
-    stems = {f.stem for pattern in ("*.pack", "*.idx") for f in packs.glob(pattern)} if packs.exists() else set()
-    for stem in sorted(stems):
-        pair = [packs / f"{stem}.pack", packs / f"{stem}.idx"]
-        present = [f for f in pair if f.exists()]
-        yield present, len(present) == 2
-
-
-def _pack_entries(packs: Path) -> Iterator[tuple[Any, int, float]]:
-    """A pack and its index are one unit, last used when its index was touched; a half
-    pair counts as unused."""
-    for parts, complete in _pack_units(packs):
-        used = parts[1].stat().st_mtime if complete else 0.0
-        yield parts, sum(p.stat().st_size for p in parts), used
-
-
-def _du(path: Path) -> tuple[int, int]:
-    n = size = 0
-    for dirpath, _dirs, files in os.walk(path):
-        for f in files:
-            with contextlib.suppress(OSError):
-                size += Path(dirpath, f).lstat().st_size
-                n += 1
-    return n, size
-
-
-def _count_entries(path: Path, kind: str) -> int:
-    if kind == "artifacts":  # finished zips; their input pointers are bookkeeping
-        return sum(1 for _ in path.glob("*.json")) if path.exists() else 0
-    return sum(1 for _ in _entries(path, kind))
-
-
-def _entries(path: Path, kind: str) -> Iterator[tuple[Any, int, float]]:
-    """(removable unit, bytes, last use) for each cache entry of a kind."""
-    if not path.exists():
-        return
-    if kind == "dists":
-        for d in path.iterdir():
-            m = d / "manifest.json"
-            used = m.stat().st_mtime if m.exists() else 0.0
-            yield d, _du(d)[1], used
-    elif kind == "artifacts":
-        for meta in path.glob("*.json"):
-            key = meta.stem
-            parts = [meta, *path.glob(f"{key}-*.zip")]
-            yield parts, sum(p.stat().st_size for p in parts if p.exists()), meta.stat().st_mtime
-        for pointer in path.glob("*.inputs"):
-            st = pointer.stat()
-            yield pointer, st.st_size, st.st_mtime
-    elif kind == "members":
-        for sub in path.iterdir():
-            if sub.name == "packs":
-                yield from _pack_entries(sub)
-                continue
-            for b in sub.iterdir() if sub.is_dir() else []:
-                st = b.stat()
-                yield b, st.st_size, st.st_mtime
-    elif kind == "pyc":
-        for sub in path.iterdir():
-            for b in sub.glob("*.pyc") if sub.is_dir() else []:
-                parts = [b, b.with_suffix(".sha256")]
-                yield parts, sum(p.stat().st_size for p in parts if p.exists()), b.stat().st_mtime
-    elif kind == "tmp":
-        for p in path.iterdir():
-            yield p, _du(p)[1] if p.is_dir() else p.stat().st_size, p.stat().st_mtime
-    else:
-        for f in path.glob("*.json"):
-            st = f.stat()
-            yield f, st.st_size, st.st_mtime
