@@ -13,6 +13,7 @@ Windows need pywin32; both would be a dependency for about forty lines of code.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -105,8 +106,6 @@ if sys.platform == "win32":
             self._fd = f.fileno()
 
         def try_lock(self, offset: int) -> bool:
-            import os
-
             os.lseek(self._fd, offset, os.SEEK_SET)
             try:
                 msvcrt.locking(self._fd, msvcrt.LK_NBLCK, 1)
@@ -115,7 +114,5 @@ if sys.platform == "win32":
             return True
 
         def unlock(self, offset: int) -> None:
-            import os
-
             os.lseek(self._fd, offset, os.SEEK_SET)
             msvcrt.locking(self._fd, msvcrt.LK_UNLCK, 1)
