@@ -32,10 +32,10 @@ from .cachekeys import (
     artifact_key,
     digest,
     dist_key,
+    files_key,
     index_environment,
     inputs_key,
     key_environment,
-    leftovers_key,
     pyc_key,
     resolution_key,
 )
@@ -605,7 +605,7 @@ def _store(cache: CacheStore, inst: _Installed, index: str | None, res_key: str)
     # one extra entry keyed by their content, attributed to their top-level folder.
     leftovers = [item for group in by_label.values() for item in group]
     if leftovers:
-        key = leftovers_key([(rel, file_sha256(p), exe) for rel, p, exe in leftovers])
+        key = files_key([(rel, file_sha256(p), exe) for rel, p, exe in leftovers])
         stored = cache.save_dist(key, leftovers)
         records.append(DistRecord(key, None, "", "", "", (), ""))
         for f in stored.files:
@@ -725,7 +725,7 @@ def _layer_digest(path: Path) -> str:
     reads a layer given as a directory: names, contents, executable bits)."""
     if not path.is_dir():
         return file_sha256(path)
-    return leftovers_key([(f.relative_to(path).as_posix(), file_sha256(f), os.access(f, os.X_OK))
+    return files_key([(f.relative_to(path).as_posix(), file_sha256(f), os.access(f, os.X_OK))
                           for f in path.rglob("*") if f.is_file()])
 
 

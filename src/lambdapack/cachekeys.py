@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 __all__ = ["ArtifactKeyInputs", "InputFingerprint", "InputsKeyInputs", "ResolutionKeyInputs", "artifact_key",
-           "digest", "dist_key", "index_environment", "inputs_key", "key_environment", "leftovers_key",
-           "pyc_key", "resolution_key"]
+           "digest", "dist_key", "files_key", "index_environment", "inputs_key", "key_environment", "pyc_key",
+           "resolution_key"]
 
 # (path in the zip, content sha256, executable): one file as the artifact and inputs keys see it.
 FileId = tuple[str, str, bool]
@@ -31,8 +31,9 @@ def dist_key(index: str | None, name: str, version: str, tags: Sequence[str], di
     return digest({"index": index, "name": name, "version": version, "tags": sorted(tags), "dist_info": dist_info})
 
 
-def leftovers_key(files: Sequence[FileId]) -> str:
-    """Installed files no RECORD claims, keyed by their content (rel, sha256, executable)."""
+def files_key(files: Sequence[FileId]) -> str:
+    """A set of files by content (rel, sha256, executable): installed files no RECORD
+    claims, a --with-layer directory."""
     return digest(sorted(files))
 
 

@@ -27,10 +27,10 @@ from lambdapack.cachekeys import (
     ResolutionKeyInputs,
     artifact_key,
     dist_key,
+    files_key,
     index_environment,
     inputs_key,
     key_environment,
-    leftovers_key,
     pyc_key,
     resolution_key,
 )
@@ -151,7 +151,7 @@ def test_keys_hash_the_payloads_entries_were_stored_under() -> None:
         '"tags":["py2-none-any","py3-none-any"],"version":"1.16.0"}')
     assert pyc_key((3, 12, 4), "checked-hash", "/var/task/app.py", "ab") == _sha(
         '[[3,12,4],"checked-hash","/var/task/app.py","ab"]')
-    assert leftovers_key([("b/__init__.py", "s2", False), ("a/__init__.py", "s1", True)]) == _sha(
+    assert files_key([("b/__init__.py", "s2", False), ("a/__init__.py", "s1", True)]) == _sha(
         '[["a/__init__.py","s1",true],["b/__init__.py","s2",false]]')
     res = ResolutionKeyInputs("0.1.0", "python3.12", "arm64", "aarch64-manylinux_2_34",
                               InputFingerprint("requirements", ("six==1.16.0",), (), {"uv-input": "f"}),
