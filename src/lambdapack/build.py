@@ -8,8 +8,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import hashlib
-import json
 import logging
 import os
 import shutil
@@ -25,6 +23,21 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__, checks, processes
 from .cache import Cache, default_cache_dir, max_bytes_from
+from .cachekeys import (
+    ArtifactKeyInputs,
+    InputFingerprint,
+    InputsKeyInputs,
+    ResolutionKeyInputs,
+    artifact_key,
+    digest,
+    dist_key,
+    files_key,
+    index_environment,
+    inputs_key,
+    key_environment,
+    pyc_key,
+    resolution_key,
+)
 from .checks import Finding
 from .errors import (
     CREATING_CACHE,
@@ -76,6 +89,8 @@ from .stage import Entry, dependency_entries, source_entries
 from .tags import Target
 
 if TYPE_CHECKING:
+    from .cacherecords import ArtifactMeta, DistRecord, ResolutionRecord
+    from .cachestore import CacheStore
     from .heldback import HeldBack
     from .interpreters import Interpreter
     from .report import SizeReport
@@ -332,7 +347,7 @@ def build(opts: BuildOptions, progress: Progress | None = None) -> BuildResult:
                         raise BuildError(f"a file changed while it was being packed: {e}",
                                          "run the build again (with --no-cache if it persists)") from None
                     say(f"cache: {e.path} is damaged; reinstalling its distribution")
-                    _discard_owner(cache, e.path)
+                    cache.discard_owner(e.path)
                 finally:
                     shutil.rmtree(work, ignore_errors=True)
     except OSError as e:
@@ -402,20 +417,6 @@ def _strip_tools(target: Target) -> list[str]:
     return list(find_strip_tools(target.arch.machine))
 
 
-def _discard_owner(cache: Cache, path: Path) -> None:
-    if path.suffix == ".pyc" and path.resolve().is_relative_to((cache.root / "pyc").resolve()):
-        for p in (path, path.with_suffix(".sha256")):
-            with contextlib.suppress(OSError):
-                p.unlink()
-        return
-    dists = (cache.root / "dists").resolve()
-    try:
-        rel = path.resolve().relative_to(dists)
-    except ValueError:
-        return
-    cache.discard_dist(rel.parts[0])
-
-
 def _size_report(kind: str, zip_path: Path, final: Path, entries: Sequence[Entry], saved: dict[str, int]) -> SizeReport:
     """Sizes per distribution: owners from the staged entries, sizes from the zip's directory."""
     from .report import size_report
@@ -461,26 +462,20 @@ class _Installed:
 
 
 def _dist_key(d: Distribution, index: str | None) -> str:
-    return _digest({"index": index, "name": d.name, "version": d.version, "tags": sorted(d.tags),
-                    "dist_info": d.dist_info})
+    return dist_key(index, d.name, d.version, d.tags, d.dist_info)
 
 
-def _digest(obj: object) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-
-
-def _input_fingerprint(reqs: Requirements, uv_file: Path | None) -> dict[str, object]:
+def _input_fingerprint(reqs: Requirements, uv_file: Path | None) -> InputFingerprint:
     files: dict[str, str] = {}
     if uv_file is not None and uv_file.exists():
         files["uv-input"] = file_sha256(uv_file)
     for inc in reqs.included:
         files[str(inc)] = file_sha256(inc) if inc.exists() else "missing"
-    return {"kind": reqs.kind, "top": [str(r) for r in reqs.top_level], "extras": list(reqs.extras),
-            "files": files}
+    return InputFingerprint(reqs.kind, tuple(str(r) for r in reqs.top_level), tuple(reqs.extras), files)
 
 
 def _install(
-    opts: BuildOptions, target: Target, reqs: Requirements, work: Path, cache: Cache | None,
+    opts: BuildOptions, target: Target, reqs: Requirements, work: Path, cache: CacheStore | None,
     uv: str, env: dict[str, str], say: Progress,
 ) -> _Installed:
     """Resolve and install for the target: from the cache when nothing changed, else with uv."""
@@ -498,7 +493,7 @@ def _install(
         if hit is not None:
             cached = _from_cache(cache, hit, reqs, target)
             if cached is not None:
-                cached.resolution = (res_key, _digest(hit.get("dists")))
+                cached.resolution = (res_key, digest(hit.dists_json()))
                 say(f"dependencies: {len(cached.dists)} distributions from the cache (no resolution needed)")
                 return cached
     python = sys.executable
@@ -568,14 +563,9 @@ def _resolution_key(
     opts: BuildOptions, target: Target, reqs: Requirements, req_file: Path, env: dict[str, str]
 ) -> str:
     """Everything that decides what uv resolves: inputs, target, options, index settings."""
-    uv_env = {k: v for k, v in sorted(env.items())
-              if k.startswith("UV_INDEX") or k in ("UV_EXTRA_INDEX_URL", "UV_FIND_LINKS", "UV_CONSTRAINT",
-                                                    "UV_OVERRIDE")}
-    return _digest({
-        "v": __version__, "target": [target.runtime.name, target.arch.value, target.uv_platform],
-        "inputs": _input_fingerprint(reqs, req_file), "install": dataclasses.asdict(_keyed_install(opts.install)),
-        "index": _index_url(opts), "uv_env": uv_env,
-    })
+    return resolution_key(ResolutionKeyInputs(
+        __version__, target.runtime.name, target.arch.value, target.uv_platform, _input_fingerprint(reqs, req_file),
+        dataclasses.asdict(_keyed_install(opts.install)), _index_url(opts), index_environment(env)))
 
 
 def _keyed_install(opts: InstallOptions) -> InstallOptions:
@@ -592,20 +582,21 @@ def _fully_pinned(reqs: Requirements) -> bool:
     )
 
 
-def _store(cache: Cache, inst: _Installed, index: str | None, res_key: str) -> _Installed:
+def _store(cache: CacheStore, inst: _Installed, index: str | None, res_key: str) -> _Installed:
     """Put each distribution's files in the cache and remember the resolution."""
+    from .cacherecords import DistRecord, ResolutionRecord
+
     by_label: dict[str | None, list[tuple[str, Path, bool]]] = {}
     for rel, path, exe, label in inst.files:
         by_label.setdefault(label, []).append((rel, path, exe))
-    records: list[dict[str, Any]] = []
+    records: list[DistRecord] = []
     files: list[tuple[str, Path, bool, str | None]] = []
     shas: dict[str, str] = {}
     for d in inst.dists:
         label = f"{d.display_name} {d.version}"
         key = _dist_key(d, index)
-        stored = cache.save_dist(key, Path(), by_label.pop(label, []))
-        records.append({"key": key, "label": label, "name": d.name, "display_name": d.display_name,
-                        "version": d.version, "tags": list(d.tags), "dist_info": d.dist_info})
+        stored = cache.save_dist(key, by_label.pop(label, []))
+        records.append(DistRecord(key, label, d.name, d.display_name, d.version, tuple(d.tags), d.dist_info))
         for f in stored.files:
             files.append((f.rel, stored.root / f.rel, f.executable, label))
             shas[f.rel] = f.sha256
@@ -613,23 +604,24 @@ def _store(cache: Cache, inst: _Installed, index: str | None, res_key: str) -> _
     # one extra entry keyed by their content, attributed to their top-level folder.
     leftovers = [item for group in by_label.values() for item in group]
     if leftovers:
-        key = _digest(sorted((rel, file_sha256(p), exe) for rel, p, exe in leftovers))
-        stored = cache.save_dist(key, Path(), leftovers)
-        records.append({"key": key, "label": None, "name": "", "display_name": "", "version": "",
-                        "tags": [], "dist_info": ""})
+        key = files_key([(rel, file_sha256(p), exe) for rel, p, exe in leftovers])
+        stored = cache.save_dist(key, leftovers)
+        records.append(DistRecord(key, None, "", "", "", (), ""))
         for f in stored.files:
             files.append((f.rel, stored.root / f.rel, f.executable, f.rel.split("/", 1)[0]))
             shas[f.rel] = f.sha256
-    cache.save_resolution(res_key, {"dists": records, "laptop": inst.laptop})
-    return _Installed(inst.reqs, inst.dists, files, shas, None, inst.laptop, "uv", (res_key, _digest(records)))
+    record = ResolutionRecord(tuple(records), dict(inst.laptop))
+    cache.save_resolution(res_key, record)
+    return _Installed(inst.reqs, inst.dists, files, shas, None, inst.laptop, "uv",
+                      (res_key, digest(record.dists_json())))
 
 
-def _from_cache(cache: Cache, hit: dict[str, Any], reqs: Requirements, target: Target) -> _Installed | None:
+def _from_cache(cache: CacheStore, hit: ResolutionRecord, reqs: Requirements, target: Target) -> _Installed | None:
     """The cached install, or None when any part is missing, damaged or inconsistent."""
     try:
         inst = _from_cache_unchecked(cache, hit, reqs)
     except (KeyError, TypeError, AttributeError, ValueError):
-        return None  # a damaged resolution record is a miss, never a crash
+        return None  # a damaged held-back entry is a miss, never a crash
     if inst is None or (reqs.top_level and not inst.dists):
         return None
     if missing_requirements(reqs.top_level, inst.dists, target):
@@ -637,29 +629,26 @@ def _from_cache(cache: Cache, hit: dict[str, Any], reqs: Requirements, target: T
     return inst
 
 
-def _from_cache_unchecked(cache: Cache, hit: dict[str, Any], reqs: Requirements) -> _Installed | None:
+def _from_cache_unchecked(cache: CacheStore, hit: ResolutionRecord, reqs: Requirements) -> _Installed | None:
     dists: list[Distribution] = []
     files: list[tuple[str, Path, bool, str | None]] = []
     shas: dict[str, str] = {}
-    for rec in hit.get("dists", []):
-        stored = cache.load_dist(rec["key"])
+    for rec in hit.dists:
+        stored = cache.load_dist(rec.key)
         if stored is None:
             return None  # pruned or damaged: install again
-        label = rec["label"]
-        if rec["name"]:
-            dists.append(Distribution(rec["name"], rec["display_name"], rec["version"], tuple(rec["tags"]),
-                                      rec["dist_info"], ()))
+        if rec.name:
+            dists.append(Distribution(rec.name, rec.display_name, rec.version, rec.tags, rec.dist_info, ()))
         for f in stored.files:
-            files.append((f.rel, stored.root / f.rel, f.executable, label or f.rel.split("/", 1)[0]))
+            files.append((f.rel, stored.root / f.rel, f.executable, rec.label or f.rel.split("/", 1)[0]))
             shas[f.rel] = f.sha256
     from .heldback import HeldBack
-    held = hit.get("held_back")
-    held_back = [HeldBack(**h) for h in held] if isinstance(held, list) else None
-    return _Installed(reqs, dists, files, shas, held_back, dict(hit.get("laptop", {})), "cache")
+    held_back = [HeldBack(**h) for h in hit.held_back] if hit.held_back is not None else None
+    return _Installed(reqs, dists, files, shas, held_back, dict(hit.laptop), "cache")
 
 
 def _build_in(
-    opts: BuildOptions, target: Target, work: Path, cache: Cache | None, kind: str, dep_path: Path | Piped | None,
+    opts: BuildOptions, target: Target, work: Path, cache: CacheStore | None, kind: str, dep_path: Path | Piped | None,
     fn_out: Path | None, layer_out: Path | None, attached_unzipped: int, warnings: list[str], say: Progress,
 ) -> BuildResult:
     code = _code_entries(opts, fn_out, layer_out, work, cache, warnings)
@@ -701,17 +690,16 @@ def _build_in(
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _remember_held_back(cache: Cache, opts: BuildOptions, target: Target, reqs: Requirements, work: Path,
+def _remember_held_back(cache: CacheStore, opts: BuildOptions, target: Target, reqs: Requirements, work: Path,
                         env: dict[str, str], held: list[HeldBack]) -> None:
     res_key = _resolution_key(opts, target, reqs, _uv_requirements_file(reqs, work), env)
     hit = cache.load_resolution(res_key, pinned=True)
     if hit is not None:
-        hit.pop("created", None)
-        cache.save_resolution(res_key, {**hit, "held_back": [h.as_dict() for h in held]})
+        cache.save_resolution(res_key, dataclasses.replace(hit, held_back=tuple(h.as_dict() for h in held)))
 
 
 def _code_entries(
-    opts: BuildOptions, fn_out: Path | None, layer_out: Path | None, work: Path, cache: Cache | None,
+    opts: BuildOptions, fn_out: Path | None, layer_out: Path | None, work: Path, cache: CacheStore | None,
     warnings: list[str],
 ) -> list[Entry]:
     """The user's source files that go into the function zip (none for a layer); the
@@ -736,8 +724,8 @@ def _layer_digest(path: Path) -> str:
     reads a layer given as a directory: names, contents, executable bits)."""
     if not path.is_dir():
         return file_sha256(path)
-    return _digest(sorted((f.relative_to(path).as_posix(), file_sha256(f), os.access(f, os.X_OK))
-                          for f in path.rglob("*") if f.is_file()))
+    return files_key([(f.relative_to(path).as_posix(), file_sha256(f), os.access(f, os.X_OK))
+                          for f in path.rglob("*") if f.is_file()])
 
 
 def _inputs_key(
@@ -778,75 +766,72 @@ def _inputs_key(
         pyproject=absolute(opts.pyproject), lock=absolute(opts.lock),
         attach_layers=tuple(p.resolve() for p in opts.attach_layers), install=_keyed_install(opts.install),
     )
-    return _digest({
-        "v": __version__, "opts": repr(plain), "kind": kind, "files": files,
-        "target": [target.runtime.name, target.arch.value],
-        "env": sorted((k, v) for k, v in os.environ.items() if k.startswith("UV_") or k == "SOURCE_DATE_EPOCH"),
-        "date": list(zip_date_time(os.environ)),
-        "interp": [interp.path, list(interp.version)] if interp is not None else None,
-        "layers": layer_shas,
-        "strip": _strip_tools(target) if opts.slim == "aggressive" else [],
-        "code": sorted((e.arcname, code_shas[e.arcname], e.executable) for e in code),
-    })
+    return inputs_key(InputsKeyInputs(
+        __version__, repr(plain), kind, files, target.runtime.name, target.arch.value, key_environment(os.environ),
+        zip_date_time(os.environ), (interp.path, interp.version) if interp is not None else None, layer_shas,
+        _strip_tools(target) if opts.slim == "aggressive" else [],
+        [(e.arcname, code_shas[e.arcname], e.executable) for e in code]))
 
 
 def _save_inputs_pointer(
-    cache: Cache, key: str, art_key: str, result: BuildResult, inst: _Installed, warnings: list[str]
+    cache: CacheStore, key: str, art_key: str, result: BuildResult, inst: _Installed, warnings: list[str]
 ) -> None:
-    cache.save_inputs_pointer(key, {
+    from .cacherecords import InputsPointer
+
+    cache.save_inputs_pointer(key, InputsPointer(
         # The resolution record decides freshness (unpinned inputs expire), as in the full path.
-        "artifact": art_key, "pinned": _fully_pinned(inst.reqs),
-        "resolution": inst.resolution[0] if inst.resolution else None,
-        "dists_digest": inst.resolution[1] if inst.resolution else None,
-        "included": {str(p): file_sha256(p) if p.exists() else "missing" for p in inst.reqs.included},
-        "inputs": {"kind": inst.reqs.kind, "source": str(inst.reqs.source) if inst.reqs.source else None,
-                   "extras": list(inst.reqs.extras)},
-        "distributions": [[d.name, d.display_name, d.version, list(d.tags), d.dist_info] for d in result.distributions],
-        "held_back": [h.as_dict() for h in result.held_back],
-        "warnings": warnings,
-    })
+        artifact=art_key, pinned=_fully_pinned(inst.reqs),
+        resolution=inst.resolution[0] if inst.resolution else None,
+        dists_digest=inst.resolution[1] if inst.resolution else None,
+        included={str(p): file_sha256(p) if p.exists() else "missing" for p in inst.reqs.included},
+        inputs_kind=inst.reqs.kind, inputs_source=str(inst.reqs.source) if inst.reqs.source else None,
+        extras=tuple(inst.reqs.extras),
+        distributions=tuple((d.name, d.display_name, d.version, tuple(d.tags), d.dist_info)
+                            for d in result.distributions),
+        held_back=tuple(h.as_dict() for h in result.held_back),
+        warnings=tuple(warnings),
+    ))
 
 
 def _from_inputs_pointer(
-    opts: BuildOptions, target: Target, cache: Cache, key: str, fn_out: Path | None, layer_out: Path | None,
+    opts: BuildOptions, target: Target, cache: CacheStore, key: str, fn_out: Path | None, layer_out: Path | None,
     warnings: list[str], say: Progress,
 ) -> BuildResult | None:
     """The no-change shortcut: the same inputs built before; reuse the finished zip."""
     from .inputs import Requirements
     from .install import Distribution
 
-    rec = cache.load_inputs_pointer(key)
+    rec = cache.load_inputs_pointer(key)  # None when missing or damaged
     if rec is None:
         return None
-    try:
-        if rec["resolution"] is not None:
-            res = cache.load_resolution(rec["resolution"], bool(rec["pinned"]))
-            if res is None or _digest(res.get("dists")) != rec["dists_digest"]:
-                return None  # stale, gone or damaged: the full path resolves or repairs it
-        for path, sha in rec["included"].items():
-            p = Path(path)
-            if (file_sha256(p) if p.exists() else "missing") != sha:
-                return None
-        hit = cache.load_artifact(rec["artifact"])
-        if hit is None:
+    if rec.resolution is not None:
+        res = cache.load_resolution(rec.resolution, rec.pinned)
+        if res is None or digest(res.dists_json()) != rec.dists_digest:
+            return None  # stale, gone or damaged: the full path resolves or repairs it
+    for path, sha in rec.included.items():
+        p = Path(path)
+        if (file_sha256(p) if p.exists() else "missing") != sha:
             return None
-        inp = rec["inputs"]
-        reqs = Requirements(inp["kind"], Path(inp["source"]) if inp["source"] else None, (), tuple(inp["extras"]))
-        dists = [Distribution(n, dn, v, tuple(t), di, ()) for n, dn, v, t, di in rec["distributions"]]
-        stored_warnings = [str(w) for w in rec["warnings"]]
-        held: list[HeldBack] = []
-        if opts.held_back and rec["held_back"]:
-            from .heldback import HeldBack
-            held = [HeldBack(**h) for h in rec["held_back"]]
-    except (KeyError, TypeError, ValueError, AttributeError):
-        return None  # a damaged pointer is a miss
+    hit = cache.load_artifact(rec.artifact)
+    if hit is None:
+        return None
+    reqs = Requirements(rec.inputs_kind, Path(rec.inputs_source) if rec.inputs_source else None, (), rec.extras)
+    dists = [Distribution(n, dn, v, t, di, ()) for n, dn, v, t, di in rec.distributions]
+    stored_warnings = list(rec.warnings)
+    held: list[HeldBack] = []
+    if opts.held_back and rec.held_back:
+        from .heldback import HeldBack
+        try:
+            held = [HeldBack(**h) for h in rec.held_back]
+        except TypeError:
+            return None  # a damaged pointer is a miss
     result = BuildResult(target=target, inputs=reqs, distributions=dists, held_back=held,
                          warnings=[*warnings, *stored_warnings])
     return _reuse(hit, opts, result, fn_out, layer_out, say)
 
 
 def _reuse(
-    hit: tuple[dict[str, Any], list[Path]], opts: BuildOptions, result: BuildResult, fn_out: Path | None,
+    hit: tuple[ArtifactMeta, list[Path]], opts: BuildOptions, result: BuildResult, fn_out: Path | None,
     layer_out: Path | None, say: Progress,
 ) -> BuildResult:
     """Put a finished artifact from the cache at the output paths (smoke-tested first if asked)."""
@@ -860,7 +845,7 @@ def _reuse(
 
 
 def _stage_verify_pack(
-    opts: BuildOptions, target: Target, work: Path, cache: Cache | None, inst: _Installed,
+    opts: BuildOptions, target: Target, work: Path, cache: CacheStore | None, inst: _Installed,
     code: list[Entry], code_shas: dict[str, str], found: Interpreter | None, layer_shas: list[str],
     fn_out: Path | None, layer_out: Path | None, attached_unzipped: int, warnings: list[str], say: Progress,
 ) -> tuple[BuildResult, str | None]:
@@ -883,19 +868,16 @@ def _stage_verify_pack(
     interp = _compile_interpreter(opts, target, found, result)
     art_key = None
     if cache is not None:
-        art_key = _digest({
-            "pyc": [opts.pyc_mode, list(interp.version)] if interp is not None else None,
-            "v": __version__, "target": [target.runtime.name, target.arch.value], "kind": opts.kind,
-            "level": opts.compresslevel, "date": list(zip_date_time(os.environ)),
-            "handler": opts.handler, "smoke": opts.smoke,
-            "slim": [opts.slim, list(opts.dep_excludes), list(opts.keeps), opts.exclude_runtime_provided,
-                     _strip_tools(target) if opts.slim == "aggressive" else []],
-            "layers": layer_shas,
-            # A zip let through by --allow-secret must not be reused by a build without it.
-            **({"allow_secrets": list(opts.allow_secrets)} if opts.allow_secrets else {}),
-            "deps": sorted((e.arcname, shas.get(e.arcname, ""), e.executable) for e in deps),
-            "code": sorted((e.arcname, shas.get(e.arcname, ""), e.executable) for e in code),
-        })
+        art_key = artifact_key(ArtifactKeyInputs(
+            version=__version__, runtime=target.runtime.name, arch=target.arch.value, kind=opts.kind,
+            level=opts.compresslevel, date=zip_date_time(os.environ), handler=opts.handler, smoke=opts.smoke,
+            pyc=(opts.pyc_mode, interp.version) if interp is not None else None,
+            slim=opts.slim, dep_excludes=opts.dep_excludes, keeps=opts.keeps,
+            exclude_runtime_provided=opts.exclude_runtime_provided,
+            strip=_strip_tools(target) if opts.slim == "aggressive" else [], layers=layer_shas,
+            allow_secrets=opts.allow_secrets,
+            deps=[(e.arcname, shas.get(e.arcname, ""), e.executable) for e in deps],
+            code=[(e.arcname, shas.get(e.arcname, ""), e.executable) for e in code]))
         hit = cache.load_artifact(art_key)
         if hit is not None:
             return _reuse(hit, opts, result, fn_out, layer_out, say), art_key
@@ -953,42 +935,30 @@ def _compile_interpreter(
     return interp
 
 
-def _find_interpreter_cached(minor: tuple[int, int], cache: Cache | None) -> Interpreter | None:
+def _find_interpreter_cached(minor: tuple[int, int], cache: CacheStore | None) -> Interpreter | None:
     """find_interpreter, remembered across runs while the interpreter file is unchanged.
 
     Probing candidates starts processes (~0.1 s each); a no-change rebuild must not pay that.
     """
     from .interpreters import Interpreter, find_interpreter
-    memo = cache.root / "interpreters.json" if cache is not None else None
     key = f"{minor[0]}.{minor[1]}"
-    if memo is not None:
-        try:
-            known = json.loads(memo.read_text(encoding="utf-8")).get(key)
-            st = Path(known["path"]).stat()
-            if [st.st_mtime_ns, st.st_size] == known["stat"]:
-                major, minor_, micro = (int(x) for x in known["version"])
-                return Interpreter(str(known["path"]), (major, minor_, micro), str(known["machine"]))
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            pass
+    known = cache.load_interpreter(key) if cache is not None else None
+    if known is not None:
+        return Interpreter(known.path, known.version, known.machine)
     interp = find_interpreter(minor)
-    if interp is not None and memo is not None:
-        try:
-            data = json.loads(memo.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            data = {}
+    if interp is not None and cache is not None:
+        from .cacherecords import InterpreterRecord
+
         st = Path(interp.path).stat()
-        data[key] = {"path": interp.path, "version": list(interp.version), "machine": interp.machine,
-                     "stat": [st.st_mtime_ns, st.st_size]}
-        with contextlib.suppress(OSError):
-            tmp = memo.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(data), encoding="utf-8")
-            tmp.replace(memo)
+        major, minor_, micro = interp.version
+        cache.save_interpreter(key, InterpreterRecord(interp.path, (major, minor_, micro), interp.machine,
+                                                      (st.st_mtime_ns, st.st_size)))
     return interp
 
 
 def _bytecode(
     opts: BuildOptions, interp: Interpreter, deps: list[Entry], code: list[Entry], work: Path,
-    cache: Cache | None, result: BuildResult, shas: dict[str, str], say: Progress,
+    cache: CacheStore | None, result: BuildResult, shas: dict[str, str], say: Progress,
 ) -> tuple[list[Entry], list[Entry]]:
     """Hash-based .pyc for every .py, compiled once per (content, Python, mode, Lambda path)."""
     from .bytecode import InvalidationMode, compile_entries, pyc_arcname
@@ -999,8 +969,8 @@ def _bytecode(
     compiled = hits = 0
     for entries, root in groups:
         sources = [e for e in entries if e.arcname.endswith(".py")]
-        keys = {e.arcname: _digest([list(interp.version), mode.value, lambda_path(root, e.arcname),
-                                    shas.get(e.arcname) or file_sha256(e.path)]) for e in sources}
+        keys = {e.arcname: pyc_key(interp.version, mode.value, lambda_path(root, e.arcname),
+                                   shas.get(e.arcname) or file_sha256(e.path)) for e in sources}
         pyc: list[Entry] = []
         missing: list[Entry] = []
         for e in sources:
@@ -1070,13 +1040,13 @@ def _slim(
     return res.entries
 
 
-def _restore(hit: tuple[dict[str, Any], list[Path]], outs: list[tuple[str, Path]],
+def _restore(hit: tuple[ArtifactMeta, list[Path]], outs: list[tuple[str, Path]],
              result: BuildResult) -> BuildResult:
     meta, zips = hit
-    data = meta["result"]
+    data = meta.result
     result.saved_by_dist = dict(data.get("slim", {}).get("by_distribution", {}))
     result.slim_notes = list(data.get("slim", {}).get("notes", []))
-    for (kind, out), z, o in zip(outs, zips, data["outputs"], strict=True):
+    for (kind, out), z, o in zip(outs, zips, meta.outputs, strict=True):
         with atomic_output(out) as tmp:
             # A hard link costs nothing; cached zips are never written in place (only
             # replaced), and one altered through the output path fails its hash next time.
@@ -1085,15 +1055,15 @@ def _restore(hit: tuple[dict[str, Any], list[Path]], outs: list[tuple[str, Path]
                 os.link(z, tmp)
             except OSError:
                 shutil.copyfile(z, tmp)
-        result.outputs.append(Output(kind, Artifact(out, o["sha256"], o["sha256_base64"], o["zipped_bytes"],
-                                                    o["unzipped_bytes"], o["files"])))
+        result.outputs.append(Output(kind, Artifact(out, o.sha256, o.sha256_base64, o.zipped_bytes,
+                                                    o.unzipped_bytes, o.files)))
     result.unzipped_total = data["unzipped_total_bytes"]
     # Findings about a zip name the zip (LP102); the stored ones name the first build's output.
-    renamed = {o["path"]: str(out) for o, (_k, out) in zip(data["outputs"], outs, strict=False)}
+    renamed = {o.path: str(out) for o, (_k, out) in zip(meta.outputs, outs, strict=False)}
     result.findings += [Finding(**{**f, "path": renamed.get(f["path"], f["path"])}) for f in data["findings"]]
     try:
         result.size_reports = [dataclasses.replace(_report_from_dict(r), artifact=str(out))
-                               for r, (_k, out) in zip(meta.get("size_reports", []), outs, strict=False)]
+                               for r, (_k, out) in zip(meta.size_reports, outs, strict=False)]
     except (KeyError, TypeError, ValueError):
         result.size_reports = []  # an unreadable stored report: measure the zips again below
     if len(result.size_reports) != len(outs):
@@ -1192,7 +1162,7 @@ def _pack_all(
     say: Progress,
     store: BlobStore,
     shas: dict[str, str],
-    cache: Cache | None,
+    cache: CacheStore | None,
     art_key: str | None,
     fresh: frozenset[str] = frozenset(),
 ) -> None:
@@ -1221,7 +1191,9 @@ def _pack_all(
             _run_smoke(opts, result, zips.get("function"), zips.get("layer"), say)
         if cache is not None and art_key is not None:
             # Saved before the outputs are renamed into place; the temp files are complete.
-            meta = {"result": result.as_dict(), "size_reports": [_report_to_dict(r) for r in result.size_reports]}
+            from .cacherecords import ArtifactMeta
+
+            meta = ArtifactMeta(result.as_dict(), [_report_to_dict(r) for r in result.size_reports])
             cache.save_artifact(art_key, meta, [(k, t) for k, _o, t in staged])
 
 

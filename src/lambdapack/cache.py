@@ -10,23 +10,25 @@ Layout under the root (platformdirs' user cache dir, $LAMBDAPACK_CACHE_DIR, or -
                                     so a no-change rebuild reads neither requirements nor dists
   tmp/                              in-flight writes; renamed into place when complete
   size                              running total of the entries' bytes (see Cache.auto_prune)
+  interpreters.json                 interpreters found for each Python minor (probing starts processes)
 Every entry is written to tmp/ and renamed into place, so a killed build leaves at
 most garbage in tmp/ (swept later), never a half entry. Readers check sizes and
 hashes, and a damaged entry is treated as missing and rebuilt. Builds hold a shared
-lock and `clean`/`prune` an exclusive one (POSIX flock), so pruning never removes
-what a running build is using.
+lock and `clean`/`prune` an exclusive one (cachelock: flock on POSIX, byte-range
+locks on Windows), so pruning never removes what a running build is using.
 
 The cap ($LAMBDAPACK_CACHE_MAX_SIZE, default 5 GiB) is kept without walking the cache
 on every build: each build adds the bytes it stored to the running total in `size`
 (a read-modify-write under its own short lock); when the total is over the cap, the
 cache is walked and pruned to 80% of it, least recently used first, and the walk
-resets the total. What the total misses (entries removed by hand, a lost update on
-Windows, where there is no flock) is corrected by a full walk at least once a day.
+resets the total. What the total misses (entries removed by hand) is corrected by a
+full walk at least once a day.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 import os
@@ -36,10 +38,15 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .cachewalk import count_entries, du, pack_units
+from .cachewalk import entries as walk_entries
 from .errors import USING_CACHE, LambdapackError, from_os_error
 from .members import BlobStore, file_sha256
+
+if TYPE_CHECKING:
+    from .cacherecords import ArtifactMeta, InputsPointer, InterpreterRecord, ResolutionRecord
 
 __all__ = ["DEFAULT_MAX_BYTES", "KINDS", "MAX_SIZE_ENV", "Cache", "CachedDist", "default_cache_dir",
            "max_bytes_from", "parse_size"]
@@ -169,6 +176,8 @@ def _writing(root: Path) -> Iterator[None]:
 
 
 class Cache:
+    """The local-disk store (cachestore.CacheStore): entries as files under `root`."""
+
     def __init__(self, root: Path) -> None:
         self.root = root
         self.tmp = root / "tmp"
@@ -190,24 +199,12 @@ class Cache:
     @contextlib.contextmanager
     def _lock(self, exclusive: bool, wait: bool = True) -> Iterator[bool]:
         """Yields whether the lock is held (always, when `wait`)."""
-        try:
-            import fcntl
-        except ImportError:  # Windows: no shared locks; prune may race a build there
-            yield True
-            return
+        from .cachelock import hold
+
         with _writing(self.root):
             f = open(self.root / "cache.lock", "a+b")  # noqa: SIM115 - closed below
-        with f:
-            flags = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | (0 if wait else fcntl.LOCK_NB)
-            try:
-                fcntl.flock(f.fileno(), flags)
-            except BlockingIOError:
-                yield False
-                return
-            try:
-                yield True
-            finally:
-                fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+        with f, hold(f, exclusive, wait) as got:
+            yield got
 
     @contextlib.contextmanager
     def using(self) -> Iterator[None]:
@@ -222,23 +219,18 @@ class Cache:
                     self.record_added()
 
     # -- resolutions -----------------------------------------------------------
-    def load_resolution(self, key: str, pinned: bool) -> dict[str, Any] | None:
+    def load_resolution(self, key: str, pinned: bool) -> ResolutionRecord | None:
+        from .cacherecords import ResolutionRecord
+
         path = self.root / "resolutions" / f"{key}.json"
-        try:
-            data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        try:
-            created = float(data.get("created", 0))
-        except (TypeError, ValueError, AttributeError):
-            return None
-        if not pinned and time.time() - created > UNPINNED_TTL_SECONDS:
+        rec = ResolutionRecord.from_json(_read_json(path))
+        if rec is None or (not pinned and time.time() - rec.created > UNPINNED_TTL_SECONDS):
             return None
         _touch(path)
-        return data
+        return rec
 
-    def save_resolution(self, key: str, data: dict[str, Any]) -> None:
-        payload = {**data, "created": time.time()}
+    def save_resolution(self, key: str, record: ResolutionRecord) -> None:
+        payload = dataclasses.replace(record, created=time.time()).to_json()
         with _writing(self.root):
             self.added += _atomic_write(self.root / "resolutions" / f"{key}.json", json.dumps(payload).encode(),
                                         self.tmp)
@@ -263,7 +255,7 @@ class Cache:
         _touch(root / "manifest.json")
         return CachedDist(key, root / "files", files)
 
-    def save_dist(self, key: str, site: Path, rels: Sequence[tuple[str, Path, bool]]) -> CachedDist:
+    def save_dist(self, key: str, rels: Sequence[tuple[str, Path, bool]]) -> CachedDist:
         """Store one distribution's files (hard links where possible, else copies)."""
         existing = self.load_dist(key)
         if existing is not None:
@@ -318,6 +310,22 @@ class Cache:
             final.rename(grave / key)
         shutil.rmtree(grave, ignore_errors=True)
 
+    def discard_owner(self, path: Path) -> bool:
+        """Drop the entry holding `path`, a file found altered in place (a .pyc, or a
+        file of an installed distribution); False when no entry holds it."""
+        resolved = path.resolve()
+        if path.suffix == ".pyc" and resolved.is_relative_to((self.root / "pyc").resolve()):
+            for p in (path, path.with_suffix(".sha256")):
+                with contextlib.suppress(OSError):
+                    p.unlink()
+            return True
+        try:
+            rel = resolved.relative_to((self.root / "dists").resolve())
+        except ValueError:
+            return False
+        self.discard_dist(rel.parts[0])
+        return True
+
     # -- compiled bytecode -----------------------------------------------------
     def load_pyc(self, key: str) -> tuple[Path, str] | None:
         """A cached .pyc and the sha256 it was stored with (missing or resized: None).
@@ -347,57 +355,86 @@ class Cache:
         return path, sha
 
     # -- finished artifacts ----------------------------------------------------
-    def load_artifact(self, key: str) -> tuple[dict[str, Any], list[Path]] | None:
+    def load_artifact(self, key: str) -> tuple[ArtifactMeta, list[Path]] | None:
+        from .cacherecords import ArtifactMeta
+
         meta_path = self.root / "artifacts" / f"{key}.json"
-        try:
-            meta: dict[str, Any] = json.loads(meta_path.read_text(encoding="utf-8"))
-            zips = [self.root / "artifacts" / f"{key}-{o['kind']}.zip" for o in meta["result"]["outputs"]]
-            for z, o in zip(zips, meta["result"]["outputs"], strict=True):
-                if z.stat().st_size != o["zipped_bytes"] or file_sha256(z) != o["sha256"]:
-                    return None  # damaged: rebuild, never ship
-        except (OSError, ValueError, KeyError, TypeError):
+        meta = ArtifactMeta.from_json(_read_json(meta_path))
+        if meta is None:
             return None
+        zips = [self.root / "artifacts" / f"{key}-{o.kind}.zip" for o in meta.outputs]
+        for z, o in zip(zips, meta.outputs, strict=True):
+            try:
+                if z.stat().st_size != o.zipped_bytes or file_sha256(z) != o.sha256:
+                    return None  # damaged: rebuild, never ship
+            except OSError:
+                return None
         _touch(meta_path)
         return meta, zips
 
-    def save_artifact(self, key: str, meta: dict[str, Any], zips: Sequence[tuple[str, Path]]) -> None:
+    def save_artifact(self, key: str, meta: ArtifactMeta, zips: Sequence[tuple[str, Path]]) -> None:
         with _writing(self.root):
             for kind, src in zips:
                 # Shares the inode with the output: neither is ever written in place, and
                 # the stored hash catches an artifact altered through the output path.
                 self.added += _copy_into(src, self.tmp, self.root / "artifacts" / f"{key}-{kind}.zip", link=True)
             # The metadata goes last: an artifact without it is invisible.
-            self.added += _atomic_write(self.root / "artifacts" / f"{key}.json", json.dumps(meta).encode(), self.tmp)
+            self.added += _atomic_write(self.root / "artifacts" / f"{key}.json", json.dumps(meta.to_json()).encode(),
+                                        self.tmp)
 
     # -- no-change shortcut: build inputs -> finished artifact -------------------
-    def load_inputs_pointer(self, key: str) -> dict[str, Any] | None:
+    def load_inputs_pointer(self, key: str) -> InputsPointer | None:
         """What a build with exactly these inputs produced, or None (missing or damaged)."""
-        path = self.root / "artifacts" / f"{key}.inputs"
-        try:
-            data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-            if not isinstance(data["artifact"], str):
-                return None
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-        _touch(path)
-        return data
+        from .cacherecords import InputsPointer
 
-    def save_inputs_pointer(self, key: str, data: dict[str, Any]) -> None:
+        path = self.root / "artifacts" / f"{key}.inputs"
+        rec = InputsPointer.from_json(_read_json(path))
+        if rec is not None:
+            _touch(path)
+        return rec
+
+    def save_inputs_pointer(self, key: str, pointer: InputsPointer) -> None:
         with _writing(self.root):
-            self.added += _atomic_write(self.root / "artifacts" / f"{key}.inputs", json.dumps(data).encode(),
-                                        self.tmp)
+            self.added += _atomic_write(self.root / "artifacts" / f"{key}.inputs",
+                                        json.dumps(pointer.to_json()).encode(), self.tmp)
+
+    # -- interpreters found on this machine ------------------------------------
+    def load_interpreter(self, minor: str) -> InterpreterRecord | None:
+        """The interpreter found for `minor` ("3.12") before, while its file is unchanged."""
+        from .cacherecords import InterpreterRecord
+
+        known = _read_json(self.root / "interpreters.json")
+        rec = InterpreterRecord.from_json(known.get(minor) if isinstance(known, dict) else None)
+        if rec is None:
+            return None
+        try:
+            st = Path(rec.path).stat()
+        except OSError:
+            return None
+        return rec if (st.st_mtime_ns, st.st_size) == rec.stat else None
+
+    def save_interpreter(self, minor: str, record: InterpreterRecord) -> None:
+        """Best effort (a memo, not an entry): a failed write only means probing again."""
+        memo = self.root / "interpreters.json"
+        data = _read_json(memo)
+        data = data if isinstance(data, dict) else {}
+        data[minor] = record.to_json()
+        with contextlib.suppress(OSError):
+            tmp = memo.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(data), encoding="utf-8")
+            tmp.replace(memo)
 
     # -- maintenance -----------------------------------------------------------
     def info(self) -> dict[str, dict[str, int]]:
         out = {}
         for d in KINDS:
-            n, size = _du(self.root / d)
-            out[d] = {"entries": _count_entries(self.root / d, d), "files": n, "bytes": size}
+            n, size = du(self.root / d)
+            out[d] = {"entries": count_entries(self.root / d, d), "files": n, "bytes": size}
         return out
 
     def clean(self) -> int:
         with self._lock(exclusive=True):
-            _n, size = _du(self.root)
+            _n, size = du(self.root)
             for d in KINDS:
                 shutil.rmtree(self.root / d, ignore_errors=True)
                 (self.root / d).mkdir(parents=True, exist_ok=True)
@@ -413,7 +450,7 @@ class Cache:
         freed = self._sweep_tmp(max_age=0) + self._drop_orphan_packs()
         entries = []
         for kind in ("artifacts", "dists", "members", "pyc", "resolutions"):
-            for path, size, used in _entries(self.root / kind, kind):
+            for path, size, used in walk_entries(self.root / kind, kind):
                 entries.append((used, size, path))
         total = sum(size for _u, size, _p in entries)
         for _used, size, path in sorted(entries, key=lambda e: (e[0], e[1], str(e[2]))):
@@ -473,7 +510,7 @@ class Cache:
     def stored_bytes(self) -> int:
         """The entries' bytes as prune counts them (a full walk)."""
         return sum(size for kind in ("artifacts", "dists", "members", "pyc", "resolutions")
-                   for _p, size, _u in _entries(self.root / kind, kind))
+                   for _p, size, _u in walk_entries(self.root / kind, kind))
 
     def _read_total(self) -> tuple[int | None, float]:
         try:
@@ -489,23 +526,16 @@ class Cache:
 
     @contextlib.contextmanager
     def _size_lock(self) -> Iterator[None]:
-        try:
-            import fcntl
-        except ImportError:  # Windows: a concurrent update may be lost; the daily walk corrects it
+        from .cachelock import hold
+
+        with _writing(self.root), open(self.root / "size.lock", "a+b") as f, hold(f, exclusive=True):
             yield
-            return
-        with _writing(self.root), open(self.root / "size.lock", "a+b") as f:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
     def _drop_orphan_packs(self) -> int:
         """A pack without its index (or the reverse) is never read: garbage of a killed
         build. Only called under the exclusive lock, when no build is between the renames."""
         freed = 0
-        for parts, complete in _pack_units(self.root / "members" / "packs"):
+        for parts, complete in pack_units(self.root / "members" / "packs"):
             if not complete:
                 for f in parts:
                     with contextlib.suppress(OSError):
@@ -521,7 +551,7 @@ class Cache:
             try:
                 if max_age and now - p.stat().st_mtime < max_age:
                     continue
-                _n, size = _du(p) if p.is_dir() else (1, p.stat().st_size)
+                _n, size = du(p) if p.is_dir() else (1, p.stat().st_size)
                 if p.is_dir():
                     shutil.rmtree(p, ignore_errors=True)
                 else:
@@ -532,79 +562,14 @@ class Cache:
         return freed
 
 
+def _read_json(path: Path) -> Any:
+    """The JSON in `path`, or None when it is missing or not JSON (a miss)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
 def _touch(path: Path) -> None:
     with contextlib.suppress(OSError):
         os.utime(path)
-
-
-def _pack_units(packs: Path) -> Iterator[tuple[list[Path], bool]]:
-    """Each pack with its index, as the files present and whether both are. One without
-    the other (its build was killed between the two renames) is never read."""
-    stems = {f.stem for pattern in ("*.pack", "*.idx") for f in packs.glob(pattern)} if packs.exists() else set()
-    for stem in sorted(stems):
-        pair = [packs / f"{stem}.pack", packs / f"{stem}.idx"]
-        present = [f for f in pair if f.exists()]
-        yield present, len(present) == 2
-
-
-def _pack_entries(packs: Path) -> Iterator[tuple[Any, int, float]]:
-    """A pack and its index are one unit, last used when its index was touched; a half
-    pair counts as unused."""
-    for parts, complete in _pack_units(packs):
-        used = parts[1].stat().st_mtime if complete else 0.0
-        yield parts, sum(p.stat().st_size for p in parts), used
-
-
-def _du(path: Path) -> tuple[int, int]:
-    n = size = 0
-    for dirpath, _dirs, files in os.walk(path):
-        for f in files:
-            with contextlib.suppress(OSError):
-                size += Path(dirpath, f).lstat().st_size
-                n += 1
-    return n, size
-
-
-def _count_entries(path: Path, kind: str) -> int:
-    if kind == "artifacts":  # finished zips; their input pointers are bookkeeping
-        return sum(1 for _ in path.glob("*.json")) if path.exists() else 0
-    return sum(1 for _ in _entries(path, kind))
-
-
-def _entries(path: Path, kind: str) -> Iterator[tuple[Any, int, float]]:
-    """(removable unit, bytes, last use) for each cache entry of a kind."""
-    if not path.exists():
-        return
-    if kind == "dists":
-        for d in path.iterdir():
-            m = d / "manifest.json"
-            used = m.stat().st_mtime if m.exists() else 0.0
-            yield d, _du(d)[1], used
-    elif kind == "artifacts":
-        for meta in path.glob("*.json"):
-            key = meta.stem
-            parts = [meta, *path.glob(f"{key}-*.zip")]
-            yield parts, sum(p.stat().st_size for p in parts if p.exists()), meta.stat().st_mtime
-        for pointer in path.glob("*.inputs"):
-            st = pointer.stat()
-            yield pointer, st.st_size, st.st_mtime
-    elif kind == "members":
-        for sub in path.iterdir():
-            if sub.name == "packs":
-                yield from _pack_entries(sub)
-                continue
-            for b in sub.iterdir() if sub.is_dir() else []:
-                st = b.stat()
-                yield b, st.st_size, st.st_mtime
-    elif kind == "pyc":
-        for sub in path.iterdir():
-            for b in sub.glob("*.pyc") if sub.is_dir() else []:
-                parts = [b, b.with_suffix(".sha256")]
-                yield parts, sum(p.stat().st_size for p in parts if p.exists()), b.stat().st_mtime
-    elif kind == "tmp":
-        for p in path.iterdir():
-            yield p, _du(p)[1] if p.is_dir() else p.stat().st_size, p.stat().st_mtime
-    else:
-        for f in path.glob("*.json"):
-            st = f.stat()
-            yield f, st.st_size, st.st_mtime

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from lambdapack.cache import DEFAULT_MAX_BYTES, MAX_SIZE_ENV, Cache, max_bytes_from
+from lambdapack.cacherecords import ArtifactMeta, InputsPointer, ResolutionRecord
 from lambdapack.errors import UsageError
 
 
@@ -27,6 +28,10 @@ def _total(root: Path) -> int:
     return int((root / "size").read_text(encoding="ascii").split()[0])
 
 
+def _resolution(tag: str) -> ResolutionRecord:
+    return ResolutionRecord((), {"tag": tag})
+
+
 def _fill(cache: Cache, tmp: Path, tag: str, n: int = 40) -> None:
     """One of every kind of entry, as a build stores them."""
     site = tmp / f"site-{tag}"
@@ -36,8 +41,8 @@ def _fill(cache: Cache, tmp: Path, tag: str, n: int = 40) -> None:
         f = site / f"m{i}.py"
         f.write_bytes(os.urandom(1000 + i))
         rels.append((f"pkg/m{i}.py", f, False))
-    cache.save_dist(f"dist-{tag}", site, rels)
-    cache.save_resolution(f"res-{tag}", {"dists": [tag]})
+    cache.save_dist(f"dist-{tag}", rels)
+    cache.save_resolution(f"res-{tag}", _resolution(tag))
     cache.save_pyc(f"{tag}pyc", rels[0][1])
     # Blobs: one by one, then many small ones into a pack.
     for _rel, f, _x in rels[:3]:
@@ -48,8 +53,9 @@ def _fill(cache: Cache, tmp: Path, tag: str, n: int = 40) -> None:
     pack.commit()
     z = tmp / f"{tag}.zip"
     z.write_bytes(os.urandom(5000))
-    cache.save_artifact(f"art-{tag}", {"result": {"outputs": []}}, [("function", z)])
-    cache.save_inputs_pointer(f"in-{tag}", {"artifact": f"art-{tag}"})
+    cache.save_artifact(f"art-{tag}", ArtifactMeta({"outputs": []}, []), [("function", z)])
+    cache.save_inputs_pointer(f"in-{tag}", InputsPointer(f"art-{tag}", True, None, None, {}, "none", None, (), (),
+                                                         (), ()))
 
 
 def test_running_total_matches_a_walk_after_every_kind_of_save(tmp_path: Path) -> None:
@@ -63,7 +69,7 @@ def test_running_total_matches_a_walk_after_every_kind_of_save(tmp_path: Path) -
     cache2 = Cache(root)
     with cache2.using():
         _fill(cache2, tmp_path, "b")
-        cache2.save_resolution("res-a", {"dists": ["a", "longer now"]})  # an overwrite counts its growth only
+        cache2.save_resolution("res-a", _resolution("a, longer now"))  # an overwrite counts its growth only
     assert _total(root) == _walk(root)
     assert (root / "size").read_text(encoding="ascii").split()[1] == walked
 
@@ -119,16 +125,15 @@ _CHILD = textwrap.dedent("""
     import os, sys
     from pathlib import Path
     from lambdapack.cache import Cache
+    from lambdapack.cacherecords import ResolutionRecord
     cache = Cache(Path(sys.argv[1]))
     with cache.using():
         for i in range(30):
-            cache.save_resolution(f"{sys.argv[2]}-{i}", {"pad": "x" * (100 * i)})
+            cache.save_resolution(f"{sys.argv[2]}-{i}", ResolutionRecord((), {"pad": "x" * (100 * i)}))
 """)
 
 
 def test_concurrent_builds_lose_no_update_of_the_total(tmp_path: Path) -> None:
-    if sys.platform == "win32":
-        pytest.skip("no flock on Windows: concurrent updates may be lost there (the daily walk corrects them)")
     root = tmp_path / "c"
     Cache(root).record_added()  # the total exists, so no child walks
     procs = [subprocess.Popen([sys.executable, "-c", _CHILD, str(root), f"p{n}"]) for n in range(6)]
@@ -149,7 +154,7 @@ def test_the_cap_comes_from_the_environment() -> None:
 def test_the_total_file_is_plain_text(tmp_path: Path) -> None:
     cache = Cache(tmp_path / "c")
     with cache.using():
-        cache.save_resolution("k", {"x": 1})
+        cache.save_resolution("k", _resolution("x"))
     total, walked = (tmp_path / "c" / "size").read_text(encoding="ascii").split()
     assert int(total) == (tmp_path / "c" / "resolutions" / "k.json").stat().st_size
     assert abs(float(walked) - time.time()) < 60

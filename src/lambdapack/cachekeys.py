@@ -1,0 +1,146 @@
+"""Cache keys: everything that decides under which key the cache stores something.
+
+Pure functions of typed inputs (the callers hash files and read the environment). A key
+is the sha256 of a canonical JSON payload; the payloads are the ones lambdapack has
+always used, so entries stored before keys moved here still hit. Any change to a
+payload (a new field) makes older entries a clean miss, never a wrong hit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+__all__ = ["ArtifactKeyInputs", "InputFingerprint", "InputsKeyInputs", "ResolutionKeyInputs", "artifact_key",
+           "digest", "dist_key", "files_key", "index_environment", "inputs_key", "key_environment", "pyc_key",
+           "resolution_key"]
+
+# (path in the zip, content sha256, executable): one file as the artifact and inputs keys see it.
+FileId = tuple[str, str, bool]
+
+
+def digest(obj: object) -> str:
+    """sha256 of canonical JSON: the same value gives the same key on every machine."""
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def dist_key(index: str | None, name: str, version: str, tags: Sequence[str], dist_info: str) -> str:
+    """One installed wheel: the same wheel from the same index is unpacked once."""
+    return digest({"index": index, "name": name, "version": version, "tags": sorted(tags), "dist_info": dist_info})
+
+
+def files_key(files: Sequence[FileId]) -> str:
+    """A set of files by content (rel, sha256, executable): installed files no RECORD
+    claims, a --with-layer directory."""
+    return digest(sorted(files))
+
+
+def pyc_key(python: Sequence[int], mode: str, lambda_path: str, source_sha256: str) -> str:
+    """One compiled module: the interpreter version, the invalidation mode, the path the
+    module has on Lambda (it is in the .pyc) and the source's content."""
+    return digest([list(python), mode, lambda_path, source_sha256])
+
+
+def index_environment(env: Mapping[str, str]) -> dict[str, str]:
+    """The uv settings that change what resolves (indexes, find-links, constraints)."""
+    return {k: v for k, v in sorted(env.items())
+            if k.startswith("UV_INDEX") or k in ("UV_EXTRA_INDEX_URL", "UV_FIND_LINKS", "UV_CONSTRAINT",
+                                                  "UV_OVERRIDE")}
+
+
+def key_environment(environ: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The environment a whole build depends on: uv's settings and SOURCE_DATE_EPOCH."""
+    return sorted((k, v) for k, v in environ.items() if k.startswith("UV_") or k == "SOURCE_DATE_EPOCH")
+
+
+@dataclass(frozen=True)
+class InputFingerprint:
+    """The dependency input as uv reads it: its kind, requirements, extras, file hashes."""
+
+    kind: str
+    top: tuple[str, ...]
+    extras: tuple[str, ...]
+    files: Mapping[str, str]  # name -> sha256 (or "missing")
+
+    def as_json(self) -> dict[str, object]:
+        return {"kind": self.kind, "top": list(self.top), "extras": list(self.extras), "files": dict(self.files)}
+
+
+@dataclass(frozen=True)
+class ResolutionKeyInputs:
+    version: str  # lambdapack's
+    runtime: str
+    arch: str
+    uv_platform: str
+    inputs: InputFingerprint
+    install: Mapping[str, object]  # the install options that decide what is installed
+    index: str | None
+    index_env: Mapping[str, str]  # index_environment(...)
+
+
+def resolution_key(k: ResolutionKeyInputs) -> str:
+    """Everything that decides what uv resolves: inputs, target, options, index settings."""
+    return digest({"v": k.version, "target": [k.runtime, k.arch, k.uv_platform], "inputs": k.inputs.as_json(),
+                   "install": dict(k.install), "index": k.index, "uv_env": dict(k.index_env)})
+
+
+@dataclass(frozen=True)
+class InputsKeyInputs:
+    version: str
+    options: str  # repr of the build options with outputs and cache settings left out, paths absolute
+    kind: str  # the dependency input's kind
+    files: Mapping[str, str]  # dependency input files -> sha256
+    runtime: str
+    arch: str
+    environment: Sequence[tuple[str, str]]  # key_environment(...)
+    date: Sequence[int]  # the zip's timestamp
+    interpreter: tuple[str, Sequence[int]] | None  # (path, version) compiling the bytecode
+    layers: Sequence[str]  # --with-layer content keys
+    strip: Sequence[str]  # strip tools (aggressive slimming)
+    code: Sequence[FileId]
+
+
+def inputs_key(k: InputsKeyInputs) -> str:
+    """Everything a build reads before it resolves (the no-change shortcut's key)."""
+    interp = [k.interpreter[0], list(k.interpreter[1])] if k.interpreter is not None else None
+    return digest({"v": k.version, "opts": k.options, "kind": k.kind, "files": dict(k.files),
+                   "target": [k.runtime, k.arch], "env": [list(e) for e in k.environment], "date": list(k.date),
+                   "interp": interp, "layers": list(k.layers), "strip": list(k.strip), "code": sorted(k.code)})
+
+
+@dataclass(frozen=True)
+class ArtifactKeyInputs:
+    version: str
+    runtime: str
+    arch: str
+    kind: str  # build kind: function | layer | split
+    level: int  # compression level
+    date: Sequence[int]
+    handler: str | None
+    smoke: bool
+    pyc: tuple[str, Sequence[int]] | None  # (invalidation mode, interpreter version)
+    slim: str
+    dep_excludes: Sequence[str]
+    keeps: Sequence[str]
+    exclude_runtime_provided: bool
+    strip: Sequence[str]
+    layers: Sequence[str]
+    allow_secrets: Sequence[str]
+    deps: Sequence[FileId]
+    code: Sequence[FileId]
+
+
+def artifact_key(k: ArtifactKeyInputs) -> str:
+    """Everything that decides the bytes of the finished zip(s)."""
+    return digest({
+        "pyc": [k.pyc[0], list(k.pyc[1])] if k.pyc is not None else None,
+        "v": k.version, "target": [k.runtime, k.arch], "kind": k.kind,
+        "level": k.level, "date": list(k.date), "handler": k.handler, "smoke": k.smoke,
+        "slim": [k.slim, list(k.dep_excludes), list(k.keeps), k.exclude_runtime_provided, list(k.strip)],
+        "layers": list(k.layers),
+        # A zip let through by --allow-secret must not be reused by a build without it.
+        **({"allow_secrets": list(k.allow_secrets)} if k.allow_secrets else {}),
+        "deps": sorted(k.deps), "code": sorted(k.code),
+    })
