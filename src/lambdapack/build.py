@@ -503,11 +503,11 @@ def _install(
     uv_env = uv_environment(env, limits)
     ends = time.monotonic() + limits.deadline
     laptop_proc = None
-    if opts.held_back:
-        laptop_proc = start_uv(compile_argv(uv, target, req_file, python, opts.install, laptop_platform(target)),
-                               uv_env)
     laptop: dict[str, str] = {}
     try:
+        if opts.held_back:
+            laptop_proc = start_uv(compile_argv(uv, target, req_file, python, opts.install,
+                                                laptop_platform(target)), uv_env)
         res = run_uv(install_argv(uv, target, req_file, site, python, opts.install), uv_env, limits.deadline)
         if laptop_proc is not None and res.returncode == 0:
             # The side resolution only feeds the held-back report: past the deadline it is dropped.

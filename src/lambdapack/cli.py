@@ -661,6 +661,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _err(err.message, err.hint)
         return err.exit_code
     except KeyboardInterrupt:
+        live = sys.modules.get("lambdapack.processes")  # loaded only if a child was ever started
+        if live is not None:
+            live.stop_all()
         _err("interrupted; no output was written")
         return 130
 

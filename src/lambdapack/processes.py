@@ -27,12 +27,12 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Generic, TypeVar
 
-__all__ = ["Group", "Process", "Result", "Stopped", "Timeout", "run", "run_text", "script", "start", "start_text"]
+__all__ = ["Group", "Process", "Result", "Stopped", "Timeout", "run", "run_text", "script", "start", "start_text", "stop_all"]
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,9 @@ class Process(Generic[Out]):
         """Send `input`, wait for the end, return (stdout, stderr). Past `timeout` the
         child is NOT killed here (the caller decides): `Timeout` is raised."""
         try:
-            return self._popen.communicate(input, timeout=timeout)
+            out = self._popen.communicate(input, timeout=timeout)
+            _reaped(self)
+            return out
         except subprocess.TimeoutExpired:
             raise Timeout(self.argv, timeout or 0.0, self._empty, self._empty, -1) from None
 
@@ -146,6 +148,7 @@ class Process(Generic[Out]):
             self.kill()
         try:
             self._popen.wait(timeout=grace)
+            _reaped(self)
         except subprocess.TimeoutExpired:
             log.debug("%s (pid %d) did not exit within %.1f s of being killed", self.argv[0], self.pid, grace)
 
@@ -166,12 +169,67 @@ def _start(argv: Sequence[str], env: Mapping[str, str], cwd: str | Path | None, 
     if sys.platform == "win32" and grouped:
         flags = subprocess.CREATE_NEW_PROCESS_GROUP
     decode: dict[str, Any] = {"text": True, "encoding": "utf-8", "errors": "replace"} if text else {}
-    popen: subprocess.Popen[Any] = subprocess.Popen(
-        list(argv), stdin=subprocess.PIPE if stdin else subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, env=dict(env), cwd=cwd, creationflags=flags,
-        start_new_session=grouped and sys.platform != "win32", **decode,
-    )
-    return Process(popen, grouped, "" if text else b"")
+    with _signals_deferred():
+        # An interrupt inside Popen (after the fork, while it waits for the exec) or
+        # before the child is registered would leave a child nobody knows of: deferred
+        # until it is in `_live`, where `stop_all` finds it.
+        popen: subprocess.Popen[Any] = subprocess.Popen(
+            list(argv), stdin=subprocess.PIPE if stdin else subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, env=dict(env), cwd=cwd, creationflags=flags,
+            start_new_session=grouped and sys.platform != "win32", **decode,
+        )
+        proc = Process(popen, grouped, "" if text else b"")
+        with _live_lock:
+            _live.add(proc)
+    return proc
+
+
+# Children started and not yet reaped: `stop_all` kills them when the program is interrupted.
+_live: set[Process[Any]] = set()
+_live_lock = threading.Lock()
+_INTERRUPTS = tuple(s for s in (getattr(signal, "SIGINT", None), getattr(signal, "SIGTERM", None)) if s is not None)
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM while a child is being started; deliver them afterwards.
+
+    Python runs signal handlers in the main thread only, so elsewhere there is nothing
+    to hold. The signal is raised again through the handler that was in place (the
+    CLI's turns SIGTERM into KeyboardInterrupt), once the child can be found."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+    previous: dict[int, Any] = {}
+    try:
+        for sig in _INTERRUPTS:
+            try:
+                previous[sig] = signal.signal(sig, lambda signum, _frame: pending.append(signum))
+            except (ValueError, OSError):
+                pass  # not settable here (an embedding program): leave it
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if pending:
+            signal.raise_signal(pending[0])
+
+
+def _reaped(proc: Process[Any]) -> None:
+    with _live_lock:
+        _live.discard(proc)
+
+
+def stop_all() -> None:
+    """Kill every child (and its group) that is still running: the program is ending on
+    an interrupt, and no child may outlive it, whatever moment the signal came."""
+    with _live_lock:
+        running = list(_live)
+        _live.clear()
+    for proc in running:
+        if proc.poll() is None:
+            proc.kill()
 
 
 def start(argv: Sequence[str], *, env: Mapping[str, str], cwd: str | Path | None = None,
