@@ -7,12 +7,23 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 
 import pytest
-from lp_helpers import assert_no_outputs, clean_env, lp_build_json, run_lp, write_handler
+from lp_helpers import (
+    HANG,
+    assert_no_outputs,
+    children_mentioning,
+    clean_env,
+    lp_build_json,
+    needs_proc,
+    processes_mentioning,
+    run_lp,
+    still_there,
+    wait_for,
+    write_handler,
+)
 
 
 def _names(p: Path) -> list[str]:
@@ -102,22 +113,7 @@ def test_symlinked_code_directory_is_not_silently_dropped(tmp_path: Path) -> Non
         "shared/__init__.py", "shared/util.py"]
 
 
-def _processes_mentioning(needle: str) -> list[str]:
-    found = []
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit() or int(d.name) == os.getpid():
-            continue
-        try:
-            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
-        except OSError:
-            continue
-        if needle in cmd:
-            found.append(f"{d.name}: {cmd}")
-    return found
-
-
-@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc to look for leftover processes")
-
+@needs_proc
 def test_sigterm_during_install_cleans_up(tmp_path: Path) -> None:
     """SIGTERM while uv runs: exit 130, no zip, no temp files, no uv left running.
     (An unreachable index keeps uv retrying for seconds: a deterministic window.)"""
@@ -134,14 +130,11 @@ def test_sigterm_during_install_cleans_up(tmp_path: Path) -> None:
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
-        deadline = time.monotonic() + 20
-        while not _processes_mentioning(f"{req}"):  # uv is running (its argv names the requirements)
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "uv never started"
-            time.sleep(0.05)
-        time.sleep(0.3)
+        # uv, a child of the build, is running (its argv names the requirements; so does the
+        # build's own, which is why only descendants count): the handler is set by then.
+        wait_for(lambda: children_mentioning(proc.pid, str(req)), "uv started", proc=proc)
         proc.send_signal(signal.SIGTERM)
-        stdout, stderr = proc.communicate(timeout=30)
+        stdout, stderr = proc.communicate(timeout=HANG)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -150,12 +143,10 @@ def test_sigterm_during_install_cleans_up(tmp_path: Path) -> None:
     assert "error:" in stderr and "Traceback" not in stderr
     assert not out.exists()
     assert_no_outputs(tmp_path)
-    time.sleep(0.5)
     assert list(tmpdir.iterdir()) == []
     assert list((tmp_path / "cache" / "tmp").iterdir()) == []  # the work directory lives there
-    left = _processes_mentioning(str(req))
-    for line in left:  # do not leave them running for the rest of the session
-        pid = int(line.split(":", 1)[0])
+    left = still_there(lambda: processes_mentioning(str(req)))
+    for pid in left:  # do not leave them running for the rest of the session
         try:
             os.kill(pid, signal.SIGKILL)
         except OSError:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lp_helpers import assert_no_outputs, clean_env, run_lp, write_handler
+from lp_helpers import HANG, assert_no_outputs, clean_env, run_lp, write_handler
 
 AKID = "AKIAZ3JQWERTYUIOPL12"  # made up, in the format AWS issues
 SECRET = "k9Jd8sLq2Wv7Xn3Bp5Rt1Yz6Mc4Fg0Hh2Aa9Qe1T"
@@ -193,13 +193,14 @@ def test_a_1500_level_tree_builds_quickly(deep: Path, tmp_path: Path) -> None:
     src = deep
     out = tmp_path / "fn.zip"
     t = time.perf_counter()
-    r, _data = _build(src, out, timeout=120)
+    # Only the timeout bounds it: the old walk took 219 s, far past HANG; a loaded machine
+    # takes a few seconds.
+    r, _data = _build(src, out, timeout=HANG)
     took = time.perf_counter() - t
     print(f"1,500-level tree: build took {took:.1f} s on Python {sys.version.split()[0]}")
     assert r.returncode == 0, r.explain()
     with zipfile.ZipFile(out) as zf:
         assert zf.read("d/" * 1500 + "leaf.py") == b"Y = 2\n"
-    assert took < 60
 
 
 def _pyenv_python(minor: str) -> Path | None:
