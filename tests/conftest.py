@@ -69,3 +69,22 @@ def bytes_read() -> Callable[[], int]:
     except OSError as e:
         pytest.skip(f"no /proc/self/io to count the bytes read: {e}")
     return _rchar
+
+
+# --- tiers ----------------------------------------------------------------------------
+# `slow` tests (minutes each) are left out of the default run unless --slow is given or
+# the -m expression names them (`pytest -m slow`), so that `-m "not network"` and the
+# plain run stay fast whatever else -m says.
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--slow", action="store_true", help="also run the tests marked slow (minutes each)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--slow") or "slow" in (config.getoption("-m") or ""):
+        return
+    slow = [i for i in items if i.get_closest_marker("slow") is not None]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [i for i in items if i.get_closest_marker("slow") is None]
