@@ -31,6 +31,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from host_pythons import python_exe
+
+__all__ = ["python_exe"]  # re-exported: tests import it from here
 
 T = TypeVar("T")
 
@@ -226,21 +229,6 @@ def chmod_tree(root: Path, *, writable: bool) -> None:
             p.chmod((mode | stat.S_IWUSR) if writable else (mode & ~bits))
     mode = root.stat().st_mode
     root.chmod((mode | stat.S_IWUSR) if writable else (mode & ~bits))
-
-
-def python_exe(minor: int) -> str | None:
-    """CPython 3.<minor> from pyenv (or PATH), never a shim that may point elsewhere."""
-    root = subprocess.run(["pyenv", "root"], capture_output=True, text=True, check=False).stdout.strip() \
-        if shutil.which("pyenv") else ""
-    hits = sorted(Path(root).glob(f"versions/3.{minor}.*/bin/python3.{minor}")) if root else []
-    if hits:
-        return str(hits[-1])
-    exe = shutil.which(f"python3.{minor}")
-    if exe is None:
-        return None
-    ok = subprocess.run([exe, "-c", f"import sys; assert sys.version_info[:2] == (3, {minor})"],
-                        capture_output=True, check=False)
-    return exe if ok.returncode == 0 else None
 
 
 # --- processes, seen through /proc (Linux) ---------------------------------------

@@ -18,25 +18,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from host_pythons import need_interpreter
 
 from lambdapack.bytecode import CompileResult, InvalidationMode, compile_entries
 from lambdapack.install import read_distributions
-from lambdapack.interpreters import Interpreter, find_interpreter
+from lambdapack.interpreters import Interpreter
 from lambdapack.stage import Entry, dependency_entries, source_entries
 
 BROKEN = "this is not python (\n"
 
 
-def need(minor: tuple[int, int]) -> Interpreter:
-    found = find_interpreter(minor)
-    if found is None:
-        pytest.skip(f"no CPython {minor[0]}.{minor[1]} on this machine (PATH, pyenv, uv-managed)")
-    return found
-
 
 @pytest.fixture(scope="module")
 def staged(tmp_path_factory: pytest.TempPathFactory, uv_cmd: list[str]) -> tuple[Interpreter, list[Entry]]:
-    interp = need((3, 12))
+    interp = need_interpreter((3, 12))
     root = tmp_path_factory.mktemp("bytecode")
     site = root / "site"
     subprocess.run(
@@ -167,7 +162,7 @@ def test_two_compiles_are_byte_identical(staged: tuple[Interpreter, list[Entry]]
 
 
 def _stdlib_same_bytes_whatever_the_order(minor: tuple[int, int], tmp_path: Path, every: int) -> None:
-    interp = need(minor)
+    interp = need_interpreter(minor)
     lib = Path(
         subprocess.run(
             [interp.path, "-I", "-c", "import sysconfig; print(sysconfig.get_paths()['stdlib'])"],

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from host_pythons import need_interpreter
 
 from lambdapack.interpreters import (
     Interpreter,
@@ -27,12 +28,6 @@ from lambdapack.interpreters import (
 MINORS = [(3, m) for m in range(9, 15)]
 HOST_MACHINE = normalize_machine(platform.machine())
 
-
-def need(minor: tuple[int, int]) -> Interpreter:
-    found = find_interpreter(minor)
-    if found is None:
-        pytest.skip(f"no CPython {minor[0]}.{minor[1]} on this machine (PATH, pyenv, uv-managed)")
-    return found
 
 
 def need_two() -> tuple[Interpreter, Interpreter]:
@@ -76,7 +71,7 @@ def test_normalize_machine() -> None:
 
 @pytest.mark.parametrize("minor", MINORS, ids=lambda m: f"{m[0]}.{m[1]}")
 def test_find_interpreter_returns_that_minor_and_machine(minor: tuple[int, int]) -> None:
-    interp = need(minor)
+    interp = need_interpreter(minor)
     assert interp.minor == minor
     assert interp.cache_tag == f"cpython-{minor[0]}{minor[1]}"
     # Independently of the probe: ask the interpreter itself.
