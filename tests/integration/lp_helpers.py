@@ -116,6 +116,12 @@ def lp_build_json(args: list[str], **kw: Any) -> tuple[Run, dict[str, Any]]:
     return r, r.json
 
 
+def zip_names(path: Path) -> list[str]:
+    """The member names of a zip, in their order."""
+    with zipfile.ZipFile(path) as zf:
+        return zf.namelist()
+
+
 def write_handler(src: Path, body: str = "") -> Path:
     src.mkdir(parents=True, exist_ok=True)
     (src / "lambda_function.py").write_text(

@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from lp_helpers import Run, assert_no_outputs, clean_env, write_handler
+from lp_helpers import Run, assert_no_outputs, clean_env, write_handler, zip_names
 
 LP = [sys.executable, "-m", "lambdapack"]
 TARGET = ["--runtime", "python3.12", "--arch", "x86_64"]
@@ -43,10 +43,6 @@ def project(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     write_handler(tmp_path / "src")
     return tmp_path, clean_env({"LAMBDAPACK_CACHE_DIR": str(tmp_path / "cache")})
 
-
-def zip_names(path: Path) -> set[str]:
-    with zipfile.ZipFile(path) as zf:
-        return set(zf.namelist())
 
 
 @pytest.mark.network

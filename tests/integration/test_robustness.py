@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -23,12 +22,8 @@ from lp_helpers import (
     still_there,
     wait_for,
     write_handler,
+    zip_names,
 )
-
-
-def _names(p: Path) -> list[str]:
-    with zipfile.ZipFile(p) as zf:
-        return zf.namelist()
 
 
 def test_output_inside_source_not_shipped_on_rebuild(tmp_path: Path) -> None:
@@ -38,7 +33,7 @@ def test_output_inside_source_not_shipped_on_rebuild(tmp_path: Path) -> None:
     _r, first = lp_build_json(args, cwd=tmp_path)
     data1 = out.read_bytes()
     _r, second = lp_build_json(args, cwd=tmp_path)
-    assert _names(out) == ["lambda_function.py"]
+    assert zip_names(out) == ["lambda_function.py"]
     assert out.read_bytes() == data1
     assert first["outputs"][0]["sha256"] == second["outputs"][0]["sha256"]
 
@@ -52,7 +47,7 @@ def test_stale_partial_of_killed_build_not_shipped(tmp_path: Path) -> None:
     (src / ".function.zip.k3j2x9.partial").write_bytes(b"PK\x03\x04 half a zip")
     _r, _data = lp_build_json(["build", str(src), "--runtime", "python3.12", "--arch", "x86_64", "-o", str(out),
                                "--no-compile"], cwd=tmp_path)
-    assert _names(out) == ["lambda_function.py"]
+    assert zip_names(out) == ["lambda_function.py"]
 
 
 @pytest.mark.network
@@ -70,7 +65,7 @@ def test_tmpdir_inside_source_not_shipped_and_cleaned(tmp_path: Path) -> None:
         ["build", str(src), "--runtime", "python3.12", "--arch", "x86_64", "-r", str(req), "-o", str(out)],
         cwd=tmp_path, env=clean_env({"TMPDIR": str(tmpdir)}),
     )
-    names = _names(out)
+    names = zip_names(out)
     assert "six.py" in names
     assert not [n for n in names if n.startswith(".tmp/")], names
     assert list(tmpdir.iterdir()) == []
@@ -107,7 +102,7 @@ def test_symlinked_code_directory_is_not_silently_dropped(tmp_path: Path) -> Non
     assert "--follow-external-links" in r.stderr and "Traceback" not in r.stderr
     assert not out.exists()
     _r, data = lp_build_json([*args, "--follow-external-links"], cwd=tmp_path)
-    names = _names(out)
+    names = zip_names(out)
     assert "shared/util.py" in names and "shared/__init__.py" in names
     assert sorted(w.split(":")[0] for w in data["warnings"] if "outside the source directory" in w) == [
         "shared/__init__.py", "shared/util.py"]
