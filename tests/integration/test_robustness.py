@@ -15,10 +15,12 @@ from lp_helpers import (
     assert_no_outputs,
     children_mentioning,
     clean_env,
+    cmdline,
     lp_build_json,
     needs_proc,
     processes_mentioning,
     run_lp,
+    silent_index,
     still_there,
     wait_for,
     write_handler,
@@ -111,29 +113,34 @@ def test_symlinked_code_directory_is_not_silently_dropped(tmp_path: Path) -> Non
 @needs_proc
 def test_sigterm_during_install_cleans_up(tmp_path: Path) -> None:
     """SIGTERM while uv runs: exit 130, no zip, no temp files, no uv left running.
-    (An unreachable index keeps uv retrying for seconds: a deterministic window.)"""
+    (An index that never answers keeps uv waiting for seconds: a deterministic window.)"""
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
     req = tmp_path / "sigterm-requirements.txt"
     req.write_text("six\n", encoding="utf-8")
     out = tmp_path / "out" / "fn.zip"
-    env = clean_env({"TMPDIR": str(tmpdir), "UV_HTTP_RETRIES": "5"})
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "lambdapack", "build", str(write_handler(tmp_path / "src")), "--runtime",
-         "python3.12", "--arch", "x86_64", "-r", str(req), "-o", str(out), "--index-url", "http://127.0.0.1:9/simple",
-         "--cache-dir", str(tmp_path / "cache")],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    try:
-        # uv, a child of the build, is running (its argv names the requirements; so does the
-        # build's own, which is why only descendants count): the handler is set by then.
-        wait_for(lambda: children_mentioning(proc.pid, str(req)), "uv started", proc=proc)
-        proc.send_signal(signal.SIGTERM)
-        stdout, stderr = proc.communicate(timeout=HANG)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    env = clean_env({"TMPDIR": str(tmpdir)})
+    with silent_index() as (index, asked):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "lambdapack", "build", str(write_handler(tmp_path / "src")), "--runtime",
+             "python3.12", "--arch", "x86_64", "-r", str(req), "-o", str(out), "--index-url", index,
+             "--cache-dir", str(tmp_path / "cache")],
+            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        try:
+            # The state: the installing uv (a child of the build: the build's own argv names the
+            # requirements too) exists, and a connection reached the index after that, so the
+            # build is waiting for uv, not between starting it and guarding it.
+            wait_for(lambda: [p for p in children_mentioning(proc.pid, str(req)) if " install " in cmdline(p)],
+                     "the installing uv started", proc=proc)
+            seen = len(asked)
+            wait_for(lambda: len(asked) > seen, "uv asked the index", proc=proc)
+            proc.send_signal(signal.SIGTERM)
+            stdout, stderr = proc.communicate(timeout=HANG)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
     assert proc.returncode == 130, (stdout, stderr)
     assert "error:" in stderr and "Traceback" not in stderr
     assert not out.exists()
