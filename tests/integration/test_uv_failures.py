@@ -208,7 +208,7 @@ def test_a_signal_stops_uv_and_its_children_within_2_s(sig: int, tmp_path: Path)
              "python3.12", "--arch", "x86_64", "-r", str(req), "-o", str(out), "--no-cache", "--index-url",
              index],
             cwd=tmp_path, env=clean_env(drop=_UV_TIMING), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True,
+            text=True, preexec_fn=default_sigint,
         )
         try:
             # The state, not a time: uv (a child of the build) has asked the index and waits.
@@ -232,6 +232,12 @@ def test_a_signal_stops_uv_and_its_children_within_2_s(sig: int, tmp_path: Path)
     for pid in left:  # never leave them running for the rest of the session
         os.kill(pid, signal.SIGKILL)
     assert left == [], f"uv processes {left} outlived lambdapack (were {uv_pids})"
+
+
+def default_sigint() -> None:
+    # A child inherits an ignored SIGINT (background jobs of a shell, pytest-xdist workers), and
+    # Python then keeps ignoring it; a user's Ctrl-C reaches a build with the default disposition.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 # --- the process edge itself --------------------------------------------------------
