@@ -31,9 +31,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from host_pythons import python_exe
-
-__all__ = ["python_exe"]  # re-exported: tests import it from here
+from host_pythons import python_exe as python_exe  # re-exported: tests import it from here
 
 T = TypeVar("T")
 
