@@ -47,8 +47,7 @@ def _terminate_when(proc: subprocess.Popen[bytes], marker: bytes) -> tuple[float
     kids = wait_for(lambda: descendants(proc.pid), "a worker started", proc=proc)
     start = time.monotonic()
     proc.send_signal(signal.SIGTERM)
-    rest = proc.stderr.read()
-    proc.wait(timeout=HANG)
+    _out, rest = proc.communicate(timeout=HANG)  # a hang fails here instead of blocking the run
     return time.monotonic() - start, kids, rest
 
 
@@ -111,8 +110,7 @@ def test_sigterm_during_a_smoke_test_kills_the_import_and_what_it_started(tmp_pa
                         "the import and its background process started", proc=proc)
         start = time.monotonic()
         proc.send_signal(signal.SIGTERM)
-        rest = proc.stderr.read()
-        proc.wait(timeout=HANG)
+        _out, rest = proc.communicate(timeout=HANG)
         took = time.monotonic() - start
     finally:
         if proc.poll() is None:
