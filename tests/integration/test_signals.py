@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from lp_helpers import (
     HANG,
+    LOADED,
     alive,
     assert_no_outputs,
     clean_env,
@@ -29,9 +30,6 @@ pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="child processes
 
 LP = [sys.executable, "-m", "lambdapack"]
 TARGET = ["--runtime", "python3.12", "--arch", "x86_64"]
-# The promise is 2 s after SIGTERM; the bound is 3x that, so that only a process that does
-# not stop fails on a loaded 2-core machine. The real time is printed.
-LOADED = 3
 
 
 def _needs_312() -> None:
