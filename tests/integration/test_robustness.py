@@ -129,12 +129,12 @@ def test_sigterm_during_install_cleans_up(tmp_path: Path) -> None:
         )
         try:
             # The state: the installing uv (a child of the build: the build's own argv names the
-            # requirements too) exists, and a connection reached the index after that, so the
-            # build is waiting for uv, not between starting it and guarding it.
+            # requirements too) exists, and both uv processes (it and the held-back resolution)
+            # have asked the index, so the build is waiting for uv, not between starting it and
+            # guarding it. (Waiting for a later connection would wait out uv's 15 s timeout.)
             wait_for(lambda: [p for p in children_mentioning(proc.pid, str(req)) if " install " in cmdline(p)],
                      "the installing uv started", proc=proc)
-            seen = len(asked)
-            wait_for(lambda: len(asked) > seen, "uv asked the index", proc=proc)
+            wait_for(lambda: len(asked) >= 2, "both uv processes asked the index", proc=proc)
             proc.send_signal(signal.SIGTERM)
             stdout, stderr = proc.communicate(timeout=HANG)
         finally:
