@@ -11,22 +11,29 @@ readers below and by GNU `readelf`, never by the product's reader.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
 import re
 import shutil
+import socket
 import stat
 import struct
 import subprocess
 import sys
+import threading
+import time
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
+from host_pythons import python_exe as python_exe  # re-exported: tests import it from here
+
+T = TypeVar("T")
 
 # Variables a build legitimately needs from the outer environment (network, TLS,
 # the uv cache location and uv's own settings). Everything else is dropped.
@@ -105,6 +112,12 @@ def lp_build_json(args: list[str], **kw: Any) -> tuple[Run, dict[str, Any]]:
     r = run_lp([*args, "--format", "json"], **kw)
     assert r.returncode == 0, r.explain()
     return r, r.json
+
+
+def zip_names(path: Path) -> list[str]:
+    """The member names of a zip, in their order."""
+    with zipfile.ZipFile(path) as zf:
+        return zf.namelist()
 
 
 def write_handler(src: Path, body: str = "") -> Path:
@@ -222,16 +235,140 @@ def chmod_tree(root: Path, *, writable: bool) -> None:
     root.chmod((mode | stat.S_IWUSR) if writable else (mode & ~bits))
 
 
-def python_exe(minor: int) -> str | None:
-    """CPython 3.<minor> from pyenv (or PATH), never a shim that may point elsewhere."""
-    root = subprocess.run(["pyenv", "root"], capture_output=True, text=True, check=False).stdout.strip() \
-        if shutil.which("pyenv") else ""
-    hits = sorted(Path(root).glob(f"versions/3.{minor}.*/bin/python3.{minor}")) if root else []
-    if hits:
-        return str(hits[-1])
-    exe = shutil.which(f"python3.{minor}")
-    if exe is None:
-        return None
-    ok = subprocess.run([exe, "-c", f"import sys; assert sys.version_info[:2] == (3, {minor})"],
-                        capture_output=True, check=False)
-    return exe if ok.returncode == 0 else None
+# --- processes, seen through /proc (Linux) ---------------------------------------
+# Signal tests wait for a state (a child exists, a progress line appeared), never for a
+# time: under load a fixed sleep lets the signal land before the CLI set its handler.
+
+HAS_PROC = Path("/proc/self/stat").exists()
+needs_proc = pytest.mark.skipif(not HAS_PROC, reason="needs /proc to see child processes")
+
+# Long enough that only a real hang reaches it on a loaded 2-core machine.
+HANG = 120.0
+# A deadline the product promises (exit within 2 s of SIGTERM, fail within 60 s on a
+# stalled index) is asserted at LOADED times the promise: a loaded 2-core machine slows
+# the CLI's start and uv's, and only a broken timeout reaches that. Tests print the real time.
+LOADED = 3
+
+
+def processes() -> dict[int, tuple[str, int]]:
+    """pid -> (state, parent pid) of every process."""
+    out: dict[int, tuple[str, int]] = {}
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[int(d.name)] = (fields[0], int(fields[1]))
+    return out
+
+
+def descendants(root: int) -> set[int]:
+    """Every live process below `root` (children, their children, ...)."""
+    procs = processes()
+    found = {root}
+    grew = True
+    while grew:
+        grew = False
+        for pid, (state, ppid) in procs.items():
+            if ppid in found and pid not in found and state != "Z":
+                found.add(pid)
+                grew = True
+    return found - {root}
+
+
+def alive(pids: Iterable[int]) -> set[int]:
+    procs = processes()
+    return {p for p in pids if p in procs and procs[p][0] != "Z"}
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def processes_mentioning(needle: str, *, exclude: Iterable[int] = ()) -> list[int]:
+    """Live processes (other than this one and `exclude`) whose command line has `needle`."""
+    skip = {os.getpid(), *exclude}
+    return sorted(p for p, (state, _ppid) in processes().items()
+                  if p not in skip and state != "Z" and needle in cmdline(p))
+
+
+def children_mentioning(root: int, needle: str) -> set[int]:
+    """Descendants of `root` whose command line has `needle` (e.g. the uv a build started;
+    the build's own argv may name the same file, so it must not count)."""
+    return {p for p in descendants(root) if needle in cmdline(p)}
+
+
+def wait_for(state: Callable[[], T], what: str, *, proc: subprocess.Popen[Any] | None = None,
+             timeout: float = HANG) -> T:
+    """Poll `state()` until it is truthy and return it; fail if `proc` ends first or
+    nothing happens within `timeout` (a hang, not slowness)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = state()
+        if got:
+            return got
+        if proc is not None and proc.poll() is not None:
+            pytest.fail(f"the process ended (exit {proc.returncode}) before {what}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not within {timeout:.0f} s")
+        time.sleep(0.05)
+
+
+def still_there(pids: Callable[[], Iterable[int]], grace: float = 2.0) -> list[int]:
+    """What `pids()` still lists after up to `grace` seconds: a killed process is gone in
+    milliseconds, so this only waits out the kernel's reaping, never a process that lives on."""
+    deadline = time.monotonic() + grace
+    while (left := sorted(pids())) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return left
+
+
+def read_until(stream: Any, marker: str | bytes) -> Any:
+    """Read lines from a child's pipe until one contains `marker`; return what was read.
+    A progress line is a state: the CLI is past its setup (signal handler) and in that stage."""
+    seen = marker[:0]
+    for line in stream:
+        seen += line
+        if marker in line:
+            return seen
+    pytest.fail(f"{marker!r} never appeared on the stream:\n{seen!r}")
+
+
+# --- a package index that never answers ---------------------------------------------
+
+
+@contextlib.contextmanager
+def silent_index() -> Iterator[tuple[str, list[socket.socket]]]:
+    """A loopback 'package index' that accepts connections and never answers; yields
+    its URL and the connections it got (none means uv never asked it anything)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    got: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                got.append(server.accept()[0])  # kept open, never read from or written to
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}/simple", got
+    finally:
+        stop.set()
+        t.join(5)
+        for c in got:
+            c.close()
+        server.close()

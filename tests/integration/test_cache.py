@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lp_helpers import Run, assert_no_outputs, clean_env, lp_build_json, run_lp, write_handler
+from lp_helpers import Run, assert_no_outputs, clean_env, lp_build_json, read_until, run_lp, write_handler
 
 pytestmark = pytest.mark.network
 
@@ -463,9 +463,7 @@ def test_sigkill_at_any_moment_leaves_a_usable_cache(data_project: Project, refs
                                     env=clean_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                                     start_new_session=True)
             assert proc.stderr is not None
-            for line in proc.stderr:
-                if "packing" in line:
-                    break
+            read_until(proc.stderr, "packing")
             time.sleep(0.3)
         else:
             proc = _popen(build_args("function", data_project, d / "killed.zip", cache), start_new_session=True)
@@ -486,15 +484,21 @@ def test_sigkill_at_any_moment_leaves_a_usable_cache(data_project: Project, refs
         assert build("function", data_project, d / "warm.zip", cache)["cached"] is True
 
 
-@pytest.mark.parametrize("delay", [0.6, 1.5])
-def test_sigterm_exits_130_and_writes_no_zip(delay: float, data_project: Project, tmp_path: Path) -> None:
+@pytest.mark.parametrize("stage", ["resolving", "packing"])
+def test_sigterm_exits_130_and_writes_no_zip(stage: str, data_project: Project, tmp_path: Path) -> None:
+    """SIGTERM once the build is in `stage` (its progress line on stderr: a state, not a
+    delay, which under load could land before the CLI set its handler)."""
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     cache = tmp_path / "cache"
-    proc = _popen(build_args("function", data_project, out_dir / "f.zip", cache), start_new_session=True)
-    time.sleep(delay)
+    proc = subprocess.Popen([sys.executable, "-m", "lambdapack",
+                             *build_args("function", data_project, out_dir / "f.zip", cache)],
+                            env=clean_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    assert proc.stderr is not None
+    read_until(proc.stderr, stage)
     _kill_tree(proc, signal.SIGTERM)
-    assert proc.returncode == 130, f"SIGTERM at {delay}s: exit {proc.returncode}"
+    assert proc.returncode == 130, f"SIGTERM while {stage}: exit {proc.returncode}"
     assert_no_outputs(out_dir)
     assert list(out_dir.iterdir()) == []
     assert cache_leftovers(cache) == []

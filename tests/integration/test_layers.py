@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import os
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
-from lp_helpers import lp_build_json, write_handler
+from lp_helpers import lp_build_json, write_handler, zip_names
 from packaging.utils import canonicalize_name
 
 pytestmark = pytest.mark.network
 
 REQS = "six\norjson\n"
 
-
-def _names(zip_path: Path) -> list[str]:
-    with zipfile.ZipFile(zip_path) as zf:
-        return zf.namelist()
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +56,7 @@ def split(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 def test_layer_entries_all_under_python(layer: tuple[Path, dict[str, Any]]) -> None:
     out, data = layer
-    names = _names(out)
+    names = zip_names(out)
     assert names
     assert all(n.startswith("python/") for n in names), [n for n in names if not n.startswith("python/")]
     assert "python/six.py" in names
@@ -72,7 +67,7 @@ def test_layer_entries_all_under_python(layer: tuple[Path, dict[str, Any]]) -> N
 
 
 def test_split_function_zip_has_only_sources(split: dict[str, Any]) -> None:
-    names = sorted(_names(split["fn"]))
+    names = sorted(zip_names(split["fn"]))
     # The sources, plus the target's bytecode of each .py (never the junk .pyc in SRC).
     assert [n for n in names if not n.endswith(".pyc")] == split["sources"]
     expected_pyc = sorted(
@@ -85,7 +80,7 @@ def test_split_function_zip_has_only_sources(split: dict[str, Any]) -> None:
 
 
 def test_split_layer_has_the_dependencies(split: dict[str, Any]) -> None:
-    names = _names(split["layer"])
+    names = zip_names(split["layer"])
     assert all(n.startswith("python/") for n in names)
     assert "python/six.py" in names
     assert any(n.startswith("python/orjson/") for n in names)

@@ -9,12 +9,11 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 
 import pytest
-from lp_helpers import Run, assert_no_outputs, clean_env, write_handler
+from lp_helpers import Run, assert_no_outputs, clean_env, write_handler, zip_names
 
 LP = [sys.executable, "-m", "lambdapack"]
 TARGET = ["--runtime", "python3.12", "--arch", "x86_64"]
@@ -44,10 +43,6 @@ def project(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     write_handler(tmp_path / "src")
     return tmp_path, clean_env({"LAMBDAPACK_CACHE_DIR": str(tmp_path / "cache")})
 
-
-def zip_names(path: Path) -> set[str]:
-    with zipfile.ZipFile(path) as zf:
-        return set(zf.namelist())
 
 
 @pytest.mark.network
@@ -146,15 +141,16 @@ def test_pyproject_and_lock_from_a_pipe_are_usage_errors(project: tuple[Path, di
 
 
 def _explain_in_child(data: Path, args: list[str]) -> tuple[int, float, int, str]:
-    """Run `explain` reading `data` through a real pipe (from `cat`); (exit code, seconds,
-    peak RSS in KiB, stdout), measured in a fresh parent so that no earlier child counts."""
+    """Run `explain` reading `data` through a real pipe (from `cat`); (exit code, CPU
+    seconds, peak RSS in KiB, stdout), measured in a fresh parent so that no earlier child
+    counts. CPU time is the work done; wall-clock time would be the machine's load."""
     probe = (
-        "import resource, subprocess, sys, time\n"
+        "import resource, subprocess, sys\n"
         f"feed = subprocess.Popen(['cat', {str(data)!r}], stdout=subprocess.PIPE)\n"
-        "t = time.monotonic()\n"
         f"p = subprocess.run({[*LP, 'explain', *args]!r}, stdin=feed.stdout, capture_output=True)\n"
         "feed.stdout.close(); feed.wait()\n"
-        "print(p.returncode, time.monotonic() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+        "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+        "print(p.returncode, u.ru_utime + u.ru_stime, u.ru_maxrss)\n"
         "sys.stdout.write(p.stdout.decode())\n"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=clean_env(),
@@ -176,6 +172,7 @@ def test_explain_reads_a_bounded_tail_of_large_random_input(tmp_path: Path) -> N
             f.write(os.urandom(1 << 20))
         f.write(b"\n" + ERROR_LINE)
     rc, secs, rss_kib, out = _explain_in_child(data, ["--format", "json"])
+    print(f"explain of 50 MB through a pipe: {secs:.2f} s of CPU, {rss_kib // 1024} MiB peak")
     assert rc == 0 and '"code": "EX002"' in out, out
     assert secs < 20, secs
     assert rss_kib < 400 * 1024, rss_kib
@@ -198,10 +195,8 @@ def test_explain_max_bytes_must_be_a_size(tmp_path: Path) -> None:
 
 def test_explain_takes_invalid_utf8_on_stdin(tmp_path: Path) -> None:
     data = b"\xff\xfe\x80 [ERROR] Runtime.ImportModuleError: Unable to import module 'app': No module named 'yaml'\n"
-    start = time.monotonic()
-    r = run_piped(["explain"], data + os.urandom(100_000), tmp_path, clean_env())
+    r = run_piped(["explain"], data + os.urandom(100_000), tmp_path, clean_env())  # a hang times out
     assert r.returncode == 0 and "PyYAML" in r.stdout, r.explain()
-    assert time.monotonic() - start < 30
 
 
 def test_a_bad_piped_line_is_named_by_what_the_user_gave(project: tuple[Path, dict[str, str]]) -> None:

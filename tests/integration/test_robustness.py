@@ -7,17 +7,25 @@ import os
 import signal
 import subprocess
 import sys
-import time
-import zipfile
 from pathlib import Path
 
 import pytest
-from lp_helpers import assert_no_outputs, clean_env, lp_build_json, run_lp, write_handler
-
-
-def _names(p: Path) -> list[str]:
-    with zipfile.ZipFile(p) as zf:
-        return zf.namelist()
+from lp_helpers import (
+    HANG,
+    assert_no_outputs,
+    children_mentioning,
+    clean_env,
+    cmdline,
+    lp_build_json,
+    needs_proc,
+    processes_mentioning,
+    run_lp,
+    silent_index,
+    still_there,
+    wait_for,
+    write_handler,
+    zip_names,
+)
 
 
 def test_output_inside_source_not_shipped_on_rebuild(tmp_path: Path) -> None:
@@ -27,7 +35,7 @@ def test_output_inside_source_not_shipped_on_rebuild(tmp_path: Path) -> None:
     _r, first = lp_build_json(args, cwd=tmp_path)
     data1 = out.read_bytes()
     _r, second = lp_build_json(args, cwd=tmp_path)
-    assert _names(out) == ["lambda_function.py"]
+    assert zip_names(out) == ["lambda_function.py"]
     assert out.read_bytes() == data1
     assert first["outputs"][0]["sha256"] == second["outputs"][0]["sha256"]
 
@@ -41,7 +49,7 @@ def test_stale_partial_of_killed_build_not_shipped(tmp_path: Path) -> None:
     (src / ".function.zip.k3j2x9.partial").write_bytes(b"PK\x03\x04 half a zip")
     _r, _data = lp_build_json(["build", str(src), "--runtime", "python3.12", "--arch", "x86_64", "-o", str(out),
                                "--no-compile"], cwd=tmp_path)
-    assert _names(out) == ["lambda_function.py"]
+    assert zip_names(out) == ["lambda_function.py"]
 
 
 @pytest.mark.network
@@ -59,7 +67,7 @@ def test_tmpdir_inside_source_not_shipped_and_cleaned(tmp_path: Path) -> None:
         ["build", str(src), "--runtime", "python3.12", "--arch", "x86_64", "-r", str(req), "-o", str(out)],
         cwd=tmp_path, env=clean_env({"TMPDIR": str(tmpdir)}),
     )
-    names = _names(out)
+    names = zip_names(out)
     assert "six.py" in names
     assert not [n for n in names if n.startswith(".tmp/")], names
     assert list(tmpdir.iterdir()) == []
@@ -96,66 +104,51 @@ def test_symlinked_code_directory_is_not_silently_dropped(tmp_path: Path) -> Non
     assert "--follow-external-links" in r.stderr and "Traceback" not in r.stderr
     assert not out.exists()
     _r, data = lp_build_json([*args, "--follow-external-links"], cwd=tmp_path)
-    names = _names(out)
+    names = zip_names(out)
     assert "shared/util.py" in names and "shared/__init__.py" in names
     assert sorted(w.split(":")[0] for w in data["warnings"] if "outside the source directory" in w) == [
         "shared/__init__.py", "shared/util.py"]
 
 
-def _processes_mentioning(needle: str) -> list[str]:
-    found = []
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit() or int(d.name) == os.getpid():
-            continue
-        try:
-            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
-        except OSError:
-            continue
-        if needle in cmd:
-            found.append(f"{d.name}: {cmd}")
-    return found
-
-
-@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc to look for leftover processes")
-
+@needs_proc
 def test_sigterm_during_install_cleans_up(tmp_path: Path) -> None:
     """SIGTERM while uv runs: exit 130, no zip, no temp files, no uv left running.
-    (An unreachable index keeps uv retrying for seconds: a deterministic window.)"""
+    (An index that never answers keeps uv waiting for seconds: a deterministic window.)"""
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
     req = tmp_path / "sigterm-requirements.txt"
     req.write_text("six\n", encoding="utf-8")
     out = tmp_path / "out" / "fn.zip"
-    env = clean_env({"TMPDIR": str(tmpdir), "UV_HTTP_RETRIES": "5"})
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "lambdapack", "build", str(write_handler(tmp_path / "src")), "--runtime",
-         "python3.12", "--arch", "x86_64", "-r", str(req), "-o", str(out), "--index-url", "http://127.0.0.1:9/simple",
-         "--cache-dir", str(tmp_path / "cache")],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while not _processes_mentioning(f"{req}"):  # uv is running (its argv names the requirements)
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "uv never started"
-            time.sleep(0.05)
-        time.sleep(0.3)
-        proc.send_signal(signal.SIGTERM)
-        stdout, stderr = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    env = clean_env({"TMPDIR": str(tmpdir)})
+    with silent_index() as (index, asked):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "lambdapack", "build", str(write_handler(tmp_path / "src")), "--runtime",
+             "python3.12", "--arch", "x86_64", "-r", str(req), "-o", str(out), "--index-url", index,
+             "--cache-dir", str(tmp_path / "cache")],
+            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        try:
+            # The state: the installing uv (a child of the build: the build's own argv names the
+            # requirements too) exists, and both uv processes (it and the held-back resolution)
+            # have asked the index, so the build is waiting for uv, not between starting it and
+            # guarding it. (Waiting for a later connection would wait out uv's 15 s timeout.)
+            wait_for(lambda: [p for p in children_mentioning(proc.pid, str(req)) if " install " in cmdline(p)],
+                     "the installing uv started", proc=proc)
+            wait_for(lambda: len(asked) >= 2, "both uv processes asked the index", proc=proc)
+            proc.send_signal(signal.SIGTERM)
+            stdout, stderr = proc.communicate(timeout=HANG)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
     assert proc.returncode == 130, (stdout, stderr)
     assert "error:" in stderr and "Traceback" not in stderr
     assert not out.exists()
     assert_no_outputs(tmp_path)
-    time.sleep(0.5)
     assert list(tmpdir.iterdir()) == []
     assert list((tmp_path / "cache" / "tmp").iterdir()) == []  # the work directory lives there
-    left = _processes_mentioning(str(req))
-    for line in left:  # do not leave them running for the rest of the session
-        pid = int(line.split(":", 1)[0])
+    left = still_there(lambda: processes_mentioning(str(req)))
+    for pid in left:  # do not leave them running for the rest of the session
         try:
             os.kill(pid, signal.SIGKILL)
         except OSError:

@@ -15,19 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from host_pythons import need_interpreter
 
 from lambdapack.bytecode import CompileResult, InvalidationMode, compile_entries, pyc_arcname
-from lambdapack.interpreters import Interpreter, find_interpreter
+from lambdapack.interpreters import Interpreter
 from lambdapack.stage import Entry, source_entries
 
 MINORS = [(3, m) for m in range(9, 15)]
 
-
-def need(minor: tuple[int, int]) -> Interpreter:
-    found = find_interpreter(minor)
-    if found is None:
-        pytest.skip(f"no CPython {minor[0]}.{minor[1]} on this machine (PATH, pyenv, uv-managed)")
-    return found
 
 
 def task_root(arcname: str) -> str:
@@ -133,7 +128,7 @@ def test_pyc_arcname() -> None:
 
 
 def test_compile_tree_for_312(tmp_path: Path) -> None:
-    interp = need((3, 12))
+    interp = need_interpreter((3, 12))
     src = tmp_path / "src"
     make_tree(src)
     before = snapshot(src)
@@ -172,7 +167,7 @@ def test_compile_tree_for_312(tmp_path: Path) -> None:
 
 
 def test_checked_hash_and_layer_paths(tmp_path: Path) -> None:
-    interp = need((3, 12))
+    interp = need_interpreter((3, 12))
     src = tmp_path / "src"
     make_tree(src)
     entries = source_entries(src, prefix="python/")
@@ -188,7 +183,7 @@ def test_checked_hash_and_layer_paths(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("minor", MINORS, ids=lambda m: f"{m[0]}.{m[1]}")
 def test_every_target_version(minor: tuple[int, int], tmp_path: Path) -> None:
-    interp = need(minor)
+    interp = need_interpreter(minor)
     src = tmp_path / "src"
     make_tree(src)
     entries = [e for e in source_entries(src) if e.arcname != "py2.py"]
@@ -210,7 +205,7 @@ def test_every_target_version(minor: tuple[int, int], tmp_path: Path) -> None:
 @pytest.mark.parametrize("minor", MINORS, ids=lambda m: f"{m[0]}.{m[1]}")
 def test_same_bytes_across_processes_jobs_and_order(minor: tuple[int, int], tmp_path: Path) -> None:
     """Fresh processes (hash seed), 1 vs 2 jobs, and reversed order give identical pyc."""
-    interp = need(minor)
+    interp = need_interpreter(minor)
     src = tmp_path / "src"
     make_tree(src)
     entries = [e for e in source_entries(src) if e.arcname != "py2.py"]
@@ -226,7 +221,7 @@ def test_same_bytes_across_processes_jobs_and_order(minor: tuple[int, int], tmp_
 def test_stable_when_compiled_after_other_files(minor: tuple[int, int], tmp_path: Path) -> None:
     """marshal's FLAG_REF follows reference counts (CPython gh-78274): 3.12 writes
     ftplib.py differently the second time one process compiles it. Ours must not."""
-    interp = need(minor)
+    interp = need_interpreter(minor)
     stdlib = subprocess.run(
         [interp.path, "-I", "-c", "import sysconfig; print(sysconfig.get_paths()['stdlib'])"],
         capture_output=True, text=True, check=True,
@@ -249,7 +244,7 @@ def test_stable_when_compiled_after_other_files(minor: tuple[int, int], tmp_path
 
 
 def test_edge_cases(tmp_path: Path) -> None:
-    interp = need((3, 12))
+    interp = need_interpreter((3, 12))
     assert compile_entries([], interp, tmp_path / "none", lambda_root=task_root) == CompileResult([], [])
     assert not (tmp_path / "none").exists()  # nothing to do: no interpreter run, no folder
     src = tmp_path / "src"

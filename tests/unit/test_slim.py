@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+from host_pythons import pyenv_python
 
 from lambdapack.binaries import read_elf_file
 from lambdapack.install import read_distributions
@@ -301,24 +302,6 @@ PyMODINIT_FUNC PyInit_x(void) { return PyModule_Create(&mod); }
 """
 
 
-def _pyenv_python(minor: int) -> str | None:
-    roots = []
-    pyenv = shutil.which("pyenv")
-    if pyenv:
-        try:
-            out = subprocess.run([pyenv, "root"], capture_output=True, text=True, timeout=30, check=False)
-            if out.stdout.strip():
-                roots.append(Path(out.stdout.strip()))
-        except (OSError, subprocess.SubprocessError):
-            pass
-    roots.append(Path.home() / ".pyenv")
-    for root in roots:
-        for p in sorted((root / "versions").glob(f"3.{minor}*/bin/python3.{minor}")):
-            if os.access(p, os.X_OK):
-                return str(p)
-    return None
-
-
 def _py312_query(py: str, expr: str) -> str:
     return subprocess.run(
         [py, "-I", "-c", f"import sysconfig; print({expr})"], capture_output=True, text=True, check=True
@@ -331,7 +314,7 @@ def gcc_extension(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     if platform.machine() != "x86_64":
         pytest.skip("builds and imports an x86_64 extension")
     gcc = shutil.which("gcc")
-    py = _pyenv_python(12)
+    py = pyenv_python(12)
     if gcc is None or py is None:
         pytest.skip("needs gcc and a pyenv Python 3.12")
     include = _py312_query(py, "sysconfig.get_paths()['include']")
