@@ -84,7 +84,7 @@ from .install import (
 from .layout import FUNCTION_ROOT, LAYER_ROOT, LambdaFile, LambdaView, lambda_path
 from .members import BlobStore, SourceChanged, file_sha256
 from .pack import Artifact, atomic_output, check_writable, write_zip_to, zip_date_time
-from .runtimes import UnknownArchError, UnknownRuntimeError, get_arch, get_runtime
+from .runtimes import get_arch, get_runtime
 from .stage import Entry, dependency_entries, source_entries
 from .tags import Target
 
@@ -223,10 +223,7 @@ def default_output(kind: str, target: Target) -> Path:
 
 
 def _target(opts: BuildOptions) -> Target:
-    try:
-        return Target(get_runtime(opts.runtime), get_arch(opts.arch))
-    except (UnknownRuntimeError, UnknownArchError) as e:
-        raise UsageError(str(e)) from None
+    return Target(get_runtime(opts.runtime), get_arch(opts.arch))  # unknown names: UsageError
 
 
 def _choose_inputs(opts: BuildOptions, progress: Progress) -> tuple[str, Path | Piped | None]:

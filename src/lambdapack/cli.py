@@ -23,7 +23,7 @@ from . import __version__
 from .build import BuildFailed, BuildOptions, BuildResult, build
 from .errors import CREATING_CACHE, LambdapackError, UsageError, exit_codes_help, from_os_error
 from .install import InstallOptions
-from .runtimes import RUNTIMES, UnknownArchError, UnknownRuntimeError, get_arch, get_runtime
+from .runtimes import RUNTIMES, get_arch, get_runtime
 from .tags import Target, why
 
 if TYPE_CHECKING:
@@ -75,10 +75,7 @@ def _progress(quiet: bool) -> object:
 
 
 def _runtime_arch(args: argparse.Namespace) -> Target:
-    try:
-        return Target(get_runtime(args.runtime), get_arch(args.arch))
-    except (UnknownRuntimeError, UnknownArchError) as e:
-        raise UsageError(str(e)) from None
+    return Target(get_runtime(args.runtime), get_arch(args.arch))  # unknown names: UsageError
 
 
 def _add_target(p: argparse.ArgumentParser) -> None:
@@ -570,10 +567,7 @@ def _cmd_smoke(args: argparse.Namespace) -> int:
         arch = arch or arch_guess
         if runtime is None or arch is None:
             raise UsageError("cannot infer the runtime/architecture from the content", "pass --runtime and --arch")
-    try:
-        target = Target(get_runtime(runtime), get_arch(arch))
-    except (UnknownRuntimeError, UnknownArchError) as e:
-        raise UsageError(str(e)) from None
+    target = Target(get_runtime(runtime), get_arch(arch))
     res = smoke(args.zip, args.layer, target, handler=args.handler, with_runtime_boto3=args.with_runtime_boto3)
     if args.format == "json":
         print(json.dumps(res.as_dict(), indent=2))
