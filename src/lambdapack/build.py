@@ -81,7 +81,7 @@ from .install import (
     stop_uv,
     uv_environment,
 )
-from .layout import FUNCTION_ROOT, LAYER_ROOT, LambdaFile, LambdaView, lambda_path
+from .layout import FUNCTION_ROOT, LAYER_ROOT, LambdaFile, LambdaView, lambda_path, split_shown
 from .members import BlobStore, SourceChanged, file_sha256
 from .pack import Artifact, atomic_output, check_writable, write_zip_to, zip_date_time
 from .runtimes import get_arch, get_runtime
@@ -1141,7 +1141,7 @@ def _allow_secrets(opts: BuildOptions, findings: list[Finding]) -> list[Finding]
 
     out: list[Finding] = []
     for f in findings:
-        in_zip = f.path.split(": ", 1)[1] if f.path.startswith("layer ") and ": " in f.path else f.path
+        in_zip = split_shown(f.path)[1]
         pat = next((p for p in opts.allow_secrets if fnmatch.fnmatchcase(in_zip, p)), None)
         if f.code == "LP402" and f.severity == checks.ERROR and pat is not None:
             f = dataclasses.replace(f, severity=checks.WARNING,

@@ -29,11 +29,24 @@ __all__ = [
     "module_name",
     "parse_handler",
     "pyc_source",
+    "split_shown",
     "sys_path",
 ]
 
 FUNCTION_ROOT = "/var/task"
 LAYER_ROOT = "/opt"
+
+# How findings name a layer's file: "layer 2 (deps.zip): python/x.py" (the function's
+# files go by their bare name). Lazy up to the first "): ", as a zip name may hold ")".
+_SHOWN_IN_LAYER = re.compile(r"layer \d+ \(.*?\): ")
+
+
+def split_shown(shown: str) -> tuple[str | None, str]:
+    """A finding's path as (layer origin or None for the function, path in its zip)."""
+    m = _SHOWN_IN_LAYER.match(shown)
+    if m is None:
+        return None, shown
+    return shown[: m.end() - 2], shown[m.end():]
 
 # Where a layer's packages go inside its zip: the versioned site-packages, else python/
 # (a regex alternation, longest first, for the modules that match names against it).

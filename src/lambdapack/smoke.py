@@ -56,7 +56,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import signal
 import stat
@@ -81,6 +80,7 @@ from .layout import (
     is_module_file,
     module_name,
     parse_handler,
+    split_shown,
     sys_path,
 )
 from .processes import Group, Stopped, Timeout, script
@@ -105,7 +105,6 @@ RUNTIME_SDK: tuple[str, ...] = sdk.INCLUDED_MODULES
 # break the import of any of its modules (e.g. a library in `<dist>.libs/`).
 _BINARY_CODES = frozenset(code for code in RULES if family(code) == "LP0")
 
-_LAYER_PREFIX_RE = re.compile(r"^layer \d+ \([^)]*\): ")
 
 
 @dataclass(frozen=True)
@@ -213,10 +212,8 @@ def _finding_lambda_path(f: Finding) -> str | None:
     """A check finding's path as a Lambda path (None when it names no file)."""
     if not f.path:
         return None
-    m = _LAYER_PREFIX_RE.match(f.path)
-    if m:
-        return f"{LAYER_ROOT}/{f.path[m.end():]}"
-    return f"{FUNCTION_ROOT}/{f.path}"
+    layer, rel = split_shown(f.path)
+    return f"{LAYER_ROOT if layer is not None else FUNCTION_ROOT}/{rel}"
 
 
 # -- finding attachment (pure) ----------------------------------------------------------

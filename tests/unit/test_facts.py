@@ -295,3 +295,19 @@ def test_source_tree_and_dependencies_read_a_pattern_the_same_way(tmp_path: Path
     for rel in ("tests/t.py", "pkg/tests/t.py", "pkg/__init__.py", "handler.py", "docs/a/b.md"):
         in_deps = any(_matches(PurePosixPath(rel), rel, p) for p in excludes)
         assert in_deps is (rel not in kept), rel
+
+
+@pytest.mark.parametrize(
+    ("shown", "expected"),
+    [
+        ("app.py", (None, "app.py")),
+        ("layer 1 (deps.zip): python/x.py", ("layer 1 (deps.zip)", "python/x.py")),
+        ("layer 2 (my(1).zip): python/y.so", ("layer 2 (my(1).zip)", "python/y.so")),
+        ("layer 3 (built): python/a: b.txt", ("layer 3 (built)", "python/a: b.txt")),
+        ("layer x: y", (None, "layer x: y")),  # a function file that only looks like a prefix
+    ],
+)
+def test_one_reading_of_a_findings_layer_prefix(shown: str, expected: tuple[str | None, str]) -> None:
+    from lambdapack.layout import split_shown
+
+    assert split_shown(shown) == expected
