@@ -224,7 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     scratch, own_scratch = start_run(args.scratch, "lp-coldstart-")
     trees: dict[str, Path] = {}
     try:
-        from lambdapack.interpreters import find_interpreter
+        from lambdapack.host.interpreters import find_interpreter
 
         interp = find_interpreter(MINOR)
         if interp is None:

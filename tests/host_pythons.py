@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from lambdapack.interpreters import Interpreter, find_interpreter
+from lambdapack.host.interpreters import Interpreter, find_interpreter
 
 
 def need_interpreter(minor: tuple[int, int]) -> Interpreter:

@@ -1,12 +1,29 @@
-"""lambdapack: correct, reproducible AWS Lambda zips for every Python runtime and architecture."""
+"""lambdapack: correct, reproducible AWS Lambda zips for every Python runtime and architecture.
+
+The public names below load on first use, so that importing one part of the package
+(`lambdapack.facts.runtimes`, the CLI's no-change path) does not load the whole pipeline.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-from .build import BuildFailed, BuildOptions, BuildResult, build
-from .errors import LambdapackError
-from .tags import Target, why
+if TYPE_CHECKING:
+    from lambdapack.errors import LambdapackError
+    from lambdapack.pipeline.build import BuildFailed, BuildOptions, BuildResult, build
+    from lambdapack.target.tags import Target, why
+
+_PUBLIC = {
+    "BuildFailed": "lambdapack.pipeline.build",
+    "BuildOptions": "lambdapack.pipeline.build",
+    "BuildResult": "lambdapack.pipeline.build",
+    "build": "lambdapack.pipeline.build",
+    "LambdapackError": "lambdapack.errors",
+    "Target": "lambdapack.target.tags",
+    "why": "lambdapack.target.tags",
+}
 
 __all__ = [
     "BuildFailed",
@@ -18,3 +35,11 @@ __all__ = [
     "build",
     "why",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'lambdapack' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(_PUBLIC[name]), name)

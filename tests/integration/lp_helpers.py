@@ -2,7 +2,7 @@
 
 Real PyPI, real wheels, real processes.
 
-Nothing here mocks lambdapack. The CLI runs either in-process (`lambdapack.cli.main`)
+Nothing here mocks lambdapack. The CLI runs either in-process (`lambdapack.cli.main.main`)
 or as `sys.executable -m lambdapack` in a clean environment (`clean_env`): no PIP_*,
 no PYTHON*, no SOURCE_DATE_EPOCH, so the results do not depend on this machine's pip
 configuration or bytecode settings. Binaries are judged by our own small ELF/Mach-O
@@ -128,7 +128,7 @@ def write_handler(src: Path, body: str = "") -> Path:
     return src
 
 
-# --- our own binary readers (independent of lambdapack.binaries) -----------------
+# --- our own binary readers (independent of lambdapack.inspect.binaries) -----------------
 
 
 @dataclass(frozen=True)

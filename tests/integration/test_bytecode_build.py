@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 from host_pythons import need_interpreter
 
-from lambdapack.bytecode import CompileResult, InvalidationMode, compile_entries
-from lambdapack.install import read_distributions
-from lambdapack.interpreters import Interpreter
-from lambdapack.stage import Entry, dependency_entries, source_entries
+from lambdapack.assemble.bytecode import CompileResult, InvalidationMode, compile_entries
+from lambdapack.assemble.stage import Entry, dependency_entries, source_entries
+from lambdapack.host.interpreters import Interpreter
+from lambdapack.resolve.install import read_distributions
 
 BROKEN = "this is not python (\n"
 

@@ -42,7 +42,7 @@ DATA_REQS = "numpy==2.5.5\npandas==3.1.1\n"
 MiB = 1024 * 1024
 RSS_LIMIT_KB = 250 * 1024  # ru_maxrss is in KiB on Linux
 
-# Our own reading of a member blob (independent of lambdapack.members):
+# Our own reading of a member blob (independent of lambdapack.pack.members):
 # magic, method, crc32, uncompressed size, compressed size, sha256 of the stored data.
 BLOB_HEADER = struct.Struct("<4sBIQQ32s")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from lp_helpers import clean_env, lp_build_json, run_lp
 
-from lambdapack.interpreters import find_interpreter
+from lambdapack.host.interpreters import find_interpreter
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKLOADS = ROOT / "bench" / "workloads"

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from lp_helpers import lp_build_json
 
-from lambdapack.artifact import open_artifact
-from lambdapack.check import distribution_owners
-from lambdapack.report import SizeReport, render_html, size_report
+from lambdapack.inspect.archive import open_artifact
+from lambdapack.inspect.check import distribution_owners
+from lambdapack.report.sizes import SizeReport, render_html, size_report
 
 pytestmark = pytest.mark.network
 

@@ -24,7 +24,7 @@ from lp_helpers import (
     wait_for,
 )
 
-from lambdapack.interpreters import find_interpreter
+from lambdapack.host.interpreters import find_interpreter
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="child processes are inspected through /proc")
 

@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 from lp_helpers import chmod_tree
 
-from lambdapack.binaries import read_elf_file
-from lambdapack.install import read_distributions
-from lambdapack.interpreters import find_interpreter
-from lambdapack.runtimes import Arch, get_runtime
-from lambdapack.slim import Profile, SlimResult, apply_slim, find_strip_tools, plan_slim
-from lambdapack.stage import Entry, dependency_entries
-from lambdapack.tags import Target
+from lambdapack.assemble.slim import Profile, SlimResult, apply_slim, find_strip_tools, plan_slim
+from lambdapack.assemble.stage import Entry, dependency_entries
+from lambdapack.facts.runtimes import Arch, get_runtime
+from lambdapack.host.interpreters import find_interpreter
+from lambdapack.inspect.binaries import read_elf_file
+from lambdapack.resolve.install import read_distributions
+from lambdapack.target.tags import Target
 
 T312 = Target(get_runtime("python3.12"), Arch.X86_64)
 

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from lp_helpers import lp_build_json, write_handler
 
-from lambdapack.runtimes import get_arch, get_runtime
-from lambdapack.smoke import ModuleResult, SmokeResult, smoke
-from lambdapack.tags import Target
+from lambdapack.facts.runtimes import get_arch, get_runtime
+from lambdapack.inspect.smoke import ModuleResult, SmokeResult, smoke
+from lambdapack.target.tags import Target
 
 REQS = "requests\npydantic\n"
 HANDLER = "lambda_function.lambda_handler"

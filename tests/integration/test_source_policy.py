@@ -223,7 +223,7 @@ def test_the_walk_is_iterative_and_linear_on_other_pythons(minor: str, deep: Pat
     if python is None:
         pytest.skip(f"no Python {minor} under pyenv")
     src = deep
-    code = ("import sys, time\nfrom pathlib import Path\nfrom lambdapack.stage import source_entries\n"
+    code = ("import sys, time\nfrom pathlib import Path\nfrom lambdapack.assemble.stage import source_entries\n"
             "t = time.perf_counter()\nes = source_entries(Path(sys.argv[1]))\n"
             "print(len(es), es[-1].arcname.count('/'), round(time.perf_counter() - t, 2))\n")
     repo_src = Path(__file__).resolve().parents[2] / "src"

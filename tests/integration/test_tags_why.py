@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from lp_helpers import run_lp
 
-from lambdapack.cli import main
+from lambdapack.cli.main import main
 
 
 def _cli_json(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int, Any]:

@@ -32,7 +32,7 @@ from lp_helpers import (
     write_handler,
 )
 
-from lambdapack.install import run_uv, stop_uv
+from lambdapack.resolve.install import run_uv, stop_uv
 
 UNREACHABLE = "http://127.0.0.1:9/simple"  # nothing listens on the discard port
 # The user's own uv timeouts would change what is measured here.
@@ -259,7 +259,7 @@ def test_run_uv_at_its_deadline_kills_the_whole_group(tmp_path: Path) -> None:
 @needs_proc
 @pytest.mark.skipif(sys.platform == "win32", reason="process groups are checked through /proc")
 def test_stop_uv_kills_a_started_process_and_its_children(tmp_path: Path) -> None:
-    from lambdapack.install import start_uv
+    from lambdapack.resolve.install import start_uv
 
     tag = tmp_path.name
     proc = start_uv([sys.executable, "-c", _SPAWNS_A_CHILD.format(tag=tag)], clean_env())

@@ -1,4 +1,4 @@
-"""lambdapack.artifact: listing and reading zips from any tool, and surviving hostile ones.
+"""lambdapack.inspect.archive: listing and reading zips from any tool, and surviving hostile ones.
 
 Hostile archives are made here byte by byte (`_raw_zip`) because zipfile refuses
 to write most of them; benign ones come from zipfile and Info-ZIP `zip`.
@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from lambdapack.artifact import (
+from lambdapack.errors import InputError
+from lambdapack.inspect.archive import (
     ArchiveLimits,
     Artifact,
     ArtifactError,
@@ -28,7 +29,6 @@ from lambdapack.artifact import (
     display_name,
     open_artifact,
 )
-from lambdapack.errors import InputError
 
 UNIX, DOS = 3, 0
 S_IFREG, S_IFLNK, S_IFDIR = 0o100000, 0o120000, 0o040000

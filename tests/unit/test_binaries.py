@@ -1,4 +1,4 @@
-"""Tests for lambdapack.binaries on real binaries (tests/fixtures/elf/make_fixtures.py).
+"""Tests for lambdapack.inspect.binaries on real binaries (tests/fixtures/elf/make_fixtures.py).
 
 Expected values were cross-checked with ``readelf -h -d -V --dyn-syms -W``
 (GNU binutils 2.40) when the fixtures were generated; when ``readelf`` is on
@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from lambdapack.binaries import (
+from lambdapack.inspect.binaries import (
     BinaryKind,
     ELFInfo,
     ELFInvalid,

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from host_pythons import need_interpreter
 
-from lambdapack.bytecode import CompileResult, InvalidationMode, compile_entries, pyc_arcname
-from lambdapack.interpreters import Interpreter
-from lambdapack.stage import Entry, source_entries
+from lambdapack.assemble.bytecode import CompileResult, InvalidationMode, compile_entries, pyc_arcname
+from lambdapack.assemble.stage import Entry, source_entries
+from lambdapack.host.interpreters import Interpreter
 
 MINORS = [(3, m) for m in range(9, 15)]
 

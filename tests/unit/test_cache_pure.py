@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from lambdapack.cache import parse_size
-from lambdapack.members import BlobStore, compress_to_blob, read_blob_header
-from lambdapack.pack import write_zip
-from lambdapack.stage import Entry
+from lambdapack.assemble.stage import Entry
+from lambdapack.cache.local import parse_size
+from lambdapack.pack.members import BlobStore, compress_to_blob, read_blob_header
+from lambdapack.pack.zipwriter import write_zip
 
 KiB, MiB, GiB = 1024, 1024**2, 1024**3
 HEADER = struct.Struct("<4sBIQQ32s")  # our own reading of the format

@@ -19,8 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from lambdapack.cache import Cache
-from lambdapack.cachekeys import (
+from lambdapack.cache.keys import (
     ArtifactKeyInputs,
     InputFingerprint,
     InputsKeyInputs,
@@ -34,7 +33,8 @@ from lambdapack.cachekeys import (
     pyc_key,
     resolution_key,
 )
-from lambdapack.cacherecords import ArtifactMeta, InputsPointer, InterpreterRecord, ResolutionRecord
+from lambdapack.cache.local import Cache
+from lambdapack.cache.records import ArtifactMeta, InputsPointer, InterpreterRecord, ResolutionRecord
 
 # The holders run the slot protocol over fcntl.lockf, the POSIX stand-in for Windows byte locks.
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="the lock holders use fcntl")
@@ -43,8 +43,8 @@ posix_only = pytest.mark.skipif(sys.platform == "win32", reason="the lock holder
 _HOLDER = textwrap.dedent("""
     import fcntl, sys
     from pathlib import Path
-    from lambdapack.cache import Cache
-    from lambdapack.cachelock import hold_slots
+    from lambdapack.cache.local import Cache
+    from lambdapack.cache.lock import hold_slots
 
     class LockfBytes:  # exclusive one-byte locks, as msvcrt.locking gives on Windows
         def __init__(self, f):

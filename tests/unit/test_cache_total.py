@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from lambdapack.cache import DEFAULT_MAX_BYTES, MAX_SIZE_ENV, Cache, max_bytes_from
-from lambdapack.cacherecords import ArtifactMeta, InputsPointer, ResolutionRecord
+from lambdapack.cache.local import DEFAULT_MAX_BYTES, MAX_SIZE_ENV, Cache, max_bytes_from
+from lambdapack.cache.records import ArtifactMeta, InputsPointer, ResolutionRecord
 from lambdapack.errors import UsageError
 
 
@@ -124,8 +124,8 @@ def test_auto_prune_keeps_the_cap_least_recently_used_first(tmp_path: Path) -> N
 _CHILD = textwrap.dedent("""
     import os, sys
     from pathlib import Path
-    from lambdapack.cache import Cache
-    from lambdapack.cacherecords import ResolutionRecord
+    from lambdapack.cache.local import Cache
+    from lambdapack.cache.records import ResolutionRecord
     cache = Cache(Path(sys.argv[1]))
     with cache.using():
         for i in range(30):

@@ -1,4 +1,4 @@
-"""lambdapack.credentials: secrets by content, never their values in the output.
+"""lambdapack.inspect.credentials: secrets by content, never their values in the output.
 
 The values below are made up in the formats the services issue (not real credentials);
 AWS's documented example keys must never be reported.
@@ -12,7 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from lambdapack.credentials import SecretHit, find_secrets, is_private_key, mask, secret_name, worth_scanning
+from lambdapack.inspect.credentials import (
+    SecretHit,
+    find_secrets,
+    is_private_key,
+    mask,
+    secret_name,
+    worth_scanning,
+)
 
 AKID = "AKIAZ3JQWERTYUIOPL12"
 SECRET = "k9Jd8sLq2Wv7Xn3Bp5Rt1Yz6Mc4Fg0Hh2Aa9Qe1T"
@@ -118,7 +125,7 @@ def test_names_and_masks() -> None:
 
 def test_a_large_file_is_read_bounded(tmp_path: Path) -> None:
     """Only the first SCAN_BYTES are looked at: a key past them is not found (the bound is real)."""
-    from lambdapack.credentials import SCAN_BYTES
+    from lambdapack.inspect.credentials import SCAN_BYTES
 
     data = b"x = 1\n" * (SCAN_BYTES // 6 + 1) + AKID.encode()
     assert find_secrets("big.py", data[:SCAN_BYTES]) == []

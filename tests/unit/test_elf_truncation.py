@@ -13,10 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from lambdapack.binaries import ELFInfo, elf_truncation
-from lambdapack.checks import ERROR, WARNING, Finding, Member, check_binaries, is_extension_module_name
-from lambdapack.runtimes import get_arch, get_runtime
-from lambdapack.tags import Target
+from lambdapack.facts.runtimes import get_arch, get_runtime
+from lambdapack.inspect.binaries import ELFInfo, elf_truncation
+from lambdapack.inspect.checks import (
+    ERROR,
+    WARNING,
+    Finding,
+    Member,
+    check_binaries,
+    is_extension_module_name,
+)
+from lambdapack.target.tags import Target
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "elf"
 EXT = FIXTURES / "foo.cpython-312-x86_64-linux-gnu.so"

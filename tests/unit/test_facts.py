@@ -15,18 +15,18 @@ from pathlib import Path
 
 import pytest
 
-from lambdapack import sdk
-from lambdapack.binaries import ELFInvalid, read_elf_file, read_load_headers
-from lambdapack.cli import main
+from lambdapack.assemble.patterns import PathPattern
+from lambdapack.assemble.stage import source_entries
+from lambdapack.cli.main import main
 from lambdapack.errors import COMMAND_COLUMNS, EXIT_CODES, BuildError, InputError, UsageError, exit_codes_help
-from lambdapack.layout import VERSIONED_DIR_RE, LambdaFile, LambdaView, parse_handler
-from lambdapack.machines import EM_AARCH64, EM_X86_64, MACHINE_NAMES
-from lambdapack.patterns import PathPattern
-from lambdapack.rulebook import RULES
-from lambdapack.rules import handler_rule, shadowing
-from lambdapack.runtimes import Arch, get_arch, get_runtime
-from lambdapack.stage import source_entries
-from lambdapack.tags import Target
+from lambdapack.facts import sdk
+from lambdapack.facts.layout import VERSIONED_DIR_RE, LambdaFile, LambdaView, parse_handler
+from lambdapack.facts.machines import EM_AARCH64, EM_X86_64, MACHINE_NAMES
+from lambdapack.facts.runtimes import Arch, get_arch, get_runtime
+from lambdapack.inspect.binaries import ELFInvalid, read_elf_file, read_load_headers
+from lambdapack.inspect.rulebook import RULES
+from lambdapack.inspect.rules import handler_rule, shadowing
+from lambdapack.target.tags import Target
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -108,7 +108,7 @@ def test_readme_rule_table_lists_exactly_the_registry() -> None:
 def test_every_finding_in_the_source_uses_a_registered_code_and_severity() -> None:
     sev = {"ERROR": "error", "WARNING": "warning", "INFO": "info"}
     seen = 0
-    for path in sorted(SRC.glob("*.py")):
+    for path in sorted(SRC.rglob("*.py")):
         text = path.read_text(encoding="utf-8")
         for code in re.findall(r'"(LP\d{3})"', text):
             assert code in RULES, f"{path.name}: {code} is not in rulebook.RULES"
@@ -138,7 +138,8 @@ def test_lp206_reports_the_sdk_not_what_the_runtime_ships_with_it() -> None:
 
 
 def test_sdk_lists_are_what_slim_and_smoke_used() -> None:
-    from lambdapack import slim, smoke
+    from lambdapack.assemble import slim
+    from lambdapack.inspect import smoke
 
     assert slim.RUNTIME_SDK == ("boto3", "botocore", "s3transfer", "jmespath")
     assert slim.RUNTIME_INCLUDED[len(slim.RUNTIME_SDK):] == ("python-dateutil", "six", "urllib3")
@@ -215,7 +216,7 @@ def test_parse_handler_refuses_what_is_not_module_function(text: str) -> None:
 
 
 def test_smoke_refuses_a_handler_python_cannot_import(tmp_path: Path) -> None:
-    from lambdapack.smoke import smoke
+    from lambdapack.inspect.smoke import smoke
 
     target = Target(get_runtime("python3.12"), get_arch("x86_64"))
     with pytest.raises(UsageError, match=r"is not of the form module\.function"):
@@ -282,7 +283,7 @@ def test_an_anchored_pattern_also_matches_the_prefixed_name() -> None:
 
 
 def test_source_tree_and_dependencies_read_a_pattern_the_same_way(tmp_path: Path) -> None:
-    from lambdapack.slim import _matches
+    from lambdapack.assemble.slim import _matches
 
     for rel in ("tests/t.py", "pkg/tests/t.py", "pkg/__init__.py", "handler.py", "docs/a/b.md"):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -308,6 +309,6 @@ def test_source_tree_and_dependencies_read_a_pattern_the_same_way(tmp_path: Path
     ],
 )
 def test_one_reading_of_a_findings_layer_prefix(shown: str, expected: tuple[str | None, str]) -> None:
-    from lambdapack.layout import split_shown
+    from lambdapack.facts.layout import split_shown
 
     assert split_shown(shown) == expected

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from lambdapack.errors import InputError
-from lambdapack.inputs import (
+from lambdapack.resolve.inputs import (
     find_default_input,
     parse_requirements_text,
     pyproject_requirements,
@@ -100,7 +100,7 @@ def test_default_input_order(tmp_path: Path) -> None:
 import io  # noqa: E402
 import os  # noqa: E402
 
-from lambdapack.inputs import (  # noqa: E402
+from lambdapack.resolve.inputs import (  # noqa: E402
     MAX_REQUIREMENTS_BYTES,
     absolute_includes,
     decode_requirements,

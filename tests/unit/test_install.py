@@ -7,7 +7,8 @@ import pytest
 from packaging.requirements import Requirement
 
 from lambdapack.errors import BuildError, InputError, UsageError
-from lambdapack.install import (
+from lambdapack.facts.runtimes import Arch, get_runtime
+from lambdapack.resolve.install import (
     Distribution,
     InstallOptions,
     Limits,
@@ -21,8 +22,7 @@ from lambdapack.install import (
     resolve_limits,
     uv_environment,
 )
-from lambdapack.runtimes import Arch, get_runtime
-from lambdapack.tags import Target
+from lambdapack.target.tags import Target
 
 T311 = Target(get_runtime("python3.11"), Arch.X86_64)
 T312A = Target(get_runtime("python3.12"), Arch.ARM64)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from host_pythons import need_interpreter
 
-from lambdapack.interpreters import (
+from lambdapack.host.interpreters import (
     Interpreter,
     candidates,
     clear_cache,

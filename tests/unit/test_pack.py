@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from lambdapack.assemble.stage import Entry, is_installer_leftover, source_entries
 from lambdapack.errors import InputError
-from lambdapack.pack import atomic_output, check_writable, write_zip, zip_date_time
-from lambdapack.stage import Entry, is_installer_leftover, source_entries
+from lambdapack.pack.zipwriter import atomic_output, check_writable, write_zip, zip_date_time
 
 
 def make_tree(root: Path) -> None:
@@ -112,7 +112,7 @@ def test_entries_keep_size_and_owner(tmp_path: Path) -> None:
 
 
 def test_record_drops_files_that_are_not_shipped() -> None:
-    from lambdapack.stage import filtered_record
+    from lambdapack.assemble.stage import filtered_record
 
     text = (
         "bin/f2py,sha256=abc,311\n"

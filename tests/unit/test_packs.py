@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from lambdapack.cache import Cache
-from lambdapack.members import PACK_MIN, SMALL, BlobStore, SourceChanged, read_pack_indexes
-from lambdapack.pack import write_zip
-from lambdapack.stage import Entry
+from lambdapack.assemble.stage import Entry
+from lambdapack.cache.local import Cache
+from lambdapack.pack.members import PACK_MIN, SMALL, BlobStore, SourceChanged, read_pack_indexes
+from lambdapack.pack.zipwriter import write_zip
 
 
 def _stdlib_files(n: int) -> dict[str, bytes]:

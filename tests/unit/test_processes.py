@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from lambdapack import processes
-from lambdapack.interpreters import find_interpreter
+from lambdapack.host import processes
+from lambdapack.host.interpreters import find_interpreter
 
-SRC = Path(processes.__file__).parent
+SRC = Path(processes.__file__).parent.parent  # src/lambdapack
 PY = sys.executable
 
 # Starts a grandchild that sleeps with a marker on its command line, prints its pid, sleeps.
@@ -141,7 +141,7 @@ def test_keyboard_interrupt_kills_child_and_group_then_goes_on(tmp_path: Path) -
 # CLI does) arrives at random moments, and cleans up the way the CLI does on an interrupt.
 _INTERRUPTED_STARTS = (
     "import os, random, signal, sys, threading, time\n"
-    "from lambdapack import processes\n"
+    "from lambdapack.host import processes\n"
     "def on_term(_s, _f):\n"
     "    raise KeyboardInterrupt\n"
     "signal.signal(signal.SIGTERM, on_term)\n"

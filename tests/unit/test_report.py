@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from lambdapack.limits import UNZIPPED_BYTES
-from lambdapack.report import (
+from lambdapack.facts.limits import UNZIPPED_BYTES
+from lambdapack.report.sizes import (
     Rect,
     SizeReport,
     file_kind,

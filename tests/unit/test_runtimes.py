@@ -4,8 +4,15 @@ import datetime as dt
 
 import pytest
 
-from lambdapack import limits
-from lambdapack.runtimes import RUNTIMES, Arch, UnknownArchError, UnknownRuntimeError, get_arch, get_runtime
+from lambdapack.facts import limits
+from lambdapack.facts.runtimes import (
+    RUNTIMES,
+    Arch,
+    UnknownArchError,
+    UnknownRuntimeError,
+    get_arch,
+    get_runtime,
+)
 
 
 def test_catalog_matches_the_published_table() -> None:

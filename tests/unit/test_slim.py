@@ -1,4 +1,4 @@
-"""Tests for lambdapack.slim on real files: plans from real trees, real strip programs,
+"""Tests for lambdapack.assemble.slim on real files: plans from real trees, real strip programs,
 a real gcc-built CPython extension imported by a real Python 3.12, real wheels (network)."""
 
 from __future__ import annotations
@@ -16,10 +16,7 @@ from pathlib import Path
 import pytest
 from host_pythons import pyenv_python
 
-from lambdapack.binaries import read_elf_file
-from lambdapack.install import read_distributions
-from lambdapack.runtimes import Arch, get_runtime
-from lambdapack.slim import (
+from lambdapack.assemble.slim import (
     PROFILE_RULES,
     Profile,
     _verify_stripped,
@@ -28,8 +25,11 @@ from lambdapack.slim import (
     plan_slim,
     runtime_provided_closure,
 )
-from lambdapack.stage import Entry, dependency_entries
-from lambdapack.tags import Target
+from lambdapack.assemble.stage import Entry, dependency_entries
+from lambdapack.facts.runtimes import Arch, get_runtime
+from lambdapack.inspect.binaries import read_elf_file
+from lambdapack.resolve.install import read_distributions
+from lambdapack.target.tags import Target
 
 T312 = Target(get_runtime("python3.12"), Arch.X86_64)
 T312_ARM = Target(get_runtime("python3.12"), Arch.ARM64)

@@ -7,9 +7,9 @@ import stat
 import zipfile
 from pathlib import Path
 
-from lambdapack.artifact import open_artifact
-from lambdapack.checks import Finding
-from lambdapack.smoke import (
+from lambdapack.inspect.archive import open_artifact
+from lambdapack.inspect.checks import Finding
+from lambdapack.inspect.smoke import (
     ModuleResult,
     SmokeResult,
     _extract,

@@ -1,4 +1,4 @@
-"""lambdapack.stage.source_entries: the source-tree policy, on real trees with real links.
+"""lambdapack.assemble.stage.source_entries: the source-tree policy, on real trees with real links.
 
 Links inside SRC_DIR ship as their target's content; links leaving it are an InputError
 naming the link and its target (or, with follow_external_links, ship with a note each);
@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from lambdapack.assemble.stage import source_entries
 from lambdapack.errors import InputError
-from lambdapack.pack import write_zip
-from lambdapack.stage import source_entries
+from lambdapack.pack.zipwriter import write_zip
 
 
 def _link(link: Path, target: str | Path, *, directory: bool = False) -> None:

@@ -1,4 +1,4 @@
-"""Tests for lambdapack.systemlibs on real ELF files (tests/fixtures/needed/make_fixtures.py)."""
+"""Tests for lambdapack.facts.systemlibs on real ELF files (tests/fixtures/needed/make_fixtures.py)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from lambdapack.binaries import ELFInfo, read_elf_file
-from lambdapack.runtimes import RUNTIMES
-from lambdapack.systemlibs import (
+from lambdapack.facts.runtimes import RUNTIMES
+from lambdapack.facts.systemlibs import (
     Unresolved,
     known_systems,
     lambda_ld_library_path,
     resolve_needed,
     system_sonames,
 )
+from lambdapack.inspect.binaries import ELFInfo, read_elf_file
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "needed"
 

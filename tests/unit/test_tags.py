@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 from packaging.tags import Tag
 
-from lambdapack.runtimes import RUNTIMES, Arch, get_runtime
-from lambdapack.tags import Target, why
+from lambdapack.facts.runtimes import RUNTIMES, Arch, get_runtime
+from lambdapack.target.tags import Target, why
 
 
 def target(rt: str, arch: Arch) -> Target:

@@ -4,9 +4,9 @@ for the same failures produced by the real uv), classified into our errors."""
 from __future__ import annotations
 
 from lambdapack.errors import BuildError, InputError
-from lambdapack.runtimes import Arch, get_runtime
-from lambdapack.tags import Target
-from lambdapack.uvfailure import MAX_CHARS, bounded_lines, classify_uv_failure, uv_cause
+from lambdapack.facts.runtimes import Arch, get_runtime
+from lambdapack.resolve.uvfailure import MAX_CHARS, bounded_lines, classify_uv_failure, uv_cause
+from lambdapack.target.tags import Target
 
 T312 = Target(get_runtime("python3.12"), Arch.X86_64)
 USING = "Using CPython 3.11.7 interpreter at: /work/wt/uv/.venv/bin/python\n"

@@ -2,7 +2,7 @@
 
 Run by lambdapack's `bytecode` module inside the TARGET interpreter (3.9 and later: no
 newer syntax or library here), as `python -S -s -B compile_worker.py`, with
-PYTHONHASHSEED=0 (why, and why the rewrite: see the docstring of `lambdapack.bytecode`).
+PYTHONHASHSEED=0 (why, and why the rewrite: see the docstring of `lambdapack.assemble.bytecode`).
 stdin: {"mode": ..., "files": [[src, cfile, dfile], ...]}
 stdout: {"failed": [[i, msg], ...], "unstable": [i, ...]}
 Imports nothing of lambdapack's: it runs outside its environment.

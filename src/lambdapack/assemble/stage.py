@@ -1,0 +1,311 @@
+"""Staging: decide which file goes where in the zip, without copying anything.
+
+The result is a manifest (arcname -> file on disk, mode, owning distribution). The
+function layout puts code and dependencies at the zip root; the layer layout puts
+dependencies under `python/`, the first of Lambda's Python folders in /opt.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from lambdapack.assemble.patterns import PathPattern
+from lambdapack.errors import InputError
+from lambdapack.resolve.install import Distribution, read_distributions
+
+__all__ = [
+    "SOURCE_EXCLUDES",
+    "Entry",
+    "dependency_entries",
+    "is_installer_leftover",
+    "source_entries",
+]
+
+# Directories and files never copied from the user's source tree. The tests folder
+# is kept unless the user asks (--exclude-tests): some handlers import from it.
+SOURCE_EXCLUDES: tuple[str, ...] = (
+    ".git",
+    ".hg",
+    ".svn",
+    ".venv",
+    "venv",
+    ".tox",
+    ".nox",
+    "__pycache__",
+    "*.pyc",
+    "*.pyo",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".DS_Store",
+    ".aws-sam",
+    ".serverless",
+    ".idea",
+    ".vscode",
+    "node_modules",
+    ".lambdapack-*",
+    "*.partial",
+)
+TEST_DIRS: tuple[str, ...] = ("tests", "test")
+
+
+@dataclass(frozen=True)
+class Entry:
+    arcname: str  # POSIX path inside the zip
+    path: Path  # file on disk
+    executable: bool
+    size: int
+    distribution: str | None  # "name version" of the owner, None for user code
+
+    @property
+    def top_level(self) -> str:
+        return self.arcname.split("/", 1)[0]
+
+
+def _executable(st: os.stat_result) -> bool:
+    return bool(st.st_mode & (stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH))
+
+
+def _name_excluded(rel: str, patterns: Sequence[PathPattern]) -> bool:
+    """Whether an entry is left out. The walk prunes excluded directories, so a pattern
+    without "/" needs only the last part."""
+    return any(p.matches(rel, last_only=True) for p in patterns)
+
+
+def _inside(path: str, root: str) -> bool:
+    """`path` is `root` or below it (both real paths; case-insensitive where the OS is)."""
+    k, r = os.path.normcase(path), os.path.normcase(root)
+    return k == r or k.startswith(r.rstrip(os.sep) + os.sep)
+
+
+def _special_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+def _link_text(path: str) -> str:
+    try:
+        return str(Path(path).readlink())
+    except OSError:
+        return "?"  # a Windows junction, or gone meanwhile
+
+
+def _shorten(path: str) -> str:
+    return path if len(path) <= 240 else f"{path[:100]}…{path[-100:]} ({len(path)} characters)"
+
+
+def _walk_error(e: OSError, path: str) -> InputError:
+    if e.errno == errno.ENAMETOOLONG:
+        return InputError(f"source path {_shorten(path)} is longer than this system allows",
+                          "shorten the directory names or the nesting, or leave it out with --exclude")
+    return InputError(f"cannot read {_shorten(path)} in the source tree: {e.strerror or e}",
+                      "make it readable, or leave it out with --exclude")
+
+
+@dataclass(frozen=True)
+class _Dir:
+    disk: str  # the path that is listed
+    rel: str  # POSIX path inside SRC_DIR ("" for the root)
+    real: str  # its real path
+    # The walk's path as real-tree descents: (start, end) for each directory link followed
+    # on the way here, and the start of the current one. A link back into any of them is a
+    # cycle, found without resolving every entry.
+    chain: tuple[tuple[str, str], ...]
+    start: str
+    external: str | None  # the target outside SRC_DIR that led here (--follow-external-links)
+
+
+def source_entries(
+    src: Path,
+    *,
+    prefix: str = "",
+    exclude_tests: bool = False,
+    extra_excludes: Sequence[str] = (),
+    skip_paths: Iterable[Path] = (),
+    follow_external_links: bool = False,
+    notes: list[str] | None = None,
+) -> list[Entry]:
+    """The user's code, minus VCS folders, caches, virtualenvs and our own outputs.
+
+    A symlink is packed as its target's content, never as a zip symlink entry: Lambda's
+    extraction, unzip tools and Python's zipfile each treat link entries differently (or
+    drop them), a link entry's bytes depend on how the link was spelled (so CodeSha256
+    would too), and Windows cannot create links without privileges. A link resolving
+    outside SRC_DIR is an InputError (it may be ~/.aws/credentials) unless
+    `follow_external_links`; then each file it brings gets a note. Dangling links, link
+    cycles, FIFOs, sockets and devices are skipped with a note (special files are never
+    opened: a FIFO blocks forever). Notes are appended to `notes`.
+
+    The walk is iterative and resolves only symlinks, so it is linear in the tree's size.
+    """
+    patterns = [*SOURCE_EXCLUDES, *extra_excludes]
+    compiled = [PathPattern(p) for p in patterns]
+    root_real = os.path.realpath(src)
+    skip = {os.path.normcase(os.path.realpath(p)) for p in skip_paths}
+    # Hand-vendored packages (a *.dist-info with RECORD in the tree) are still
+    # attributed to their distribution, so findings name who shipped a bad file.
+    owner = _owners(read_distributions(src))
+    said: list[str] = notes if notes is not None else []
+    outside: list[tuple[str, str]] = []  # (link, target) leaving SRC_DIR
+    out: list[Entry] = []
+    stack = [_Dir(os.fspath(src), "", root_real, (), root_real, None)]
+    while stack:
+        d = stack.pop()
+        try:
+            with os.scandir(d.disk) as it:
+                listing = sorted(it, key=lambda e: e.name)
+        except OSError as err:
+            raise _walk_error(err, d.disk) from None
+        if d.rel and any(e.name == "pyvenv.cfg" for e in listing):
+            continue  # a virtualenv, whatever its name
+        subdirs: list[_Dir] = []
+        for e in listing:
+            rel = f"{d.rel}/{e.name}" if d.rel else e.name
+            if _name_excluded(rel, compiled):
+                continue
+            real, external = os.path.join(d.real, e.name), d.external  # noqa: PTH118 -- strings: linear
+            try:
+                link = e.is_symlink() or bool(getattr(e, "is_junction", lambda: False)())
+                if link:
+                    real = os.path.realpath(e.path)
+                    try:
+                        st = os.stat(real)  # noqa: PTH116
+                    except OSError:
+                        said.append(f"{rel}: skipped, a symlink to {_link_text(e.path)} that does not resolve "
+                                    "(dangling, or a link loop)")
+                        continue
+                    if os.path.normcase(real) in skip:
+                        continue  # e.g. a link to the output zip, wherever it is
+                    if _inside(real, root_real):
+                        external = None
+                    elif follow_external_links:
+                        external = real
+                    else:
+                        outside.append((rel, real))
+                        continue
+                else:
+                    st = e.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue  # removed while we walk
+            except OSError as err:
+                raise _walk_error(err, e.path) from None
+            if os.path.normcase(real) in skip:
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                if exclude_tests and not d.rel and e.name in TEST_DIRS:
+                    continue
+                if not link:
+                    subdirs.append(_Dir(e.path, rel, real, d.chain, d.start, external))
+                    continue
+                spans = (*d.chain, (d.start, d.real))
+                if any(_inside(end, real) and _inside(real, start) for start, end in spans):
+                    said.append(f"{rel}: skipped, a symlink to {real}, which contains it (a link cycle)")
+                    continue
+                subdirs.append(_Dir(real, rel, real, spans, real, external))
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                said.append(f"{rel}: skipped, {_special_kind(st.st_mode)}")
+                continue
+            if external is not None:
+                said.append(f"{rel}: packed from {real}, outside the source directory (--follow-external-links)")
+            dist = owner.get(os.path.normpath(rel))
+            out.append(Entry(prefix + rel, Path(real if link else e.path), _executable(st), st.st_size, dist))
+        stack.extend(reversed(subdirs))
+    if outside:
+        (first, target), more = outside[0], [f"{r} -> {t}" for r, t in outside[1:]]
+        also = f" (and {len(more)} more: {', '.join(more[:5])}{'…' if len(more) > 5 else ''})" if more else ""
+        raise InputError(
+            f"{first} in {src} is a symlink to {target}, outside the source directory{also}",
+            "copy what it points to into the source directory, or pass --follow-external-links to pack "
+            "it deliberately (a warning names each file)",
+        )
+    return out
+
+
+def _owners(distributions: Sequence[Distribution]) -> dict[str, str]:
+    owner: dict[str, str] = {}
+    for d in distributions:
+        label = f"{d.display_name} {d.version}"
+        for f in d.files:
+            owner[os.path.normpath(f)] = label
+        owner[d.dist_info] = label
+    return owner
+
+
+def is_installer_leftover(rel: PurePosixPath) -> bool:
+    """Files an installer leaves in --target that must not reach Lambda."""
+    top = rel.parts[0]
+    if top in ("bin", ".lock"):
+        return True  # console scripts with this machine's shebang; uv's lock file
+    if "__pycache__" in rel.parts or rel.suffix in (".pyc", ".pyo"):
+        return True  # compiled by/for the build machine's Python
+    return False
+
+
+def filtered_record(text: str) -> str:
+    """RECORD without the lines of files we do not ship (bin/ scripts, caches).
+
+    Console scripts carry this machine's interpreter path in their shebang, so their
+    hashes in RECORD differ between machines; dropping them keeps the zip reproducible
+    and RECORD truthful about what is in it.
+    """
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for row in csv.reader(io.StringIO(text)):
+        if row and is_installer_leftover(PurePosixPath(os.path.normpath(row[0]).replace(os.sep, "/"))):
+            continue
+        writer.writerow(row)
+    return out.getvalue()
+
+
+def dependency_entries(
+    site: Path, distributions: Sequence[Distribution], *, prefix: str = "", work: Path | None = None
+) -> list[Entry]:
+    """Installed files under `site`, each attributed to its distribution via RECORD.
+
+    RECORD files are rewritten (into `work`, never in place: uv may hard-link from its cache).
+    """
+    owner = _owners(distributions)
+    out: list[Entry] = []
+    for dirpath, dirnames, filenames in os.walk(site):
+        dirnames.sort()
+        here = Path(dirpath)
+        for f in sorted(filenames):
+            full = here / f
+            rel = PurePosixPath(full.relative_to(site).as_posix())
+            if is_installer_leftover(rel):
+                continue
+            st = full.lstat()
+            if stat.S_ISLNK(st.st_mode):
+                st = full.stat()
+            if not stat.S_ISREG(st.st_mode):
+                continue
+            dist = owner.get(os.path.normpath(str(rel)))
+            if dist is None:
+                top = rel.parts[0]
+                dist = owner.get(top) or next(
+                    (lbl for path, lbl in owner.items() if path.startswith(top + os.sep)), top
+                )
+            if work is not None and rel.name == "RECORD" and rel.parent.name.endswith(".dist-info"):
+                original = full.read_text(encoding="utf-8", errors="surrogateescape")
+                text = filtered_record(original)
+                if text != original:
+                    full = work / "records" / rel.parent.name / "RECORD"
+                    full.parent.mkdir(parents=True, exist_ok=True)
+                    full.write_text(text, encoding="utf-8", errors="surrogateescape")
+                    st = full.stat()
+            out.append(Entry(prefix + rel.as_posix(), full, _executable(st), st.st_size, dist))
+    return out

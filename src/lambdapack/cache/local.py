@@ -1,0 +1,575 @@
+"""The content-addressed build cache.
+
+Layout under the root (platformdirs' user cache dir, $LAMBDAPACK_CACHE_DIR, or --cache-dir):
+  members/ab/<sha256>-<level>.blob  compressed zip members, keyed by content and level
+  members/packs/<id>.pack, .idx     many small members of one build in one file (members.py)
+  dists/<key>/files/…, manifest.json installed files of one wheel, unpacked once
+  resolutions/<key>.json            the pinned resolution of (inputs, target, options)
+  artifacts/<key>.zip, <key>.json   finished zips, keyed by everything that determines them
+  artifacts/<key>.inputs            build inputs (files, options, environment) -> artifact key,
+                                    so a no-change rebuild reads neither requirements nor dists
+  tmp/                              in-flight writes; renamed into place when complete
+  size                              running total of the entries' bytes (see Cache.auto_prune)
+  interpreters.json                 interpreters found for each Python minor (probing starts processes)
+Every entry is written to tmp/ and renamed into place, so a killed build leaves at
+most garbage in tmp/ (swept later), never a half entry. Readers check sizes and
+hashes, and a damaged entry is treated as missing and rebuilt. Builds hold a shared
+lock and `clean`/`prune` an exclusive one (cachelock: flock on POSIX, byte-range
+locks on Windows), so pruning never removes what a running build is using.
+
+The cap ($LAMBDAPACK_CACHE_MAX_SIZE, default 5 GiB) is kept without walking the cache
+on every build: each build adds the bytes it stored to the running total in `size`
+(a read-modify-write under its own short lock); when the total is over the cap, the
+cache is walked and pruned to 80% of it, least recently used first, and the walk
+resets the total. What the total misses (entries removed by hand) is corrected by a
+full walk at least once a day.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import math
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lambdapack.cache.walk import count_entries, du, pack_units
+from lambdapack.cache.walk import entries as walk_entries
+from lambdapack.errors import USING_CACHE, LambdapackError, from_os_error
+from lambdapack.pack.members import BlobStore, file_sha256
+
+if TYPE_CHECKING:
+    from lambdapack.cache.records import ArtifactMeta, InputsPointer, InterpreterRecord, ResolutionRecord
+
+__all__ = ["DEFAULT_MAX_BYTES", "KINDS", "MAX_SIZE_ENV", "Cache", "CachedDist", "default_cache_dir",
+           "max_bytes_from", "parse_size"]
+
+KINDS = ("members", "pyc", "dists", "resolutions", "artifacts", "tmp")
+
+DEFAULT_MAX_BYTES = 5 * 1024**3
+MAX_SIZE_ENV = "LAMBDAPACK_CACHE_MAX_SIZE"
+_PRUNE_TO = 0.8  # of the cap: headroom, so that not every build over the cap prunes
+_WALK_EVERY = 86400.0  # seconds between full walks that correct the running total
+# Resolutions of inputs that are not fully pinned may go stale as PyPI moves on; they
+# are trusted for as long as PyPI lets clients cache its index pages (10 minutes).
+UNPINNED_TTL_SECONDS = 600
+_TMP_MAX_AGE = 3600
+
+
+def default_cache_dir(environ: Mapping[str, str]) -> Path:
+    env = environ.get("LAMBDAPACK_CACHE_DIR")
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("lambdapack", appauthor=False))
+
+
+def max_bytes_from(environ: Mapping[str, str]) -> int:
+    """The cache's cap: $LAMBDAPACK_CACHE_MAX_SIZE (e.g. 500M, 2G), else 5 GiB."""
+    raw = environ.get(MAX_SIZE_ENV, "").strip()
+    if not raw:
+        return DEFAULT_MAX_BYTES
+    try:
+        return parse_size(raw)
+    except ValueError:
+        from lambdapack.errors import UsageError
+
+        raise UsageError(f"{MAX_SIZE_ENV}={raw!r} is not a size",
+                         f"set {MAX_SIZE_ENV} to a number of bytes or e.g. 500M, 2G, or unset it") from None
+
+
+def parse_size(text: str) -> int:
+    """'500M', '2G', '1.5GB', '1000000' -> bytes."""
+    t = text.strip().upper().removesuffix("B").removesuffix("I")
+    mult = {"K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+    factor = 1
+    if t and t[-1] in mult:
+        t, factor = t[:-1], mult[t[-1]]
+    value = float(t) * factor  # ValueError for garbage
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"not a size: {text!r}")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class CachedFile:
+    rel: str
+    sha256: str
+    size: int
+    executable: bool
+
+
+@dataclass(frozen=True)
+class CachedDist:
+    key: str
+    root: Path  # directory holding the files
+    files: tuple[CachedFile, ...]
+
+
+def _atomic_write(path: Path, data: bytes, tmp_dir: Path) -> int:
+    """Write `data` at `path` atomically; returns the bytes it added to the cache."""
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=tmp_dir)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return _replace(Path(tmp), path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            Path(tmp).unlink()
+        raise
+
+
+def _replace(tmp: Path, dest: Path) -> int:
+    """os.replace, returning the change in stored bytes (for the running total)."""
+    new = tmp.stat().st_size
+    try:
+        old = dest.stat().st_size
+    except OSError:
+        old = 0
+    os.replace(tmp, dest)
+    return new - old
+
+
+def _copy_into(src: Path, tmp_dir: Path, dest: Path, link: bool) -> int:
+    """Put `src` at `dest` through a temp file in `tmp_dir` (a hard link when `link`
+    and possible); the temp file never outlives a failure (a full disk included)."""
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=tmp_dir)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        linked = False
+        if link:
+            tmp.unlink()
+            try:
+                os.link(src, tmp)
+                linked = True
+            except OSError:
+                pass
+        if not linked:
+            shutil.copyfile(src, tmp)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        return _replace(tmp, dest)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+@contextlib.contextmanager
+def _writing(root: Path) -> Iterator[None]:
+    """A failed cache write (a full disk, a read-only mount) is one clear error."""
+    try:
+        yield
+    except OSError as e:
+        raise from_os_error(e, USING_CACHE, e.filename if e.filename is not None else root) from e
+
+
+class Cache:
+    """The local-disk store (cachestore.CacheStore): entries as files under `root`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.tmp = root / "tmp"
+        self.blobs = BlobStore(root / "members", self.tmp)
+        self.added = 0  # bytes this process stored outside the blob store (which counts its own)
+        for d in KINDS:
+            (root / d).mkdir(parents=True, exist_ok=True)
+
+    def check_writable(self) -> None:
+        """Raise OSError now (not midway through a build) if entries cannot be written:
+        an existing cache on a read-only mount passes every mkdir above."""
+        fd, tmp = tempfile.mkstemp(dir=self.tmp)
+        os.close(fd)
+        Path(tmp).unlink()
+        with open(self.root / "cache.lock", "a+b"):
+            pass
+
+    # -- locking ---------------------------------------------------------------
+    @contextlib.contextmanager
+    def _lock(self, exclusive: bool, wait: bool = True) -> Iterator[bool]:
+        """Yields whether the lock is held (always, when `wait`)."""
+        from lambdapack.cache.lock import hold
+
+        with _writing(self.root):
+            f = open(self.root / "cache.lock", "a+b")  # noqa: SIM115 - closed below
+        with f, hold(f, exclusive, wait) as got:
+            yield got
+
+    @contextlib.contextmanager
+    def using(self) -> Iterator[None]:
+        """Held by a build for its whole run; what the build stored is added to the
+        running total on the way out (failed builds' entries count too)."""
+        with self._lock(exclusive=False):
+            try:
+                yield
+            finally:
+                # Bookkeeping only: a failure here must not fail the build (the daily walk corrects it).
+                with contextlib.suppress(LambdapackError, OSError):
+                    self.record_added()
+
+    # -- resolutions -----------------------------------------------------------
+    def load_resolution(self, key: str, pinned: bool) -> ResolutionRecord | None:
+        from lambdapack.cache.records import ResolutionRecord
+
+        path = self.root / "resolutions" / f"{key}.json"
+        rec = ResolutionRecord.from_json(_read_json(path))
+        if rec is None or (not pinned and time.time() - rec.created > UNPINNED_TTL_SECONDS):
+            return None
+        _touch(path)
+        return rec
+
+    def save_resolution(self, key: str, record: ResolutionRecord) -> None:
+        payload = dataclasses.replace(record, created=time.time()).to_json()
+        with _writing(self.root):
+            self.added += _atomic_write(self.root / "resolutions" / f"{key}.json", json.dumps(payload).encode(),
+                                        self.tmp)
+
+    # -- installed distributions ----------------------------------------------
+    def load_dist(self, key: str) -> CachedDist | None:
+        root = self.root / "dists" / key
+        try:
+            manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+            files = tuple(CachedFile(f["rel"], f["sha256"], f["size"], f["executable"]) for f in manifest["files"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        # A cheap integrity check on every use (sizes); contents are hashed when a
+        # member blob has to be rebuilt from them. Plain strings: this runs per file.
+        base = os.path.join(root, "files")  # noqa: PTH118 -- strings are 3x faster per file here
+        for f in files:
+            try:
+                if os.stat(os.path.join(base, f.rel)).st_size != f.size:  # noqa: PTH116, PTH118
+                    return None
+            except OSError:
+                return None
+        _touch(root / "manifest.json")
+        return CachedDist(key, root / "files", files)
+
+    def save_dist(self, key: str, rels: Sequence[tuple[str, Path, bool]]) -> CachedDist:
+        """Store one distribution's files (hard links where possible, else copies)."""
+        existing = self.load_dist(key)
+        if existing is not None:
+            return existing
+        with _writing(self.root):
+            return self._save_dist(key, rels)
+
+    def _save_dist(self, key: str, rels: Sequence[tuple[str, Path, bool]]) -> CachedDist:
+        staging = Path(tempfile.mkdtemp(prefix="dist-", dir=self.tmp))
+        try:
+            files = []
+            stored = 0
+            for rel, src, executable in rels:
+                dest = staging / "files" / rel
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    os.link(src, dest)  # uv never rewrites installed files in place
+                except OSError:
+                    shutil.copyfile(src, dest)
+                size = dest.stat().st_size
+                stored += size
+                files.append({"rel": rel, "sha256": file_sha256(dest), "size": size, "executable": executable})
+            manifest = json.dumps({"files": files})
+            (staging / "manifest.json").write_text(manifest, encoding="utf-8")
+            final = self.root / "dists" / key
+            try:
+                staging.rename(final)
+                self.added += stored + len(manifest)
+            except OSError:
+                if self.load_dist(key) is not None:
+                    # Another build stored the same distribution first; keep theirs.
+                    shutil.rmtree(staging, ignore_errors=True)
+                else:
+                    # A damaged entry is in the way: move it aside (atomically), then retry.
+                    self.discard_dist(key)
+                    staging.rename(final)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        loaded = self.load_dist(key)
+        if loaded is None:
+            raise OSError(f"cache entry dists/{key} could not be read back")
+        return loaded
+
+    def discard_dist(self, key: str) -> None:
+        """Remove a (damaged) distribution entry without ever exposing half of it."""
+        final = self.root / "dists" / key
+        if not final.exists():
+            return
+        grave = Path(tempfile.mkdtemp(prefix="discard-", dir=self.tmp))
+        with contextlib.suppress(OSError):
+            final.rename(grave / key)
+        shutil.rmtree(grave, ignore_errors=True)
+
+    def discard_owner(self, path: Path) -> bool:
+        """Drop the entry holding `path`, a file found altered in place (a .pyc, or a
+        file of an installed distribution); False when no entry holds it."""
+        resolved = path.resolve()
+        if path.suffix == ".pyc" and resolved.is_relative_to((self.root / "pyc").resolve()):
+            for p in (path, path.with_suffix(".sha256")):
+                with contextlib.suppress(OSError):
+                    p.unlink()
+            return True
+        try:
+            rel = resolved.relative_to((self.root / "dists").resolve())
+        except ValueError:
+            return False
+        self.discard_dist(rel.parts[0])
+        return True
+
+    # -- compiled bytecode -----------------------------------------------------
+    def load_pyc(self, key: str) -> tuple[Path, str] | None:
+        """A cached .pyc and the sha256 it was stored with (missing or resized: None).
+
+        The content is not hashed here: the zip takes the member blob stored under that
+        sha256, and whenever the .pyc itself must be compressed again its content is
+        checked against it (members.SourceChanged), so a damaged .pyc is never shipped.
+        """
+        path = self.root / "pyc" / key[:2] / f"{key}.pyc"
+        try:
+            want, size = path.with_suffix(".sha256").read_text(encoding="ascii").split()
+            if path.stat().st_size != int(size):
+                return None
+        except (OSError, ValueError):
+            return None
+        _touch(path)  # last use, for prune
+        return path, want
+
+    def save_pyc(self, key: str, src: Path) -> tuple[Path, str]:
+        path = self.root / "pyc" / key[:2] / f"{key}.pyc"
+        sha = file_sha256(src)
+        with _writing(self.root):
+            self.added += _copy_into(src, self.tmp, path, link=False)
+            # The hash goes last: a .pyc without its hash is a miss, never trusted.
+            self.added += _atomic_write(path.with_suffix(".sha256"),
+                                        f"{sha} {path.stat().st_size}".encode("ascii"), self.tmp)
+        return path, sha
+
+    # -- finished artifacts ----------------------------------------------------
+    def load_artifact(self, key: str) -> tuple[ArtifactMeta, list[Path]] | None:
+        from lambdapack.cache.records import ArtifactMeta
+
+        meta_path = self.root / "artifacts" / f"{key}.json"
+        meta = ArtifactMeta.from_json(_read_json(meta_path))
+        if meta is None:
+            return None
+        zips = [self.root / "artifacts" / f"{key}-{o.kind}.zip" for o in meta.outputs]
+        for z, o in zip(zips, meta.outputs, strict=True):
+            try:
+                if z.stat().st_size != o.zipped_bytes or file_sha256(z) != o.sha256:
+                    return None  # damaged: rebuild, never ship
+            except OSError:
+                return None
+        _touch(meta_path)
+        return meta, zips
+
+    def save_artifact(self, key: str, meta: ArtifactMeta, zips: Sequence[tuple[str, Path]]) -> None:
+        with _writing(self.root):
+            for kind, src in zips:
+                # Shares the inode with the output: neither is ever written in place, and
+                # the stored hash catches an artifact altered through the output path.
+                self.added += _copy_into(src, self.tmp, self.root / "artifacts" / f"{key}-{kind}.zip", link=True)
+            # The metadata goes last: an artifact without it is invisible.
+            self.added += _atomic_write(self.root / "artifacts" / f"{key}.json", json.dumps(meta.to_json()).encode(),
+                                        self.tmp)
+
+    # -- no-change shortcut: build inputs -> finished artifact -------------------
+    def load_inputs_pointer(self, key: str) -> InputsPointer | None:
+        """What a build with exactly these inputs produced, or None (missing or damaged)."""
+        from lambdapack.cache.records import InputsPointer
+
+        path = self.root / "artifacts" / f"{key}.inputs"
+        rec = InputsPointer.from_json(_read_json(path))
+        if rec is not None:
+            _touch(path)
+        return rec
+
+    def save_inputs_pointer(self, key: str, pointer: InputsPointer) -> None:
+        with _writing(self.root):
+            self.added += _atomic_write(self.root / "artifacts" / f"{key}.inputs",
+                                        json.dumps(pointer.to_json()).encode(), self.tmp)
+
+    # -- interpreters found on this machine ------------------------------------
+    def load_interpreter(self, minor: str) -> InterpreterRecord | None:
+        """The interpreter found for `minor` ("3.12") before, while its file is unchanged."""
+        from lambdapack.cache.records import InterpreterRecord
+
+        known = _read_json(self.root / "interpreters.json")
+        rec = InterpreterRecord.from_json(known.get(minor) if isinstance(known, dict) else None)
+        if rec is None:
+            return None
+        try:
+            st = Path(rec.path).stat()
+        except OSError:
+            return None
+        return rec if (st.st_mtime_ns, st.st_size) == rec.stat else None
+
+    def save_interpreter(self, minor: str, record: InterpreterRecord) -> None:
+        """Best effort (a memo, not an entry): a failed write only means probing again."""
+        memo = self.root / "interpreters.json"
+        data = _read_json(memo)
+        data = data if isinstance(data, dict) else {}
+        data[minor] = record.to_json()
+        with contextlib.suppress(OSError):
+            tmp = memo.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(data), encoding="utf-8")
+            tmp.replace(memo)
+
+    # -- maintenance -----------------------------------------------------------
+    def info(self) -> dict[str, dict[str, int]]:
+        out = {}
+        for d in KINDS:
+            n, size = du(self.root / d)
+            out[d] = {"entries": count_entries(self.root / d, d), "files": n, "bytes": size}
+        return out
+
+    def clean(self) -> int:
+        with self._lock(exclusive=True):
+            _n, size = du(self.root)
+            for d in KINDS:
+                shutil.rmtree(self.root / d, ignore_errors=True)
+                (self.root / d).mkdir(parents=True, exist_ok=True)
+            self._write_total(0)
+            return size
+
+    def prune(self, max_bytes: int) -> int:
+        """Remove least recently used entries until the cache fits; returns bytes freed."""
+        with self._lock(exclusive=True):
+            return self._prune_locked(max_bytes)
+
+    def _prune_locked(self, max_bytes: int) -> int:
+        freed = self._sweep_tmp(max_age=0) + self._drop_orphan_packs()
+        entries = []
+        for kind in ("artifacts", "dists", "members", "pyc", "resolutions"):
+            for path, size, used in walk_entries(self.root / kind, kind):
+                entries.append((used, size, path))
+        total = sum(size for _u, size, _p in entries)
+        for _used, size, path in sorted(entries, key=lambda e: (e[0], e[1], str(e[2]))):
+            if total <= max_bytes:
+                break
+            for p in path if isinstance(path, list) else [path]:
+                if p.is_dir():
+                    shutil.rmtree(p, ignore_errors=True)
+                else:
+                    with contextlib.suppress(OSError):
+                        p.unlink()
+            total -= size
+            freed += size
+        # No build is running (this lock is exclusive): the walk is the exact total.
+        self._write_total(total)
+        return freed
+
+    def sweep(self) -> None:
+        """Drop in-flight files left by killed builds (older than an hour)."""
+        self._sweep_tmp(_TMP_MAX_AGE)
+
+    # -- the cap: a running total of stored bytes ------------------------------
+    def record_added(self) -> int:
+        """Add what this process stored to the running total (call once, at the end of
+        a build, still under the shared lock); returns the new total."""
+        added = self.added + self.blobs.added
+        self.added = self.blobs.added = 0
+        total, walked = self._read_total()
+        stale = total is None or time.time() - walked > _WALK_EVERY
+        if added == 0 and not stale and total is not None:
+            return total  # a no-change rebuild: nothing to write
+        with self._size_lock():
+            total, walked = self._read_total()
+            if total is None or time.time() - walked > _WALK_EVERY:
+                # No total yet (a cache from an older lambdapack), or a day since the last
+                # walk: measure, which also corrects whatever the total missed.
+                total, walked = self.stored_bytes(), time.time()
+            else:
+                total = max(0, total + added)
+            self._write_total(total, walked)
+        return total
+
+    def auto_prune(self, max_bytes: int = DEFAULT_MAX_BYTES) -> bool:
+        """Prune to 80% of `max_bytes` when the running total says the cache is over it.
+
+        Takes the exclusive lock without waiting: while other builds hold the cache,
+        the last of them to finish prunes instead. True when it pruned."""
+        total, _walked = self._read_total()
+        if total is None or total <= max_bytes:
+            return False
+        with self._lock(exclusive=True, wait=False) as got:
+            if not got:
+                return False
+            self._prune_locked(int(max_bytes * _PRUNE_TO))
+        return True
+
+    def stored_bytes(self) -> int:
+        """The entries' bytes as prune counts them (a full walk)."""
+        return sum(size for kind in ("artifacts", "dists", "members", "pyc", "resolutions")
+                   for _p, size, _u in walk_entries(self.root / kind, kind))
+
+    def _read_total(self) -> tuple[int | None, float]:
+        try:
+            total, walked = (self.root / "size").read_text(encoding="ascii").split()
+            return int(total), float(walked)
+        except (OSError, ValueError):
+            return None, 0.0
+
+    def _write_total(self, total: int, walked: float | None = None) -> None:
+        with _writing(self.root):
+            _atomic_write(self.root / "size", f"{total} {time.time() if walked is None else walked}\n".encode(),
+                          self.tmp)
+
+    @contextlib.contextmanager
+    def _size_lock(self) -> Iterator[None]:
+        from lambdapack.cache.lock import hold
+
+        with _writing(self.root), open(self.root / "size.lock", "a+b") as f, hold(f, exclusive=True):
+            yield
+
+    def _drop_orphan_packs(self) -> int:
+        """A pack without its index (or the reverse) is never read: garbage of a killed
+        build. Only called under the exclusive lock, when no build is between the renames."""
+        freed = 0
+        for parts, complete in pack_units(self.root / "members" / "packs"):
+            if not complete:
+                for f in parts:
+                    with contextlib.suppress(OSError):
+                        size = f.stat().st_size
+                        f.unlink()
+                        freed += size
+        return freed
+
+    def _sweep_tmp(self, max_age: float) -> int:
+        freed = 0
+        now = time.time()
+        for p in self.tmp.iterdir() if self.tmp.exists() else []:
+            try:
+                if max_age and now - p.stat().st_mtime < max_age:
+                    continue
+                _n, size = du(p) if p.is_dir() else (1, p.stat().st_size)
+                if p.is_dir():
+                    shutil.rmtree(p, ignore_errors=True)
+                else:
+                    p.unlink()
+                freed += size
+            except OSError:
+                continue
+        return freed
+
+
+def _read_json(path: Path) -> Any:
+    """The JSON in `path`, or None when it is missing or not JSON (a miss)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _touch(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        os.utime(path)

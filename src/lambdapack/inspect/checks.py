@@ -1,0 +1,390 @@
+"""The rule engine: every reason an artifact will not import on its Lambda target.
+
+Rules are pure functions over `Member`s (a file's name, owner and bytes) and a
+`Target`; they return `Finding`s. The build verifies its staged files with them, and
+`lambdapack check` runs the same rules on zips built by anything.
+
+Rule codes are stable; they are listed, with their meaning, in `rulebook.RULES`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from lambdapack.facts import limits
+from lambdapack.inspect.binaries import (
+    BinaryKind,
+    ELFInfo,
+    ELFInvalid,
+    classify,
+    elf_truncation,
+    read_elf,
+    read_elf_file,
+    read_elf_prefix,
+)
+from lambdapack.inspect.rulebook import ERROR, INFO, WARNING
+from lambdapack.target.tags import Target
+
+__all__ = ["ERROR", "INFO", "WARNING", "Finding", "Member", "check_binaries", "check_sizes", "has_errors"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    severity: str
+    path: str
+    distribution: str | None
+    message: str
+    fix: str
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "path": self.path,
+            "distribution": self.distribution,
+            "message": self.message,
+            "fix": self.fix,
+        }
+
+
+@dataclass(frozen=True)
+class Member:
+    """A file to check: its name in the artifact, its owner, and a way to read it."""
+
+    arcname: str
+    distribution: str | None
+    size: int
+    read_head: Callable[[int], bytes]
+    read_elf: Callable[[], ELFInfo]
+
+    @classmethod
+    def from_path(cls, arcname: str, path: Path, distribution: str | None, size: int) -> Member:
+        def head(n: int) -> bytes:
+            with open(path, "rb") as f:
+                return f.read(n)
+
+        return cls(arcname, distribution, size, head, lambda: read_elf_file(path))
+
+    @classmethod
+    def from_bytes(cls, arcname: str, data: bytes, distribution: str | None) -> Member:
+        return cls(arcname, distribution, len(data), lambda n: data[:n], lambda: read_elf(data))
+
+
+def has_errors(findings: Iterable[Finding]) -> bool:
+    return any(f.severity == ERROR for f in findings)
+
+
+def _v(t: Sequence[int]) -> str:
+    return ".".join(map(str, t))
+
+
+# name.cpython-312-x86_64-linux-gnu.so, name.cpython-313t-…, name.abi3.so, name.pypy310-pp73-….so
+_EXT_RE = re.compile(
+    r"\.(?:cpython-(?P<cpy>\d)(?P<cpmin>\d+)(?P<ft>t?)(?P<dbg>d?)-(?P<plat>[\w-]+)"
+    r"|(?P<pypy>pypy\d*-pp\d+-[\w-]+)"
+    r"|cp(?P<winver>\d+)-(?P<winplat>win[\w]*))\.(?P<ext>so|pyd)$"
+)
+
+
+def _extension_problem(name: str, target: Target) -> str | None:
+    base = name.rsplit("/", 1)[-1]
+    if base.endswith(".pyd"):
+        return "Windows extension module (.pyd)"
+    m = _EXT_RE.search(base)
+    if m is None:
+        return None
+    rt = target.runtime
+    if m.group("pypy"):
+        return f"extension module for PyPy ({m.group('pypy')}), Lambda runs CPython"
+    if m.group("winver"):
+        return "Windows extension module"
+    ver = (int(m.group("cpy")), int(m.group("cpmin")))
+    if m.group("ft"):
+        return f"extension module for free-threaded CPython {_v(ver)} (cpython-{ver[0]}{ver[1]}t)"
+    if ver != rt.python:
+        return f"extension module for CPython {_v(ver)}, the runtime is {rt.version}"
+    plat = m.group("plat")
+    if plat == "darwin":
+        return "extension module for macOS"
+    if plat.endswith("linux-musl"):
+        return "extension module for musl libc (Alpine)"
+    want = f"{target.arch.machine}-linux-gnu"
+    if plat != want:
+        return f"extension module for {plat}, the target needs {want}"
+    return None
+
+
+def _bundles_libstdcxx(members: Sequence[Member]) -> bool:
+    return any(re.search(r"(^|/)libstdc\+\+[\w.-]*\.so", m.arcname) for m in members)
+
+
+# What the dynamic loader is asked to open: `x.so`, `libx.so.1.2`.
+_SHARED_OBJECT_RE = re.compile(r"\.so(?:\.\d+)*$")
+_MODULE_STEM_RE = re.compile(r"^[A-Za-z_]\w*$")
+
+
+def is_extension_module_name(name: str) -> bool:
+    """Whether CPython on Linux would import the file as an extension module.
+
+    Any `stem.so` whose stem is an identifier is importable (`.so` is one of
+    importlib's EXTENSION_SUFFIXES), but `lib*.so` without a Python tag is a shared
+    library by convention, loaded by the linker or ctypes, not by `import`.
+    """
+    base = name.rsplit("/", 1)[-1]
+    if not base.endswith(".so"):
+        return False
+    stem = base.split(".", 1)[0]
+    if not _MODULE_STEM_RE.match(stem):
+        return False
+    tagged = _EXT_RE.search(base) is not None or base.endswith(".abi3.so")
+    return tagged or not stem.startswith("lib")
+
+
+def _reinstall(rebuild: str) -> str:
+    return f"reinstall it from the package's wheel ({rebuild}); the file was cut after the wheel was built"
+
+
+def _needed_by(members: Sequence[Member]) -> dict[str, str]:
+    """DT_NEEDED name -> one member that needs it, over the ELF members that parse."""
+    out: dict[str, str] = {}
+    for m in members:
+        if m.size < 64 or classify(m.read_head(64)) is not BinaryKind.ELF:
+            continue
+        try:
+            info = m.read_elf()
+        except ELFInvalid:
+            continue
+        for lib in info.needed:
+            out.setdefault(lib, m.arcname)
+    return out
+
+
+def _load_failure(m: Member, needed_by: dict[str, str], rebuild: str) -> Finding | None:
+    """LP008 for a shared object the loader cannot open: empty, or not ELF at all.
+
+    Empty files count when `import` or the linker will open them (an extension
+    module, a library another member needs); an empty `lib*.so` nothing links to
+    is only a warning, since it breaks nothing unless loaded by hand (ctypes).
+    Any other empty file (`__init__.py`, `py.typed`) is normal.
+    """
+    base = m.arcname.rsplit("/", 1)[-1]
+    ext = is_extension_module_name(m.arcname)
+    fix = _reinstall(rebuild)
+    if m.size == 0:
+        user = needed_by.get(base)
+        if ext:
+            why = 'an empty extension module: `import` fails with "file too short"'
+        elif user is not None:
+            why = f'an empty shared library that {user} needs (DT_NEEDED): loading fails with "file too short"'
+        elif _SHARED_OBJECT_RE.search(base):
+            return Finding(
+                "LP008", WARNING, m.arcname, m.distribution,
+                '0 bytes: an empty shared library; nothing in the package links to it, but loading it '
+                '(e.g. with ctypes) fails with "file too short"',
+                "remove it, or " + fix,
+            )  # fmt: skip
+        else:
+            return None
+        return Finding("LP008", ERROR, m.arcname, m.distribution, f"0 bytes: {why}", fix)
+    if ext and classify(m.read_head(64)) is BinaryKind.NONE:
+        return Finding(
+            "LP008", ERROR, m.arcname, m.distribution,
+            f"not a shared object ({m.size:,} bytes, not starting with the ELF magic): `import` fails with "
+            + ('"file too short"' if m.size < 64 else '"invalid ELF header"'),
+            "replace it with the file from the package's Linux wheel (a Git LFS pointer or a saved error "
+            f"page looks like this): {rebuild}",
+        )  # fmt: skip
+    return None
+
+
+def check_binaries(members: Sequence[Member], target: Target) -> list[Finding]:
+    """LP001-LP006 and LP008 for every member; all offending files, not the first."""
+    findings: list[Finding] = []
+    rt = target.runtime
+    bundled_cxx = _bundles_libstdcxx(members)
+    rebuild = f"lambdapack build --runtime {rt.name} --arch {target.arch.value}"
+    needed_by: dict[str, str] | None = None
+    for m in members:
+        ext = _extension_problem(m.arcname, target)
+        if ext is not None:
+            findings.append(
+                Finding(
+                    "LP005",
+                    ERROR,
+                    m.arcname,
+                    m.distribution,
+                    ext,
+                    f"install the {rt.name} {target.arch.machine} wheel instead ({rebuild})",
+                )
+            )
+        if len(m.read_head(64)) < min(m.size, 64):
+            continue  # unreadable (a corrupt zip member): reported as LP307 with the archive problems
+        if m.size == 0 or is_extension_module_name(m.arcname):
+            if needed_by is None and m.size == 0 and _SHARED_OBJECT_RE.search(m.arcname):
+                needed_by = _needed_by(members)  # only an empty library needs to know its users
+            load = _load_failure(m, needed_by or {}, rebuild)
+            if load is not None:
+                findings.append(load)
+                continue
+        if m.size < 4:
+            continue
+        kind = classify(m.read_head(64))
+        if kind in (BinaryKind.MACHO, BinaryKind.PE):
+            what = "Mach-O (macOS)" if kind is BinaryKind.MACHO else "PE (Windows)"
+            findings.append(
+                Finding(
+                    "LP001",
+                    ERROR,
+                    m.arcname,
+                    m.distribution,
+                    f"{what} binary; Lambda runs Linux and cannot load it",
+                    f"rebuild for Linux: {rebuild}",
+                )
+            )
+            continue
+        if kind is not BinaryKind.ELF:
+            continue
+        cut = elf_truncation(m.read_head, m.size)
+        if cut is not None:
+            findings.append(
+                Finding(
+                    "LP008",
+                    WARNING if cut.loads else ERROR,
+                    m.arcname,
+                    m.distribution,
+                    f"{cut.message}; {cut.effect}",
+                    _reinstall(rebuild),
+                )
+            )
+            if not cut.loads:
+                continue
+        try:
+            info = m.read_elf()
+        except ELFInvalid as e:
+            if cut is not None:
+                # Only the section headers are missing: judge what the loader reads.
+                try:
+                    info = read_elf_prefix(m.read_head, m.size)
+                except ELFInvalid:
+                    continue  # one finding per file: LP008 already says what is wrong
+                findings += _elf_findings(m, info, target, bundled_cxx, rebuild)
+                continue
+            findings.append(
+                Finding(
+                    "LP006",
+                    WARNING,
+                    m.arcname,
+                    m.distribution,
+                    f"starts like ELF but cannot be parsed ({e})",
+                    "check where this file comes from; Lambda will fail to load it if it is needed",
+                )
+            )
+            continue
+        findings += _elf_findings(m, info, target, bundled_cxx, rebuild)
+    return findings
+
+
+def _elf_findings(m: Member, info: ELFInfo, target: Target, bundled_cxx: bool, rebuild: str) -> list[Finding]:
+    rt = target.runtime
+    out: list[Finding] = []
+    if info.elf_class != 64 or not info.little_endian or info.machine != target.arch.elf_machine:
+        order = "little-endian" if info.little_endian else "big-endian"
+        out.append(
+            Finding(
+                "LP002",
+                ERROR,
+                m.arcname,
+                m.distribution,
+                f"ELF {info.elf_class}-bit {order} {info.machine_name}; "
+                f"{target.arch.value} Lambda needs 64-bit little-endian {target.arch.machine}",
+                f"install the {target.arch.machine} build: {rebuild}",
+            )
+        )
+        return out  # version checks are meaningless for a binary that cannot load
+    glibc = info.max_version("GLIBC_")
+    if glibc is not None and glibc > rt.glibc:
+        too_new = [v for v in info.versions("GLIBC_") if _num(v) > rt.glibc]
+        out.append(
+            Finding(
+                "LP003",
+                ERROR,
+                m.arcname,
+                m.distribution,
+                f"needs {', '.join(too_new)}; {rt.name} runs on {rt.os} with glibc {_v(rt.glibc)}",
+                f"use a wheel tagged manylinux_{rt.glibc[0]}_{rt.glibc[1]} or older ({rebuild})"
+                + (", or move to python3.12+ (glibc 2.34)" if rt.glibc < (2, 34) else ""),
+            )
+        )
+    if not bundled_cxx:
+        cxx_new = [v for v in info.versions("GLIBCXX_") if _num(v) > rt.glibcxx]
+        cxx_new += [v for v in info.versions("CXXABI_") if _num(v) > rt.cxxabi]
+        if cxx_new:
+            out.append(
+                Finding(
+                    "LP004",
+                    ERROR,
+                    m.arcname,
+                    m.distribution,
+                    f"needs {', '.join(cxx_new)}; {rt.os} provides up to GLIBCXX_{_v(rt.glibcxx)}",
+                    "use a wheel that bundles libstdc++ or targets an older manylinux policy",
+                )
+            )
+    return out
+
+
+def _num(version_name: str) -> tuple[int, ...]:
+    raw = version_name.split("_", 1)[1] if "_" in version_name else ""
+    try:
+        return tuple(int(x) for x in raw.split("."))
+    except ValueError:
+        return ()
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1_000_000:.1f} MB"
+
+
+def check_sizes(unzipped_total: int, zipped: Sequence[tuple[str, int]], layer_count: int) -> list[Finding]:
+    """LP101-LP103 on sizes known before upload (unzipped: function + all layers)."""
+    out: list[Finding] = []
+    if unzipped_total >= limits.UNZIPPED_BYTES:
+        out.append(
+            Finding(
+                "LP101",
+                ERROR,
+                "",
+                None,
+                f"unzipped size {unzipped_total:,} bytes ({_mb(unzipped_total)}) is over Lambda's "
+                f"limit of {limits.UNZIPPED_BYTES:,} bytes for the function and all its layers",
+                "split dependencies into fewer/smaller packages, drop boto3 (the runtime has it), "
+                "or use a container image (10 GB)",
+            )
+        )
+    for path, size in zipped:
+        if size > limits.ZIPPED_DIRECT_UPLOAD_BYTES:
+            out.append(
+                Finding(
+                    "LP102",
+                    WARNING,
+                    path,
+                    None,
+                    f"zip is {size:,} bytes ({_mb(size)}), over the 50 MB direct-upload limit",
+                    "upload it to S3 and deploy from there (S3Bucket/S3Key)",
+                )
+            )
+    if layer_count > limits.MAX_LAYERS:
+        out.append(
+            Finding(
+                "LP103",
+                ERROR,
+                "",
+                None,
+                f"{layer_count} layers; a function can use at most {limits.MAX_LAYERS}",
+                "merge layers (lambdapack build --layer can put several packages in one)",
+            )
+        )
+    return out

@@ -1,0 +1,340 @@
+"""Lambda-level rules over the merged view of a function and its layers.
+
+Together with the binary rules in `checks`, these are the one rule engine that both
+`lambdapack build` (on its staged files) and `lambdapack check` (on any artifact) run.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import stat
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+
+from lambdapack.facts import sdk
+from lambdapack.facts.layout import FUNCTION_ROOT, VERSIONED_DIR_RE, LambdaFile, LambdaView, parse_handler
+from lambdapack.inspect import checks, credentials
+from lambdapack.inspect.checks import ERROR, INFO, WARNING, Finding, Member
+from lambdapack.target.tags import Target
+
+__all__ = ["run_view_rules"]
+
+
+
+def _dir_shown(path: str, origin: str) -> str:
+    """A directory's name inside its artifact, as files are shown."""
+    root = FUNCTION_ROOT if origin == "function" else "/opt"
+    rel = path[len(root):].lstrip("/") if path.startswith(root) else path
+    return rel if origin == "function" else f"{origin}: {rel}"
+
+
+def _shown(f: LambdaFile) -> str:
+    """How a file is named in findings: its name in the artifact, with the layer."""
+    return f.rel if f.origin == "function" else f"{f.origin}: {f.rel}"
+
+
+def binary_and_needed(view: LambdaView, target: Target) -> list[Finding]:
+    """LP001-LP006 plus LP007 (unresolvable DT_NEEDED) on every file of the view.
+
+    Each file is classified from its first 64 bytes; each ELF file is parsed once,
+    from the shortest prefix that holds its dynamic section (never the whole library).
+    """
+    from lambdapack.facts.systemlibs import resolve_needed
+    from lambdapack.inspect.binaries import BinaryKind, ELFInfo, ELFInvalid, classify, read_elf_prefix
+
+    files = list(view.files.values())
+    parsed: dict[str, ELFInfo | ELFInvalid] = {}
+
+    def elf(f: LambdaFile) -> ELFInfo:
+        got = parsed.get(f.path)
+        if got is None:
+            try:
+                got = read_elf_prefix(f.head, f.size)
+            except ELFInvalid as e:
+                got = e
+            parsed[f.path] = got
+        if isinstance(got, ELFInvalid):
+            raise got
+        return got
+
+    heads: dict[str, bytes] = {}
+
+    def head(f: LambdaFile) -> Callable[[int], bytes]:
+        def read(n: int) -> bytes:
+            if n <= 64:
+                if f.path not in heads:
+                    heads[f.path] = f.head(64)
+                return heads[f.path][:n]
+            return f.head(n)
+
+        return read
+
+    members = [
+        Member(_shown(f), f.distribution, f.size, head(f), (lambda f=f: elf(f)))  # type: ignore[misc]
+        for f in files
+    ]
+    findings = checks.check_binaries(members, target)
+    bad_paths = {fi.path for fi in findings if fi.code in ("LP001", "LP002", "LP006", "LP008")}
+    available = set(view.files)
+    for f, m in zip(files, members, strict=True):
+        if m.arcname in bad_paths or f.size < 64 or classify(m.read_head(64)) is not BinaryKind.ELF:
+            continue
+        try:
+            info = elf(f)
+        except ELFInvalid:
+            continue
+        missing = resolve_needed(f.path, info.needed, info.rpath, info.runpath, available, target.runtime.os)
+        for u in missing:
+            findings.append(
+                Finding("LP007", ERROR, m.arcname, f.distribution,
+                        f"needs {u.library}, which is not in the package and not part of {target.runtime.os}",
+                        f"use a wheel that bundles {u.library} (auditwheel-repaired), or ship it in a "
+                        "layer's lib/ (/opt/lib) or the function's lib/ (/var/task/lib)")
+            )
+    return findings
+
+
+def layer_layout(view: LambdaView, layers: Sequence[tuple[str, list[str]]], target: Target) -> list[Finding]:
+    """LP201/LP202 for each layer given as (origin, names inside its zip)."""
+    out: list[Finding] = []
+    v = target.runtime.version
+    for origin, names in layers:
+        tops = {n.split("/", 1)[0] for n in names}
+        if "python" not in tops:
+            pyish = sorted(t for t in tops if t.endswith((".py", ".dist-info")) or
+                           any(n.startswith(t + "/") and n.endswith("/__init__.py") for n in names))
+            if pyish:
+                out.append(
+                    Finding("LP201", ERROR, f"{origin}: {pyish[0]}", None,
+                            f"{len(pyish)} Python package(s) at the layer zip root ({', '.join(pyish[:5])}"
+                            f"{'…' if len(pyish) > 5 else ''}); Lambda only imports from /opt/python",
+                            "put them under python/ in the zip: lambdapack build --layer does this")
+                )
+        for n in names:
+            m = VERSIONED_DIR_RE.match(n)
+            if m and m.group(1) != v:
+                out.append(
+                    Finding("LP202", ERROR, f"{origin}: python/lib/python{m.group(1)}/", None,
+                            f"packages under python/lib/python{m.group(1)}/ are invisible to {target.runtime.name}, "
+                            f"which reads python/lib/python{v}/site-packages",
+                            f"rebuild the layer for {target.runtime.name}, or use the version-independent python/ folder")
+                )
+                break
+    return out
+
+
+def handler_rule(view: LambdaView, handler: str) -> list[Finding]:
+    """LP203/LP204: the handler module exists on the path and defines the function."""
+    parsed = parse_handler(handler)
+    if parsed is None:
+        return [Finding("LP203", ERROR, handler, None,
+                        f"handler {handler!r} is not of the form module.function",
+                        "set the handler to e.g. lambda_function.lambda_handler")]
+    module, func = parsed.module, parsed.function
+    found = view.find_module(parsed.dotted)
+    if found is None:
+        roots = sorted(view.top_level(FUNCTION_ROOT))[:8]
+        return [Finding("LP203", ERROR, module.replace(".", "/") + ".py", None,
+                        f"handler module {module!r} is not on Lambda's path "
+                        f"(/var/task holds: {', '.join(roots) or 'nothing'})",
+                        "put the handler file at the zip root (not in a subfolder), or fix the handler setting")]
+    _entry, f = found
+    if not f.path.endswith(".py"):
+        return []  # an extension module: cannot read its definitions from source
+    source = f.read()
+    if not source and f.size:
+        return []  # the member could not be read (reported as LP307 with the archive problems)
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError) as e:
+        return [Finding("LP204", ERROR, _shown(f), None,
+                        f"handler module does not parse: {e.__class__.__name__}: {e}",
+                        "fix the syntax (and check it for the runtime's Python version)")]
+    if func in _defined_names(tree):
+        return []
+    return [Finding("LP204", ERROR, _shown(f), None,
+                    f"function {func!r} is not defined in {module} (Runtime.HandlerNotFound)",
+                    "define it, or fix the function part of the handler setting")]
+
+
+def _defined_names(tree: ast.Module) -> set[str]:
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+        elif isinstance(node, ast.ImportFrom | ast.Import):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.If | ast.Try):
+            # Handlers defined conditionally still count (both branches).
+            sub = ast.Module(body=[n for n in ast.walk(node) if isinstance(n, ast.stmt) and n is not node],
+                             type_ignores=[])
+            names |= _defined_names(sub)
+    return names
+
+
+def shadowing(view: LambdaView) -> list[Finding]:
+    """LP205 (function vs layer), LP206 (bundled SDK), LP207 (layer overwrites)."""
+    out: list[Finding] = []
+    fn = view.top_level(FUNCTION_ROOT)
+    layer_dirs = view.sys_path[1:]
+    for d in layer_dirs:
+        for name, files in sorted(view.top_level(d).items()):
+            if name in fn and not name.endswith("_dist_info"):
+                out.append(
+                    Finding("LP205", WARNING, name, files[0].distribution,
+                            f"{name} is in the function and in {files[0].origin} ({d}); the function's copy wins "
+                            "because /var/task comes first on sys.path, so the layer's is dead weight or a version clash",
+                            "keep one copy: drop it from the function (or from the layer)")
+                )
+    seen_sdk = set()
+    for d in view.sys_path:
+        for name, files in view.top_level(d).items():
+            if name in sdk.SDK_MODULES and name not in seen_sdk:
+                seen_sdk.add(name)
+                size = sum(f.size for f in files)
+                out.append(
+                    Finding("LP206", INFO, f"{files[0].origin}: {name}" if files[0].origin != "function" else name,
+                            files[0].distribution,
+                            f"{name} is bundled ({size / 1e6:.1f} MB); it takes precedence over the runtime's copy, "
+                            "which AWS updates with the runtime",
+                            "keep it to pin the SDK version (AWS's advice), or drop it to save space "
+                            "(lambdapack build --exclude-runtime-provided, later)")
+                )
+    for old, new in view.overwritten:
+        out.append(
+            Finding("LP207", WARNING, _shown(new), new.distribution,
+                    f"{new.origin} overwrites {old.path} from {old.origin}",
+                    "make sure the layer order is intended; the last layer listed wins")
+        )
+    return out
+
+
+def permissions(view: LambdaView) -> list[Finding]:
+    """LP401: Lambda runs as a non-owner user; files need o+r, directories o+x."""
+    out: list[Finding] = []
+    for f in view.files.values():
+        if f.mode is not None and not f.mode & stat.S_IROTH:
+            out.append(
+                Finding("LP401", ERROR, _shown(f), f.distribution,
+                        f"mode {f.mode & 0o777:04o} is not world-readable; Lambda cannot read it (Permission denied)",
+                        "rebuild the zip with files 0644 / 0755 (lambdapack build does), or chmod -R o+rX before zipping")
+            )
+    for path, (origin, mode) in view.dirs.items():
+        if mode is not None and not (mode & stat.S_IXOTH and mode & stat.S_IROTH):
+            out.append(
+                Finding("LP401", ERROR, _dir_shown(path, origin), None,
+                        f"directory mode {mode & 0o777:04o} in {origin} lacks o+rx; Lambda cannot enter it",
+                        "rebuild the zip with directories 0755, or chmod -R o+rX before zipping")
+            )
+    return out
+
+
+def secrets(view: LambdaView) -> list[Finding]:
+    """LP402: credentials and keys in the package, by name and by content; `.git/` history.
+
+    Content found in a distribution's file (its RECORD lists it) is a warning: the wheel is
+    public already, so the value is an example or not the user's; in the user's code it is
+    an error. Files are read bounded (credentials.SCAN_BYTES), binaries not at all.
+    """
+    out: list[Finding] = []
+    git_roots: set[str] = set()
+    for f in view.files.values():
+        m = re.search(r"(^|/)\.git/", f.rel)
+        if m:
+            root = f.rel[: m.end()]
+            if root not in git_roots:
+                git_roots.add(root)
+                out.append(Finding("LP402", WARNING, root, None,
+                                   "a .git/ directory ships the repository history (and any secret ever committed)",
+                                   "exclude .git (lambdapack build never copies it)"))
+            continue
+        base = f.rel.rsplit("/", 1)[-1]
+        by_name = credentials.secret_name(f.rel)
+        scan = credentials.worth_scanning(f.rel, f.size)
+        data = f.head(min(f.size, credentials.SCAN_BYTES)) if by_name or scan else b""
+        if by_name and base.endswith(".pem") and not credentials.is_private_key(data):
+            by_name = False  # certificates (CA bundles such as certifi's) are public
+        hits = credentials.find_secrets(f.rel, data) if scan else []
+        where = ""
+        if hits:
+            h = hits[0]
+            more = f", and {len(hits) - 1} more" if len(hits) > 1 else ""
+            where = f"{h.kind} at line {h.line}" + (f" ({h.masked})" if h.masked != "…" else "") + more
+        if by_name:
+            # A package shipping a private key is still a finding.
+            out.append(Finding("LP402", ERROR, _shown(f), f.distribution,
+                               f"{base} looks like a secret (credentials, environment or private key)"
+                               + (f", with a {where}," if where else "")
+                               + " and would be readable by anyone with access to the function code",
+                               "remove it from the package (lambdapack build --exclude NAME); use environment "
+                               "variables, Secrets Manager or SSM"))
+        elif hits and f.distribution:
+            out.append(Finding("LP402", WARNING, _shown(f), f.distribution,
+                               f"{where} in a file of a published package: most likely a documented example",
+                               "if it is a real secret, leave the file out (--exclude) and tell the package's authors"))
+        elif hits:
+            out.append(Finding("LP402", ERROR, _shown(f), None,
+                               f"{where}: a secret in the code is readable by anyone with access to the function",
+                               "remove it (use environment variables, Secrets Manager or SSM), or, if it is not "
+                               "a secret, pass --allow-secret with this path"))
+    return out
+
+
+_PYC_RE = re.compile(r"(^|/)__pycache__/[^/]+\.(cpython-(\d)(\d+)|pypy\d+)[^/]*\.pyc$")
+
+
+def bytecode(view: LambdaView, target: Target) -> list[Finding]:
+    """LP403 foreign-version __pycache__ and LP404 timestamp .pyc, one finding per package."""
+    foreign: dict[tuple[str, str | None], tuple[int, int, str]] = defaultdict(lambda: (0, 0, ""))
+    stamped: dict[tuple[str, str | None], tuple[int, int]] = defaultdict(lambda: (0, 0))
+    want = f"cpython-{target.runtime.python[0]}{target.runtime.python[1]}"
+    for f in view.files.values():
+        m = _PYC_RE.search(f.rel)
+        if not m:
+            continue
+        top = _shown(f).split("__pycache__")[0].rstrip("/").split("/")
+        where = "/".join(top[:2]) if top[0].startswith("layer") else top[0]
+        key = (where or "__pycache__", f.distribution)  # a top-level module's cache dir
+        if m.group(2) != want:
+            n, b, tag = foreign[key]
+            foreign[key] = (n + 1, b + f.size, m.group(2))
+            continue
+        head = f.head(16)
+        if len(head) >= 8 and int.from_bytes(head[4:8], "little") == 0:
+            n, b = stamped[key]
+            stamped[key] = (n + 1, b + f.size)
+    out: list[Finding] = []
+    for (where, dist), (n, b, tag) in sorted(foreign.items(), key=lambda kv: kv[0][0]):
+        out.append(Finding("LP403", WARNING, where, dist,
+                           f"{n} .pyc file(s) compiled for {tag} ({b / 1e6:.2f} MB); {target.runtime.name} never reads them",
+                           "build on/for the runtime's Python (lambdapack build ships no foreign bytecode)"))
+    for (where, dist), (n, b) in sorted(stamped.items(), key=lambda kv: kv[0][0]):
+        out.append(Finding("LP404", WARNING, where, dist,
+                           f"{n} timestamp-based .pyc file(s) ({b / 1e6:.2f} MB): their recorded source mtime will not "
+                           "match after extraction, so Python recompiles on every cold start",
+                           "ship hash-based .pyc (compileall --invalidation-mode unchecked-hash) or none"))
+    return out
+
+
+def run_view_rules(
+    view: LambdaView,
+    target: Target,
+    *,
+    layers: Sequence[tuple[str, list[str]]] = (),
+    handler: str | None = None,
+) -> list[Finding]:
+    """Every rule that needs only the view (sizes are checked by the caller)."""
+    findings = binary_and_needed(view, target)
+    findings += layer_layout(view, layers, target)
+    if handler:
+        findings += handler_rule(view, handler)
+    findings += shadowing(view)
+    findings += permissions(view)
+    findings += secrets(view)
+    findings += bytecode(view, target)
+    return findings

@@ -1,0 +1,323 @@
+"""Deterministic, atomic zip writing.
+
+Same inputs give the same bytes on any machine and any day: entries sorted by name,
+one fixed timestamp (SOURCE_DATE_EPOCH, clamped to the zip epoch 1980-01-01), modes
+normalised to 0644 / 0755 (the executable bit kept, as `bootstrap` and `bin/` tools
+need it), Unix "made by" on every platform, no extra fields, no directory entries.
+The zip is written to a temporary file beside the output and renamed into place, so
+the output path only ever holds a complete zip.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import errno
+import hashlib
+import os
+import struct
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from lambdapack.assemble.stage import Entry
+from lambdapack.errors import WRITING_OUTPUT, from_os_error
+from lambdapack.pack.members import PACK_MIN, SMALL, Blob, BlobStore, PackWriter, file_sha256, seal
+
+__all__ = ["Artifact", "atomic_output", "check_writable", "sha256_file", "write_zip", "write_zip_to", "zip_date_time"]
+
+ZIP_EPOCH = 315532800  # 1980-01-01T00:00:00Z, the earliest DOS date a zip can hold
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Artifact:
+    path: Path
+    sha256_hex: str
+    sha256_base64: str  # Lambda's CodeSha256, Terraform's source_code_hash
+    zipped_bytes: int
+    unzipped_bytes: int
+    files: int
+
+
+def zip_date_time(environ: Mapping[str, str]) -> tuple[int, int, int, int, int, int]:
+    """The one timestamp of every entry: SOURCE_DATE_EPOCH or 1980-01-01, in UTC."""
+    raw = environ.get("SOURCE_DATE_EPOCH", "").strip()
+    epoch = ZIP_EPOCH
+    if raw:
+        try:
+            epoch = max(int(raw), ZIP_EPOCH)
+        except ValueError:
+            epoch = ZIP_EPOCH
+    t = time.gmtime(min(epoch, 4354819198))  # DOS dates end in 2107
+    # DOS times have 2-second resolution; round down so the value is exact.
+    return (t.tm_year, t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec - t.tm_sec % 2)
+
+
+def _temp_beside(path: Path) -> Path:
+    # The ".lambdapack-" prefix is excluded from source trees, so a temp file left by
+    # a killed build (SIGKILL skips cleanup) can never end up inside the next zip.
+    fd, tmp = tempfile.mkstemp(prefix=f".lambdapack-{path.name}.", suffix=".partial", dir=path.parent)
+    os.close(fd)
+    return Path(tmp)
+
+
+def check_writable(path: Path) -> None:
+    """Fail now, before any install, when `path` could not be written at the end.
+
+    Does what atomic_output will do (create the missing directories, a temp file of
+    the same name beside it) and undoes it, so a read-only file system, a missing
+    permission or a name too long is found in milliseconds, and nothing is left behind.
+    """
+    created: list[Path] = []
+    try:
+        if path.is_dir():  # the final rename would fail, after all the work
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        parent = path.parent
+        while not parent.is_dir():
+            if parent.exists() or parent == parent.parent:
+                break  # a file in the way: mkdir below says "not a directory"
+            created.append(parent)
+            parent = parent.parent
+        for d in reversed(created):
+            d.mkdir()
+        _temp_beside(path).unlink()
+    except OSError as e:
+        raise from_os_error(e, WRITING_OUTPUT, path) from e
+    finally:
+        for d in created:
+            with contextlib.suppress(OSError):
+                d.rmdir()
+
+
+@contextlib.contextmanager
+def atomic_output(path: Path) -> Iterator[Path]:
+    """Yield a temp path beside `path`; rename over it only when the block succeeds.
+
+    On any failure (a full disk during the write included) the temp file is removed
+    and whatever was at `path` is untouched. OS errors about the temp file or the
+    output become one clear error naming `path`; others pass through unchanged.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp_path = _temp_beside(path)
+    except OSError as e:
+        raise from_os_error(e, WRITING_OUTPUT, path) from e
+    try:
+        yield tmp_path
+        os.chmod(tmp_path, 0o644)
+        os.replace(tmp_path, path)
+        # rename(2) does nothing when both names are links to one file (a no-change
+        # rebuild links the cached zip, already at `path`): the temp name would stay.
+        tmp_path.unlink(missing_ok=True)
+    except BaseException as e:
+        with contextlib.suppress(OSError):
+            tmp_path.unlink()
+        if isinstance(e, OSError) and e.filename in (None, str(tmp_path), str(path)):
+            raise from_os_error(e, WRITING_OUTPUT, path) from e
+        raise
+
+
+sha256_file = file_sha256  # one implementation, in members
+
+
+class BlobCorrupt(Exception):
+    pass
+
+
+def _dos(date_time: tuple[int, int, int, int, int, int]) -> tuple[int, int]:
+    y, mo, d, h, mi, se = date_time
+    return (h << 11) | (mi << 5) | (se // 2), ((y - 1980) << 9) | (mo << 5) | d
+
+
+_LOCAL = struct.Struct("<IHHHHHIIIHH")
+_CENTRAL = struct.Struct("<IHHHHHHIIIHHHHHII")
+_EOCD = struct.Struct("<IHHHHIIH")
+_EOCD64 = struct.Struct("<IQHHIIQQQQ")
+_LOC64 = struct.Struct("<IIQI")
+_MAX32 = 0xFFFFFFFF
+
+
+def _copy_blob(blob: Blob, out: BinaryIO) -> None:
+    h = hashlib.sha256()
+    with open(blob.path, "rb") as f:
+        f.seek(blob.data_offset)
+        left = blob.csize
+        while left:
+            chunk = f.read(min(_CHUNK, left))
+            if not chunk:
+                raise BlobCorrupt(f"{blob.path} is truncated")
+            h.update(chunk)
+            out.write(chunk)
+            left -= len(chunk)
+    if seal(blob.method, blob.crc, blob.usize, blob.csize, h.digest()) != blob.digest:
+        raise BlobCorrupt(f"{blob.path} does not match its checksum")
+
+
+def write_zip_to(
+    entries: Sequence[Entry],
+    tmp: Path,
+    final: Path,
+    *,
+    environ: Mapping[str, str] | None = None,
+    compresslevel: int = 6,
+    store: BlobStore | None = None,
+    shas: Mapping[str, str] | None = None,
+    jobs: int | None = None,
+    fresh: frozenset[str] = frozenset(),
+) -> Artifact:
+    """Write `entries` as a reproducible zip into `tmp` (which will become `final`).
+
+    Members are compressed in parallel (zlib and hashlib release the GIL) into blobs,
+    from the content-addressed `store` when one is given, then copied in name order.
+    `shas` (arcname -> content sha256) spares hashing files whose content is known.
+    """
+    env = os.environ if environ is None else environ
+    mod_time, mod_date = _dos(zip_date_time(env))
+    ordered: list[Entry] = []
+    seen: set[str] = set()
+    for e in sorted(entries, key=lambda e: e.arcname.encode("utf-8")):
+        if e.arcname not in seen:
+            seen.add(e.arcname)
+            ordered.append(e)
+    known = shas or {}
+    with contextlib.ExitStack() as stack:
+        if store is None:
+            scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix=".lambdapack-blobs-", dir=tmp.parent))
+            store = BlobStore(Path(scratch))
+        st = store
+
+        pack: PackWriter | None = None
+
+        def blob(e: Entry) -> tuple[str, Blob]:
+            if pack is not None and e.size <= SMALL:
+                return pack.add(e.path, compresslevel, known.get(e.arcname), e.arcname not in fresh)
+            sha, b, _hit = st.blob_for(e.path, compresslevel, known.get(e.arcname), e.arcname not in fresh)
+            return sha, b
+
+        # Known content with a stored blob is a header read: done inline. Only what must
+        # be hashed or compressed goes to the thread pool (zlib and hashlib release the GIL).
+        found: list[tuple[str, Blob] | None] = []
+        for e in ordered:
+            sha = known.get(e.arcname)
+            hit = st.get(sha, compresslevel) if sha is not None else None
+            found.append((sha, hit) if sha is not None and hit is not None else None)
+        # Largest first: a 20 MB library started last would leave the other cores idle
+        # while one thread compresses it (longest-processing-time-first scheduling).
+        todo = sorted((i for i, f in enumerate(found) if f is None), key=lambda i: -ordered[i].size)
+        if todo:
+            workers = jobs or os.cpu_count() or 1
+            # Many new members: small ones go into one pack file (see members.PackWriter).
+            pack = st.pack_writer() if len(todo) >= PACK_MIN else None
+            try:
+                with ThreadPoolExecutor(max_workers=workers) as pool:
+                    for i, got in zip(todo, pool.map(blob, [ordered[i] for i in todo]), strict=True):
+                        found[i] = got
+                if pack is not None:
+                    pack.commit()
+            except OSError as err:
+                if pack is not None:
+                    pack.abort()
+                if err.filename is None:
+                    err.filename = str(st.root)  # a write into the store failed (a full cache disk)
+                raise
+            except BaseException:
+                if pack is not None:
+                    pack.abort()
+                raise
+        blobs = [f for f in found if f is not None]
+        central: list[bytes] = []
+        unzipped = 0
+        with _naming(tmp), open(tmp, "wb") as out:
+            for e, (sha, b) in zip(ordered, blobs, strict=True):
+                offset = out.tell()
+                for attempt in (1, 2):
+                    try:
+                        _write_member(out, e, b, offset, mod_time, mod_date, central)
+                        break
+                    except BlobCorrupt:
+                        if attempt == 2:
+                            raise
+                        out.seek(offset)
+                        out.truncate()
+                        b = st.replace(sha, e.path, compresslevel)
+                unzipped += b.usize
+            cd_offset = out.tell()
+            for rec in central:
+                out.write(rec)
+            cd_size = out.tell() - cd_offset
+            n = len(central)
+            if n >= 0xFFFF or cd_offset >= _MAX32 or cd_size >= _MAX32:
+                eocd64_offset = out.tell()
+                out.write(_EOCD64.pack(0x06064B50, 44, (3 << 8) | 45, 45, 0, 0, n, n, cd_size, cd_offset))
+                out.write(_LOC64.pack(0x07064B50, 0, eocd64_offset, 1))
+                out.write(_EOCD.pack(0x06054B50, 0, 0, min(n, 0xFFFF), min(n, 0xFFFF),
+                                     min(cd_size, _MAX32), min(cd_offset, _MAX32), 0))
+            else:
+                out.write(_EOCD.pack(0x06054B50, 0, 0, n, n, cd_size, cd_offset, 0))
+    digest = sha256_file(tmp)
+    return Artifact(
+        path=final,
+        sha256_hex=digest,
+        sha256_base64=base64.b64encode(bytes.fromhex(digest)).decode("ascii"),
+        zipped_bytes=tmp.stat().st_size,
+        unzipped_bytes=unzipped,
+        files=len(ordered),
+    )
+
+
+@contextlib.contextmanager
+def _naming(path: Path) -> Iterator[None]:
+    """Give an OSError without a file name (a failed write or flush: a full disk) the
+    name of the file being written, so callers can tell whose disk is full."""
+    try:
+        yield
+    except OSError as e:
+        if e.filename is None:
+            e.filename = str(path)
+        raise
+
+
+def _write_member(
+    out: BinaryIO, e: Entry, b: Blob, offset: int, mod_time: int, mod_date: int, central: list[bytes]
+) -> None:
+    name = e.arcname.encode("utf-8")
+    flags = 0 if name.isascii() else 0x800  # bit 11: the name is UTF-8
+    big = b.usize >= _MAX32 or b.csize >= _MAX32
+    version = 45 if (big or offset >= _MAX32) else 20
+    local_extra = struct.pack("<HHQQ", 1, 16, b.usize, b.csize) if big else b""
+    out.write(_LOCAL.pack(0x04034B50, version, flags, b.method, mod_time, mod_date, b.crc,
+                          _MAX32 if big else b.csize, _MAX32 if big else b.usize, len(name), len(local_extra)))
+    out.write(name)
+    out.write(local_extra)
+    _copy_blob(b, out)
+    # Central directory: zip64 fields only for what overflows, in the spec's order.
+    z64 = b""
+    if big:
+        z64 += struct.pack("<QQ", b.usize, b.csize)
+    if offset >= _MAX32:
+        z64 += struct.pack("<Q", offset)
+    extra = struct.pack("<HH", 1, len(z64)) + z64 if z64 else b""
+    mode = 0o755 if e.executable else 0o644
+    central.append(_CENTRAL.pack(
+        0x02014B50, (3 << 8) | version, version, flags, b.method, mod_time, mod_date, b.crc,
+        _MAX32 if big else b.csize, _MAX32 if big else b.usize, len(name), len(extra), 0, 0, 0,
+        (0o100000 | mode) << 16, min(offset, _MAX32),
+    ) + name + extra)
+
+
+def write_zip(
+    entries: Sequence[Entry],
+    out: Path,
+    *,
+    environ: Mapping[str, str] | None = None,
+    compresslevel: int = 6,
+    store: BlobStore | None = None,
+) -> Artifact:
+    """Write `entries` as a reproducible zip at `out`, atomically."""
+    with atomic_output(out) as tmp:
+        return write_zip_to(entries, tmp, out, environ=environ, compresslevel=compresslevel, store=store)

@@ -1,0 +1,446 @@
+"""The uv edge: install requirements for a Lambda target into a directory.
+
+uv is the PyPI package, run as a subprocess. Everything that decides (argv, error
+classification, what was installed) is a pure function; `run_uv` and `start_uv` are
+the only places that start uv (through the subprocess edge, `processes`).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+import shutil
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from packaging.utils import canonicalize_name
+
+from lambdapack.errors import BuildError, InputError, UsageError
+from lambdapack.host import processes
+from lambdapack.resolve.inputs import Requirements, parse_requirements_text
+from lambdapack.resolve.uvfailure import classify_uv_failure, uv_cause
+from lambdapack.target.tags import Target
+
+if TYPE_CHECKING:
+    from packaging.markers import Marker
+    from packaging.requirements import Requirement
+
+__all__ = [
+    "Distribution",
+    "InstallOptions",
+    "Limits",
+    "check_index_locations",
+    "classify_uv_failure",
+    "deadline_error",
+    "find_uv",
+    "install_argv",
+    "missing_requirements",
+    "read_distributions",
+    "record_paths",
+    "resolve_limits",
+    "run_uv",
+    "start_uv",
+    "stop_uv",
+]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class InstallOptions:
+    allow_sdist: bool = False
+    index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+    # Seconds one network request to the index may stall (None: the default, see `deadlines`).
+    network_timeout: float | None = None
+    # Seconds resolving and installing may take in all (None: the default).
+    deadline: float | None = None
+
+
+@dataclass(frozen=True)
+class Distribution:
+    name: str  # canonical name
+    display_name: str
+    version: str
+    tags: tuple[str, ...]  # from WHEEL
+    dist_info: str  # relative path of the .dist-info directory
+    files: tuple[str, ...]  # relative paths from RECORD (as installed)
+
+    @property
+    def is_pure(self) -> bool:
+        return all(t.endswith("-any") for t in self.tags)
+
+
+def find_uv() -> str:
+    """uv from the installed `uv` package first, then $UV, then PATH."""
+    try:
+        import uv
+
+        return str(uv.find_uv_bin())
+    except (ImportError, FileNotFoundError):
+        pass
+    found = shutil.which(os.environ.get("UV") or "uv")
+    if found is None:
+        raise BuildError(
+            "uv was not found", "install lambdapack with its dependencies (pip install lambdapack)"
+        )
+    log.info("using external uv at %s", found)
+    return found
+
+
+def _index_args(opts: InstallOptions) -> list[str]:
+    args: list[str] = []
+    if opts.index_url:
+        args += ["--index-url", opts.index_url]
+    for url in opts.extra_index_urls:
+        args += ["--extra-index-url", url]
+    for fl in opts.find_links:
+        args += ["--find-links", fl]
+    return args
+
+
+def _binary_args(opts: InstallOptions) -> list[str]:
+    # Binary wheels only unless the user allowed sdists; whatever gets built from
+    # an sdist is then required to be pure Python (see `native_builds`).
+    return [] if opts.allow_sdist else ["--only-binary", ":all:"]
+
+
+def install_argv(
+    uv: str,
+    target: Target,
+    requirements_file: Path,
+    dest: Path,
+    python: str,
+    opts: InstallOptions,
+) -> list[str]:
+    """The exact uv command that installs for the Lambda target (pure)."""
+    return [
+        uv,
+        "pip",
+        "install",
+        "--target",
+        str(dest),
+        "--python",
+        python,
+        "--python-platform",
+        target.uv_platform,
+        "--python-version",
+        target.runtime.version,
+        *_binary_args(opts),
+        "--no-installer-metadata",
+        "--no-compile-bytecode",
+        "--no-progress",
+        "--color",
+        "never",
+        *_index_args(opts),
+        "-r",
+        str(requirements_file),
+    ]
+
+
+def compile_argv(
+    uv: str, target: Target, requirements_file: Path, python: str, opts: InstallOptions, platform: str
+) -> list[str]:
+    """Resolve only (no install) for another platform: used for the held-back report."""
+    return [
+        uv,
+        "pip",
+        "compile",
+        str(requirements_file),
+        "--python",
+        python,
+        "--python-platform",
+        platform,
+        "--python-version",
+        target.runtime.version,
+        "--only-binary",
+        ":all:",
+        "--no-header",
+        "--no-annotate",
+        "--quiet",
+        "--color",
+        "never",
+        *_index_args(opts),
+    ]
+
+
+def export_lock_argv(uv: str, project_dir: Path, extras: Sequence[str], out: Path) -> list[str]:
+    """uv.lock -> pinned requirements (no dev groups, no editable project itself)."""
+    argv = [
+        uv,
+        "export",
+        "--project",
+        str(project_dir),
+        "--frozen",
+        "--no-dev",
+        "--no-editable",
+        "--no-emit-project",
+        "--no-header",
+        "--no-annotate",
+        "--format",
+        "requirements-txt",
+        "--color",
+        "never",
+        "-o",
+        str(out),
+    ]
+    for e in extras:
+        argv += ["--extra", e]
+    return argv
+
+
+# A stalled index fails within (1 + retries) * timeout plus uv's backoff: 2 * 15 s + ~2 s.
+DEFAULT_NETWORK_TIMEOUT = 15.0
+DEFAULT_DEADLINE = 900.0
+DEFAULT_RETRIES = "1"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How long uv may wait: per network request, and for a whole run."""
+
+    network_timeout: float  # seconds
+    deadline: float  # seconds
+
+    @property
+    def request_timeout(self) -> int:
+        """The per-request timeout uv applies: it takes whole seconds (rounded up, at least 1)."""
+        return max(1, math.ceil(self.network_timeout))
+
+
+def _seconds(value: float | str, label: str, hint: str) -> float:
+    try:
+        n = float(value)
+    except ValueError:
+        n = math.nan
+    if not math.isfinite(n) or n <= 0:
+        raise UsageError(f"{label}: not a positive number of seconds", hint)
+    return n
+
+
+def resolve_limits(opts: InstallOptions, environ: Mapping[str, str]) -> Limits:
+    """The timeouts in force (pure): the flag, else LAMBDAPACK_*, else the default.
+
+    A UV_HTTP_TIMEOUT the user exported is their uv setting and stays when neither
+    --network-timeout nor LAMBDAPACK_NETWORK_TIMEOUT is given.
+    """
+    def pick(flag: str, value: float | None, variables: tuple[str, ...], default: float) -> float:
+        if value is not None:
+            return _seconds(value, f"{flag} {value:g}", f"pass a positive number of seconds, e.g. {flag} 30")
+        for name in variables:
+            if environ.get(name, "").strip():
+                return _seconds(environ[name].strip(), f"{name}={environ[name]!r}",
+                                f"set {name} to a positive number of seconds (e.g. 30), or unset it")
+        return default
+
+    return Limits(
+        network_timeout=pick("--network-timeout", opts.network_timeout,
+                             ("LAMBDAPACK_NETWORK_TIMEOUT", "UV_HTTP_TIMEOUT"), DEFAULT_NETWORK_TIMEOUT),
+        deadline=pick("--deadline", opts.deadline, ("LAMBDAPACK_DEADLINE",), DEFAULT_DEADLINE),
+    )
+
+
+def _is_url_or_dir(value: str, is_dir: Callable[[str], bool], *, files_too: bool = False) -> bool:
+    if is_dir(value) or (files_too and Path(value).is_file()):
+        return True
+    parts = urlsplit(value)
+    if parts.scheme in ("http", "https"):
+        return bool(parts.hostname) and " " not in value
+    return parts.scheme == "file" and bool(parts.path)
+
+
+def check_index_locations(
+    opts: InstallOptions, environ: Mapping[str, str], is_dir: Callable[[str], bool] = os.path.isdir
+) -> None:
+    """Refuse an index that is neither an http(s)/file URL nor a local directory, before uv runs.
+
+    uv would take "not a url" for a relative path and then report every package as missing.
+    """
+    given = [("--index-url", opts.index_url)] if opts.index_url else []
+    given += [("--extra-index-url", u) for u in opts.extra_index_urls]
+    if not opts.index_url:
+        given += [(var, environ[var]) for var in ("UV_DEFAULT_INDEX", "UV_INDEX_URL") if environ.get(var)]
+    for label, value in given:
+        if not _is_url_or_dir(value, is_dir):
+            raise UsageError(
+                f"{label} {value!r}: not an http(s) URL or a local path",
+                "pass e.g. https://pypi.org/simple, file:///srv/index, or an existing directory",
+            )
+    for value in opts.find_links:
+        if not _is_url_or_dir(value, is_dir, files_too=True):
+            raise UsageError(
+                f"--find-links {value!r}: not an http(s) URL or an existing local path",
+                "pass a directory of wheels, an HTML page of links, or its http(s) URL",
+            )
+
+
+def uv_environment(environ: Mapping[str, str], limits: Limits | None = None) -> dict[str, str]:
+    """The environment uv runs in: the user's uv settings stay, Python's own go.
+
+    PYTHONPATH and VIRTUAL_ENV describe this machine's Python, not Lambda's, and pip's
+    configuration (PIP_*) is not read by uv at all, so builds do not depend on it.
+    With `limits`, uv's request timeout is ours (uv takes whole seconds) and it retries
+    once unless the user set UV_HTTP_RETRIES: uv's defaults hold a stalled index ~130 s.
+    """
+    env = {k: v for k, v in environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "UV_PYTHON")}
+    env["UV_NO_PROGRESS"] = "1"
+    if limits is not None:
+        env["UV_HTTP_TIMEOUT"] = str(limits.request_timeout)
+        env.setdefault("UV_HTTP_RETRIES", DEFAULT_RETRIES)
+    return env
+
+
+@dataclass(frozen=True)
+class UvResult:
+    argv: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+    timed_out: bool = False
+
+
+def stop_uv(proc: processes.Process[str], grace: float = 1.0) -> None:
+    """Kill uv and everything it started, then wait for it briefly."""
+    proc.stop(grace)
+
+
+def run_uv(argv: Sequence[str], env: Mapping[str, str], timeout: float | None = None) -> UvResult:
+    """The only place that waits for uv. Output is captured and kept for errors.
+
+    After `timeout` seconds uv is killed and the result says so; on Ctrl-C or SIGTERM
+    (a KeyboardInterrupt here) uv is killed before the interrupt goes on. uv runs in
+    its own process group, so that it and its children (git, build backends,
+    interpreter probes) are stopped together.
+    """
+    try:
+        res = processes.run_text(argv, env=env, timeout=timeout)
+    except processes.Timeout as e:
+        return UvResult(list(argv), e.returncode, e.stdout_text, e.stderr_text, True)
+    return UvResult(res.argv, res.returncode, res.stdout, res.stderr)
+
+
+def start_uv(argv: Sequence[str], env: Mapping[str, str]) -> processes.Process[str]:
+    """Start uv without waiting (the held-back resolution runs beside the install); stop it with `stop_uv`."""
+    return processes.start_text(argv, env=env)
+
+
+def deadline_error(what: str, limits: Limits, stderr: str, index: str | None = None) -> BuildError:
+    """uv was stopped at the overall deadline (pure)."""
+    seen = uv_cause(stderr)
+    stalled = f" (the package index at {index} may be stalled)" if index else ""
+    tail = f"; uv had said: {seen}" if seen else ""
+    return BuildError(
+        f"{what} did not finish within {limits.deadline:g} s{stalled}; uv was stopped{tail}",
+        "raise --deadline (or LAMBDAPACK_DEADLINE) if the index is only slow; nothing was written",
+    )
+
+
+def read_distributions(site: Path) -> list[Distribution]:
+    """Every *.dist-info directly under `site`: name, version, wheel tags, files."""
+    dists = []
+    for info in sorted(site.glob("*.dist-info")):
+        meta_path = info / "METADATA"
+        if not meta_path.is_file():
+            continue
+        from email.parser import HeaderParser  # only when there is metadata: fast no-change builds
+
+        meta = HeaderParser().parsestr(meta_path.read_text(encoding="utf-8", errors="replace"))
+        wheel = info / "WHEEL"
+        tags: list[str] = []
+        if wheel.is_file():
+            wmeta = HeaderParser().parsestr(wheel.read_text(encoding="utf-8", errors="replace"))
+            tags = wmeta.get_all("Tag") or []
+        files: list[str] = []
+        record = info / "RECORD"
+        if record.is_file():
+            files = record_paths(record.read_text(encoding="utf-8", errors="replace"))
+        name = meta.get("Name", info.name.split("-")[0])
+        dists.append(
+            Distribution(
+                name=canonicalize_name(name),
+                display_name=name,
+                version=meta.get("Version", "?"),
+                tags=tuple(tags),
+                dist_info=info.name,
+                files=tuple(files),
+            )
+        )
+    return dists
+
+
+def record_paths(text: str) -> list[str]:
+    """The paths a RECORD lists. RECORD is CSV: a path holding a comma is quoted."""
+    import csv
+    import io
+
+    return [row[0] for row in csv.reader(io.StringIO(text)) if row and row[0]]
+
+
+def missing_requirements(
+    requested: Sequence[Requirement], installed: Sequence[Distribution], target: Target
+) -> list[Requirement]:
+    """Requested for the target (marker true there) but not installed: never silent."""
+    names = {d.name for d in installed}
+    env = target.marker_environment
+    missing = []
+    for req in requested:
+        if req.marker is not None and not _marker_true(req.marker, env):
+            continue
+        if canonicalize_name(req.name) not in names:
+            missing.append(req)
+    return missing
+
+
+def _marker_true(marker: Marker, env: dict[str, str]) -> bool:
+    return marker.evaluate({**env, "extra": ""})
+
+
+def native_builds(installed: Sequence[Distribution]) -> list[Distribution]:
+    """Distributions whose wheel was built here from an sdist for a real platform.
+
+    PyPI refuses `linux_*` wheels, so such a tag means a local build of native code,
+    compiled for this machine, not for Lambda.
+    """
+    return [
+        d
+        for d in installed
+        if any(re.search(r"-(linux|macosx|win)[_\w]*$", t) and "manylinux" not in t for t in d.tags)
+    ]
+
+
+def parse_compile_output(text: str) -> dict[str, str]:
+    """`uv pip compile` output -> {canonical name: version}."""
+    out: dict[str, str] = {}
+    for req in parse_requirements_text(text, Path()):
+        spec = next(iter(req.specifier), None)
+        if spec is not None and spec.operator == "==":
+            out[canonicalize_name(req.name)] = spec.version
+    return out
+
+
+def lock_export(
+    uv: str, lock: Path, extras: Sequence[str], out: Path, env: Mapping[str, str],
+    opts: InstallOptions | None = None,
+) -> Requirements:
+    project = lock.parent
+    if not (project / "pyproject.toml").is_file():
+        raise InputError(
+            f"{lock} has no pyproject.toml beside it; uv needs both to export the lock",
+            "pass the project's uv.lock, or export it with `uv export` and use -r",
+        )
+    limits = resolve_limits(opts or InstallOptions(), env)
+    res = run_uv(export_lock_argv(uv, project, extras, out), uv_environment(env, limits), limits.deadline)
+    if res.timed_out:
+        raise deadline_error(f"exporting {lock} with uv", limits, res.stderr)
+    if res.returncode != 0:
+        raise InputError(
+            f"cannot read {lock}: {uv_cause(res.stderr)}", "run `uv lock` to refresh the lock file"
+        )
+    reqs = parse_requirements_text(out.read_text(encoding="utf-8"), out.parent)
+    return Requirements("lock", lock, tuple(reqs), tuple(extras))
