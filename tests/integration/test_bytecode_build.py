@@ -21,16 +21,17 @@ import pytest
 from host_pythons import need_interpreter
 
 from lambdapack.assemble.bytecode import CompileResult, InvalidationMode, compile_entries
-from lambdapack.assemble.stage import Entry, dependency_entries, source_entries
+from lambdapack.assemble.stage import dependency_entries, source_entries
 from lambdapack.host.interpreters import Interpreter
 from lambdapack.resolve.install import read_distributions
+from lambdapack.staged import StagedFile
 
 BROKEN = "this is not python (\n"
 
 
 
 @pytest.fixture(scope="module")
-def staged(tmp_path_factory: pytest.TempPathFactory, uv_cmd: list[str]) -> tuple[Interpreter, list[Entry]]:
+def staged(tmp_path_factory: pytest.TempPathFactory, uv_cmd: list[str]) -> tuple[Interpreter, list[StagedFile]]:
     interp = need_interpreter((3, 12))
     root = tmp_path_factory.mktemp("bytecode")
     site = root / "site"
@@ -51,7 +52,7 @@ def staged(tmp_path_factory: pytest.TempPathFactory, uv_cmd: list[str]) -> tuple
     return interp, entries
 
 
-def lay_out(task: Path, entries: list[Entry], result: CompileResult) -> None:
+def lay_out(task: Path, entries: list[StagedFile], result: CompileResult) -> None:
     """A copy of what the zip would extract to, sources then replaced by syntax errors."""
     for e in [*entries, *result.entries]:
         dest = task / e.arcname
@@ -100,7 +101,7 @@ def run_import(interp: Interpreter, task: Path) -> subprocess.CompletedProcess[s
 
 @pytest.mark.network
 def test_unchecked_pycs_are_used_and_nothing_is_written(
-    staged: tuple[Interpreter, list[Entry]], tmp_path: Path, read_only: Path
+    staged: tuple[Interpreter, list[StagedFile]], tmp_path: Path, read_only: Path
 ) -> None:
     interp, entries = staged
     result = compile_entries(entries, interp, tmp_path / "pyc", lambda_root=lambda a: "/var/task/" + a)
@@ -132,7 +133,7 @@ def test_unchecked_pycs_are_used_and_nothing_is_written(
 
 @pytest.mark.network
 def test_checked_hash_notices_changed_sources(
-    staged: tuple[Interpreter, list[Entry]], tmp_path: Path, read_only: Path
+    staged: tuple[Interpreter, list[StagedFile]], tmp_path: Path, read_only: Path
 ) -> None:
     interp, entries = staged
     result = compile_entries(
@@ -151,7 +152,7 @@ def test_checked_hash_notices_changed_sources(
 
 
 @pytest.mark.network
-def test_two_compiles_are_byte_identical(staged: tuple[Interpreter, list[Entry]], tmp_path: Path) -> None:
+def test_two_compiles_are_byte_identical(staged: tuple[Interpreter, list[StagedFile]], tmp_path: Path) -> None:
     interp, entries = staged
     a = compile_entries(entries, interp, tmp_path / "a", lambda_root=lambda x: "/var/task/" + x, jobs=1)
     b = compile_entries(entries[::-1], interp, tmp_path / "b", lambda_root=lambda x: "/var/task/" + x, jobs=2)
@@ -172,7 +173,7 @@ def _stdlib_same_bytes_whatever_the_order(minor: tuple[int, int], tmp_path: Path
         ).stdout.strip()
     )
     files = sorted(p for p in lib.rglob("*.py") if "site-packages" not in p.parts)[::every]
-    entries = [Entry(p.relative_to(lib).as_posix(), p, False, p.stat().st_size, None) for p in files]
+    entries = [StagedFile(p.relative_to(lib).as_posix(), p, False, p.stat().st_size, None) for p in files]
     root = f"/var/lang/lib/python{minor[0]}.{minor[1]}/"
     a = compile_entries(entries, interp, tmp_path / "a", lambda_root=lambda x: root + x, jobs=1)
     b = compile_entries(entries[::-1], interp, tmp_path / "b", lambda_root=lambda x: root + x, jobs=2)

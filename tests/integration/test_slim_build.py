@@ -17,11 +17,12 @@ import pytest
 from lp_helpers import chmod_tree
 
 from lambdapack.assemble.slim import Profile, SlimResult, apply_slim, find_strip_tools, plan_slim
-from lambdapack.assemble.stage import Entry, dependency_entries
+from lambdapack.assemble.stage import dependency_entries
 from lambdapack.facts.runtimes import Arch, get_runtime
 from lambdapack.host.interpreters import find_interpreter
 from lambdapack.inspect.binaries import read_elf_file
 from lambdapack.resolve.install import read_distributions
+from lambdapack.staged import StagedFile
 from lambdapack.target.tags import Target
 
 T312 = Target(get_runtime("python3.12"), Arch.X86_64)
@@ -33,7 +34,7 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Entry]]:
+def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[StagedFile]]:
     base = tmp_path_factory.mktemp("np")
     site = base / "site"
     argv = [
@@ -47,7 +48,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Entr
     return site, dependency_entries(site, dists, work=base / "records")
 
 
-def _zip(entries: list[Entry], out: Path) -> int:
+def _zip(entries: list[StagedFile], out: Path) -> int:
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
         for e in sorted(entries, key=lambda e: e.arcname):
             info = zipfile.ZipInfo(e.arcname, (1980, 1, 1, 0, 0, 0))
@@ -98,7 +99,7 @@ print(json.dumps({"modules": len(mods), "libraries": len(libs), "failed": failed
 """
 
 
-def _import_everything(py: str, entries: list[Entry], tmp: Path) -> dict[str, object]:
+def _import_everything(py: str, entries: list[StagedFile], tmp: Path) -> dict[str, object]:
     zpath = tmp / "deps.zip"
     _zip(entries, zpath)
     root = tmp / "task"
@@ -122,7 +123,7 @@ def _import_everything(py: str, entries: list[Entry], tmp: Path) -> dict[str, ob
         chmod_tree(root, writable=True)
 
 
-def _summary(name: str, before: list[Entry], res: SlimResult, zipped_before: int, zipped_after: int) -> str:
+def _summary(name: str, before: list[StagedFile], res: SlimResult, zipped_before: int, zipped_after: int) -> str:
     unz_before = sum(e.size for e in before)
     unz_after = sum(e.size for e in res.entries)
     by_reason: dict[str, int] = {}
@@ -147,7 +148,7 @@ def _summary(name: str, before: list[Entry], res: SlimResult, zipped_before: int
 
 @pytest.mark.parametrize("profile", [Profile.SAFE, Profile.AGGRESSIVE], ids=lambda p: p.value)
 def test_slimmed_numpy_pandas_still_import(
-    profile: Profile, installed: tuple[Path, list[Entry]], tmp_path: Path
+    profile: Profile, installed: tuple[Path, list[StagedFile]], tmp_path: Path
 ) -> None:
     found = find_interpreter((3, 12), platform.machine())
     if found is None:

@@ -18,8 +18,9 @@ import pytest
 from host_pythons import need_interpreter
 
 from lambdapack.assemble.bytecode import CompileResult, InvalidationMode, compile_entries, pyc_arcname
-from lambdapack.assemble.stage import Entry, source_entries
+from lambdapack.assemble.stage import source_entries
 from lambdapack.host.interpreters import Interpreter
+from lambdapack.staged import StagedFile
 
 MINORS = [(3, m) for m in range(9, 15)]
 
@@ -134,7 +135,7 @@ def test_compile_tree_for_312(tmp_path: Path) -> None:
     before = snapshot(src)
     entries = source_entries(src)
     entries = [
-        Entry(e.arcname, e.path, e.executable, e.size, "demo 1.0" if e.arcname.startswith("pkg/") else None)
+        StagedFile(e.arcname, e.path, e.executable, e.size, "demo 1.0" if e.arcname.startswith("pkg/") else None)
         for e in entries
     ]
     out = tmp_path / "out"
@@ -230,8 +231,8 @@ def test_stable_when_compiled_after_other_files(minor: tuple[int, int], tmp_path
     if not ftplib.is_file():
         pytest.skip(f"no ftplib.py in {stdlib}")
     size = ftplib.stat().st_size
-    a = Entry("a/ftplib.py", ftplib, False, size, None)
-    b = Entry("b/ftplib.py", ftplib, False, size, None)
+    a = StagedFile("a/ftplib.py", ftplib, False, size, None)
+    b = StagedFile("b/ftplib.py", ftplib, False, size, None)
     first = compile_entries(
         [a, b], interp, tmp_path / "1", lambda_root=lambda _a: "/var/task/ftplib.py", jobs=1
     )

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from lambdapack.assemble.stage import Entry
 from lambdapack.cache.local import parse_size
 from lambdapack.pack.members import BlobStore, compress_to_blob, read_blob_header
 from lambdapack.pack.zipwriter import write_zip
+from lambdapack.staged import StagedFile
 
 KiB, MiB, GiB = 1024, 1024**2, 1024**3
 HEADER = struct.Struct("<4sBIQQ32s")  # our own reading of the format
@@ -107,7 +107,7 @@ def _zip_over_store(tmp_path: Path, store: BlobStore, files: dict[str, bytes], o
         p = src / name
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_bytes(data)
-        entries.append(Entry(name, p, False, len(data), None))
+        entries.append(StagedFile(name, p, False, len(data), None))
     write_zip(entries, out, environ={}, store=store)
     return out.read_bytes()
 

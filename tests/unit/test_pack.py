@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from lambdapack.assemble.stage import Entry, is_installer_leftover, source_entries
+from lambdapack.assemble.stage import is_installer_leftover, source_entries
 from lambdapack.errors import InputError
 from lambdapack.pack.zipwriter import atomic_output, check_writable, write_zip, zip_date_time
+from lambdapack.staged import StagedFile
 
 
 def make_tree(root: Path) -> None:
@@ -108,7 +109,7 @@ def test_entries_keep_size_and_owner(tmp_path: Path) -> None:
     src.mkdir()
     (src / "m.py").write_text("12345")
     (e,) = source_entries(src)
-    assert e == Entry("m.py", src / "m.py", False, 5, None)
+    assert e == StagedFile("m.py", src / "m.py", False, 5, None)
 
 
 def test_record_drops_files_that_are_not_shipped() -> None:

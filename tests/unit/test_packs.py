@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from lambdapack.assemble.stage import Entry
 from lambdapack.cache.local import Cache
 from lambdapack.pack.members import PACK_MIN, SMALL, BlobStore, SourceChanged, read_pack_indexes
 from lambdapack.pack.zipwriter import write_zip
+from lambdapack.staged import StagedFile
 
 
 def _stdlib_files(n: int) -> dict[str, bytes]:
@@ -47,7 +47,7 @@ def files(tmp_path: Path) -> dict[str, bytes]:
     return fs
 
 
-def _entries(tmp_path: Path, files: dict[str, bytes]) -> list[Entry]:
+def _entries(tmp_path: Path, files: dict[str, bytes]) -> list[StagedFile]:
     src = tmp_path / "files"
     entries = []
     for name, data in files.items():
@@ -55,7 +55,7 @@ def _entries(tmp_path: Path, files: dict[str, bytes]) -> list[Entry]:
         if not p.exists():
             p.parent.mkdir(parents=True, exist_ok=True)
             p.write_bytes(data)
-        entries.append(Entry(name, p, False, len(data), None))
+        entries.append(StagedFile(name, p, False, len(data), None))
     return entries
 
 

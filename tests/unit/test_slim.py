@@ -25,10 +25,11 @@ from lambdapack.assemble.slim import (
     plan_slim,
     runtime_provided_closure,
 )
-from lambdapack.assemble.stage import Entry, dependency_entries
+from lambdapack.assemble.stage import dependency_entries
 from lambdapack.facts.runtimes import Arch, get_runtime
 from lambdapack.inspect.binaries import read_elf_file
 from lambdapack.resolve.install import read_distributions
+from lambdapack.staged import StagedFile
 from lambdapack.target.tags import Target
 
 T312 = Target(get_runtime("python3.12"), Arch.X86_64)
@@ -36,18 +37,18 @@ T312_ARM = Target(get_runtime("python3.12"), Arch.ARM64)
 DIST = "Pkg 1.0"
 
 
-def make_entries(root: Path, files: Mapping[str, str | None], *, prefix: str = "") -> list[Entry]:
+def make_entries(root: Path, files: Mapping[str, str | None], *, prefix: str = "") -> list[StagedFile]:
     """Real files under `root`; each maps arcname (without prefix) -> owning distribution."""
     out = []
     for rel, dist in files.items():
         p = root / rel
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_bytes(f"content of {rel}\n".encode())
-        out.append(Entry(prefix + rel, p, False, p.stat().st_size, dist))
+        out.append(StagedFile(prefix + rel, p, False, p.stat().st_size, dist))
     return out
 
 
-def removed(entries: list[Entry], profile: Profile, **kw: object) -> dict[str, str]:
+def removed(entries: list[StagedFile], profile: Profile, **kw: object) -> dict[str, str]:
     plan = plan_slim(entries, T312, profile, **kw)  # type: ignore[arg-type]
     return {r.arcname: r.reason for r in plan.removals}
 
@@ -367,7 +368,7 @@ def test_strip_real_extension(gcc_extension: tuple[Path, str], tmp_path: Path) -
     installed = site / so.name
     os.link(so, installed)
     digest, size = _sha(so), so.stat().st_size
-    entries = [Entry(f"pkg/{so.name}", installed, True, size, DIST)]
+    entries = [StagedFile(f"pkg/{so.name}", installed, True, size, DIST)]
     plan = plan_slim(entries, T312, Profile.AGGRESSIVE)
     assert plan.strip == (f"pkg/{so.name}",)
     res = apply_slim(entries, plan, T312, tmp_path / "work", jobs=2)
@@ -449,8 +450,8 @@ def test_non_elf_and_corrupt_files_are_kept_with_a_reason(
     truncated = tmp_path / "trunc.so"
     truncated.write_bytes(so.read_bytes()[:300])
     entries = [
-        Entry("pkg/fake.so", text, False, text.stat().st_size, DIST),
-        Entry("pkg/trunc.so", truncated, False, 300, DIST),
+        StagedFile("pkg/fake.so", text, False, text.stat().st_size, DIST),
+        StagedFile("pkg/trunc.so", truncated, False, 300, DIST),
     ]
     plan = plan_slim(entries, T312, Profile.AGGRESSIVE)
     assert plan.strip == ("pkg/fake.so", "pkg/trunc.so")
@@ -464,7 +465,7 @@ def test_non_elf_and_corrupt_files_are_kept_with_a_reason(
 
 def test_foreign_architecture_file_is_not_stripped(gcc_extension: tuple[Path, str], tmp_path: Path) -> None:
     so, _py = gcc_extension
-    entries = [Entry("pkg/x.so", so, True, so.stat().st_size, DIST)]
+    entries = [StagedFile("pkg/x.so", so, True, so.stat().st_size, DIST)]
     res = apply_slim(entries, plan_slim(entries, T312_ARM, Profile.AGGRESSIVE), T312_ARM, tmp_path / "w")
     assert res.entries == entries
     [(_a, why)] = res.kept_unstripped

@@ -49,11 +49,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lambdapack.assemble.stage import Entry
 from lambdapack.errors import BuildError
 from lambdapack.host.children import map_with_children
 from lambdapack.host.interpreters import Interpreter
 from lambdapack.host.processes import Group, Stopped, script
+from lambdapack.staged import StagedFile
 
 __all__ = [
     "BytecodeError",
@@ -77,7 +77,7 @@ class BytecodeError(BuildError):
 
 @dataclass(frozen=True)
 class CompileResult:
-    entries: list[Entry]
+    entries: list[StagedFile]
     failed: list[tuple[str, str]]  # (arcname, one-line error): skipped, not fatal
     # arcnames whose pyc kept py_compile's bytes because the marshal rewrite that
     # makes them reproducible could not be verified (valid pyc, maybe not stable)
@@ -170,7 +170,7 @@ def _chunks(items: list[tuple[int, _Job]], n: int) -> list[list[tuple[int, _Job]
 
 
 def compile_entries(
-    entries: Sequence[Entry],
+    entries: Sequence[StagedFile],
     interpreter: Interpreter,
     out_dir: Path,
     *,
@@ -182,7 +182,7 @@ def compile_entries(
 
     `interpreter` must be the target's minor version (its magic number goes into
     each file). `lambda_root(arcname)` is the file's absolute path on Lambda, e.g.
-    `/var/task/pkg/mod.py`, compiled in as the code's file name. Returns one Entry
+    `/var/task/pkg/mod.py`, compiled in as the code's file name. Returns one StagedFile
     per pyc (arcname `pkg/__pycache__/mod.cpython-3XY.pyc`, the source's
     distribution), in the order of the sources; a source that does not compile for
     the target is listed in `failed` and gets no pyc.
@@ -216,12 +216,12 @@ def compile_entries(
                                  len(chunks), children):
         failed.update(res.failed)
         unstable |= res.unstable
-    result_entries: list[Entry] = []
+    result_entries: list[StagedFile] = []
     for i, e in enumerate(sources):
         if i in failed:
             continue
         pyc = out / arcs[i]
-        result_entries.append(Entry(arcs[i], pyc, False, pyc.stat().st_size, e.distribution))
+        result_entries.append(StagedFile(arcs[i], pyc, False, pyc.stat().st_size, e.distribution))
     return CompileResult(
         entries=result_entries,
         failed=[(sources[i].arcname, failed[i]) for i in sorted(failed)],

@@ -41,12 +41,12 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from lambdapack.assemble.patterns import PathPattern
-from lambdapack.assemble.stage import Entry
 from lambdapack.facts import sdk
 from lambdapack.host import processes
 from lambdapack.host.interpreters import normalize_machine
 from lambdapack.inspect.binaries import ELFInfo, ELFInvalid, read_elf_file, read_load_headers
 from lambdapack.resolve.install import Distribution
+from lambdapack.staged import StagedFile
 from lambdapack.target.tags import Target
 
 __all__ = [
@@ -138,7 +138,7 @@ class SlimPlan:
 
 @dataclass(frozen=True)
 class SlimResult:
-    entries: list[Entry]
+    entries: list[StagedFile]
     removals: list[Removal]
     stripped: list[tuple[str, int, int]]  # (arcname, bytes before, bytes after)
     kept_unstripped: list[tuple[str, str]]  # (arcname, why the original ships)
@@ -153,7 +153,7 @@ class SlimResult:
 
 
 def _dist_name(label: str) -> str:
-    """Entry.distribution is "Display-Name version" (or a bare top-level name)."""
+    """StagedFile.distribution is "Display-Name version" (or a bare top-level name)."""
     return canonicalize_name(label.rsplit(" ", 1)[0] if " " in label else label)
 
 
@@ -204,7 +204,7 @@ def _profile_reason(
 
 
 def plan_slim(
-    entries: Sequence[Entry],
+    entries: Sequence[StagedFile],
     target: Target,
     profile: Profile,
     *,
@@ -221,7 +221,7 @@ def plan_slim(
     """
     drop = {canonicalize_name(n) for n in drop_dists}
     cache_tag = f"cpython-{target.runtime.python[0]}{target.runtime.python[1]}"
-    deps: list[tuple[Entry, PurePosixPath]] = []
+    deps: list[tuple[StagedFile, PurePosixPath]] = []
     for e in entries:
         if e.distribution is None or not e.arcname.startswith(dist_prefix):
             continue
@@ -526,8 +526,8 @@ _STRIP_TIMEOUT = 600
 
 
 def _strip_one(
-    entry: Entry, target: Target, tools: Sequence[str], work: Path
-) -> tuple[Entry | None, str | None]:
+    entry: StagedFile, target: Target, tools: Sequence[str], work: Path
+) -> tuple[StagedFile | None, str | None]:
     """(stripped entry, None) | (None, why the original ships) | (None, None): nothing to do."""
     try:
         before = read_elf_file(entry.path)
@@ -573,7 +573,7 @@ def _strip_one(
 
 
 def apply_slim(
-    entries: Sequence[Entry], plan: SlimPlan, target: Target, work: Path, *, jobs: int | None = None
+    entries: Sequence[StagedFile], plan: SlimPlan, target: Target, work: Path, *, jobs: int | None = None
 ) -> SlimResult:
     """Leave out the plan's removals and strip its candidates (copies under `work`).
 
@@ -589,7 +589,7 @@ def apply_slim(
     workers = max(1, min(jobs or (os.cpu_count() or 1), 32, len(candidates) or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         outcomes = list(pool.map(lambda e: _strip_one(e, target, tools, strip_dir), candidates))
-    new_by_name: dict[str, Entry] = {}
+    new_by_name: dict[str, StagedFile] = {}
     stripped: list[tuple[str, int, int]] = []
     kept: list[tuple[str, str]] = []
     for e, (new, why) in zip(candidates, outcomes, strict=True):

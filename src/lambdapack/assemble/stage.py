@@ -17,10 +17,10 @@ from pathlib import Path, PurePosixPath
 from lambdapack.assemble.patterns import PathPattern
 from lambdapack.errors import InputError
 from lambdapack.resolve.install import Distribution, read_distributions
+from lambdapack.staged import StagedFile
 
 __all__ = [
     "SOURCE_EXCLUDES",
-    "Entry",
     "dependency_entries",
     "is_installer_leftover",
     "source_entries",
@@ -52,19 +52,6 @@ SOURCE_EXCLUDES: tuple[str, ...] = (
     "*.partial",
 )
 TEST_DIRS: tuple[str, ...] = ("tests", "test")
-
-
-@dataclass(frozen=True)
-class Entry:
-    arcname: str  # POSIX path inside the zip
-    path: Path  # file on disk
-    executable: bool
-    size: int
-    distribution: str | None  # "name version" of the owner, None for user code
-
-    @property
-    def top_level(self) -> str:
-        return self.arcname.split("/", 1)[0]
 
 
 def _executable(st: os.stat_result) -> bool:
@@ -134,7 +121,7 @@ def source_entries(
     skip_paths: Iterable[Path] = (),
     follow_external_links: bool = False,
     notes: list[str] | None = None,
-) -> list[Entry]:
+) -> list[StagedFile]:
     """The user's code, minus VCS folders, caches, virtualenvs and our own outputs.
 
     A symlink is packed as its target's content, never as a zip symlink entry: Lambda's
@@ -157,7 +144,7 @@ def source_entries(
     owner = _owners(read_distributions(src))
     said: list[str] = notes if notes is not None else []
     outside: list[tuple[str, str]] = []  # (link, target) leaving SRC_DIR
-    out: list[Entry] = []
+    out: list[StagedFile] = []
     stack = [_Dir(os.fspath(src), "", root_real, (), root_real, None)]
     while stack:
         d = stack.pop()
@@ -219,7 +206,7 @@ def source_entries(
             if external is not None:
                 said.append(f"{rel}: packed from {real}, outside the source directory (--follow-external-links)")
             dist = owner.get(os.path.normpath(rel))
-            out.append(Entry(prefix + rel, Path(real if link else e.path), _executable(st), st.st_size, dist))
+            out.append(StagedFile(prefix + rel, Path(real if link else e.path), _executable(st), st.st_size, dist))
         stack.extend(reversed(subdirs))
     if outside:
         (first, target), more = outside[0], [f"{r} -> {t}" for r, t in outside[1:]]
@@ -273,13 +260,13 @@ def filtered_record(text: str) -> str:
 
 def dependency_entries(
     site: Path, distributions: Sequence[Distribution], *, prefix: str = "", work: Path | None = None
-) -> list[Entry]:
+) -> list[StagedFile]:
     """Installed files under `site`, each attributed to its distribution via RECORD.
 
     RECORD files are rewritten (into `work`, never in place: uv may hard-link from its cache).
     """
     owner = _owners(distributions)
-    out: list[Entry] = []
+    out: list[StagedFile] = []
     for dirpath, dirnames, filenames in os.walk(site):
         dirnames.sort()
         here = Path(dirpath)
@@ -307,5 +294,5 @@ def dependency_entries(
                     full.parent.mkdir(parents=True, exist_ok=True)
                     full.write_text(text, encoding="utf-8", errors="surrogateescape")
                     st = full.stat()
-            out.append(Entry(prefix + rel.as_posix(), full, _executable(st), st.st_size, dist))
+            out.append(StagedFile(prefix + rel.as_posix(), full, _executable(st), st.st_size, dist))
     return out

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from lambdapack.assemble.stage import Entry
 from lambdapack.errors import WRITING_OUTPUT, from_os_error
 from lambdapack.pack.members import PACK_MIN, SMALL, Blob, BlobStore, PackWriter, file_sha256, seal
+from lambdapack.staged import StagedFile
 
 __all__ = ["Artifact", "atomic_output", "check_writable", "sha256_file", "write_zip", "write_zip_to", "zip_date_time"]
 
@@ -159,7 +159,7 @@ def _copy_blob(blob: Blob, out: BinaryIO) -> None:
 
 
 def write_zip_to(
-    entries: Sequence[Entry],
+    entries: Sequence[StagedFile],
     tmp: Path,
     final: Path,
     *,
@@ -178,7 +178,7 @@ def write_zip_to(
     """
     env = os.environ if environ is None else environ
     mod_time, mod_date = _dos(zip_date_time(env))
-    ordered: list[Entry] = []
+    ordered: list[StagedFile] = []
     seen: set[str] = set()
     for e in sorted(entries, key=lambda e: e.arcname.encode("utf-8")):
         if e.arcname not in seen:
@@ -193,7 +193,7 @@ def write_zip_to(
 
         pack: PackWriter | None = None
 
-        def blob(e: Entry) -> tuple[str, Blob]:
+        def blob(e: StagedFile) -> tuple[str, Blob]:
             if pack is not None and e.size <= SMALL:
                 return pack.add(e.path, compresslevel, known.get(e.arcname), e.arcname not in fresh)
             sha, b, _hit = st.blob_for(e.path, compresslevel, known.get(e.arcname), e.arcname not in fresh)
@@ -283,7 +283,7 @@ def _naming(path: Path) -> Iterator[None]:
 
 
 def _write_member(
-    out: BinaryIO, e: Entry, b: Blob, offset: int, mod_time: int, mod_date: int, central: list[bytes]
+    out: BinaryIO, e: StagedFile, b: Blob, offset: int, mod_time: int, mod_date: int, central: list[bytes]
 ) -> None:
     name = e.arcname.encode("utf-8")
     flags = 0 if name.isascii() else 0x800  # bit 11: the name is UTF-8
@@ -311,7 +311,7 @@ def _write_member(
 
 
 def write_zip(
-    entries: Sequence[Entry],
+    entries: Sequence[StagedFile],
     out: Path,
     *,
     environ: Mapping[str, str] | None = None,

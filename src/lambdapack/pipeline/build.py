@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lambdapack import __version__
-from lambdapack.assemble.stage import Entry, dependency_entries, source_entries
+from lambdapack.assemble.stage import dependency_entries, source_entries
 from lambdapack.cache.keys import (
     ArtifactKeyInputs,
     InputFingerprint,
@@ -95,6 +95,7 @@ from lambdapack.resolve.install import (
     stop_uv,
     uv_environment,
 )
+from lambdapack.staged import StagedFile
 from lambdapack.target.tags import Target
 
 if TYPE_CHECKING:
@@ -423,7 +424,7 @@ def _strip_tools(target: Target) -> list[str]:
     return list(find_strip_tools(target.arch.machine))
 
 
-def _size_report(kind: str, zip_path: Path, final: Path, entries: Sequence[Entry], saved: dict[str, int]) -> SizeReport:
+def _size_report(kind: str, zip_path: Path, final: Path, entries: Sequence[StagedFile], saved: dict[str, int]) -> SizeReport:
     """Sizes per distribution: owners from the staged entries, sizes from the zip's directory."""
     from lambdapack.report.sizes import size_report
     owners: dict[str, str | None] = {e.arcname: e.distribution for e in entries}
@@ -707,7 +708,7 @@ def _remember_held_back(cache: CacheStore, opts: BuildOptions, target: Target, r
 def _code_entries(
     opts: BuildOptions, fn_out: Path | None, layer_out: Path | None, work: Path, cache: CacheStore | None,
     warnings: list[str],
-) -> list[Entry]:
+) -> list[StagedFile]:
     """The user's source files that go into the function zip (none for a layer); the
     walk's notes (skipped special files, files from outside SRC_DIR) go to `warnings`."""
     if opts.src is None or opts.kind not in ("function", "split"):
@@ -735,7 +736,7 @@ def _layer_digest(path: Path) -> str:
 
 
 def _inputs_key(
-    opts: BuildOptions, target: Target, kind: str, dep_path: Path | Piped | None, code: list[Entry],
+    opts: BuildOptions, target: Target, kind: str, dep_path: Path | Piped | None, code: list[StagedFile],
     code_shas: dict[str, str], interp: Interpreter | None, layer_shas: list[str],
 ) -> str | None:
     """A key over everything a build reads before it resolves: options, the dependency
@@ -852,14 +853,14 @@ def _reuse(
 
 def _stage_verify_pack(
     opts: BuildOptions, target: Target, work: Path, cache: CacheStore | None, inst: _Installed,
-    code: list[Entry], code_shas: dict[str, str], found: Interpreter | None, layer_shas: list[str],
+    code: list[StagedFile], code_shas: dict[str, str], found: Interpreter | None, layer_shas: list[str],
     fn_out: Path | None, layer_out: Path | None, attached_unzipped: int, warnings: list[str], say: Progress,
 ) -> tuple[BuildResult, str | None]:
     """Stage, verify and pack; also returns the artifact key (None without a cache)."""
     result = BuildResult(target=target, inputs=inst.reqs, distributions=inst.dists, warnings=warnings)
     say("staging")
     dep_prefix = "python/" if opts.kind in ("layer", "split") else ""
-    deps = [Entry(dep_prefix + rel, path, exe, path.stat().st_size, label) for rel, path, exe, label in inst.files]
+    deps = [StagedFile(dep_prefix + rel, path, exe, path.stat().st_size, label) for rel, path, exe, label in inst.files]
     shas = {dep_prefix + rel: sha for rel, sha in inst.shas.items()}
     if code:
         dep_names = {e.arcname for e in deps}
@@ -892,7 +893,7 @@ def _stage_verify_pack(
     if interp is not None:
         deps, code = _bytecode(opts, interp, deps, code, work, cache, result, shas, say)
 
-    plan: list[tuple[str, Path, list[Entry]]] = []
+    plan: list[tuple[str, Path, list[StagedFile]]] = []
     if opts.kind == "function":
         assert fn_out is not None
         plan.append(("function", fn_out, deps + code))
@@ -963,27 +964,27 @@ def _find_interpreter_cached(minor: tuple[int, int], cache: CacheStore | None) -
 
 
 def _bytecode(
-    opts: BuildOptions, interp: Interpreter, deps: list[Entry], code: list[Entry], work: Path,
+    opts: BuildOptions, interp: Interpreter, deps: list[StagedFile], code: list[StagedFile], work: Path,
     cache: CacheStore | None, result: BuildResult, shas: dict[str, str], say: Progress,
-) -> tuple[list[Entry], list[Entry]]:
+) -> tuple[list[StagedFile], list[StagedFile]]:
     """Hash-based .pyc for every .py, compiled once per (content, Python, mode, Lambda path)."""
     from lambdapack.assemble.bytecode import InvalidationMode, compile_entries, pyc_arcname
     mode = InvalidationMode(opts.pyc_mode)
     dep_root = FUNCTION_ROOT if opts.kind == "function" else LAYER_ROOT
     groups = [(deps, dep_root), (code, FUNCTION_ROOT)]
-    out: list[list[Entry]] = []
+    out: list[list[StagedFile]] = []
     compiled = hits = 0
     for entries, root in groups:
         sources = [e for e in entries if e.arcname.endswith(".py")]
         keys = {e.arcname: pyc_key(interp.version, mode.value, lambda_path(root, e.arcname),
                                    shas.get(e.arcname) or file_sha256(e.path)) for e in sources}
-        pyc: list[Entry] = []
-        missing: list[Entry] = []
+        pyc: list[StagedFile] = []
+        missing: list[StagedFile] = []
         for e in sources:
             cached = cache.load_pyc(keys[e.arcname]) if cache is not None else None
             if cached is not None:
                 arc = pyc_arcname(e.arcname, interp.cache_tag)
-                pyc.append(Entry(arc, cached[0], False, cached[0].stat().st_size, e.distribution))
+                pyc.append(StagedFile(arc, cached[0], False, cached[0].stat().st_size, e.distribution))
                 shas[arc] = cached[1]
                 hits += 1
             else:
@@ -998,7 +999,7 @@ def _bytecode(
             for p in res.entries:
                 if cache is not None:
                     path, sha = cache.save_pyc(keys[by_arc[p.arcname].arcname], p.path)
-                    p = Entry(p.arcname, path, p.executable, p.size, p.distribution)
+                    p = StagedFile(p.arcname, path, p.executable, p.size, p.distribution)
                     shas[p.arcname] = sha
                 pyc.append(p)
             for arcname, why in res.failed:
@@ -1009,9 +1010,9 @@ def _bytecode(
 
 
 def _slim(
-    opts: BuildOptions, target: Target, inst: _Installed, deps: list[Entry], prefix: str, work: Path,
+    opts: BuildOptions, target: Target, inst: _Installed, deps: list[StagedFile], prefix: str, work: Path,
     result: BuildResult, shas: dict[str, str], say: Progress,
-) -> list[Entry]:
+) -> list[StagedFile]:
     """Leave out what the profile, --exclude and --exclude-runtime-provided say; strip copies."""
     from lambdapack.assemble.slim import Profile, apply_slim, plan_slim, runtime_provided_closure
     profile = Profile(opts.slim)
@@ -1080,7 +1081,7 @@ def _restore(hit: tuple[ArtifactMeta, list[Path]], outs: list[tuple[str, Path]],
     return result
 
 
-def _disk_file(e: Entry, root: str, origin: str) -> LambdaFile:
+def _disk_file(e: StagedFile, root: str, origin: str) -> LambdaFile:
     def head(n: int, p: Path = e.path) -> bytes:
         with open(p, "rb") as f:
             return f.read(n)
@@ -1097,7 +1098,7 @@ def _disk_file(e: Entry, root: str, origin: str) -> LambdaFile:
     )
 
 
-def _verify(opts: BuildOptions, target: Target, deps: list[Entry], code: list[Entry]) -> list[Finding]:
+def _verify(opts: BuildOptions, target: Target, deps: list[StagedFile], code: list[StagedFile]) -> list[Finding]:
     """The same rule engine as `lambdapack check`, on the staged files (read in place).
 
     Layers given with --with-layer get exactly what `check --layer` gives them: the
@@ -1161,7 +1162,7 @@ def _allow_secrets(opts: BuildOptions, findings: list[Finding]) -> list[Finding]
 
 
 def _pack_all(
-    plan: list[tuple[str, Path, list[Entry]]],
+    plan: list[tuple[str, Path, list[StagedFile]]],
     opts: BuildOptions,
     result: BuildResult,
     layer_count: int,
