@@ -41,3 +41,7 @@ class TextChoice(str, enum.Enum):
 
     def __format__(self, spec: str) -> str:
         return format(str(self.value), spec)
+
+    # Enum hashes by member name; hashing by the word keeps `{"error": ...}[Severity.ERROR]` working.
+    def __hash__(self) -> int:
+        return hash(str(self.value))

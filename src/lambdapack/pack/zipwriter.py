@@ -28,14 +28,16 @@ from lambdapack.errors import WRITING_OUTPUT, from_os_error
 from lambdapack.pack.members import PACK_MIN, SMALL, Blob, BlobStore, PackWriter, file_sha256, seal
 from lambdapack.staged import StagedFile
 
-__all__ = ["Artifact", "atomic_output", "check_writable", "sha256_file", "write_zip", "write_zip_to", "zip_date_time"]
+__all__ = ["WrittenZip", "atomic_output", "check_writable", "sha256_file", "write_zip", "write_zip_to", "zip_date_time"]
 
 ZIP_EPOCH = 315532800  # 1980-01-01T00:00:00Z, the earliest DOS date a zip can hold
 _CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
-class Artifact:
+class WrittenZip:
+    """A zip this run wrote (a zip being read is `inspect.archive.Artifact`)."""
+
     path: Path
     sha256_hex: str
     sha256_base64: str  # Lambda's CodeSha256, Terraform's source_code_hash
@@ -169,7 +171,7 @@ def write_zip_to(
     shas: Mapping[str, str] | None = None,
     jobs: int | None = None,
     fresh: frozenset[str] = frozenset(),
-) -> Artifact:
+) -> WrittenZip:
     """Write `entries` as a reproducible zip into `tmp` (which will become `final`).
 
     Members are compressed in parallel (zlib and hashlib release the GIL) into blobs,
@@ -260,7 +262,7 @@ def write_zip_to(
             else:
                 out.write(_EOCD.pack(0x06054B50, 0, 0, n, n, cd_size, cd_offset, 0))
     digest = sha256_file(tmp)
-    return Artifact(
+    return WrittenZip(
         path=final,
         sha256_hex=digest,
         sha256_base64=base64.b64encode(bytes.fromhex(digest)).decode("ascii"),
@@ -317,7 +319,7 @@ def write_zip(
     environ: Mapping[str, str] | None = None,
     compresslevel: int = 6,
     store: BlobStore | None = None,
-) -> Artifact:
+) -> WrittenZip:
     """Write `entries` as a reproducible zip at `out`, atomically."""
     with atomic_output(out) as tmp:
         return write_zip_to(entries, tmp, out, environ=environ, compresslevel=compresslevel, store=store)

@@ -64,7 +64,7 @@ from lambdapack.host import processes
 from lambdapack.inspect import checks
 from lambdapack.inspect.checks import Finding
 from lambdapack.pack.members import BlobStore, SourceChanged, file_sha256
-from lambdapack.pack.zipwriter import Artifact, atomic_output, check_writable, write_zip_to, zip_date_time
+from lambdapack.pack.zipwriter import WrittenZip, atomic_output, check_writable, write_zip_to, zip_date_time
 from lambdapack.resolve.inputs import (
     Piped,
     Requirements,
@@ -153,7 +153,7 @@ class BuildOptions:
 @dataclass(frozen=True)
 class Output:
     kind: str  # "function" | "layer"
-    artifact: Artifact
+    artifact: WrittenZip
 
     def as_dict(self) -> dict[str, object]:
         a = self.artifact
@@ -1062,7 +1062,7 @@ def _restore(hit: tuple[ArtifactMeta, list[Path]], outs: list[tuple[str, Path]],
                 os.link(z, tmp)
             except OSError:
                 shutil.copyfile(z, tmp)
-        result.outputs.append(Output(kind, Artifact(out, o.sha256, o.sha256_base64, o.zipped_bytes,
+        result.outputs.append(Output(kind, WrittenZip(out, o.sha256, o.sha256_base64, o.zipped_bytes,
                                                     o.unzipped_bytes, o.files)))
     result.unzipped_total = data["unzipped_total_bytes"]
     # Findings about a zip name the zip (LP102); the stored ones name the first build's output.
