@@ -16,13 +16,11 @@ import pytest
 from lambdapack.facts.runtimes import get_arch, get_runtime
 from lambdapack.inspect.binaries import ELFInfo, elf_truncation
 from lambdapack.inspect.checks import (
-    ERROR,
-    WARNING,
-    Finding,
     Member,
     check_binaries,
     is_extension_module_name,
 )
+from lambdapack.inspect.findings import ERROR, WARNING, Finding
 from lambdapack.target.tags import Target
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "elf"

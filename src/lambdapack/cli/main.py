@@ -28,7 +28,7 @@ from lambdapack.target.tags import Target, why
 
 if TYPE_CHECKING:
     from lambdapack.inspect.check import CheckResult
-    from lambdapack.inspect.checks import Finding
+    from lambdapack.inspect.findings import Finding
 
 # The exit codes of the commands, from the one table (errors.EXIT_CODES) the README quotes.
 EXIT_CODES = exit_codes_help("build") + "\n  (each command's --help says what its codes mean)"

@@ -33,7 +33,7 @@ from types import TracebackType
 from typing import BinaryIO, Literal
 
 from lambdapack.errors import InputError
-from lambdapack.inspect.checks import ERROR, WARNING, Finding
+from lambdapack.inspect.findings import ERROR, WARNING, Finding, Severity
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -158,7 +158,7 @@ def display_name(name: str) -> str:
     return "".join(out)
 
 
-def _finding(code: str, severity: str, name: str, message: str, fix: str) -> Finding:
+def _finding(code: str, severity: Severity, name: str, message: str, fix: str) -> Finding:
     return Finding(code, severity, display_name(name) if name else "", None, message, fix)
 
 
@@ -384,7 +384,7 @@ class Artifact:
         self._corrupt.add(name)
         self._report_once(code, ERROR, name, message, fix)
 
-    def _report_once(self, code: str, severity: str, name: str, message: str, fix: str) -> None:
+    def _report_once(self, code: str, severity: Severity, name: str, message: str, fix: str) -> None:
         if (code, name) not in self._reported:
             self._reported.add((code, name))
             self.problems.append(_finding(code, severity, name, message, fix))

@@ -27,7 +27,7 @@ from lambdapack.facts.layout import (
 from lambdapack.facts.runtimes import RUNTIMES, get_arch, get_runtime
 from lambdapack.inspect import checks
 from lambdapack.inspect.archive import Artifact, open_artifact
-from lambdapack.inspect.checks import Finding
+from lambdapack.inspect.findings import Finding, Severity
 from lambdapack.inspect.rules import run_view_rules
 from lambdapack.resolve.install import record_paths
 from lambdapack.target.tags import Target
@@ -44,7 +44,7 @@ class CheckResult:
 
     @property
     def errors(self) -> int:
-        return sum(1 for f in self.findings if f.severity == checks.ERROR)
+        return sum(1 for f in self.findings if f.severity is Severity.ERROR)
 
     def as_dict(self) -> dict[str, object]:
         counts = Counter(f.severity for f in self.findings)
@@ -59,7 +59,8 @@ class CheckResult:
             "inferred": dict(self.inferred),
             "artifacts": list(self.artifacts),
             "findings": [f.as_dict() for f in self.findings],
-            "summary": {"errors": counts["error"], "warnings": counts["warning"], "info": counts["info"]},
+            "summary": {"errors": counts[Severity.ERROR], "warnings": counts[Severity.WARNING],
+                        "info": counts[Severity.INFO]},
         }
 
 

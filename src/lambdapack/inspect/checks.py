@@ -10,7 +10,7 @@ Rule codes are stable; they are listed, with their meaning, in `rulebook.RULES`.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,30 +25,10 @@ from lambdapack.inspect.binaries import (
     read_elf_file,
     read_elf_prefix,
 )
-from lambdapack.inspect.rulebook import ERROR, INFO, WARNING
+from lambdapack.inspect.findings import ERROR, WARNING, Finding
 from lambdapack.target.tags import Target
 
-__all__ = ["ERROR", "INFO", "WARNING", "Finding", "Member", "check_binaries", "check_sizes", "has_errors"]
-
-
-@dataclass(frozen=True)
-class Finding:
-    code: str
-    severity: str
-    path: str
-    distribution: str | None
-    message: str
-    fix: str
-
-    def as_dict(self) -> dict[str, str | None]:
-        return {
-            "code": self.code,
-            "severity": self.severity,
-            "path": self.path,
-            "distribution": self.distribution,
-            "message": self.message,
-            "fix": self.fix,
-        }
+__all__ = ["Member", "check_binaries", "check_sizes", "is_extension_module_name"]
 
 
 @dataclass(frozen=True)
@@ -72,10 +52,6 @@ class Member:
     @classmethod
     def from_bytes(cls, arcname: str, data: bytes, distribution: str | None) -> Member:
         return cls(arcname, distribution, len(data), lambda n: data[:n], lambda: read_elf(data))
-
-
-def has_errors(findings: Iterable[Finding]) -> bool:
-    return any(f.severity == ERROR for f in findings)
 
 
 def _v(t: Sequence[int]) -> str:

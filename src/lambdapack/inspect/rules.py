@@ -15,7 +15,8 @@ from collections.abc import Callable, Sequence
 from lambdapack.facts import sdk
 from lambdapack.facts.layout import FUNCTION_ROOT, VERSIONED_DIR_RE, LambdaFile, LambdaView, parse_handler
 from lambdapack.inspect import checks, credentials
-from lambdapack.inspect.checks import ERROR, INFO, WARNING, Finding, Member
+from lambdapack.inspect.checks import Member
+from lambdapack.inspect.findings import ERROR, INFO, WARNING, Finding
 from lambdapack.target.tags import Target
 
 __all__ = ["run_view_rules"]

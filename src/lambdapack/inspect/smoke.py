@@ -83,7 +83,7 @@ from lambdapack.host.interpreters import Interpreter, find_interpreter
 from lambdapack.host.processes import Group, Stopped, Timeout, script
 from lambdapack.inspect.archive import Artifact, _escapes, display_name, open_artifact
 from lambdapack.inspect.check import check, distribution_owners
-from lambdapack.inspect.checks import ERROR, INFO, Finding
+from lambdapack.inspect.findings import ERROR, INFO, Finding
 from lambdapack.inspect.rulebook import RULES, family
 from lambdapack.target.tags import Target
 
