@@ -81,9 +81,11 @@ from lambdapack.facts.layout import (
 from lambdapack.host.children import map_with_children
 from lambdapack.host.interpreters import Interpreter, find_interpreter
 from lambdapack.host.processes import Group, Stopped, Timeout, script
-from lambdapack.inspect.archive import Artifact, _escapes, display_name, open_artifact
+from lambdapack.inspect.archive import Artifact, open_artifact
 from lambdapack.inspect.check import check, distribution_owners
+from lambdapack.inspect.entries import display_name
 from lambdapack.inspect.findings import ERROR, INFO, Finding
+from lambdapack.inspect.placement import escapes as _escapes
 from lambdapack.inspect.rulebook import RULES, family
 from lambdapack.target.tags import Target
 
