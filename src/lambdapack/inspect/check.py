@@ -22,6 +22,7 @@ from lambdapack.facts.layout import (
     LambdaFile,
     LambdaView,
     lambda_path,
+    layer_origin,
     pyc_source,
 )
 from lambdapack.facts.runtimes import RUNTIMES, get_arch, get_runtime
@@ -156,6 +157,18 @@ def add_artifact(view: LambdaView, art: Artifact, root: str, origin: str, owners
         ))
 
 
+@dataclass(frozen=True)
+class _Opened:
+    """The artifacts of one check, opened: the function's (if any) and each layer's, by origin."""
+
+    function: Artifact | None
+    layers: list[tuple[str, Artifact]]  # ("layer N (name)", artifact), in the function's order
+
+    @property
+    def all(self) -> list[Artifact]:
+        return ([self.function] if self.function else []) + [art for _, art in self.layers]
+
+
 def check(
     paths: Sequence[Path],
     layers: Sequence[Path] = (),
@@ -168,56 +181,79 @@ def check(
         raise UsageError("nothing to check", "pass a function zip or directory, and/or --layer ZIP")
     if len(paths) > 1:
         raise UsageError("check one function at a time", "run lambdapack check once per function zip")
-    if len(layers) > 1 and handler is None and not paths:
-        pass
     with ExitStack() as stack:
-        fn_art = stack.enter_context(open_artifact(paths[0])) if paths else None
-        layer_arts = [stack.enter_context(open_artifact(p)) for p in layers]
-        all_arts = ([fn_art] if fn_art else []) + layer_arts
-        for art in all_arts:
+        opened = _open(stack, paths, layers)
+        for art in opened.all:
             art.verify()  # every member's CRC-32 and headers, before any rule reads it
-        inferred: dict[str, str] = {}
-        if runtime is None or arch is None:
-            rt_guess, arch_guess, notes = infer_target(all_arts)
-            if runtime is None:
-                if rt_guess is None:
-                    raise UsageError("cannot infer the runtime from the content (no CPython extension or wheel tag)",
-                                     "pass --runtime python3.X")
-                runtime = rt_guess
-                inferred["runtime"] = notes["runtime"]
-            if arch is None:
-                if arch_guess is None:
-                    raise UsageError("cannot infer the architecture from the content (no native code found)",
-                                     "pass --arch x86_64 or --arch arm64")
-                arch = arch_guess
-                inferred["arch"] = notes["arch"]
-        target = Target(get_runtime(runtime), get_arch(arch))  # an unknown name is a UsageError
+        target, inferred = _target(opened.all, runtime, arch)
         result = CheckResult(target=target, inferred=inferred)
-        view = LambdaView(target.runtime)
-        layer_names: list[tuple[str, list[str]]] = []
-        unzipped = 0
-        zipped: list[tuple[str, int]] = []
-        if fn_art is not None:
-            add_artifact(view, fn_art, FUNCTION_ROOT, "function", distribution_owners(fn_art))
-        for i, (p, art) in enumerate(zip(layers, layer_arts, strict=True), start=1):
-            origin = f"layer {i} ({p.name})"
-            add_artifact(view, art, LAYER_ROOT, origin, distribution_owners(art))
-            layer_names.append((origin, [e.name for e in art.entries if not e.is_dir]))
-        for role, art in ([("function", fn_art)] if fn_art else []) + [
-            (f"layer {i}", a) for i, a in enumerate(layer_arts, start=1)
-        ]:
-            assert art is not None
-            size = sum(e.size for e in art.entries if not e.is_dir)
-            unzipped += size
-            z = art.path.stat().st_size if art.kind == "zip" else None
-            if (z is not None and role == "function") or z is not None:
-                zipped.append((str(art.path), z))
-            result.artifacts.append({"role": role, "path": str(art.path), "kind": art.kind,
-                                     "files": sum(1 for e in art.entries if not e.is_dir),
-                                     "unzipped_bytes": size, "zipped_bytes": z})
+        view, layer_names = _view(opened, target)
+        result.artifacts += [_describe(role, art) for role, art in _roles(opened)]
         result.findings += run_view_rules(view, target, layers=layer_names, handler=handler)
         # Archive problems last: reading members for the rules can find more (CRC, bombs).
-        for art in all_arts:
-            result.findings += art.problems
+        result.findings += _archive_problems(opened)
+        unzipped = sum(e.size for art in opened.all for e in art.entries if not e.is_dir)  # function + layers
+        zipped = [(str(art.path), art.path.stat().st_size) for art in opened.all if art.kind == "zip"]
         result.findings += checks.check_sizes(unzipped, zipped, len(layers))
         return result
+
+
+def _open(stack: ExitStack, paths: Sequence[Path], layers: Sequence[Path]) -> _Opened:
+    fn_art = stack.enter_context(open_artifact(paths[0])) if paths else None
+    opened: list[tuple[str, Artifact]] = []
+    for i, p in enumerate(layers, start=1):
+        opened.append((layer_origin(i, p.name), stack.enter_context(open_artifact(p))))
+    return _Opened(fn_art, opened)
+
+
+def _target(arts: Sequence[Artifact], runtime: str | None, arch: str | None) -> tuple[Target, dict[str, str]]:
+    """The target given, with what is not given inferred from the content (and how)."""
+    inferred: dict[str, str] = {}
+    if runtime is None or arch is None:
+        rt_guess, arch_guess, notes = infer_target(arts)
+        if runtime is None:
+            if rt_guess is None:
+                raise UsageError("cannot infer the runtime from the content (no CPython extension or wheel tag)",
+                                 "pass --runtime python3.X")
+            runtime = rt_guess
+            inferred["runtime"] = notes["runtime"]
+        if arch is None:
+            if arch_guess is None:
+                raise UsageError("cannot infer the architecture from the content (no native code found)",
+                                 "pass --arch x86_64 or --arch arm64")
+            arch = arch_guess
+            inferred["arch"] = notes["arch"]
+    return Target(get_runtime(runtime), get_arch(arch)), inferred  # an unknown name is a UsageError
+
+
+def _view(opened: _Opened, target: Target) -> tuple[LambdaView, list[tuple[str, list[str]]]]:
+    """The merged view Lambda would see, and each layer's file names for the layout rules."""
+    view = LambdaView(target.runtime)
+    layer_names: list[tuple[str, list[str]]] = []
+    if opened.function is not None:
+        add_artifact(view, opened.function, FUNCTION_ROOT, "function", distribution_owners(opened.function))
+    for origin, art in opened.layers:
+        add_artifact(view, art, LAYER_ROOT, origin, distribution_owners(art))
+        layer_names.append((origin, [e.name for e in art.entries if not e.is_dir]))
+    return view, layer_names
+
+
+def _roles(opened: _Opened) -> list[tuple[str, Artifact]]:
+    roles = [("function", opened.function)] if opened.function else []
+    return roles + [(f"layer {i}", art) for i, (_, art) in enumerate(opened.layers, start=1)]
+
+
+def _describe(role: str, art: Artifact) -> dict[str, object]:
+    """The artifact as the JSON report lists it."""
+    return {"role": role, "path": str(art.path), "kind": art.kind,
+            "files": sum(1 for e in art.entries if not e.is_dir),
+            "unzipped_bytes": sum(e.size for e in art.entries if not e.is_dir),
+            "zipped_bytes": art.path.stat().st_size if art.kind == "zip" else None}
+
+
+def _archive_problems(opened: _Opened) -> list[Finding]:
+    """Each artifact's own problems."""
+    out = list(opened.function.problems) if opened.function else []
+    for _, art in opened.layers:
+        out += art.problems
+    return out
