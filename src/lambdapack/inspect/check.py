@@ -7,6 +7,7 @@ handler sources and possible private keys).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -24,10 +25,12 @@ from lambdapack.facts.layout import (
     lambda_path,
     layer_origin,
     pyc_source,
+    shown_in,
 )
 from lambdapack.facts.runtimes import RUNTIMES, get_arch, get_runtime
 from lambdapack.inspect import checks
 from lambdapack.inspect.archive import Artifact, open_artifact
+from lambdapack.inspect.entries import ArtifactError
 from lambdapack.inspect.findings import Finding, Severity
 from lambdapack.inspect.rules import run_view_rules
 from lambdapack.resolve.install import record_paths
@@ -202,7 +205,13 @@ def _open(stack: ExitStack, paths: Sequence[Path], layers: Sequence[Path]) -> _O
     fn_art = stack.enter_context(open_artifact(paths[0])) if paths else None
     opened: list[tuple[str, Artifact]] = []
     for i, p in enumerate(layers, start=1):
-        opened.append((layer_origin(i, p.name), stack.enter_context(open_artifact(p))))
+        origin = layer_origin(i, p.name)
+        try:
+            art = open_artifact(p)
+        except ArtifactError as e:
+            # Named like the layer's findings: which --layer it is matters more than its path.
+            raise ArtifactError(shown_in(origin, e.message), hint=e.hint) from e
+        opened.append((origin, stack.enter_context(art)))
     return _Opened(fn_art, opened)
 
 
@@ -252,8 +261,8 @@ def _describe(role: str, art: Artifact) -> dict[str, object]:
 
 
 def _archive_problems(opened: _Opened) -> list[Finding]:
-    """Each artifact's own problems."""
+    """Each artifact's own problems; a layer's named with the layer, as its files are."""
     out = list(opened.function.problems) if opened.function else []
-    for _, art in opened.layers:
-        out += art.problems
+    for origin, art in opened.layers:
+        out += [dataclasses.replace(f, path=shown_in(origin, f.path)) for f in art.problems]
     return out
