@@ -36,8 +36,9 @@ __all__ = ["Artifact", "open_artifact"]
 class Artifact:
     """An opened zip or directory. Use as a context manager; not thread-safe (one file handle)."""
 
-    def __init__(self, path: Path, source: ZipSource | DirSource, listing: Listing) -> None:
-        self.path = path
+    def __init__(self, source: ZipSource | DirSource) -> None:
+        listing = source.listing
+        self.path = source.path
         self.kind: Literal["zip", "dir"] = source.kind
         self.limits = source.limits
         self._source = source
@@ -160,7 +161,7 @@ def open_artifact(path: Path, *, limits: ArchiveLimits = DEFAULT_LIMITS) -> Arti
             raise ArtifactError(f"cannot read {path}: {e.strerror or e}") from e
     else:
         raise ArtifactError(f"{path} is neither a zip file nor a directory")
-    art = Artifact(path, source, listing)
+    art = Artifact(source)
     try:
         art._check_symlinks()
     except BaseException:
