@@ -19,7 +19,8 @@ from lp_helpers import lp_build_json
 
 from lambdapack.inspect.archive import open_artifact
 from lambdapack.inspect.check import distribution_owners
-from lambdapack.report.sizes import SizeReport, render_html, size_report
+from lambdapack.report.page import render_html
+from lambdapack.report.sizes import SizeReport, size_report
 
 pytestmark = pytest.mark.network
 

@@ -13,18 +13,11 @@ from pathlib import Path
 import pytest
 
 from lambdapack.facts.limits import UNZIPPED_BYTES
-from lambdapack.report.sizes import (
-    Rect,
-    SizeReport,
-    file_kind,
-    render_html,
-    render_table,
-    size_report,
-    squarify,
-    to_json,
-    treemap_cells,
-    zip_member_sizes,
-)
+from lambdapack.report.page import render_html
+from lambdapack.report.sizes import SizeReport, file_kind, size_report, zip_member_sizes
+from lambdapack.report.summary import to_json
+from lambdapack.report.table import render_table
+from lambdapack.report.treemap import Rect, squarify, treemap_cells
 
 EPS = 1e-6
 
