@@ -302,7 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _mb(n: int) -> str:
     # Binary units throughout: Lambda's "250 MB" is 262,144,000 bytes = 250 MiB.
-    from lambdapack.report.sizes import human
+    from lambdapack.report.units import human
 
     return human(n)
 
@@ -337,7 +337,7 @@ def _print_build(result: BuildResult, stream: TextIO) -> None:
         )
     if result.cached:
         print("(no change since the last build: the zip came from the cache)", file=stream)
-    from lambdapack.report.sizes import render_table
+    from lambdapack.report.table import render_table
 
     for rep_ in result.size_reports:
         short = dataclasses.replace(rep_, largest=rep_.largest[:5])
@@ -435,7 +435,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
         raise
     if args.report is not None and result.size_reports:
         from lambdapack.pack.zipwriter import atomic_output
-        from lambdapack.report.sizes import render_html
+        from lambdapack.report.page import render_html
 
         with atomic_output(args.report) as tmp:
             tmp.write_text(render_html(result.size_reports, f"lambdapack size report: {args.report.stem}"),
