@@ -178,16 +178,18 @@ def value_of(setting: Setting, layers: Layers) -> Any:
         return setting.default
     if source is Source.FLAG:
         raw, label = layers.flags[setting.name], setting.flag or setting.name
+        hint = f"pass another {label}"
     elif source is Source.ENV:
         var = _env_var(setting, layers.environ)
         assert var is not None
-        raw, label = layers.environ[var], f"{var}={layers.environ[var]!r}"
+        raw, label, hint = layers.environ[var], f"{var}={layers.environ[var]!r}", f"set {var} again, or unset it"
     else:
         raw, label = layers.file[setting.name], f"config {setting.name}={layers.file[setting.name]!r}"
+        hint = f"fix {setting.name} in the config file"
     try:
         return setting.parse(raw)
     except ValueError as e:
-        raise UsageError(f"{label}: {e}", f"fix {label.split('=')[0]}") from None
+        raise UsageError(f"{label}: {e}", hint) from None
 
 
 def _handed_down(setting: Setting, layers: Layers) -> Any:
