@@ -16,7 +16,8 @@ from lambdapack.facts.systemlibs import (
     resolve_needed,
     system_sonames,
 )
-from lambdapack.inspect.binaries import ELFInfo, read_elf_file
+from lambdapack.inspect.elf.model import ELFInfo
+from lambdapack.inspect.elf.reader import read_elf_file
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "needed"
 

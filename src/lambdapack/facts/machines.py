@@ -2,7 +2,7 @@
 
 Source: the System V gABI e_machine list (https://www.sco.com/developers/gabi/latest/ch4.eheader.html)
 and glibc's elf.h. Names are `platform.machine()`'s, which manylinux wheel tags use too.
-`binaries` names the machine of any ELF file from it; `runtimes.Arch.elf_machine`
+`inspect.elf.reader` names the machine of any ELF file from it; `runtimes.Arch.elf_machine`
 is Lambda's two entries of it.
 """
 

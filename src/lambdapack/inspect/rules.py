@@ -41,7 +41,9 @@ def binary_and_needed(view: LambdaView, target: Target) -> list[Finding]:
     from the shortest prefix that holds its dynamic section (never the whole library).
     """
     from lambdapack.facts.systemlibs import resolve_needed
-    from lambdapack.inspect.binaries import BinaryKind, ELFInfo, ELFInvalid, classify, read_elf_prefix
+    from lambdapack.inspect.binarykind import BinaryKind, classify
+    from lambdapack.inspect.elf.model import ELFInfo, ELFInvalid
+    from lambdapack.inspect.elf.reader import read_elf_prefix
 
     files = list(view.files.values())
     parsed: dict[str, ELFInfo | ELFInvalid] = {}
