@@ -40,7 +40,7 @@ def binary_and_needed(view: LambdaView, target: Target) -> list[Finding]:
     Each file is classified from its first 64 bytes; each ELF file is parsed once,
     from the shortest prefix that holds its dynamic section (never the whole library).
     """
-    from lambdapack.facts.systemlibs import resolve_needed
+    from lambdapack.facts.systemlibs import LinkedFile, resolve_needed
     from lambdapack.inspect.binarykind import BinaryKind, classify
     from lambdapack.inspect.elf.model import ELFInfo, ELFInvalid
     from lambdapack.inspect.elf.reader import read_elf_prefix
@@ -86,7 +86,7 @@ def binary_and_needed(view: LambdaView, target: Target) -> list[Finding]:
             info = elf(f)
         except ELFInvalid:
             continue
-        missing = resolve_needed(f.path, info.needed, info.rpath, info.runpath, available, target.runtime.os)
+        missing = resolve_needed(LinkedFile(f.path, info.needed, info.rpath, info.runpath), available, target.runtime.os)
         for u in missing:
             findings.append(
                 Finding("LP007", ERROR, m.arcname, f.distribution,
