@@ -141,7 +141,7 @@ def test_lp206_reports_the_sdk_not_what_the_runtime_ships_with_it() -> None:
 
 def test_sdk_lists_are_what_slim_and_smoke_used() -> None:
     from lambdapack.assemble import slim
-    from lambdapack.inspect import smoke
+    from lambdapack.inspect import smokechild as smoke
 
     assert slim.RUNTIME_SDK == ("boto3", "botocore", "s3transfer", "jmespath")
     assert slim.RUNTIME_INCLUDED[len(slim.RUNTIME_SDK):] == ("python-dateutil", "six", "urllib3")
