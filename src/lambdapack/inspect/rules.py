@@ -16,6 +16,7 @@ from lambdapack.facts import sdk
 from lambdapack.facts.layout import FUNCTION_ROOT, VERSIONED_DIR_RE, LambdaFile, LambdaView, parse_handler
 from lambdapack.inspect import checks, credentials
 from lambdapack.inspect.checks import ERROR, INFO, WARNING, Finding, Member
+from lambdapack.inspect.elf.model import ELFInfo, ELFInvalid  # already loaded by checks: costs nothing
 from lambdapack.target.tags import Target
 
 __all__ = ["run_view_rules"]
@@ -42,7 +43,6 @@ def binary_and_needed(view: LambdaView, target: Target) -> list[Finding]:
     """
     from lambdapack.facts.systemlibs import LinkedFile, resolve_needed
     from lambdapack.inspect.binarykind import BinaryKind, classify
-    from lambdapack.inspect.elf.model import ELFInfo, ELFInvalid
     from lambdapack.inspect.elf.reader import read_elf_prefix
 
     files = list(view.files.values())
