@@ -42,8 +42,8 @@ from packaging.utils import canonicalize_name
 
 from lambdapack.assemble.patterns import PathPattern
 from lambdapack.facts import sdk
+from lambdapack.facts.machines import normalize_machine
 from lambdapack.host import processes
-from lambdapack.host.interpreters import normalize_machine
 from lambdapack.inspect.elf.loadheaders import read_load_headers
 from lambdapack.inspect.elf.model import ELFInfo, ELFInvalid
 from lambdapack.inspect.elf.reader import read_elf_file
