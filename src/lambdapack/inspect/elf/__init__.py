@@ -1,5 +1,9 @@
 """Our own, dependency-free ELF reader: what decides whether a shared object loads on Lambda.
 
+It extracts the machine, DT_NEEDED, SONAME, RPATH/RUNPATH, the symbol versions a file
+needs (``GLIBC_2.17`` ...), its exported dynamic symbols and whether debug information
+is still present; this is the only ELF parser in lambdapack.
+
 `reader` parses a file (`read_elf`, `read_elf_file`, `read_elf_prefix`) into the
 `model.ELFInfo`; `layout` holds the struct layouts and the bounds-checked reads every
 parser here goes through; `dynamic` walks the dynamic section and the version needs;
