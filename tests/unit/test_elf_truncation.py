@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from lambdapack.facts.runtimes import get_arch, get_runtime
-from lambdapack.inspect.binaries import ELFInfo, elf_truncation
 from lambdapack.inspect.checks import (
     ERROR,
     WARNING,
@@ -23,6 +22,8 @@ from lambdapack.inspect.checks import (
     check_binaries,
     is_extension_module_name,
 )
+from lambdapack.inspect.elf.model import ELFInfo
+from lambdapack.inspect.elf.truncation import elf_truncation
 from lambdapack.target.tags import Target
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "elf"
