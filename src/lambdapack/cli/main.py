@@ -523,7 +523,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 def _cmd_explain(args: argparse.Namespace) -> int:
     from lambdapack.cache.local import parse_size
-    from lambdapack.explain.causes import DEFAULT_MAX_BYTES, explain, keep_tail, render_text
+    from lambdapack.explain.causes import explain
+    from lambdapack.explain.logtext import DEFAULT_MAX_BYTES, keep_tail
+    from lambdapack.explain.render import render_text
 
     limit = DEFAULT_MAX_BYTES
     if args.max_bytes is not None:

@@ -1,0 +1,89 @@
+"""Rules for deployments Lambda refuses or cannot read: size limits and file permissions."""
+
+from __future__ import annotations
+
+import re
+
+from lambdapack.explain.commands import build_command, check_command
+from lambdapack.explain.hits import Hit, hit
+from lambdapack.explain.target import InferredTarget
+
+__all__ = ["permission_denied", "size_limit"]
+
+_UNZIPPED = re.compile(
+    r"Unzipped size must be smaller than (\d+) bytes|"
+    r"Layers consume more than the available size of (\d+) bytes|"
+    r"Function code combined with layers exceeds the maximum allowed size(?: of (\d+) bytes)?"
+)
+_REQUEST_TOO_LARGE = re.compile(
+    r"RequestEntityTooLargeException|Request must be smaller than (\d+) bytes for the (\w+) operation"
+)
+_PERMISSION = re.compile(
+    r"PermissionError: \[Errno 13\] Permission denied:?\s*(\S*)|"
+    r"Layer conversion failed: Some files do not have read permissions|"
+    r"\bEACCES\b|\[Errno 13\] Permission denied:?\s*(\S*)"
+)
+
+
+def size_limit(line: str, t: InferredTarget) -> list[Hit]:
+    m = _UNZIPPED.search(line)
+    if m is not None:
+        return [
+            hit(
+                ("unzipped",),
+                "EX013",
+                "deployment over the 250 MB unzipped limit",
+                line,
+                "The function code plus all its layers unzip to more than 262144000 bytes (250 MB), "
+                "Lambda's hard limit for zip deployments. Common culprits: boto3/botocore (already in the "
+                "runtime), tests, caches, and large libraries such as pandas + numpy + scipy together.",
+                f"{check_command(t, layer=True)}  (look for LP101: it totals function and layers)",
+                f"{build_command(t)} --with-layer layer.zip --exclude-tests  (drop what the runtime already "
+                "provides and unneeded extras); if still too large, use a container image (10 GB).",
+            )
+        ]
+    m = _REQUEST_TOO_LARGE.search(line)
+    if m is not None:
+        return [
+            hit(
+                ("request",),
+                "EX014",
+                "zip too large for a direct upload",
+                line,
+                "The zip was sent inline in the API request (e.g. --zip-file fileb://...), which Lambda "
+                "accepts only up to 50 MB zipped; the request body (base64) was "
+                + (f"over {m.group(1)} bytes." if m.group(1) else "over the limit."),
+                f"{check_command(t)}  (look for LP102)",
+                "upload the zip to S3 and deploy from there (aws lambda update-function-code "
+                "--s3-bucket B --s3-key K), or move dependencies to a layer: "
+                f"lambdapack build . {t.flags} --split",
+            )
+        ]
+    return []
+
+
+def permission_denied(line: str, t: InferredTarget) -> list[Hit]:
+    m = _PERMISSION.search(line)
+    if m is None:
+        return []
+    path = m.group(1) or m.group(2) or ""
+    path = path.strip("'\"")
+    return [
+        hit(
+            ("perm",),
+            "EX015",
+            f"permission denied{(' on ' + path) if path else ''}",
+            line,
+            "Lambda runs your code as a non-owner user, so every file must be world-readable (o+r) and "
+            "every directory world-executable (o+x). The zip was made on Windows or from files with "
+            "restrictive modes (e.g. 0600 from a umask or a secrets tool)"
+            + (
+                ". Writing under /var/task at run time is also refused: only /tmp is writable."
+                if path.startswith("/var/task")
+                else "."
+            ),
+            "zipinfo function.zip | grep -v '^-rw-r--r--\\|^drwxr-xr-x'  (lists members without 0644/0755)",
+            f"{build_command(t)}  (writes every file as 0644, 0755 if executable, and directories 0755); or "
+            "chmod -R o+rX before zipping.",
+        )
+    ]

@@ -1,0 +1,34 @@
+"""What a rule returns, and the quoting its patterns share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from lambdapack.explain.model import Explanation
+from lambdapack.explain.target import InferredTarget
+
+__all__ = ["QUOTE", "Hit", "Rule", "hit"]
+
+_MAX_MATCHED = 300
+
+# Quotes: CPython uses '...'; glibc uses `...' in older releases; some loggers re-quote.
+QUOTE = r"[`'\"‘’]"
+
+
+@dataclass(frozen=True)
+class Hit:
+    key: tuple[str, ...]
+    expl: Explanation
+
+
+Rule = Callable[[str, InferredTarget], list[Hit]]
+
+
+def _clip(line: str) -> str:
+    line = line.strip()
+    return line if len(line) <= _MAX_MATCHED else line[: _MAX_MATCHED - 3] + "..."
+
+
+def hit(key: tuple[str, ...], code: str, title: str, line: str, cause: str, confirm: str, fix: str) -> Hit:
+    return Hit((code, *key), Explanation(code, title, _clip(line), cause, confirm, fix))
