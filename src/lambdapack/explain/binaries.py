@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from lambdapack.explain.commands import build_command, check_command, in_layer
-from lambdapack.explain.hits import QUOTE, Hit, hit
+from lambdapack.explain.hits import QUOTE, Advice, Hit, hit
 from lambdapack.explain.target import InferredTarget
 from lambdapack.facts.runtimes import RUNTIMES
 
@@ -69,13 +69,15 @@ def glibc_version(line: str, t: InferredTarget) -> list[Hit]:
         hit(
             (sym, by),
             "EX005",
-            f"{sym} not found: binary built for glibc {major}.{minor}",
             line,
-            f"{who} was built against glibc {major}.{minor} (a manylinux_{major}_{minor} wheel or a "
-            f"binary compiled on a newer Linux), newer than the runtime's: {_glibc_runtimes()}.{have}",
-            f"{check_command(t, in_layer(by))}  (look for LP003)",
-            f"{build_command(t, in_layer(by))}  (lambdapack only picks manylinux wheels no newer than the "
-            f"runtime's glibc){move}.",
+            Advice(
+                title=f"{sym} not found: binary built for glibc {major}.{minor}",
+                cause=f"{who} was built against glibc {major}.{minor} (a manylinux_{major}_{minor} wheel or a "
+                f"binary compiled on a newer Linux), newer than the runtime's: {_glibc_runtimes()}.{have}",
+                confirm=f"{check_command(t, in_layer(by))}  (look for LP003)",
+                fix=f"{build_command(t, in_layer(by))}  (lambdapack only picks manylinux wheels no newer than the "
+                f"runtime's glibc){move}.",
+            ),
         )
     ]
 
@@ -90,14 +92,16 @@ def libstdcxx_version(line: str, t: InferredTarget) -> list[Hit]:
         hit(
             (sym, by),
             "EX006",
-            f"{sym} not found: binary needs a newer libstdc++",
             line,
-            f"{who} was compiled with a newer C++ toolchain and needs {kind} version {sym}. The runtime's "
-            "libstdc++ is too old: Amazon Linux 2 (python3.9-3.11) provides up to GLIBCXX_3.4.24 / "
-            "CXXABI_1.3.11, Amazon Linux 2023 (python3.12+) up to GLIBCXX_3.4.29 / CXXABI_1.3.13.",
-            f"{check_command(t, in_layer(by))}  (look for LP004)",
-            f"{build_command(t, in_layer(by))}  (picks a wheel whose manylinux tag matches the runtime), or "
-            "move to python3.12+; if the package only ships newer builds, pin an older version.",
+            Advice(
+                title=f"{sym} not found: binary needs a newer libstdc++",
+                cause=f"{who} was compiled with a newer C++ toolchain and needs {kind} version {sym}. The runtime's "
+                "libstdc++ is too old: Amazon Linux 2 (python3.9-3.11) provides up to GLIBCXX_3.4.24 / "
+                "CXXABI_1.3.11, Amazon Linux 2023 (python3.12+) up to GLIBCXX_3.4.29 / CXXABI_1.3.13.",
+                confirm=f"{check_command(t, in_layer(by))}  (look for LP004)",
+                fix=f"{build_command(t, in_layer(by))}  (picks a wheel whose manylinux tag matches the runtime), or "
+                "move to python3.12+; if the package only ships newer builds, pin an older version.",
+            ),
         )
     ]
 
@@ -126,14 +130,16 @@ def missing_library(line: str, t: InferredTarget) -> list[Hit]:
             hit(
                 (path,),
                 "EX009",
-                f"{path} exists but the loader refuses it",
                 line,
-                f"The loader reports {path} itself as missing although the file is in the package: that is "
-                "what glibc says when a shared object is for another machine (x86_64 vs arm64). The "
-                "package was installed for a different architecture than the function's.",
-                f"{check_command(t, in_layer(path))}  (look for LP002)",
-                f"{build_command(t, in_layer(path))}  (the --arch must match the function's architecture "
-                "setting).",
+                Advice(
+                    title=f"{path} exists but the loader refuses it",
+                    cause=f"The loader reports {path} itself as missing although the file is in the package: that is "
+                    "what glibc says when a shared object is for another machine (x86_64 vs arm64). The "
+                    "package was installed for a different architecture than the function's.",
+                    confirm=f"{check_command(t, in_layer(path))}  (look for LP002)",
+                    fix=f"{build_command(t, in_layer(path))}  (the --arch must match the function's architecture "
+                    "setting).",
+                ),
             )
         )
         return hits
@@ -152,86 +158,121 @@ def missing_library(line: str, t: InferredTarget) -> list[Hit]:
         hit(
             (lib,),
             "EX007",
-            f"shared library {lib} not found",
             line,
-            f"A compiled module needs {lib}, which is not part of the Lambda runtime's Amazon Linux image "
-            "and is not bundled in the package or a layer (the build machine had it installed system-wide).",
-            f"{check_command(t)}  (lists the libraries each binary needs that the runtime lacks)",
-            f"{change}ship {lib} in a layer under lib/ (/opt/lib is on LD_LIBRARY_PATH) or in the "
-            f"function zip under lib/ (/var/task/lib), then rebuild: {build_command(t)}",
+            Advice(
+                title=f"shared library {lib} not found",
+                cause=f"A compiled module needs {lib}, which is not part of the Lambda runtime's Amazon Linux image "
+                "and is not bundled in the package or a layer (the build machine had it installed system-wide).",
+                confirm=f"{check_command(t)}  (lists the libraries each binary needs that the runtime lacks)",
+                fix=f"{change}ship {lib} in a layer under lib/ (/opt/lib is on LD_LIBRARY_PATH) or in the "
+                f"function zip under lib/ (/var/task/lib), then rebuild: {build_command(t)}",
+            ),
         )
     )
     return hits
 
 
 def bad_binary(line: str, t: InferredTarget) -> list[Hit]:
+    # The first that matches: one loader message names one problem.
+    for rule in (_not_linux, _wrong_elf_class, _exec_format, _corrupted):
+        hits = rule(line, t)
+        if hits:
+            return hits
+    return []
+
+
+def _not_linux(line: str, t: InferredTarget) -> list[Hit]:
+    """A file named like a Linux shared object that is not ELF."""
     m = _INVALID_ELF.search(line)
     mach = _MACHO.search(line)
-    if m is not None or mach is not None:
-        path = (m.group(1) if m is not None else None) or ""
-        return [
-            hit(
-                ("elf", path),
-                "EX008",
-                f"{path or 'a binary'} is not a Linux binary",
-                line,
-                f"{path or 'The file'} is named like a Linux shared object but is a macOS (Mach-O) or Windows "
+    if m is None and mach is None:
+        return []
+    path = (m.group(1) if m is not None else None) or ""
+    return [
+        hit(
+            ("elf", path),
+            "EX008",
+            line,
+            Advice(
+                title=f"{path or 'a binary'} is not a Linux binary",
+                cause=f"{path or 'The file'} is named like a Linux shared object but is a macOS (Mach-O) or Windows "
                 "binary, or not a binary at all (a Git LFS pointer, an HTML error page): the package was "
                 "installed on macOS/Windows and zipped as-is.",
-                f"{check_command(t, in_layer(path))}  (look for LP001 or LP008)",
-                f"{build_command(t, in_layer(path))}  (downloads Linux wheels for the target from any OS).",
-            )
-        ]
+                confirm=f"{check_command(t, in_layer(path))}  (look for LP001 or LP008)",
+                fix=f"{build_command(t, in_layer(path))}  (downloads Linux wheels for the target from any OS).",
+            ),
+        )
+    ]
+
+
+def _wrong_elf_class(line: str, t: InferredTarget) -> list[Hit]:
+    """An ELF file of the wrong class: Lambda loads only 64-bit code."""
     m = _ELF_CLASS.search(line)
-    if m is not None:
-        path, cls = m.group(1) or "", m.group(2)
-        bits = "32-bit" if cls == "ELFCLASS32" else "64-bit"
-        return [
-            hit(
-                ("class", path),
-                "EX009",
-                f"{path or 'a binary'} is {bits} ({cls})",
-                line,
-                f"{path or 'A shared object'} is a {bits} ELF file; Lambda's x86_64 and arm64 runtimes "
+    if m is None:
+        return []
+    path, cls = m.group(1) or "", m.group(2)
+    bits = "32-bit" if cls == "ELFCLASS32" else "64-bit"
+    return [
+        hit(
+            ("class", path),
+            "EX009",
+            line,
+            Advice(
+                title=f"{path or 'a binary'} is {bits} ({cls})",
+                cause=f"{path or 'A shared object'} is a {bits} ELF file; Lambda's x86_64 and arm64 runtimes "
                 "load only 64-bit code for their own machine.",
-                f"{check_command(t, in_layer(path))}  (look for LP002)",
-                f"{build_command(t, in_layer(path))}",
-            )
-        ]
+                confirm=f"{check_command(t, in_layer(path))}  (look for LP002)",
+                fix=f"{build_command(t, in_layer(path))}",
+            ),
+        )
+    ]
+
+
+def _exec_format(line: str, t: InferredTarget) -> list[Hit]:
+    """An executable the kernel refuses to run."""
     m = _EXEC_FORMAT.search(line)
-    if m is not None:
-        path = (m.group(1) or m.group(2) or "").strip("'\"")
-        return [
-            hit(
-                ("exec", path),
-                "EX009",
-                f"{path or 'an executable'} is for another architecture",
-                line,
-                f"{path or 'An executable in the package'} cannot run on the function's machine: it was "
+    if m is None:
+        return []
+    path = (m.group(1) or m.group(2) or "").strip("'\"")
+    return [
+        hit(
+            ("exec", path),
+            "EX009",
+            line,
+            Advice(
+                title=f"{path or 'an executable'} is for another architecture",
+                cause=f"{path or 'An executable in the package'} cannot run on the function's machine: it was "
                 "built for another architecture (x86_64 vs arm64) or OS.",
-                f"{check_command(t, in_layer(path))}  (look for LP001 or LP002)",
-                f"{build_command(t, in_layer(path))}; for executables you ship yourself, download the "
+                confirm=f"{check_command(t, in_layer(path))}  (look for LP001 or LP002)",
+                fix=f"{build_command(t, in_layer(path))}; for executables you ship yourself, download the "
                 "Linux build matching --arch.",
-            )
-        ]
+            ),
+        )
+    ]
+
+
+def _corrupted(line: str, t: InferredTarget) -> list[Hit]:
+    """An ELF file whose layout is damaged, usually by `strip`."""
     m = _ALIGN.search(line)
-    if m is not None:
-        path = m.group(1) or ""
-        return [
-            hit(
-                ("align", path),
-                "EX010",
-                f"{path or 'a shared object'} is corrupted",
-                line,
-                f"{path or 'A shared object'} has a damaged or truncated ELF layout. The usual cause is "
+    if m is None:
+        return []
+    path = m.group(1) or ""
+    return [
+        hit(
+            ("align", path),
+            "EX010",
+            line,
+            Advice(
+                title=f"{path or 'a shared object'} is corrupted",
+                cause=f"{path or 'A shared object'} has a damaged or truncated ELF layout. The usual cause is "
                 "running `strip` on it while packaging (e.g. serverless-python-requirements with "
                 "slim: true), or a truncated copy.",
-                f"{check_command(t, in_layer(path))}  (look for LP006 or LP008)",
-                f"do not strip that file (serverless: slim: false, or add it to slimPatterns exclusions), "
+                confirm=f"{check_command(t, in_layer(path))}  (look for LP006 or LP008)",
+                fix=f"do not strip that file (serverless: slim: false, or add it to slimPatterns exclusions), "
                 f"or build with {build_command(t, in_layer(path))}  (lambdapack never strips binaries).",
-            )
-        ]
-    return []
+            ),
+        )
+    ]
 
 
 def urllib3_openssl(line: str, t: InferredTarget) -> list[Hit]:
@@ -241,11 +282,13 @@ def urllib3_openssl(line: str, t: InferredTarget) -> list[Hit]:
         hit(
             ("urllib3",),
             "EX017",
-            "urllib3 2 needs OpenSSL 1.1.1+",
             line,
-            "urllib3 2.x requires Python's ssl module to be linked with OpenSSL 1.1.1 or newer; this "
-            "runtime's is older.",
-            f"{check_command(t)}",
-            f"pin urllib3<2 in requirements.txt (or move to a newer runtime) and rebuild: {build_command(t)}",
+            Advice(
+                title="urllib3 2 needs OpenSSL 1.1.1+",
+                cause="urllib3 2.x requires Python's ssl module to be linked with OpenSSL 1.1.1 or newer; this "
+                "runtime's is older.",
+                confirm=f"{check_command(t)}",
+                fix=f"pin urllib3<2 in requirements.txt (or move to a newer runtime) and rebuild: {build_command(t)}",
+            ),
         )
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from lambdapack.explain.commands import build_command, check_command
-from lambdapack.explain.hits import Hit, hit
+from lambdapack.explain.hits import Advice, Hit, hit
 from lambdapack.explain.target import InferredTarget
 
 __all__ = ["permission_denied", "size_limit"]
@@ -32,14 +32,16 @@ def size_limit(line: str, t: InferredTarget) -> list[Hit]:
             hit(
                 ("unzipped",),
                 "EX013",
-                "deployment over the 250 MB unzipped limit",
                 line,
-                "The function code plus all its layers unzip to more than 262144000 bytes (250 MB), "
-                "Lambda's hard limit for zip deployments. Common culprits: boto3/botocore (already in the "
-                "runtime), tests, caches, and large libraries such as pandas + numpy + scipy together.",
-                f"{check_command(t, layer=True)}  (look for LP101: it totals function and layers)",
-                f"{build_command(t)} --with-layer layer.zip --exclude-tests  (drop what the runtime already "
-                "provides and unneeded extras); if still too large, use a container image (10 GB).",
+                Advice(
+                    title="deployment over the 250 MB unzipped limit",
+                    cause="The function code plus all its layers unzip to more than 262144000 bytes (250 MB), "
+                    "Lambda's hard limit for zip deployments. Common culprits: boto3/botocore (already in the "
+                    "runtime), tests, caches, and large libraries such as pandas + numpy + scipy together.",
+                    confirm=f"{check_command(t, layer=True)}  (look for LP101: it totals function and layers)",
+                    fix=f"{build_command(t)} --with-layer layer.zip --exclude-tests  (drop what the runtime already "
+                    "provides and unneeded extras); if still too large, use a container image (10 GB).",
+                ),
             )
         ]
     m = _REQUEST_TOO_LARGE.search(line)
@@ -48,15 +50,17 @@ def size_limit(line: str, t: InferredTarget) -> list[Hit]:
             hit(
                 ("request",),
                 "EX014",
-                "zip too large for a direct upload",
                 line,
-                "The zip was sent inline in the API request (e.g. --zip-file fileb://...), which Lambda "
-                "accepts only up to 50 MB zipped; the request body (base64) was "
-                + (f"over {m.group(1)} bytes." if m.group(1) else "over the limit."),
-                f"{check_command(t)}  (look for LP102)",
-                "upload the zip to S3 and deploy from there (aws lambda update-function-code "
-                "--s3-bucket B --s3-key K), or move dependencies to a layer: "
-                f"lambdapack build . {t.flags} --split",
+                Advice(
+                    title="zip too large for a direct upload",
+                    cause="The zip was sent inline in the API request (e.g. --zip-file fileb://...), which Lambda "
+                    "accepts only up to 50 MB zipped; the request body (base64) was "
+                    + (f"over {m.group(1)} bytes." if m.group(1) else "over the limit."),
+                    confirm=f"{check_command(t)}  (look for LP102)",
+                    fix="upload the zip to S3 and deploy from there (aws lambda update-function-code "
+                    "--s3-bucket B --s3-key K), or move dependencies to a layer: "
+                    f"lambdapack build . {t.flags} --split",
+                ),
             )
         ]
     return []
@@ -72,18 +76,20 @@ def permission_denied(line: str, t: InferredTarget) -> list[Hit]:
         hit(
             ("perm",),
             "EX015",
-            f"permission denied{(' on ' + path) if path else ''}",
             line,
-            "Lambda runs your code as a non-owner user, so every file must be world-readable (o+r) and "
-            "every directory world-executable (o+x). The zip was made on Windows or from files with "
-            "restrictive modes (e.g. 0600 from a umask or a secrets tool)"
-            + (
-                ". Writing under /var/task at run time is also refused: only /tmp is writable."
-                if path.startswith("/var/task")
-                else "."
+            Advice(
+                title=f"permission denied{(' on ' + path) if path else ''}",
+                cause="Lambda runs your code as a non-owner user, so every file must be world-readable (o+r) and "
+                "every directory world-executable (o+x). The zip was made on Windows or from files with "
+                "restrictive modes (e.g. 0600 from a umask or a secrets tool)"
+                + (
+                    ". Writing under /var/task at run time is also refused: only /tmp is writable."
+                    if path.startswith("/var/task")
+                    else "."
+                ),
+                confirm="zipinfo function.zip | grep -v '^-rw-r--r--\\|^drwxr-xr-x'  (lists members without 0644/0755)",
+                fix=f"{build_command(t)}  (writes every file as 0644, 0755 if executable, and directories 0755); or "
+                "chmod -R o+rX before zipping.",
             ),
-            "zipinfo function.zip | grep -v '^-rw-r--r--\\|^drwxr-xr-x'  (lists members without 0644/0755)",
-            f"{build_command(t)}  (writes every file as 0644, 0755 if executable, and directories 0755); or "
-            "chmod -R o+rX before zipping.",
         )
     ]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from lambdapack.explain.model import Explanation
 from lambdapack.explain.target import InferredTarget
 
-__all__ = ["QUOTE", "Hit", "Rule", "hit"]
+__all__ = ["QUOTE", "Advice", "Hit", "Rule", "hit"]
 
 _MAX_MATCHED = 300
 
@@ -17,7 +17,19 @@ QUOTE = r"[`'\"‘’]"
 
 
 @dataclass(frozen=True)
+class Advice:
+    """What a rule says about one problem; `hit` adds its code and the line it matched."""
+
+    title: str
+    cause: str
+    confirm: str
+    fix: str
+
+
+@dataclass(frozen=True)
 class Hit:
+    """One explanation and the key that makes it distinct: one per key in an excerpt."""
+
     key: tuple[str, ...]
     expl: Explanation
 
@@ -30,5 +42,5 @@ def _clip(line: str) -> str:
     return line if len(line) <= _MAX_MATCHED else line[: _MAX_MATCHED - 3] + "..."
 
 
-def hit(key: tuple[str, ...], code: str, title: str, line: str, cause: str, confirm: str, fix: str) -> Hit:
-    return Hit((code, *key), Explanation(code, title, _clip(line), cause, confirm, fix))
+def hit(key: tuple[str, ...], code: str, line: str, advice: Advice) -> Hit:
+    return Hit((code, *key), Explanation(code, advice.title, _clip(line), advice.cause, advice.confirm, advice.fix))

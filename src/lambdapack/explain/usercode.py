@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from lambdapack.explain.commands import build_command, check_command
-from lambdapack.explain.hits import QUOTE, Hit, hit
+from lambdapack.explain.hits import QUOTE, Advice, Hit, hit
 from lambdapack.explain.target import RUNTIME_PLACEHOLDER, InferredTarget
 
 __all__ = ["handler_setting", "syntax_error"]
@@ -34,15 +34,17 @@ def syntax_error(line: str, t: InferredTarget) -> list[Hit]:
             # One per excerpt: the [ERROR] line and its traceback's SyntaxError are the same problem.
             ("syntax",),
             "EX011",
-            f"syntax error in {('module ' + repr(mod)) if mod else 'the code'}"
-            + (f" ({where})" if where else ""),
             line,
-            "The code does not parse on the runtime's Python: either a real syntax error, or syntax newer "
-            "than the runtime (`match` needs 3.10; PEP 695 `type X = ...` / generic `def f[T]` and PEP 701 "
-            "f-strings need 3.12), in your code or in a dependency installed for a newer Python.",
-            f"{py} -m py_compile {target_file}; then: {check_command(t)}",
-            "fix the line, or set the function's runtime to the Python the code is written for and "
-            f"rebuild for it: {build_command(t)}",
+            Advice(
+                title=f"syntax error in {('module ' + repr(mod)) if mod else 'the code'}"
+                + (f" ({where})" if where else ""),
+                cause="The code does not parse on the runtime's Python: either a real syntax error, or syntax newer "
+                "than the runtime (`match` needs 3.10; PEP 695 `type X = ...` / generic `def f[T]` and PEP 701 "
+                "f-strings need 3.12), in your code or in a dependency installed for a newer Python.",
+                confirm=f"{py} -m py_compile {target_file}; then: {check_command(t)}",
+                fix="fix the line, or set the function's runtime to the Python the code is written for and "
+                f"rebuild for it: {build_command(t)}",
+            ),
         )
     ]
 
@@ -55,14 +57,16 @@ def handler_setting(line: str, t: InferredTarget) -> list[Hit]:
             hit(
                 ("missing", mod, func),
                 "EX012",
-                f"function '{func}' not found in module '{mod}'",
                 line,
-                f"The handler setting is '{mod}.{func}', and {mod}.py imported fine but defines no "
-                f"top-level '{func}' (renamed, misspelt, or nested inside another block).",
-                f"grep -n 'def ' {mod.replace('.', '/')}.py",
-                f"set the function's handler to '{mod}.<name of the function>' (aws lambda "
-                f"update-function-configuration --handler {mod}.<function>), or rename the function to "
-                f"'{func}'.",
+                Advice(
+                    title=f"function '{func}' not found in module '{mod}'",
+                    cause=f"The handler setting is '{mod}.{func}', and {mod}.py imported fine but defines no "
+                    f"top-level '{func}' (renamed, misspelt, or nested inside another block).",
+                    confirm=f"grep -n 'def ' {mod.replace('.', '/')}.py",
+                    fix=f"set the function's handler to '{mod}.<name of the function>' (aws lambda "
+                    f"update-function-configuration --handler {mod}.<function>), or rename the function to "
+                    f"'{func}'.",
+                ),
             )
         ]
     m = _BAD_HANDLER.search(line)
@@ -71,13 +75,15 @@ def handler_setting(line: str, t: InferredTarget) -> list[Hit]:
             hit(
                 ("handler",),
                 "EX012",
-                "handler setting is invalid",
                 line,
-                "The function's handler setting must be '<module>.<function>' (e.g. "
-                "'lambda_function.lambda_handler'); the one configured does not name a function Lambda "
-                "can find.",
-                "aws lambda get-function-configuration --function-name <fn> --query Handler",
-                "aws lambda update-function-configuration --function-name <fn> --handler <module>.<function>",
+                Advice(
+                    title="handler setting is invalid",
+                    cause="The function's handler setting must be '<module>.<function>' (e.g. "
+                    "'lambda_function.lambda_handler'); the one configured does not name a function Lambda "
+                    "can find.",
+                    confirm="aws lambda get-function-configuration --function-name <fn> --query Handler",
+                    fix="aws lambda update-function-configuration --function-name <fn> --handler <module>.<function>",
+                ),
             )
         ]
     return []
