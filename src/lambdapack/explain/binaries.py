@@ -7,6 +7,7 @@ import re
 
 from lambdapack.explain.commands import build_command, check_command, in_layer
 from lambdapack.explain.hits import QUOTE, Advice, Hit, hit
+from lambdapack.explain.platforms import glibc_by_os, libstdcxx_by_os, newest_os_first_runtime
 from lambdapack.explain.target import InferredTarget
 from lambdapack.facts.runtimes import RUNTIMES
 
@@ -41,13 +42,6 @@ _ALIGN = re.compile(
 _URLLIB3 = re.compile(r"urllib3 v2(?:\.0)? only supports OpenSSL 1\.1\.1\+")
 
 
-def _glibc_runtimes() -> str:
-    return (
-        "python3.9-python3.11 run on Amazon Linux 2 (glibc 2.26); "
-        "python3.12 and later on Amazon Linux 2023 (glibc 2.34)"
-    )
-
-
 def glibc_version(line: str, t: InferredTarget) -> list[Hit]:
     m = _GLIBC.search(line)
     if m is None:
@@ -73,7 +67,7 @@ def glibc_version(line: str, t: InferredTarget) -> list[Hit]:
             Advice(
                 title=f"{sym} not found: binary built for glibc {major}.{minor}",
                 cause=f"{who} was built against glibc {major}.{minor} (a manylinux_{major}_{minor} wheel or a "
-                f"binary compiled on a newer Linux), newer than the runtime's: {_glibc_runtimes()}.{have}",
+                f"binary compiled on a newer Linux), newer than the runtime's: {glibc_by_os()}.{have}",
                 confirm=f"{check_command(t, in_layer(by))}  (look for LP003)",
                 fix=f"{build_command(t, in_layer(by))}  (lambdapack only picks manylinux wheels no newer than the "
                 f"runtime's glibc){move}.",
@@ -96,11 +90,10 @@ def libstdcxx_version(line: str, t: InferredTarget) -> list[Hit]:
             Advice(
                 title=f"{sym} not found: binary needs a newer libstdc++",
                 cause=f"{who} was compiled with a newer C++ toolchain and needs {kind} version {sym}. The runtime's "
-                "libstdc++ is too old: Amazon Linux 2 (python3.9-3.11) provides up to GLIBCXX_3.4.24 / "
-                "CXXABI_1.3.11, Amazon Linux 2023 (python3.12+) up to GLIBCXX_3.4.29 / CXXABI_1.3.13.",
+                f"libstdc++ is too old: {libstdcxx_by_os()}.",
                 confirm=f"{check_command(t, in_layer(by))}  (look for LP004)",
                 fix=f"{build_command(t, in_layer(by))}  (picks a wheel whose manylinux tag matches the runtime), or "
-                "move to python3.12+; if the package only ships newer builds, pin an older version.",
+                f"move to {newest_os_first_runtime()}+; if the package only ships newer builds, pin an older version.",
             ),
         )
     ]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from lambdapack.explain.target import InferredTarget
+from lambdapack.facts.layout import LAYER_ROOT
 
 __all__ = ["build_command", "check_command", "in_layer"]
+
 
 def check_command(t: InferredTarget, layer: bool = False) -> str:
     extra = " --layer layer.zip" if layer else ""
@@ -18,4 +20,4 @@ def build_command(t: InferredTarget, layer: bool = False) -> str:
 
 
 def in_layer(path: str) -> bool:
-    return path.startswith("/opt/")
+    return path.startswith(LAYER_ROOT + "/")

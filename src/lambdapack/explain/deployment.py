@@ -7,6 +7,8 @@ import re
 from lambdapack.explain.commands import build_command, check_command
 from lambdapack.explain.hits import Advice, Hit, hit
 from lambdapack.explain.target import InferredTarget
+from lambdapack.facts.layout import FUNCTION_ROOT
+from lambdapack.facts.limits import CONTAINER_IMAGE_BYTES, UNZIPPED_BYTES, ZIPPED_DIRECT_UPLOAD_BYTES
 
 __all__ = ["permission_denied", "size_limit"]
 
@@ -23,6 +25,10 @@ _PERMISSION = re.compile(
     r"Layer conversion failed: Some files do not have read permissions|"
     r"\bEACCES\b|\[Errno 13\] Permission denied:?\s*(\S*)"
 )
+# Lambda's limits as its documentation and its own messages round them.
+_UNZIPPED_MB = f"{UNZIPPED_BYTES // 2**20} MB"
+_DIRECT_UPLOAD_MB = f"{ZIPPED_DIRECT_UPLOAD_BYTES // 2**20} MB"
+_CONTAINER_IMAGE_GB = f"{CONTAINER_IMAGE_BYTES // 2**30} GB"
 
 
 def size_limit(line: str, t: InferredTarget) -> list[Hit]:
@@ -34,13 +40,13 @@ def size_limit(line: str, t: InferredTarget) -> list[Hit]:
                 "EX013",
                 line,
                 Advice(
-                    title="deployment over the 250 MB unzipped limit",
-                    cause="The function code plus all its layers unzip to more than 262144000 bytes (250 MB), "
+                    title=f"deployment over the {_UNZIPPED_MB} unzipped limit",
+                    cause=f"The function code plus all its layers unzip to more than {UNZIPPED_BYTES} bytes ({_UNZIPPED_MB}), "
                     "Lambda's hard limit for zip deployments. Common culprits: boto3/botocore (already in the "
                     "runtime), tests, caches, and large libraries such as pandas + numpy + scipy together.",
                     confirm=f"{check_command(t, layer=True)}  (look for LP101: it totals function and layers)",
                     fix=f"{build_command(t)} --with-layer layer.zip --exclude-tests  (drop what the runtime already "
-                    "provides and unneeded extras); if still too large, use a container image (10 GB).",
+                    f"provides and unneeded extras); if still too large, use a container image ({_CONTAINER_IMAGE_GB}).",
                 ),
             )
         ]
@@ -54,12 +60,12 @@ def size_limit(line: str, t: InferredTarget) -> list[Hit]:
                 Advice(
                     title="zip too large for a direct upload",
                     cause="The zip was sent inline in the API request (e.g. --zip-file fileb://...), which Lambda "
-                    "accepts only up to 50 MB zipped; the request body (base64) was "
+                    f"accepts only up to {_DIRECT_UPLOAD_MB} zipped; the request body (base64) was "
                     + (f"over {m.group(1)} bytes." if m.group(1) else "over the limit."),
                     confirm=f"{check_command(t)}  (look for LP102)",
                     fix="upload the zip to S3 and deploy from there (aws lambda update-function-code "
                     "--s3-bucket B --s3-key K), or move dependencies to a layer: "
-                    f"lambdapack build . {t.flags} --split",
+                    f"{build_command(t)} --split",
                 ),
             )
         ]
@@ -83,8 +89,8 @@ def permission_denied(line: str, t: InferredTarget) -> list[Hit]:
                 "every directory world-executable (o+x). The zip was made on Windows or from files with "
                 "restrictive modes (e.g. 0600 from a umask or a secrets tool)"
                 + (
-                    ". Writing under /var/task at run time is also refused: only /tmp is writable."
-                    if path.startswith("/var/task")
+                    f". Writing under {FUNCTION_ROOT} at run time is also refused: only /tmp is writable."
+                    if path.startswith(FUNCTION_ROOT)
                     else "."
                 ),
                 confirm="zipinfo function.zip | grep -v '^-rw-r--r--\\|^drwxr-xr-x'  (lists members without 0644/0755)",

@@ -3,13 +3,19 @@ whether a module name is a compiled extension."""
 
 from __future__ import annotations
 
+from lambdapack.facts.sdk import INCLUDED
+
 __all__ = ["distribution", "is_native_name", "top_level"]
+
 
 def top_level(module: str) -> str:
     return module.split(".", 1)[0]
 
 
+# Import names that are not their distribution's name. What the runtime ships comes from
+# its catalog (dateutil is python-dateutil); the rest are the common cases on PyPI.
 _PYPI_NAME = {
+    **{m: p.distribution for p in INCLUDED for m in p.modules if m != p.distribution},
     "_cffi_backend": "cffi",
     "yaml": "PyYAML",
     "psycopg2": "psycopg2-binary",
@@ -21,7 +27,6 @@ _PYPI_NAME = {
     "Cryptodome": "pycryptodomex",
     "nacl": "PyNaCl",
     "jwt": "PyJWT",
-    "dateutil": "python-dateutil",
     "dotenv": "python-dotenv",
     "bs4": "beautifulsoup4",
     "attr": "attrs",

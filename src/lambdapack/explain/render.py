@@ -7,6 +7,7 @@ from lambdapack.explain.target import ARCH_PLACEHOLDER, RUNTIME_PLACEHOLDER
 
 __all__ = ["render_text"]
 
+
 def render_text(expls: list[Explanation]) -> str:
     """Human-readable report of `explain`'s result."""
     if not expls:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from lambdapack.facts.runtimes import RUNTIMES
+from lambdapack.facts.runtimes import RUNTIMES, Arch, get_arch
 
 __all__ = ["ARCH_PLACEHOLDER", "RUNTIME_PLACEHOLDER", "InferredTarget", "infer_arch", "infer_runtime"]
 
 RUNTIME_PLACEHOLDER = "<python3.N>"
-ARCH_PLACEHOLDER = "<x86_64|arm64>"
+ARCH_PLACEHOLDER = "<" + "|".join(a.value for a in Arch) + ">"
 
 
 @dataclass(frozen=True)
@@ -40,13 +40,6 @@ _RUNTIME_PATTERNS = (
     re.compile(r"python(3\.\d+)\b"),
 )
 _WORD_CHAR = re.compile(r"\w")
-_ARCH_WORDS = {
-    "x86_64": "x86_64",
-    "x86-64": "x86_64",
-    "amd64": "x86_64",
-    "aarch64": "arm64",
-    "arm64": "arm64",
-}
 _ARCH_MENTION = re.compile(r"(?<![A-Za-z0-9])(x86[_-]64|amd64|aarch64|arm64)(?![A-Za-z0-9])")
 
 # Mentions that describe the machine itself, not a file that may be the wrong one.
@@ -60,6 +53,11 @@ _ARCH_REFUSED_LINE = re.compile(
 
 # Files for another OS say nothing about the function's architecture.
 _ARCH_IGNORE_LINE = re.compile(r"invalid ELF header|Mach-O|macosx|darwin|win_amd64|win32", re.IGNORECASE)
+
+
+def _arch_of(word: str) -> str:
+    """Lambda's name for an architecture as logs spell it ("x86-64" is the kernel's)."""
+    return get_arch(word.replace("-", "_")).value
 
 
 def infer_runtime(text: str) -> str:
@@ -77,11 +75,11 @@ def infer_arch(lines: list[str]) -> str:
     strong: set[str] = set()
     weak: set[str] = set()
     for line in lines:
-        found = {_ARCH_WORDS[m.group(1).lower()] for m in _ARCH_MENTION.finditer(line)}
+        found = {_arch_of(m.group(1)) for m in _ARCH_MENTION.finditer(line)}
         if not found or _ARCH_IGNORE_LINE.search(line):
             continue
         if _ARCH_REFUSED_LINE.search(line):
-            weak |= {"arm64" if a == "x86_64" else "x86_64" for a in found}
+            weak |= {b.value for a in found for b in Arch if b.value != a}
         elif _ARCH_STRONG_LINE.search(line):
             strong |= found
         else:
