@@ -43,6 +43,7 @@ _URLLIB3 = re.compile(r"urllib3 v2(?:\.0)? only supports OpenSSL 1\.1\.1\+")
 
 
 def glibc_version(line: str, t: InferredTarget) -> list[Hit]:
+    """EX005: a binary that needs a newer glibc than the runtime's."""
     m = _GLIBC.search(line)
     if m is None:
         return []
@@ -77,6 +78,7 @@ def glibc_version(line: str, t: InferredTarget) -> list[Hit]:
 
 
 def libstdcxx_version(line: str, t: InferredTarget) -> list[Hit]:
+    """EX006: a binary that needs a newer libstdc++ than the runtime's."""
     m = _GLIBCXX.search(line)
     if m is None:
         return []
@@ -115,6 +117,7 @@ _LIB_HINTS = {
 
 
 def missing_library(line: str, t: InferredTarget) -> list[Hit]:
+    """EX007, EX009: a shared library not found, or the package's own refused."""
     hits: list[Hit] = []
     own = _OWN_SO.search(line)
     if own is not None and own.group(1).startswith(("/var/task/", "/opt/")):
@@ -166,6 +169,7 @@ def missing_library(line: str, t: InferredTarget) -> list[Hit]:
 
 
 def bad_binary(line: str, t: InferredTarget) -> list[Hit]:
+    """EX008-EX010: a file the loader refuses for its format, class, machine or layout."""
     # The first that matches: one loader message names one problem.
     for rule in (_not_linux, _wrong_elf_class, _exec_format, _corrupted):
         hits = rule(line, t)
@@ -269,6 +273,7 @@ def _corrupted(line: str, t: InferredTarget) -> list[Hit]:
 
 
 def urllib3_openssl(line: str, t: InferredTarget) -> list[Hit]:
+    """EX017: urllib3 2 on a Python with an older OpenSSL."""
     if not _URLLIB3.search(line):
         return []
     return [

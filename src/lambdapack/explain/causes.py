@@ -87,5 +87,5 @@ def explain(text: str) -> list[Explanation]:
     # INIT_REPORT and platform records repeat the error type without the message; they
     # only matter when the message itself is not in the excerpt.
     if bare is not None and not out:
-        out.append(bare_import_error(target, bare).expl)
+        out.append(bare_import_error(bare, target).expl)
     return out

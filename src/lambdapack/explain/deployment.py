@@ -32,6 +32,7 @@ _CONTAINER_IMAGE_GB = f"{CONTAINER_IMAGE_BYTES // 2**30} GB"
 
 
 def size_limit(line: str, t: InferredTarget) -> list[Hit]:
+    """EX013, EX014: over the unzipped limit, or too large for a direct upload."""
     m = _UNZIPPED.search(line)
     if m is not None:
         return [
@@ -73,6 +74,7 @@ def size_limit(line: str, t: InferredTarget) -> list[Hit]:
 
 
 def permission_denied(line: str, t: InferredTarget) -> list[Hit]:
+    """EX015: files the Lambda user cannot read."""
     m = _PERMISSION.search(line)
     if m is None:
         return []

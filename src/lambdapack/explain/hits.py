@@ -10,6 +10,7 @@ from lambdapack.explain.target import InferredTarget
 
 __all__ = ["QUOTE", "Advice", "Hit", "Rule", "hit"]
 
+# A matched line is quoted, not reproduced: one log line can be megabytes.
 _MAX_MATCHED = 300
 
 # Quotes: CPython uses '...'; glibc uses `...' in older releases; some loggers re-quote.
@@ -43,4 +44,5 @@ def _clip(line: str) -> str:
 
 
 def hit(key: tuple[str, ...], code: str, line: str, advice: Advice) -> Hit:
+    """`key` names the problem within its code: the same key twice in a log is one problem."""
     return Hit((code, *key), Explanation(code, advice.title, _clip(line), advice.cause, advice.confirm, advice.fix))

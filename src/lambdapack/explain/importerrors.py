@@ -22,6 +22,7 @@ _CANNOT_IMPORT = re.compile(
 
 
 def no_module(line: str, t: InferredTarget) -> list[Hit]:
+    """EX001-EX003: `No module named X`, read by what X is (the handler, an extension, a package)."""
     unable = _UNABLE.search(line)
     handler_module = unable.group(1) if unable else None
     hits: list[Hit] = []
@@ -93,6 +94,7 @@ def _module_missing(mod: str, t: InferredTarget) -> Advice:
 
 
 def numpy_extensions(line: str, t: InferredTarget) -> list[Hit]:
+    """EX001: numpy's own banner for its unloadable C extensions."""
     if not _NUMPY_C.search(line):
         return []
     return [
@@ -112,6 +114,7 @@ def numpy_extensions(line: str, t: InferredTarget) -> list[Hit]:
 
 
 def cannot_import_name(line: str, t: InferredTarget) -> list[Hit]:
+    """EX004: `cannot import name` where the name is (or needs) compiled code."""
     hits: list[Hit] = []
     for m in _CANNOT_IMPORT.finditer(line):
         name, mod, location = m.group(1), m.group(2), m.group(3) or ""
@@ -148,6 +151,7 @@ def cannot_import_name(line: str, t: InferredTarget) -> list[Hit]:
 
 
 def generic_import_error(line: str, t: InferredTarget) -> list[Hit]:
+    """EX016: the handler module failed to import and no other rule said why."""
     m = _UNABLE.search(line)
     if m is None:
         return []
@@ -169,7 +173,8 @@ def generic_import_error(line: str, t: InferredTarget) -> list[Hit]:
     ]
 
 
-def bare_import_error(t: InferredTarget, line: str) -> Hit:
+def bare_import_error(line: str, t: InferredTarget) -> Hit:
+    """EX016: only the error type is in the excerpt, not its message."""
     return hit(
         ("bare",),
         "EX016",

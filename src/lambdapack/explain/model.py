@@ -8,6 +8,7 @@ from lambdapack.facts.limits import UNZIPPED_BYTES
 
 __all__ = ["CODES", "Explanation"]
 
+# One line per code, for documentation and tests; a rule's title says more.
 CODES: dict[str, str] = {
     "EX001": "native extension present but built for another OS, architecture or Python",
     "EX002": "module missing from the deployment package (or in the wrong folder)",
@@ -31,6 +32,9 @@ CODES: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Explanation:
+    """One problem: what it is, the log line that shows it, and a command that confirms
+    it and one that fixes it. The JSON output is `as_dict`, so field names are public."""
+
     code: str
     title: str
     matched: str

@@ -19,6 +19,8 @@ ARCH_PLACEHOLDER = "<" + "|".join(a.value for a in Arch) + ">"
 
 @dataclass(frozen=True)
 class InferredTarget:
+    """Lambda's runtime and architecture names, or placeholders where the text is silent."""
+
     runtime: str
     arch: str
 

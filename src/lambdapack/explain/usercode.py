@@ -19,6 +19,7 @@ _HANDLER_NOT_FOUND = re.compile(r"Runtime\.HandlerNotFound")
 
 
 def syntax_error(line: str, t: InferredTarget) -> list[Hit]:
+    """EX011: code that does not parse on the runtime's Python."""
     if _SYNTAX.search(line) is None:
         return []
     mod_m = _SYNTAX_MODULE.search(line)
@@ -50,6 +51,7 @@ def syntax_error(line: str, t: InferredTarget) -> list[Hit]:
 
 
 def handler_setting(line: str, t: InferredTarget) -> list[Hit]:
+    """EX012: a handler setting that names no function Lambda can find."""
     m = _HANDLER_MISSING.search(line)
     if m is not None:
         func, mod = m.group(1), m.group(2)
