@@ -27,7 +27,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def _limit(args: argparse.Namespace) -> int:
     from lambdapack.cache.local import parse_size
-    from lambdapack.explain.causes import DEFAULT_MAX_BYTES
+    from lambdapack.explain.logtext import DEFAULT_MAX_BYTES
 
     if args.max_bytes is None:
         return DEFAULT_MAX_BYTES
@@ -41,7 +41,9 @@ def _limit(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lambdapack.explain.causes import explain, keep_tail, render_text
+    from lambdapack.explain.causes import explain
+    from lambdapack.explain.logtext import keep_tail
+    from lambdapack.explain.render import render_text
 
     limit = _limit(args)
     if args.text is not None:
