@@ -15,11 +15,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from lp_helpers import lp_build_json
+from lp_helpers import clean_env, lp_build_json, run_lp, write_handler
 
 from lambdapack.inspect.archive import open_artifact
 from lambdapack.inspect.check import distribution_owners
-from lambdapack.report.sizes import SizeReport, render_html, size_report
+from lambdapack.report.page import render_html
+from lambdapack.report.sizes import SizeReport, size_report
 
 pytestmark = pytest.mark.network
 
@@ -152,3 +153,22 @@ def test_zoomed_kind_view_renders(report: tuple[Path, SizeReport], chromium: str
     assert "All distributions</a> › " + rep.dists[0].name in html
     tm = html[html.index('class="tm"') :]
     assert len(re.findall(r'<div class="cell ', tm)) > 50
+
+
+@pytest.mark.parametrize("columns", [60, 80])
+def test_cli_size_table_fits_the_terminal(tmp_path: Path, columns: int) -> None:
+    # No dependencies: offline and quick. COLUMNS is what shutil.get_terminal_size reads.
+    src = write_handler(tmp_path / "src")
+    out = tmp_path / "function.zip"
+    r = run_lp(
+        ["build", str(src), "--runtime", "python3.12", "--arch", "x86_64", "-o", str(out), "--no-cache"],
+        cwd=tmp_path,
+        env=clean_env({"COLUMNS": str(columns)}),
+    )
+    assert r.returncode == 0, r.explain()
+    lines = r.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("size report: "))
+    end = next(i for i, line in enumerate(lines) if line.startswith("unzipped total "))
+    table = lines[start + 1 : end]
+    assert any("largest" in line for line in table), r.stdout
+    assert all(len(line) <= columns for line in table), [line for line in table if len(line) > columns]

@@ -20,7 +20,7 @@ from lambdapack.assemble.slim import Profile, SlimResult, apply_slim, find_strip
 from lambdapack.assemble.stage import dependency_entries
 from lambdapack.facts.runtimes import Arch, get_runtime
 from lambdapack.host.interpreters import find_interpreter
-from lambdapack.inspect.binaries import read_elf_file
+from lambdapack.inspect.elf.reader import read_elf_file
 from lambdapack.resolve.install import read_distributions
 from lambdapack.staged import StagedFile
 from lambdapack.target.tags import Target

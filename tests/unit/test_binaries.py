@@ -1,4 +1,4 @@
-"""Tests for lambdapack.inspect.binaries on real binaries (tests/fixtures/elf/make_fixtures.py).
+"""Tests for the ELF reader (lambdapack.inspect.elf) and the binary classifier on real binaries (tests/fixtures/elf/make_fixtures.py).
 
 Expected values were cross-checked with ``readelf -h -d -V --dyn-syms -W``
 (GNU binutils 2.40) when the fixtures were generated; when ``readelf`` is on
@@ -18,14 +18,9 @@ from typing import Any
 
 import pytest
 
-from lambdapack.inspect.binaries import (
-    BinaryKind,
-    ELFInfo,
-    ELFInvalid,
-    classify,
-    read_elf,
-    read_elf_file,
-)
+from lambdapack.inspect.binarykind import BinaryKind, classify
+from lambdapack.inspect.elf.model import ELFInfo, ELFInvalid
+from lambdapack.inspect.elf.reader import read_elf, read_elf_file
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "elf"
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from lambdapack.inspect.binaries import ELFInvalid, read_elf, read_elf_prefix
+from lambdapack.inspect.elf.model import ELFInvalid
+from lambdapack.inspect.elf.reader import read_elf, read_elf_prefix
 
 FIXTURES = sorted(
     p for d in ("elf", "needed") for p in (Path(__file__).parents[1] / "fixtures" / d).iterdir()

@@ -14,12 +14,13 @@ from pathlib import Path
 import pytest
 
 from lambdapack.facts.runtimes import get_arch, get_runtime
-from lambdapack.inspect.binaries import ELFInfo, elf_truncation
 from lambdapack.inspect.checks import (
     Member,
     check_binaries,
     is_extension_module_name,
 )
+from lambdapack.inspect.elf.model import ELFInfo
+from lambdapack.inspect.elf.truncation import elf_truncation
 from lambdapack.inspect.findings import ERROR, WARNING, Finding
 from lambdapack.target.tags import Target
 

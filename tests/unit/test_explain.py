@@ -11,7 +11,9 @@ import json
 
 import pytest
 
-from lambdapack.explain.causes import CODES, Explanation, explain, render_text
+from lambdapack.explain.causes import explain
+from lambdapack.explain.model import CODES, Explanation
+from lambdapack.explain.render import render_text
 
 REQ = "8a1b2c3d-1111-2222-3333-444455556666"
 
@@ -494,7 +496,7 @@ import time  # noqa: E402
 import tracemalloc  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 
-from lambdapack.explain.causes import DEFAULT_MAX_BYTES, keep_tail  # noqa: E402
+from lambdapack.explain.logtext import DEFAULT_MAX_BYTES, keep_tail  # noqa: E402
 
 
 def test_keep_tail_keeps_the_last_bytes_from_a_whole_line() -> None:

@@ -23,7 +23,9 @@ from lambdapack.facts import sdk
 from lambdapack.facts.layout import VERSIONED_DIR_RE, LambdaFile, LambdaView, parse_handler
 from lambdapack.facts.machines import EM_AARCH64, EM_X86_64, MACHINE_NAMES
 from lambdapack.facts.runtimes import Arch, get_arch, get_runtime
-from lambdapack.inspect.binaries import ELFInvalid, read_elf_file, read_load_headers
+from lambdapack.inspect.elf.loadheaders import read_load_headers
+from lambdapack.inspect.elf.model import ELFInvalid
+from lambdapack.inspect.elf.reader import read_elf_file
 from lambdapack.inspect.rulebook import RULES
 from lambdapack.inspect.rules import handler_rule, shadowing
 from lambdapack.target.tags import Target
@@ -139,7 +141,7 @@ def test_lp206_reports_the_sdk_not_what_the_runtime_ships_with_it() -> None:
 
 def test_sdk_lists_are_what_slim_and_smoke_used() -> None:
     from lambdapack.assemble import slim
-    from lambdapack.inspect import smoke
+    from lambdapack.inspect import smokechild as smoke
 
     assert slim.RUNTIME_SDK == ("boto3", "botocore", "s3transfer", "jmespath")
     assert slim.RUNTIME_INCLUDED[len(slim.RUNTIME_SDK):] == ("python-dateutil", "six", "urllib3")

@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 from host_pythons import need_interpreter
 
+from lambdapack.facts.machines import normalize_machine
 from lambdapack.host.interpreters import (
     Interpreter,
     candidates,
     clear_cache,
     find_interpreter,
-    normalize_machine,
     probe,
 )
 

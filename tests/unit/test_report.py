@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import random
@@ -13,18 +14,11 @@ from pathlib import Path
 import pytest
 
 from lambdapack.facts.limits import UNZIPPED_BYTES
-from lambdapack.report.sizes import (
-    Rect,
-    SizeReport,
-    file_kind,
-    render_html,
-    render_table,
-    size_report,
-    squarify,
-    to_json,
-    treemap_cells,
-    zip_member_sizes,
-)
+from lambdapack.report.page import render_html
+from lambdapack.report.sizes import SizeReport, file_kind, size_report, zip_member_sizes
+from lambdapack.report.summary import to_json
+from lambdapack.report.table import render_table
+from lambdapack.report.treemap import Rect, squarify, treemap_cells
 
 EPS = 1e-6
 
@@ -198,6 +192,43 @@ def test_table_lists_distributions_and_largest_files_within_the_width(rep: SizeR
     assert "\x1b[" not in text  # no colour: the CLI adds it
     wide = render_table(rep, width=140)
     assert "python/numpy/_core/_multiarray_umath.cpython-312-x86_64-linux-gnu.so" in wide
+
+
+_TABLE_AT_80 = """\
+  8 files, 146.2 KiB unzipped, 142.7 KiB zipped, slimming saved 5.9 KiB
+  [..............................] 0.1% of Lambda's 250 MB unzipped limit
+
+  distribution                   files   unzipped     zipped   budget      saved
+  numpy 2.1.0                        5  130.6 KiB  127.1 KiB     0.1%     1000 B
+  (no distribution)                  1    9.8 KiB    9.8 KiB     0.0%          -
+  six 1.16.0                         2    5.9 KiB    5.9 KiB     0.0%       20 B
+  boto3 1.0                          0        0 B        0 B     0.0%    4.9 KiB
+  total                              8  146.2 KiB  142.7 KiB     0.1%    5.9 KiB
+
+  largest 3 files                                            unzipped     zipped
+  python/numpy.libs/libopenblas-abc.so.0.3                   78.1 KiB   78.1 KiB
+  python/numpy/_core/_multiar…thon-312-x86_64-linux-gnu.so   48.8 KiB   48.8 KiB
+  python/stray/data.bin                                       9.8 KiB    9.8 KiB
+"""
+
+
+def test_table_at_80_columns_and_wider_is_laid_out_as_before(rep: SizeReport) -> None:
+    assert render_table(rep, width=80).split("\n", 1)[1] == _TABLE_AT_80
+    assert render_table(rep, width=200).splitlines()[1:3] == _TABLE_AT_80.splitlines()[:2]
+
+
+@pytest.mark.parametrize("width", [60, 61, 63, 64, 70, 79])
+def test_table_fits_a_narrow_terminal(rep: SizeReport, width: int) -> None:
+    # Over budget too: the longest budget line ("1000.0% ... (OVER)").
+    over = dataclasses.replace(rep, unzipped=UNZIPPED_BYTES * 10, budget_share=10.0)
+    for r in (rep, over):
+        lines = render_table(r, width=width).splitlines()
+        assert lines[0] == f"layer {rep.artifact}"  # the path to copy stays whole
+        assert all(len(line) <= width for line in lines[1:]), [line for line in lines[1:] if len(line) > width]
+    text = render_table(rep, width=width)
+    assert "slimming saved 5.9 KiB" in text and "0.1% of Lambda's 250 MB unzipped limit" in text
+    assert "(OVER)" in render_table(over, width=width)
+    assert ("distribution" in text) == (width >= 64)  # the heading, once its column is wide enough
 
 
 def test_json_summary(rep: SizeReport) -> None:

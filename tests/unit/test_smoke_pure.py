@@ -9,18 +9,14 @@ from pathlib import Path
 
 from lambdapack.inspect.archive import open_artifact
 from lambdapack.inspect.findings import Finding
-from lambdapack.inspect.smoke import (
-    ModuleResult,
-    SmokeResult,
-    _extract,
-    _lambda_module,
-    _layer_names_by_root,
-    _remove_tree,
-    _set_modes,
+from lambdapack.inspect.smoke import ModuleResult, SmokeResult, render_text
+from lambdapack.inspect.smokeplan import (
     attach_findings,
-    render_text,
+    lambda_module,
+    layer_names_by_root,
     top_level_modules,
 )
+from lambdapack.inspect.smoketree import extract, remove_tree, set_modes
 
 # -- discovery ----------------------------------------------------------------------
 
@@ -74,20 +70,20 @@ def test_layer_names_split_by_sys_path_entry() -> None:
         "lib/libx.so",  # /opt/lib: loader path, not importable
         "bin/tool",
     ]
-    by_root = _layer_names_by_root(names, "3.12")
+    by_root = layer_names_by_root(names, "3.12")
     assert top_level_modules(by_root["python/"]) == ["orjson", "six"]
     assert top_level_modules(by_root["python/lib/python3.12/site-packages/"]) == ["attr"]
 
 
 def test_lambda_module_of_paths() -> None:
-    assert _lambda_module("/var/task/requests/api.py", "3.12") == "requests"
-    assert _lambda_module("/var/task/six.py", "3.12") == "six"
-    assert _lambda_module("/var/task/_x.cpython-312-x86_64-linux-gnu.so", "3.12") == "_x"
-    assert _lambda_module("/opt/python/lib/python3.12/site-packages/attr/_make.py", "3.12") == "attr"
-    assert _lambda_module("/opt/python/orjson/__init__.py", "3.12") == "orjson"
-    assert _lambda_module("/opt/python/lib/python3.11/site-packages/attr/x.py", "3.12") is None
-    assert _lambda_module("/opt/lib/libx.so", "3.12") is None
-    assert _lambda_module("/usr/lib/python3.12/json/__init__.py", "3.12") is None
+    assert lambda_module("/var/task/requests/api.py", "3.12") == "requests"
+    assert lambda_module("/var/task/six.py", "3.12") == "six"
+    assert lambda_module("/var/task/_x.cpython-312-x86_64-linux-gnu.so", "3.12") == "_x"
+    assert lambda_module("/opt/python/lib/python3.12/site-packages/attr/_make.py", "3.12") == "attr"
+    assert lambda_module("/opt/python/orjson/__init__.py", "3.12") == "orjson"
+    assert lambda_module("/opt/python/lib/python3.11/site-packages/attr/x.py", "3.12") is None
+    assert lambda_module("/opt/lib/libx.so", "3.12") is None
+    assert lambda_module("/usr/lib/python3.12/json/__init__.py", "3.12") is None
 
 
 # -- finding attachment ---------------------------------------------------------------
@@ -178,7 +174,7 @@ def test_extract_writes_only_accepted_entries_inside_the_root(tmp_path: Path) ->
     dest = outside / "root" / "var" / "task"
     dest.mkdir(parents=True)
     with open_artifact(z) as art:
-        _extract(art, dest)
+        extract(art, dest)
     got = sorted(p.relative_to(outside).as_posix() for p in outside.rglob("*"))
     assert got == [
         "root",
@@ -192,12 +188,12 @@ def test_extract_writes_only_accepted_entries_inside_the_root(tmp_path: Path) ->
     assert (dest / "inside").is_symlink() and (dest / "inside").readlink() == Path("ok")
     assert not (tmp_path / "escape.txt").exists()
 
-    _set_modes(dest, writable=False)
+    set_modes(dest, writable=False)
     assert stat.S_IMODE((dest / "ok").stat().st_mode) == 0o555
     assert stat.S_IMODE((dest / "ok" / "__init__.py").stat().st_mode) == 0o444
     assert stat.S_IMODE((dest / "tool.sh").stat().st_mode) == 0o555
     assert stat.S_IMODE(dest.stat().st_mode) == 0o555
-    _remove_tree(outside / "root")
+    remove_tree(outside / "root")
     assert list(outside.iterdir()) == []
 
 
@@ -214,7 +210,7 @@ def test_later_layer_overwrites_earlier_and_never_writes_through_links(tmp_path:
     opt.mkdir()
     for z in (one, two):
         with open_artifact(z) as art:
-            _extract(art, opt)
+            extract(art, opt)
     assert (opt / "python" / "conf.py").read_text() == "VALUE = 2\n"
     assert not (opt / "python" / "alias").is_symlink()
     assert (opt / "python" / "alias").read_text() == "a file now"

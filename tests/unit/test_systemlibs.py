@@ -10,13 +10,15 @@ import pytest
 
 from lambdapack.facts.runtimes import RUNTIMES
 from lambdapack.facts.systemlibs import (
+    LinkedFile,
     Unresolved,
     known_systems,
     lambda_ld_library_path,
     resolve_needed,
     system_sonames,
 )
-from lambdapack.inspect.binaries import ELFInfo, read_elf_file
+from lambdapack.inspect.elf.model import ELFInfo
+from lambdapack.inspect.elf.reader import read_elf_file
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "needed"
 
@@ -42,7 +44,7 @@ def elf(name: str) -> ELFInfo:
 
 
 def resolve(info: ELFInfo, elf_path: str, available: set[str], os_name: str = AL2023) -> list[Unresolved]:
-    return resolve_needed(elf_path, info.needed, info.rpath, info.runpath, available, os_name)
+    return resolve_needed(LinkedFile(elf_path, info.needed, info.rpath, info.runpath), available, os_name)
 
 
 # --- the fixtures are what the tests assume ----------------------------------
@@ -138,7 +140,7 @@ def test_unknown_os() -> None:
     with pytest.raises(ValueError, match="Amazon Linux 2023"):
         system_sonames("Amazon Linux 1")
     with pytest.raises(ValueError):
-        resolve_needed(EXT, ["libc.so.6"], [], [], set(), "Debian 12")
+        resolve_needed(LinkedFile(EXT, ["libc.so.6"]), set(), "Debian 12")
 
 
 # --- (a) a library Amazon Linux lacks, not bundled ---------------------------
@@ -209,7 +211,7 @@ def test_rpath_ignored_when_runpath_present() -> None:
 def test_rpath_alone_is_used() -> None:
     # Same search list without the RUNPATH: RPATH goes first.
     info = elf("ext_rpath_and_runpath.so")
-    got = resolve_needed(EXT, info.needed, info.rpath, (), {"/var/task/foo/rpath_dir/libfoo.so.1"}, AL2023)
+    got = resolve_needed(LinkedFile(EXT, info.needed, info.rpath, ()), {"/var/task/foo/rpath_dir/libfoo.so.1"}, AL2023)
     assert got == []
 
 
@@ -234,33 +236,26 @@ def test_layer_python_dir_is_not_a_library_dir() -> None:
 def test_origin_forms_and_normalisation() -> None:
     elf_path = "/var/task/a/b/_x.so"
     available = {"/var/task/a/libs/libq.so.2", "/var/task/a/b/sub/libr.so.3", "/var/task/rel/libs.so.4"}
-    got = resolve_needed(
+    linked = LinkedFile(
         elf_path,
         ["libq.so.2", "libr.so.3", "libs.so.4"],
         [],
         ["${ORIGIN}/../libs/", "$ORIGIN/./sub", "rel"],  # relative: from Lambda's cwd /var/task
-        available,
-        AL2,
     )
+    got = resolve_needed(linked, available, AL2)
     assert got == []
 
 
 def test_needed_paths() -> None:
     available = {"/var/task/foo/vendor/libv.so"}
-    got = resolve_needed(
-        EXT,
-        [
-            "$ORIGIN/vendor/libv.so",
-            "/lib64/libc.so.6",
-            "/var/task/libnope.so",
-            "vendor/libw.so",
-            "/usr/lib64/libzzz.so.9",
-        ],
-        [],
-        [],
-        available,
-        AL2,
-    )
+    needed = [
+        "$ORIGIN/vendor/libv.so",
+        "/lib64/libc.so.6",
+        "/var/task/libnope.so",
+        "vendor/libw.so",
+        "/usr/lib64/libzzz.so.9",
+    ]
+    got = resolve_needed(LinkedFile(EXT, needed), available, AL2)
     assert got == [
         Unresolved("/var/task/libnope.so", ("/var/task",)),
         Unresolved("vendor/libw.so", ("/var/task/vendor",)),
@@ -269,26 +264,26 @@ def test_needed_paths() -> None:
 
 
 def test_duplicates_reported_once_and_order_kept() -> None:
-    got = resolve_needed(EXT, ["libb.so.1", "libc.so.6", "liba.so.1", "libb.so.1"], [], [], set(), AL2)
+    got = resolve_needed(LinkedFile(EXT, ["libb.so.1", "libc.so.6", "liba.so.1", "libb.so.1"]), set(), AL2)
     assert [u.library for u in got] == ["libb.so.1", "liba.so.1"]
 
 
 def test_extra_dirs_are_searched_after_runpath() -> None:
     got = resolve_needed(
-        EXT, ["libk.so.1"], [], ["/var/task/r"], set(), AL2023, extra_dirs=("/var/task/x", "/opt/lib")
+        LinkedFile(EXT, ["libk.so.1"], [], ["/var/task/r"]), set(), AL2023, extra_dirs=("/var/task/x", "/opt/lib")
     )
     assert got == [Unresolved("libk.so.1", (*LD_LIBRARY_PATH, "/var/task/r", "/var/task/x"))]
     assert (
-        resolve_needed(EXT, ["libk.so.1"], [], [], {"/var/task/x/libk.so.1"}, AL2023, ("/var/task/x",)) == []
+        resolve_needed(LinkedFile(EXT, ["libk.so.1"]), {"/var/task/x/libk.so.1"}, AL2023, ("/var/task/x",)) == []
     )
 
 
 def test_version_specific_system_libraries() -> None:
     # An AL2-era wheel linking OpenSSL 1.0 breaks on python3.12 (AL2023), and vice versa.
-    assert resolve_needed(EXT, ["libssl.so.10"], [], [], set(), AL2) == []
-    assert resolve_needed(EXT, ["libssl.so.10"], [], [], set(), AL2023) == [
+    assert resolve_needed(LinkedFile(EXT, ["libssl.so.10"]), set(), AL2) == []
+    assert resolve_needed(LinkedFile(EXT, ["libssl.so.10"]), set(), AL2023) == [
         Unresolved("libssl.so.10", LD_LIBRARY_PATH)
     ]
-    assert resolve_needed(EXT, ["libssl.so.3"], [], [], set(), AL2) == [
+    assert resolve_needed(LinkedFile(EXT, ["libssl.so.3"]), set(), AL2) == [
         Unresolved("libssl.so.3", LD_LIBRARY_PATH)
     ]

@@ -42,9 +42,11 @@ from packaging.utils import canonicalize_name
 
 from lambdapack.assemble.patterns import PathPattern
 from lambdapack.facts import sdk
+from lambdapack.facts.machines import normalize_machine
 from lambdapack.host import processes
-from lambdapack.host.interpreters import normalize_machine
-from lambdapack.inspect.binaries import ELFInfo, ELFInvalid, read_elf_file, read_load_headers
+from lambdapack.inspect.elf.loadheaders import read_load_headers
+from lambdapack.inspect.elf.model import ELFInfo, ELFInvalid
+from lambdapack.inspect.elf.reader import read_elf_file
 from lambdapack.resolve.install import Distribution
 from lambdapack.staged import StagedFile
 from lambdapack.target.tags import Target

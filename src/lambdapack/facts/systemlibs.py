@@ -41,6 +41,7 @@ from typing import Any
 __all__ = [
     "DEFAULT_EXTRA_DIRS",
     "LAMBDA_CWD",
+    "LinkedFile",
     "Unresolved",
     "known_systems",
     "lambda_ld_library_path",
@@ -120,19 +121,25 @@ def _normalise(path: str) -> str:
     return "/" + path.lstrip("/")
 
 
+@dataclass(frozen=True)
+class LinkedFile:
+    """What the loader's search depends on in one ELF: where it is and its dynamic section."""
+
+    path: str  # its absolute Lambda path ($ORIGIN is its directory)
+    needed: Sequence[str]  # DT_NEEDED, in order
+    rpath: Sequence[str] = ()  # DT_RPATH entries, already split on ":"
+    runpath: Sequence[str] = ()  # DT_RUNPATH entries, already split on ":"
+
+
 def resolve_needed(
-    elf_path: str,
-    needed: Sequence[str],
-    rpath: Sequence[str],
-    runpath: Sequence[str],
+    elf: LinkedFile,
     available: Collection[str],
     os_name: str,
     extra_dirs: Sequence[str] = DEFAULT_EXTRA_DIRS,
 ) -> list[Unresolved]:
-    """The DT_NEEDED entries of the ELF at Lambda path ``elf_path`` that would not load.
+    """The DT_NEEDED entries of the ELF at Lambda path ``elf.path`` that would not load.
 
-    ``rpath``/``runpath`` are the ELF's DT_RPATH/DT_RUNPATH entries (already split
-    on ``:``); ``available`` holds the absolute, normalised Lambda paths of every file
+    ``available`` holds the absolute, normalised Lambda paths of every file
     in the merged artifact; ``os_name`` is ``Runtime.os``. A library counts as found
     when ``<dir>/<name>`` is in ``available`` for a searched directory, or when its
     name is one of :func:`system_sonames`. Each unresolved name is reported once, in
@@ -140,7 +147,8 @@ def resolve_needed(
     """
     system = system_sonames(os_name)
     system_dirs = _system_dirs()
-    origin = posixpath.dirname(_normalise(elf_path))
+    origin = posixpath.dirname(_normalise(elf.path))
+    rpath, runpath = elf.rpath, elf.runpath
 
     dirs: list[str] = []
     if not runpath:
@@ -152,7 +160,7 @@ def resolve_needed(
 
     unresolved: list[Unresolved] = []
     seen: set[str] = set()
-    for name in needed:
+    for name in elf.needed:
         if name in seen:
             continue
         seen.add(name)

@@ -34,16 +34,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from lambdapack.facts.machines import normalize_machine
 from lambdapack.host import processes
 
-__all__ = ["Interpreter", "candidates", "clear_cache", "find_interpreter", "normalize_machine", "probe"]
+__all__ = ["Interpreter", "candidates", "clear_cache", "find_interpreter", "probe"]
 
 # Run on each candidate: scripts/probe_interpreter.py prints one JSON line.
 _PROBE_SCRIPT = "probe_interpreter.py"
 _PROBE_TIMEOUT = 20.0
 _TOOL_TIMEOUT = 20.0
 _VERSIONED = re.compile(r"^python3\.(\d+)$")
-_MACHINES = {"amd64": "x86_64", "x64": "x86_64", "arm64": "aarch64", "aarch64_be": "aarch64"}
 
 
 @dataclass(frozen=True)
@@ -60,12 +60,6 @@ class Interpreter:
     def cache_tag(self) -> str:
         """`sys.implementation.cache_tag` of this interpreter, e.g. "cpython-312"."""
         return f"cpython-{self.version[0]}{self.version[1]}"
-
-
-def normalize_machine(machine: str) -> str:
-    """platform.machine() spellings differ by OS (macOS says arm64, Windows AMD64)."""
-    m = machine.strip().lower()
-    return _MACHINES.get(m, m)
 
 
 _lock = threading.Lock()

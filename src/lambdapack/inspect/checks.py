@@ -15,16 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lambdapack.facts import limits
-from lambdapack.inspect.binaries import (
-    BinaryKind,
-    ELFInfo,
-    ELFInvalid,
-    classify,
-    elf_truncation,
-    read_elf,
-    read_elf_file,
-    read_elf_prefix,
-)
+from lambdapack.inspect.binarykind import BinaryKind, classify
+from lambdapack.inspect.elf.model import ELFInfo, ELFInvalid
+from lambdapack.inspect.elf.reader import read_elf, read_elf_file, read_elf_prefix
+from lambdapack.inspect.elf.truncation import elf_truncation
 from lambdapack.inspect.findings import ERROR, WARNING, Finding
 from lambdapack.target.tags import Target
 

@@ -23,6 +23,7 @@ from lambdapack.facts.layout import (
 )
 from lambdapack.inspect import checks, credentials
 from lambdapack.inspect.checks import Member
+from lambdapack.inspect.elf.model import ELFInfo, ELFInvalid  # already loaded by checks: costs nothing
 from lambdapack.inspect.findings import ERROR, INFO, WARNING, Finding
 from lambdapack.target.tags import Target
 
@@ -48,8 +49,9 @@ def binary_and_needed(view: LambdaView, target: Target) -> list[Finding]:
     Each file is classified from its first 64 bytes; each ELF file is parsed once,
     from the shortest prefix that holds its dynamic section (never the whole library).
     """
-    from lambdapack.facts.systemlibs import resolve_needed
-    from lambdapack.inspect.binaries import BinaryKind, ELFInfo, ELFInvalid, classify, read_elf_prefix
+    from lambdapack.facts.systemlibs import LinkedFile, resolve_needed
+    from lambdapack.inspect.binarykind import BinaryKind, classify
+    from lambdapack.inspect.elf.reader import read_elf_prefix
 
     files = list(view.files.values())
     parsed: dict[str, ELFInfo | ELFInvalid] = {}
@@ -92,7 +94,7 @@ def binary_and_needed(view: LambdaView, target: Target) -> list[Finding]:
             info = elf(f)
         except ELFInvalid:
             continue
-        missing = resolve_needed(f.path, info.needed, info.rpath, info.runpath, available, target.runtime.os)
+        missing = resolve_needed(LinkedFile(f.path, info.needed, info.rpath, info.runpath), available, target.runtime.os)
         for u in missing:
             findings.append(
                 Finding("LP007", ERROR, m.arcname, f.distribution,

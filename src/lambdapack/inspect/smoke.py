@@ -49,64 +49,45 @@ measured in the child with ``time.perf_counter`` around ``importlib.import_modul
 Running imports in parallel makes the times indicative, not benchmarks.
 
 When an import fails, :func:`lambdapack.inspect.check.check` runs on the same artifacts and
-the findings that explain it are attached (:func:`attach_findings`).
+the findings that explain it are attached (:func:`smokeplan.attach_findings`).
+
+The parts: `smokeplan` (pure: which modules, the root layout, which findings explain
+a failure), `smoketree` (the extracted, read-only tree), `smokechild` (one import
+process and its report); this module runs them and renders the result.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import signal
-import stat
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from lambdapack.errors import UsageError
-from lambdapack.facts import sdk
-from lambdapack.facts.layout import (
-    FUNCTION_ROOT,
-    LAYER_ROOT,
-    VERSIONED_DIR_RE,
-    is_module_file,
-    module_name,
-    parse_handler,
-    split_shown,
-    sys_path,
-)
+from lambdapack.facts.layout import FUNCTION_ROOT, LAYER_ROOT, parse_handler, sys_path
 from lambdapack.host.children import map_with_children
 from lambdapack.host.interpreters import Interpreter, find_interpreter
-from lambdapack.host.processes import Group, Stopped, Timeout, script
+from lambdapack.host.processes import Group
 from lambdapack.inspect.archive import Artifact, open_artifact
 from lambdapack.inspect.check import check, distribution_owners
 from lambdapack.inspect.entries import display_name
-from lambdapack.inspect.findings import ERROR, INFO, Finding
-from lambdapack.inspect.placement import escapes as _escapes
-from lambdapack.inspect.rulebook import RULES, family
+from lambdapack.inspect.findings import Finding
+from lambdapack.inspect.smokechild import ChildReport, ChildRun, run_child
+from lambdapack.inspect.smokeplan import (
+    SmokeRoot,
+    attach_findings,
+    child_env,
+    lambda_module,
+    modules_to_import,
+    to_lambda,
+)
+from lambdapack.inspect.smoketree import lay_out, remove_tree, snapshot
 from lambdapack.target.tags import Target
 
-__all__ = [
-    "RUNTIME_SDK",
-    "ModuleResult",
-    "SmokeResult",
-    "attach_findings",
-    "render_text",
-    "smoke",
-    "top_level_modules",
-]
-
-# Top-level names the Lambda Python runtime provides in /var/runtime (boto3 and what
-# it needs). Absent from smoke runs unless with_runtime_boto3.
-RUNTIME_SDK: tuple[str, ...] = sdk.INCLUDED_MODULES
-
-# Codes of findings about native code: a bad binary anywhere in a distribution can
-# break the import of any of its modules (e.g. a library in `<dist>.libs/`).
-_BINARY_CODES = frozenset(code for code in RULES if family(code) == "LP0")
-
+__all__ = ["ModuleResult", "SmokeResult", "render_text", "smoke"]
 
 
 @dataclass(frozen=True)
@@ -151,335 +132,8 @@ class SmokeResult:
         }
 
 
-# -- module discovery (pure) ---------------------------------------------------------
-
-
-def top_level_modules(names: Iterable[str]) -> list[str]:
-    """Importable top-level names of one sys.path directory, from the file names in it.
-
-    `names` are paths relative to that directory. Folders count when their name is an
-    identifier and something below them is Python code (.py or an extension module);
-    `*.dist-info`, `*.libs` and other dotted names, `__pycache__`, `bin` and dunder
-    names are skipped. Sorted, without duplicates.
-    """
-    found: set[str] = set()
-    for name in names:
-        first, sep, rest = name.strip("/").partition("/")
-        if sep:
-            if (
-                first.isidentifier()
-                and first not in ("__pycache__", "bin")
-                and not first.startswith("__")
-                and "__pycache__/" not in rest
-                and is_module_file(rest.rsplit("/", 1)[-1])
-            ):
-                found.add(first)
-        else:
-            mod = module_name(first)
-            if mod is not None and not mod.startswith("__"):
-                found.add(mod)
-    return sorted(found)
-
-
-def _layer_names_by_root(names: Iterable[str], version: str) -> dict[str, list[str]]:
-    """A layer's names split by the sys.path entry they land in (relative to it)."""
-    site = f"python/lib/python{version}/site-packages/"
-    out: dict[str, list[str]] = {site: [], "python/": []}
-    for n in names:
-        if n.startswith(site):
-            out[site].append(n[len(site):])
-        elif n.startswith("python/") and not VERSIONED_DIR_RE.match(n):
-            out["python/"].append(n[len("python/"):])
-    return out
-
-
-def _lambda_module(path: str, version: str) -> str | None:
-    """The top-level module a Lambda path (/var/task/..., /opt/python/...) belongs to."""
-    for root in sys_path(version):
-        prefix = root + "/"
-        if path.startswith(prefix):
-            rest = path[len(prefix):]
-            if root == f"{LAYER_ROOT}/python" and VERSIONED_DIR_RE.match(f"python/{rest}"):
-                continue  # inside site-packages, handled by its own root
-            first, sep, _ = rest.partition("/")
-            if sep:
-                return first
-            return module_name(first) or first
-    return None
-
-
-
-
-def _finding_lambda_path(f: Finding) -> str | None:
-    """A check finding's path as a Lambda path (None when it names no file)."""
-    if not f.path:
-        return None
-    layer, rel = split_shown(f.path)
-    return f"{LAYER_ROOT if layer is not None else FUNCTION_ROOT}/{rel}"
-
-
-# -- finding attachment (pure) ----------------------------------------------------------
-
-
-def attach_findings(
-    module: str,
-    involved: Iterable[str],
-    error: str,
-    findings: Sequence[Finding],
-    version: str,
-    module_dists: Mapping[str, Iterable[str]] | None = None,
-) -> list[Finding]:
-    """The check findings that explain why `module` failed to import.
-
-    A finding is attached when (info-level findings never are):
-    - its file is inside the failing module or one of the `involved` modules (those
-      whose files appear in the traceback or as the ImportError's path);
-    - its file's name appears in the error text (e.g. "libfoo.so.1: cannot open...");
-    - it is a binary error (LP001-LP007) of a distribution that owns files of the
-      failing or involved modules (`module_dists`: module -> "dist version"), which
-      covers libraries vendored in `<dist>.libs/`;
-    - it is an error about the artifact as a whole (no path).
-    """
-    mods = {module, *involved}
-    dists: set[str] = set()
-    for m in mods:
-        dists.update((module_dists or {}).get(m, ()))
-    out: list[Finding] = []
-    for f in findings:
-        if f.severity == INFO:
-            continue
-        lp = _finding_lambda_path(f)
-        if lp is None:
-            if f.severity == ERROR:
-                out.append(f)
-            continue
-        base = lp.rsplit("/", 1)[-1]
-        if (
-            _lambda_module(lp, version) in mods
-            or (len(base) > 3 and base in error)
-            or (f.code in _BINARY_CODES and f.severity == ERROR and f.distribution in dists)
-        ):
-            out.append(f)
-    return out
-
-
-# -- interpreters ---------------------------------------------------------------------
-
-
 def _describe(i: Interpreter) -> str:
     return f"{i.path} (Python {'.'.join(map(str, i.version))}, {i.machine})"
-
-
-# -- extraction -------------------------------------------------------------------------
-
-_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-
-
-def _safe_dir(base: Path, parts: Sequence[str]) -> Path | None:
-    """base/parts..., creating real directories; None when a component is a link or a file."""
-    here = base
-    for part in parts:
-        here = here / part
-        try:
-            st = here.lstat()
-        except FileNotFoundError:
-            here.mkdir(mode=0o755)
-            continue
-        if not stat.S_ISDIR(st.st_mode):
-            return None  # never write through a symlink or into a file
-    return here
-
-
-def _extract(art: Artifact, dest: Path) -> None:
-    """Write the entries `art` accepted under dest; nothing else, nowhere else."""
-    links: dict[str, str] = {}
-    for e in art.entries:
-        if e.is_symlink:
-            links[e.name] = art.read(e.name, 4096).decode("utf-8", "surrogateescape")
-    for e in art.entries:
-        parts = e.name.split("/")
-        if any(p in ("", ".", "..") for p in parts):
-            continue  # open_artifact normalises names; refuse anything else anyway
-        if e.is_dir:
-            _safe_dir(dest, parts)
-            continue
-        parent = _safe_dir(dest, parts[:-1])
-        if parent is None:
-            continue
-        target = parent / parts[-1]
-        try:
-            st: os.stat_result | None = target.lstat()
-        except FileNotFoundError:
-            st = None
-        if st is not None:
-            if stat.S_ISDIR(st.st_mode):
-                continue  # a file over a directory: unzip refuses too
-            target.unlink()  # a later layer overwrites an earlier one's file or link
-        if e.is_symlink:
-            # Only links that stay inside this artifact's root (open_artifact already
-            # reported the others as LP303 errors).
-            if not _escapes(e.name, links[e.name], links):
-                target.symlink_to(links[e.name])
-            continue
-        data = art.read(e.name)
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW, 0o644)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        if e.mode is not None and e.mode & 0o111:
-            os.chmod(target, 0o755)
-
-
-def _real_dirs(root: Path) -> list[str]:
-    return [dp for dp, _, _ in os.walk(root, followlinks=False)]
-
-
-def _set_modes(root: Path, *, writable: bool) -> None:
-    """0o555/0o444 (0o555 for executables) on every real file and directory, or back to
-    owner-writable; symlinks are never followed."""
-    dirs = _real_dirs(root)
-    if writable:
-        for d in dirs:  # top-down, so every directory is writable before its children
-            os.chmod(d, 0o755)
-        return
-    for d in dirs:
-        for p in Path(d).iterdir():
-            st = p.lstat()
-            if stat.S_ISREG(st.st_mode):
-                os.chmod(p, 0o555 if st.st_mode & 0o111 else 0o444)
-    for d in reversed(dirs):
-        os.chmod(d, 0o555)
-
-
-def _snapshot(roots: Iterable[Path]) -> dict[str, tuple[int, int, int]]:
-    snap: dict[str, tuple[int, int, int]] = {}
-    for root in roots:
-        for dp, dns, fns in os.walk(root, followlinks=False):
-            for n in dns + fns:
-                p = f"{dp}/{n}"
-                try:
-                    st = os.lstat(p)
-                except OSError:
-                    continue
-                snap[p] = (st.st_mode, st.st_size, st.st_mtime_ns)
-    return snap
-
-
-def _remove_tree(root: Path) -> None:
-    """chmod back, then delete (twice: an import may have left read-only directories)."""
-    for _ in range(2):
-        try:
-            _set_modes(root, writable=True)
-            shutil.rmtree(root)
-            return
-        except FileNotFoundError:
-            return
-        except OSError:
-            continue
-    shutil.rmtree(root, ignore_errors=True)
-
-
-# -- the child process -------------------------------------------------------------------
-
-# The child: scripts/smoke_child.py, run in the smoke interpreter. argv[1] is a JSON
-# config; the result is one JSON line on its stdout.
-_CHILD = "smoke_child.py"
-
-
-@dataclass(frozen=True)
-class _Raw:
-    """What one child reported."""
-
-    module: str
-    seconds: float | None
-    error: str | None
-    involved: frozenset[str]
-
-
-def _to_lambda(text: str, roots: Mapping[str, str]) -> str:
-    for local, remote in roots.items():
-        text = text.replace(local, remote)
-    return text
-
-
-def _run_child(
-    exe: str, module: str, function: str | None, paths: list[str], env: dict[str, str], cwd: str,
-    timeout: float, sdk: bool, roots: Mapping[str, str], version: str, children: Group,
-) -> _Raw:
-    cfg = {"module": module, "function": function, "path": paths, "sdk": list(RUNTIME_SDK) if sdk else []}
-    argv = [exe, "-I", "-S", script(_CHILD), json.dumps(cfg)]
-    # Its own process group: whatever the import starts in the background dies with it.
-    proc = children.start(argv, own_group=True, cwd=cwd, env=env)
-    try:
-        out_b, err_b = proc.communicate(timeout=timeout)
-    except Timeout:
-        proc.kill()
-        proc.communicate()
-        return _Raw(module, None, f"import did not finish within {timeout:g}s (killed)", frozenset())
-    finally:
-        proc.kill()
-        children.forget(proc)
-    if children.stopped:
-        raise Stopped  # killed because the command is ending
-    stderr = _to_lambda(err_b.decode("utf-8", "replace"), roots)
-    res: dict[str, Any] | None = None
-    for line in reversed(out_b.decode("utf-8", "replace").splitlines()):
-        try:
-            cand = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(cand, dict) and cand.get("module") == module:
-            res = cand
-            break
-    if res is None:
-        rc = proc.returncode if proc.returncode is not None else -1
-        if rc < 0:
-            try:
-                how = f"crashed with {signal.Signals(-rc).name}"
-            except ValueError:
-                how = f"was killed by signal {-rc}"
-        else:
-            how = f"exited with code {rc}"
-        tail = "\n".join(stderr.strip().splitlines()[-5:])[-1500:]
-        return _Raw(module, None, f"the import process {how} before reporting" + (f":\n{tail}" if tail else ""),
-                    frozenset())
-    err = res.get("error")
-    if not err:
-        return _Raw(module, float(res["seconds"]), None, frozenset())
-    text = f"{err['type']}: {_to_lambda(str(err['message']), roots)}"
-    frame = err.get("frame")
-    if frame:
-        text += f"\n  at {_to_lambda(str(frame[0]), roots)}:{frame[1]} in {frame[2]}"
-        if frame[3]:
-            text += f"\n    {frame[3]}"
-    name = err.get("name")
-    top = name.split(".", 1)[0] if isinstance(name, str) else None
-    if err["type"] == "ModuleNotFoundError" and top in RUNTIME_SDK and not sdk:
-        text += (f"\n  ({top} is part of the Lambda runtime, which the smoke test leaves out unless "
-                 "--with-runtime-boto3; AWS recommends shipping your own copy)")
-    involved = {m for f in err.get("files", []) if (m := _lambda_module(_to_lambda(str(f), roots), version))}
-    seconds = res.get("seconds")
-    return _Raw(module, float(seconds) if seconds is not None else None, text, frozenset(involved))
-
-
-# -- the command ----------------------------------------------------------------------------
-
-
-def _child_env(task: Path, opt: Path, tmp: Path, target: Target) -> dict[str, str]:
-    return {
-        "PATH": f"{opt}/bin:/usr/local/bin:/usr/bin:/bin",
-        "LANG": "en_US.UTF-8",
-        "TZ": ":UTC",
-        "LD_LIBRARY_PATH": f"{task}:{task}/lib:{opt}/lib",
-        "LAMBDA_TASK_ROOT": str(task),
-        "AWS_EXECUTION_ENV": f"AWS_Lambda_{target.runtime.name}",
-        "AWS_REGION": "us-east-1",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_LAMBDA_FUNCTION_NAME": "lambdapack-smoke",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
-        "TMPDIR": str(tmp),
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "PYTHONUNBUFFERED": "1",
-    }
 
 
 def _module_dists(arts: Sequence[tuple[Artifact, str]], version: str) -> dict[str, set[str]]:
@@ -487,10 +141,20 @@ def _module_dists(arts: Sequence[tuple[Artifact, str]], version: str) -> dict[st
     out: dict[str, set[str]] = {}
     for art, root in arts:
         for name, dist in distribution_owners(art).items():
-            mod = _lambda_module(f"{root}/{name}", version)
+            mod = lambda_module(f"{root}/{name}", version)
             if mod is not None:
                 out.setdefault(mod, set()).add(dist)
     return out
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    """The artifacts under test: as given (for `check`) and as opened."""
+
+    function_zip: Path | None
+    layers: Sequence[Path]
+    function: Artifact | None
+    layer_arts: list[Artifact]
 
 
 def smoke(
@@ -510,99 +174,99 @@ def smoke(
     """
     if function_zip is None and not layers:
         raise UsageError("nothing to smoke-test", "pass a function zip and/or --layer ZIP")
-    function: str | None = None
-    module: str | None = None
-    if handler is not None:
-        parsed = parse_handler(handler)
-        if parsed is None or not parsed.importable:
-            raise UsageError(f"handler {handler!r} is not of the form module.function",
-                             "e.g. --handler lambda_function.lambda_handler")
-        module, function = parsed.dotted, parsed.function
+    module, function = _handler_module(handler)
     version = target.runtime.version
-    machine = target.arch.machine
-    interp = find_interpreter(target.runtime.python, machine)
+    interp = find_interpreter(target.runtime.python, target.arch.machine)
     if interp is None:
-        other = find_interpreter(target.runtime.python)
-        if other is not None:
-            reason = (f"no Python {version} interpreter for {machine} ({target.arch.value}) on this machine "
-                      f"(found Python {version} for {other.machine} only); {target.arch.value} code cannot "
-                      "be imported here, so nothing was tested")
-        else:
-            reason = (f"no Python {version} interpreter on this machine (looked on PATH, in pyenv and in "
-                      f"uv's managed Pythons); install it (e.g. `uv python install {version}`) to smoke-test "
-                      f"{target.runtime.name}")
-        return SmokeResult("skipped", reason, None, [], False)
+        return SmokeResult("skipped", _no_interpreter(target), None, [], False)
 
     with ExitStack() as stack:
         fn_art = stack.enter_context(open_artifact(function_zip)) if function_zip is not None else None
-        layer_arts = [stack.enter_context(open_artifact(p)) for p in layers]
-        root = Path(os.path.realpath(tempfile.mkdtemp(prefix="lambdapack-smoke-")))
-        stack.callback(_remove_tree, root)
-        task, opt, tmp = root / "var" / "task", root / "opt", root / "tmp"
-        for d in (task, opt, tmp):
-            d.mkdir(parents=True)
-        if fn_art is not None:
-            _extract(fn_art, task)
-        for art in layer_arts:
-            _extract(art, opt)
-        _set_modes(task, writable=False)
-        _set_modes(opt, writable=False)
-        roots = {str(task): FUNCTION_ROOT, str(opt): LAYER_ROOT, str(tmp): "/tmp"}
-        local_paths = [str(task), f"{opt}/python/lib/python{version}/site-packages", f"{opt}/python"]
-        assert [_to_lambda(p, roots) for p in local_paths] == sys_path(target.runtime)
+        inputs = _Inputs(function_zip, layers, fn_art, [stack.enter_context(open_artifact(p)) for p in layers])
+        layout = SmokeRoot(Path(os.path.realpath(tempfile.mkdtemp(prefix="lambdapack-smoke-"))))
+        stack.callback(remove_tree, layout.root)
+        lay_out(layout, inputs.function, inputs.layer_arts)
+        local_paths = layout.local_paths(version)
+        assert [to_lambda(p, layout.roots) for p in local_paths] == sys_path(target.runtime)
 
         if module is not None:
             modules = [module]
         else:
-            seen: set[str] = set()
-            modules = []
-            groups: list[list[str]] = []
-            if fn_art is not None:
-                groups.append([e.name for e in fn_art.entries])
-            for art in layer_arts:
-                by_root = _layer_names_by_root([e.name for e in art.entries], version)
-                groups += list(by_root.values())
-            for names in groups:
-                for m in top_level_modules(names):
-                    if m not in seen:
-                        seen.add(m)
-                        modules.append(m)
-            modules.sort()
+            function_names = [e.name for e in fn_art.entries] if fn_art is not None else None
+            layer_names = [[e.name for e in art.entries] for art in inputs.layer_arts]
+            modules = modules_to_import(function_names, layer_names, version)
         if not modules:
             return SmokeResult("skipped", "no importable top-level module in the function or its layers "
                                "(pass --handler to name one)", _describe(interp), [], False)
 
-        env = _child_env(task, opt, tmp, target)
-        before = _snapshot([task, opt])
-        workers = max(1, min(len(modules), os.cpu_count() or 2))
-        # The main thread waits interruptibly: SIGTERM or Ctrl-C kills the imports at once.
-        children = Group()
-        raws = map_with_children(
-            lambda m: _run_child(interp.path, m, function, local_paths, env, str(task), timeout,
-                                 with_runtime_boto3, roots, version, children),
-            modules, workers, children,
-        )
-        after = _snapshot([task, opt])
-        changed = sorted(_to_lambda(p, roots) for p in set(before) | set(after) if before.get(p) != after.get(p))
+        run = ChildRun(interp.path, function, local_paths, child_env(layout, target), str(layout.task), timeout,
+                       with_runtime_boto3, layout.roots, version, Group())
+        raws, changed = _import_all(run, modules, layout)
+        results = _results(raws, inputs, target, handler)
+    return _verdict(results, changed, interp)
 
-        findings: list[Finding] = []
-        dists: dict[str, set[str]] = {}
-        if any(r.error for r in raws):
-            findings = check(
-                [function_zip] if function_zip is not None else [], layers,
-                runtime=target.runtime.name, arch=target.arch.value, handler=handler,
-            ).findings
-            dists = _module_dists(
-                ([(fn_art, FUNCTION_ROOT)] if fn_art is not None else []) + [(a, LAYER_ROOT) for a in layer_arts],
-                version,
-            )
-        results = [
-            ModuleResult(
-                r.module, r.error is None, r.seconds, r.error,
-                attach_findings(r.module, r.involved, r.error, findings, version, dists) if r.error else [],
-            )
-            for r in raws
-        ]
+
+def _handler_module(handler: str | None) -> tuple[str | None, str | None]:
+    """(module, function) named by `--handler`, or (None, None) without one."""
+    if handler is None:
+        return None, None
+    parsed = parse_handler(handler)
+    if parsed is None or not parsed.importable:
+        raise UsageError(f"handler {handler!r} is not of the form module.function",
+                         "e.g. --handler lambda_function.lambda_handler")
+    return parsed.dotted, parsed.function
+
+
+def _no_interpreter(target: Target) -> str:
+    """Why nothing was tested: no interpreter of the target's version and architecture here."""
+    version, machine = target.runtime.version, target.arch.machine
+    other = find_interpreter(target.runtime.python)
+    if other is not None:
+        return (f"no Python {version} interpreter for {machine} ({target.arch.value}) on this machine "
+                f"(found Python {version} for {other.machine} only); {target.arch.value} code cannot "
+                "be imported here, so nothing was tested")
+    return (f"no Python {version} interpreter on this machine (looked on PATH, in pyenv and in "
+            f"uv's managed Pythons); install it (e.g. `uv python install {version}`) to smoke-test "
+            f"{target.runtime.name}")
+
+
+def _import_all(run: ChildRun, modules: list[str], layout: SmokeRoot) -> tuple[list[ChildReport], list[str]]:
+    """Every module imported in its own process, and the Lambda paths that changed meanwhile."""
+    before = snapshot([layout.task, layout.opt])
+    workers = max(1, min(len(modules), os.cpu_count() or 2))
+    # The main thread waits interruptibly: SIGTERM or Ctrl-C kills the imports at once.
+    raws = map_with_children(lambda m: run_child(run, m), modules, workers, run.children)
+    after = snapshot([layout.task, layout.opt])
+    changed = sorted(to_lambda(p, run.roots) for p in set(before) | set(after) if before.get(p) != after.get(p))
+    return raws, changed
+
+
+def _results(raws: list[ChildReport], inputs: _Inputs, target: Target, handler: str | None) -> list[ModuleResult]:
+    """One result per import; a failed one carries the check findings that explain it."""
+    findings: list[Finding] = []
+    dists: dict[str, set[str]] = {}
+    version = target.runtime.version
+    if any(r.error for r in raws):
+        findings = check(
+            [inputs.function_zip] if inputs.function_zip is not None else [], inputs.layers,
+            runtime=target.runtime.name, arch=target.arch.value, handler=handler,
+        ).findings
+        fn_art = inputs.function
+        dists = _module_dists(
+            ([(fn_art, FUNCTION_ROOT)] if fn_art is not None else []) + [(a, LAYER_ROOT) for a in inputs.layer_arts],
+            version,
+        )
+    return [
+        ModuleResult(
+            r.module, r.error is None, r.seconds, r.error,
+            attach_findings(r.module, r.involved, r.error, findings, version, dists) if r.error else [],
+        )
+        for r in raws
+    ]
+
+
+def _verdict(results: list[ModuleResult], changed: list[str], interp: Interpreter) -> SmokeResult:
+    """Passed, or failed with why: failed imports, or writes into the read-only tree."""
     failed = [r.module for r in results if not r.ok]
     reasons = []
     if failed:

@@ -370,7 +370,7 @@ def build(opts: BuildOptions, progress: Progress | None = None) -> BuildResult:
         # by now, so a failure here is a warning, not a failed build.
         try:
             if cache.auto_prune(cap):
-                from lambdapack.report.sizes import human
+                from lambdapack.report.units import human
 
                 say(f"cache: over its {human(cap)} cap; pruned the least recently used entries")
         except (LambdapackError, OSError) as e:
@@ -413,7 +413,7 @@ def _operation_on(e: OSError, places: Sequence[tuple[Path, Operation]]) -> Opera
 
 
 def _report_json(r: SizeReport) -> dict[str, object]:
-    from lambdapack.report.sizes import to_json
+    from lambdapack.report.summary import to_json
 
     return to_json(r)
 

@@ -1,6 +1,6 @@
 """Import one module the way Lambda would, and report how it went.
 
-Run by lambdapack's `smoke` module in the smoke interpreter (the target's version,
+Run by lambdapack's `inspect.smokechild` in the smoke interpreter (the target's version,
 3.9 and later: no newer syntax or library here), as `python -I -S smoke_child.py CONFIG`.
 CONFIG is JSON: {"module", "function" (or null), "path" (Lambda's sys.path, locally),
 "sdk" (top-level names found in this interpreter's site-packages, after everything)}.

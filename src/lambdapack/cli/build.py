@@ -1,0 +1,229 @@
+"""`lambdapack build`: a function zip, a layer zip, or both.
+
+The flags that are build settings default to None here, so that the config seam
+(config.settings) can tell a flag given from one left out; their defaults live there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from lambdapack.cli.arguments import add_format, add_target
+from lambdapack.cli.buildsummary import print_build
+from lambdapack.cli.progress import progress
+from lambdapack.cli.style import print_error
+from lambdapack.config.settings import Layers, build_options
+from lambdapack.errors import LambdapackError, exit_codes_help, from_os_error
+from lambdapack.pipeline.build import BuildFailed, BuildResult, build
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    b = sub.add_parser(
+        "build",
+        help="build a function zip, a layer zip, or both",
+        description="Install dependencies for the Lambda target with uv, add your code, verify every "
+        "binary, and write a byte-reproducible zip.",
+        epilog=exit_codes_help("build") + "\n\ndefault outputs: dist/function-<runtime>-<arch>.zip and "
+        "dist/layer-<runtime>-<arch>.zip",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    b.add_argument("src", nargs="?", type=Path, metavar="SRC_DIR", help="your handler code")
+    add_target(b)
+    kind = b.add_mutually_exclusive_group()
+    kind.add_argument("--layer", action="store_true", help="build a layer zip (dependencies under python/)")
+    kind.add_argument(
+        "--split", action="store_true", help="dependencies into a layer zip, code into the function zip"
+    )
+    _add_dependencies(b)
+    out = b.add_argument_group("output")
+    _add_output_files(out)
+    _add_output_checks(out)
+    cache = b.add_argument_group("cache")
+    cache.add_argument("--no-cache", action="store_true", default=None,
+                       help="build everything from scratch; read and write no cache")
+    cache.add_argument("--cache-dir", type=Path, metavar="DIR",
+                       help="cache location (default: $LAMBDAPACK_CACHE_DIR, else the user cache directory)")
+    cache.add_argument("--refresh", action="store_true", default=None,
+                       help="resolve again even if a cached resolution of the same inputs is fresh")
+    out.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
+    add_format(b)
+
+
+def _add_dependencies(b: argparse.ArgumentParser) -> None:
+    deps = b.add_argument_group(
+        "dependencies (default: uv.lock, pyproject.toml or requirements.txt in SRC_DIR)"
+    )
+    deps.add_argument(
+        "-r", "--requirements", type=Path, metavar="FILE", help="requirements.txt (hashes allowed)"
+    )
+    deps.add_argument("--pyproject", type=Path, metavar="FILE", help="pyproject.toml [project].dependencies")
+    deps.add_argument(
+        "--lock", type=Path, metavar="FILE", help="uv.lock (its pyproject.toml must be beside it)"
+    )
+    deps.add_argument(
+        "--extra",
+        action="append",
+        metavar="NAME",
+        help="optional dependency group to include (repeatable)",
+    )
+    deps.add_argument(
+        "--allow-sdist",
+        action="store_true",
+        default=None,
+        help="allow packages without wheels when what they build is pure Python",
+    )
+    deps.add_argument("--index-url", metavar="URL", help="package index (default: uv's, normally PyPI)")
+    deps.add_argument("--extra-index-url", action="append", metavar="URL")
+    deps.add_argument("--find-links", action="append", metavar="PATH_OR_URL")
+    deps.add_argument("--network-timeout", type=float, metavar="SECONDS", default=None,
+                      help="give up on an index request that stalls this long "
+                      "(default $LAMBDAPACK_NETWORK_TIMEOUT, else 15)")
+    deps.add_argument("--deadline", type=float, metavar="SECONDS", default=None,
+                      help="give up when resolving and installing take longer "
+                      "(default $LAMBDAPACK_DEADLINE, else 900)")
+
+
+def _add_output_files(out: argparse._ArgumentGroup) -> None:
+    """Where the zips go and what goes into them."""
+    out.add_argument(
+        "-o", "--output", type=Path, metavar="ZIP", help="function zip (or the layer zip with --layer)"
+    )
+    out.add_argument("--layer-output", type=Path, metavar="ZIP", help="layer zip of --split")
+    out.add_argument("--exclude-tests", action="store_true", default=None,
+                     help="leave tests/ and test/ of SRC_DIR out")
+    out.add_argument("--follow-external-links", action="store_true", default=None,
+                     help="pack the content of symlinks that point outside SRC_DIR (a warning per file) "
+                     "instead of failing")
+    out.add_argument("--allow-secret", action="append", metavar="PATTERN",
+                     help="ship a file that looks like a secret anyway (fnmatch on the path in the zip; repeatable)")
+    out.add_argument(
+        "--exclude",
+        action="append",
+        metavar="PATTERN",
+        help="leave matching files out, your code's and the dependencies' (fnmatch on the path in the zip; repeatable)",
+    )
+    out.add_argument(
+        "--slim",
+        choices=("none", "safe", "aggressive"),
+        help="what to leave out of the dependencies (default safe); the exact lists are in the README",
+    )
+    out.add_argument("--keep", action="append", metavar="PATTERN",
+                     help="never remove or strip matching dependency files (wins over --slim and --exclude)")
+    out.add_argument("--exclude-runtime-provided", action="store_true", default=None,
+                     help="drop boto3, botocore, s3transfer, jmespath (and what only they need): the runtime has them")
+    comp = out.add_mutually_exclusive_group()
+    comp.add_argument("--compile", dest="compile", action="store_const", const="on", default=None,
+                      help="ship hash-based .pyc compiled by a local Python of the target's version "
+                      "(default: when one is found)")
+    comp.add_argument("--no-compile", dest="compile", action="store_const", const="off",
+                      help="ship no bytecode")
+    out.add_argument("--pyc-mode", choices=("unchecked-hash", "checked-hash"),
+                     help="unchecked-hash (default; /var/task is read-only, sources never change) or checked-hash")
+
+
+def _add_output_checks(out: argparse._ArgumentGroup) -> None:
+    """What is checked and reported about the zips."""
+    out.add_argument(
+        "--smoke",
+        action="store_true",
+        default=None,
+        help="import-test the package with a matching local interpreter before writing it (see `smoke`)",
+    )
+    out.add_argument(
+        "--report", type=Path, metavar="HTML", help="also write a self-contained HTML size report with a treemap"
+    )
+    out.add_argument(
+        "--with-layer",
+        action="append",
+        type=Path,
+        metavar="ZIP_OR_DIR",
+        help="an existing layer the function uses (zip or directory), counted in the 250 MB limit (repeatable)",
+    )
+    out.add_argument(
+        "--compression-level",
+        type=int,
+        choices=range(0, 10),
+        metavar="0-9",
+        help="deflate level (default 6)",
+    )
+    out.add_argument(
+        "--no-held-back", action="store_true", default=None,
+        help="skip comparing versions with what a laptop would get"
+    )
+    out.add_argument("--handler", metavar="MODULE.FUNCTION",
+                     help="check that the handler exists in the built function (e.g. lambda_function.lambda_handler)")
+
+
+# Setting name (config.settings.SETTINGS) -> the argparse dest that gives it, where they differ.
+_DESTS = {
+    "extras": "extra", "excludes": "exclude", "install.allow_sdist": "allow_sdist",
+    "install.index_url": "index_url", "install.extra_index_urls": "extra_index_url",
+    "install.find_links": "find_links", "install.network_timeout": "network_timeout",
+    "install.deadline": "deadline", "attach_layers": "with_layer", "compresslevel": "compression_level",
+    "keeps": "keep", "allow_secrets": "allow_secret",
+}
+_SAME = ("runtime", "arch", "src", "requirements", "pyproject", "lock", "output", "layer_output",
+         "exclude_tests", "handler", "cache_dir", "refresh", "smoke", "slim", "exclude_runtime_provided",
+         "compile", "pyc_mode", "follow_external_links")
+
+
+def given_flags(args: argparse.Namespace) -> dict[str, Any]:
+    """The build settings the command line gave, by setting name (a flag left out is None)."""
+    flags = {name: getattr(args, dest) for name, dest in (*_DESTS.items(), *((n, n) for n in _SAME))}
+    flags["kind"] = "layer" if args.layer else "split" if args.split else None
+    flags["use_cache"] = False if args.no_cache else None
+    flags["held_back"] = False if args.no_held_back else None
+    return {name: value for name, value in flags.items() if value is not None}
+
+
+def run(args: argparse.Namespace) -> int:
+    say = progress(args.quiet or args.format == "json")
+    try:
+        try:
+            opts = build_options(Layers(flags=given_flags(args), environ=os.environ))
+            if args.report is not None:
+                from lambdapack.pack.zipwriter import check_writable
+
+                check_writable(args.report)  # before the install, like the zips' outputs
+            result = build(opts, say)
+        except OSError as e:  # unmapped: still one JSON object under --format json
+            raise from_os_error(e) from e
+    except BuildFailed as e:
+        if args.format == "json":
+            data = e.result.as_dict()
+            data["error"] = {"message": e.message, "hint": e.hint}
+            print(json.dumps(data, indent=2))
+        else:
+            print_build(e.result, sys.stdout)
+            print_error(e.message, e.hint)
+        return e.exit_code
+    except LambdapackError as e:
+        if args.format == "json":
+            # --format json promises one object on stdout, failures included.
+            print(json.dumps({"version": 1, "ok": False, "error": {"message": e.message, "hint": e.hint,
+                                                                   "exit_code": e.exit_code}}, indent=2))
+        raise
+    _finish(args, result)
+    return 0
+
+
+def _finish(args: argparse.Namespace, result: BuildResult) -> None:
+    """Write the HTML report, if asked for, then the result."""
+    if args.report is not None and result.size_reports:
+        from lambdapack.pack.zipwriter import atomic_output
+        from lambdapack.report.page import render_html
+
+        with atomic_output(args.report) as tmp:
+            tmp.write_text(render_html(result.size_reports, f"lambdapack size report: {args.report.stem}"),
+                           encoding="utf-8")
+    if args.format == "json":
+        print(json.dumps(result.as_dict(), indent=2))
+    else:
+        print_build(result, sys.stdout)
+        if args.report is not None:
+            print(f"size report written to {args.report}")

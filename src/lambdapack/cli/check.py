@@ -1,0 +1,76 @@
+"""`lambdapack check`: every reason a Lambda package will not import, for any zip or directory."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from lambdapack.cli.style import Style, mb
+from lambdapack.errors import exit_codes_help
+from lambdapack.facts.runtimes import RUNTIMES
+
+if TYPE_CHECKING:
+    from lambdapack.inspect.check import CheckResult
+    from lambdapack.inspect.findings import Finding
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    c = sub.add_parser(
+        "check", help="find every reason a Lambda package will not import (any zip, any tool)",
+        description="Check a function zip or directory, and its layers, the way Lambda lays them out "
+        "(/var/task, then /opt layers in order). Never extracts anything.",
+        epilog=exit_codes_help("check") + "\n\n"
+        "--runtime/--arch may be omitted when the content's wheel tags tell them",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    c.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="function zip or directory")
+    c.add_argument("--layer", action="append", default=[], type=Path, metavar="ZIP_OR_DIR",
+                   help="a layer, in the order Lambda merges them (repeatable)")
+    c.add_argument("--runtime", metavar="NAME", help=f"Lambda runtime: {', '.join(RUNTIMES)} (default: inferred)")
+    c.add_argument("--arch", metavar="ARCH", help="x86_64 or arm64 (default: inferred)")
+    c.add_argument("--handler", metavar="MODULE.FUNCTION", help="check that the handler exists, e.g. app.handler")
+    c.add_argument("--format", choices=("text", "json", "sarif"), default="text",
+                   help="text (default), json (schema: lambdapack/schemas/check.schema.json), sarif 2.1.0")
+
+
+def print_check(result: CheckResult, stream: TextIO) -> None:
+    st = Style(stream)
+    print(f"target: {result.target.describe()}", file=stream)
+    for k, v in result.inferred.items():
+        print(f"  inferred {k}: {v}", file=stream)
+    for a in result.artifacts:
+        z = f", zipped {mb(int(str(a['zipped_bytes'])))}" if a["zipped_bytes"] is not None else ""
+        print(f"{a['role']}: {a['path']} ({a['files']} files, unzipped {mb(int(str(a['unzipped_bytes'])))}{z})",
+              file=stream)
+    groups: dict[str, list[Finding]] = {}
+    for f in result.findings:
+        label = f.distribution or ("(whole package)" if not f.path else "(your code and unowned files)")
+        groups.setdefault(label, []).append(f)
+    colors = {"error": "31", "warning": "33", "info": "36"}
+    for dist in sorted(groups):
+        print(st(dist, "1"), file=stream)
+        for f in groups[dist]:
+            where = f" {f.path}" if f.path else ""
+            print(f"  {st(f.severity, colors[f.severity])} {f.code}{where}: {f.message}", file=stream)
+            print(f"      fix: {f.fix}", file=stream)
+    d = result.as_dict()["summary"]
+    assert isinstance(d, dict)
+    verdict = st("FAIL", "1;31") if result.errors else st("OK", "1;32")
+    print(f"{verdict}: {d['errors']} error(s), {d['warnings']} warning(s), {d['info']} note(s)", file=stream)
+
+
+def run(args: argparse.Namespace) -> int:
+    from lambdapack.inspect.check import check
+    from lambdapack.report.sarif import to_sarif
+
+    result = check(args.paths, args.layer, runtime=args.runtime, arch=args.arch, handler=args.handler)
+    if args.format == "json":
+        print(json.dumps(result.as_dict(), indent=2))
+    elif args.format == "sarif":
+        print(json.dumps(to_sarif(result), indent=2))
+    else:
+        print_check(result, sys.stdout)
+    return 1 if result.errors else 0
