@@ -25,6 +25,8 @@ from typing import Any
 import pytest
 from lp_helpers import Run, clean_env, glibc_needs, python_exe, readelf_path, run_lp
 
+from lambdapack.facts.layout import split_shown
+
 HERE = Path(__file__).resolve().parent
 FIXTURES = HERE.parent / "fixtures"
 NEEDED = FIXTURES / "needed"
@@ -397,6 +399,38 @@ def test_lp201_clean_python_folder(tmp: Path, fn_plain: Path) -> None:
     layer = make_zip(tmp / "py-layer.zip", {"python/mypkg/__init__.py": "X = 1\n", "python/helpers.py": "Y = 2\n"})
     data = check_json(fn_plain, "--layer", layer, "--runtime", "python3.12", "--arch", "x86_64")
     assert data["findings"] == []
+
+
+def test_a_layers_archive_problems_are_named_with_the_layer(tmp: Path, fn_plain: Path) -> None:
+    # The layer's own archive findings (LP3xx) carry the prefix every other layer finding
+    # has, so a reader (and split_shown, for smoke and --allow-secret) knows which zip it is.
+    good = make_zip(tmp / "ok-layer.zip", {"python/ok.py": "X = 1\n"})
+    bad = tmp / "damaged-layer.zip"
+    with zipfile.ZipFile(bad, "w") as zf:
+        zf.writestr(zinfo("python/pkg\\mod.py"), "X = 1\n")
+        stored = zinfo("python/data.py")
+        stored.compress_type = zipfile.ZIP_STORED
+        zf.writestr(stored, "DATA = 2\n")
+    raw = bad.read_bytes()
+    bad.write_bytes(raw.replace(b"DATA = 2", b"DATA = 3", 1))  # the CRC-32 no longer matches
+    data = check_json(fn_plain, "--layer", good, "--layer", bad, "--runtime", "python3.12", "--arch", "x86_64")
+    shown = {(f["code"], f["path"]) for f in data["findings"]}
+    assert ("LP302", "layer 2 (damaged-layer.zip): python/pkg\\mod.py") in shown, shown
+    assert ("LP307", "layer 2 (damaged-layer.zip): python/data.py") in shown, shown
+    assert all(path.startswith("layer 2 (damaged-layer.zip): ") for code, path in shown if code.startswith("LP3"))
+    assert split_shown("layer 2 (damaged-layer.zip): python/data.py") == ("layer 2 (damaged-layer.zip)",
+                                                                           "python/data.py")
+
+
+def test_an_unreadable_layer_is_named_with_the_layer(tmp: Path, fn_plain: Path) -> None:
+    good = make_zip(tmp / "ok-layer2.zip", {"python/ok.py": "X = 1\n"})
+    broken = tmp / "broken-layer.zip"
+    broken.write_bytes(b"not a zip at all")
+    r = lp_check(fn_plain, "--layer", good, "--layer", broken, "--runtime", "python3.12", "--arch", "x86_64",
+                 "--format", "json")
+    assert r.returncode == 2 and r.stdout == "", r.explain()
+    first = r.stderr.splitlines()[0]
+    assert first.startswith("error: layer 2 (broken-layer.zip): ") and "neither a zip" in first, r.explain()
 
 
 @pytest.mark.parametrize(("layer_py", "runtime", "bad"), [

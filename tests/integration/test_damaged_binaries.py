@@ -358,10 +358,10 @@ def test_build_with_layer_and_check_layer_agree(tmp_path: Path, how: str, code: 
                 if f["code"].startswith("LP3")}
 
     assert code in {c for c, _s, _p in archive(checked["findings"], "")}
-    # Same codes, severities and members; the build names the layer they are in.
-    assert archive(built["findings"], f"layer 1 ({layer.name}): ") == archive(checked["findings"], "")
-    assert all(f["path"].startswith(f"layer 1 ({layer.name}): ") for f in built["findings"]
-               if f["code"].startswith("LP3"))
+    # Same codes, severities and members, and both name the layer they are in.
+    assert archive(built["findings"], "") == archive(checked["findings"], "")
+    for findings in (built["findings"], checked["findings"]):
+        assert all(f["path"].startswith(f"layer 1 ({layer.name}): ") for f in findings if f["code"].startswith("LP3"))
     text = run_lp(["build", str(src), "--runtime", "python3.12", "--arch", "x86_64", "--with-layer", str(layer),
                    "--no-compile", "-o", str(out)], cwd=tmp_path)
     assert text.returncode == 1 and "Traceback" not in text.stderr, text.explain()

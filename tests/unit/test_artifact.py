@@ -21,14 +21,8 @@ from pathlib import Path
 import pytest
 
 from lambdapack.errors import InputError
-from lambdapack.inspect.archive import (
-    ArchiveLimits,
-    Artifact,
-    ArtifactError,
-    Entry,
-    display_name,
-    open_artifact,
-)
+from lambdapack.inspect.archive import Artifact, open_artifact
+from lambdapack.inspect.entries import ArchiveLimits, ArtifactError, Entry, display_name
 
 UNIX, DOS = 3, 0
 S_IFREG, S_IFLNK, S_IFDIR = 0o100000, 0o120000, 0o040000

@@ -15,15 +15,13 @@ import pytest
 
 from lambdapack.facts.runtimes import get_arch, get_runtime
 from lambdapack.inspect.checks import (
-    ERROR,
-    WARNING,
-    Finding,
     Member,
     check_binaries,
     is_extension_module_name,
 )
 from lambdapack.inspect.elf.model import ELFInfo
 from lambdapack.inspect.elf.truncation import elf_truncation
+from lambdapack.inspect.findings import ERROR, WARNING, Finding
 from lambdapack.target.tags import Target
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "elf"

@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path
 
 from lambdapack.inspect.archive import open_artifact
-from lambdapack.inspect.checks import Finding
+from lambdapack.inspect.findings import Finding
 from lambdapack.inspect.smoke import ModuleResult, SmokeResult, render_text
 from lambdapack.inspect.smokeplan import (
     attach_findings,

@@ -14,7 +14,7 @@ from lambdapack.facts.runtimes import RUNTIMES
 
 if TYPE_CHECKING:
     from lambdapack.inspect.check import CheckResult
-    from lambdapack.inspect.checks import Finding
+    from lambdapack.inspect.findings import Finding
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

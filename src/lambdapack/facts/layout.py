@@ -26,9 +26,11 @@ __all__ = [
     "LambdaFile",
     "LambdaView",
     "is_module_file",
+    "layer_origin",
     "module_name",
     "parse_handler",
     "pyc_source",
+    "shown_in",
     "split_shown",
     "sys_path",
 ]
@@ -47,6 +49,19 @@ def split_shown(shown: str) -> tuple[str | None, str]:
     if m is None:
         return None, shown
     return shown[: m.end() - 2], shown[m.end():]
+
+
+def layer_origin(index: int, name: str) -> str:
+    """How findings name the `index`th layer (from 1, in the function's order) of file `name`."""
+    return f"layer {index} ({name})"
+
+
+def shown_in(origin: str, path: str) -> str:
+    """How a finding names `path` of artifact `origin` ("function" or "layer N (name)"),
+    as `split_shown` reads it back; a finding on a whole layer (path "") names the layer."""
+    if origin == "function":
+        return path
+    return f"{origin}: {path}" if path else origin
 
 # Where a layer's packages go inside its zip: the versioned site-packages, else python/
 # (a regex alternation, longest first, for the modules that match names against it).

@@ -7,6 +7,7 @@ handler sources and possible private keys).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -22,12 +23,15 @@ from lambdapack.facts.layout import (
     LambdaFile,
     LambdaView,
     lambda_path,
+    layer_origin,
     pyc_source,
+    shown_in,
 )
 from lambdapack.facts.runtimes import RUNTIMES, get_arch, get_runtime
 from lambdapack.inspect import checks
 from lambdapack.inspect.archive import Artifact, open_artifact
-from lambdapack.inspect.checks import Finding
+from lambdapack.inspect.entries import ArtifactError
+from lambdapack.inspect.findings import Finding, Severity
 from lambdapack.inspect.rules import run_view_rules
 from lambdapack.resolve.install import record_paths
 from lambdapack.target.tags import Target
@@ -44,7 +48,7 @@ class CheckResult:
 
     @property
     def errors(self) -> int:
-        return sum(1 for f in self.findings if f.severity == checks.ERROR)
+        return sum(1 for f in self.findings if f.severity is Severity.ERROR)
 
     def as_dict(self) -> dict[str, object]:
         counts = Counter(f.severity for f in self.findings)
@@ -59,7 +63,8 @@ class CheckResult:
             "inferred": dict(self.inferred),
             "artifacts": list(self.artifacts),
             "findings": [f.as_dict() for f in self.findings],
-            "summary": {"errors": counts["error"], "warnings": counts["warning"], "info": counts["info"]},
+            "summary": {"errors": counts[Severity.ERROR], "warnings": counts[Severity.WARNING],
+                        "info": counts[Severity.INFO]},
         }
 
 
@@ -155,6 +160,18 @@ def add_artifact(view: LambdaView, art: Artifact, root: str, origin: str, owners
         ))
 
 
+@dataclass(frozen=True)
+class _Opened:
+    """The artifacts of one check, opened: the function's (if any) and each layer's, by origin."""
+
+    function: Artifact | None
+    layers: list[tuple[str, Artifact]]  # ("layer N (name)", artifact), in the function's order
+
+    @property
+    def all(self) -> list[Artifact]:
+        return ([self.function] if self.function else []) + [art for _, art in self.layers]
+
+
 def check(
     paths: Sequence[Path],
     layers: Sequence[Path] = (),
@@ -167,56 +184,85 @@ def check(
         raise UsageError("nothing to check", "pass a function zip or directory, and/or --layer ZIP")
     if len(paths) > 1:
         raise UsageError("check one function at a time", "run lambdapack check once per function zip")
-    if len(layers) > 1 and handler is None and not paths:
-        pass
     with ExitStack() as stack:
-        fn_art = stack.enter_context(open_artifact(paths[0])) if paths else None
-        layer_arts = [stack.enter_context(open_artifact(p)) for p in layers]
-        all_arts = ([fn_art] if fn_art else []) + layer_arts
-        for art in all_arts:
+        opened = _open(stack, paths, layers)
+        for art in opened.all:
             art.verify()  # every member's CRC-32 and headers, before any rule reads it
-        inferred: dict[str, str] = {}
-        if runtime is None or arch is None:
-            rt_guess, arch_guess, notes = infer_target(all_arts)
-            if runtime is None:
-                if rt_guess is None:
-                    raise UsageError("cannot infer the runtime from the content (no CPython extension or wheel tag)",
-                                     "pass --runtime python3.X")
-                runtime = rt_guess
-                inferred["runtime"] = notes["runtime"]
-            if arch is None:
-                if arch_guess is None:
-                    raise UsageError("cannot infer the architecture from the content (no native code found)",
-                                     "pass --arch x86_64 or --arch arm64")
-                arch = arch_guess
-                inferred["arch"] = notes["arch"]
-        target = Target(get_runtime(runtime), get_arch(arch))  # an unknown name is a UsageError
+        target, inferred = _target(opened.all, runtime, arch)
         result = CheckResult(target=target, inferred=inferred)
-        view = LambdaView(target.runtime)
-        layer_names: list[tuple[str, list[str]]] = []
-        unzipped = 0
-        zipped: list[tuple[str, int]] = []
-        if fn_art is not None:
-            add_artifact(view, fn_art, FUNCTION_ROOT, "function", distribution_owners(fn_art))
-        for i, (p, art) in enumerate(zip(layers, layer_arts, strict=True), start=1):
-            origin = f"layer {i} ({p.name})"
-            add_artifact(view, art, LAYER_ROOT, origin, distribution_owners(art))
-            layer_names.append((origin, [e.name for e in art.entries if not e.is_dir]))
-        for role, art in ([("function", fn_art)] if fn_art else []) + [
-            (f"layer {i}", a) for i, a in enumerate(layer_arts, start=1)
-        ]:
-            assert art is not None
-            size = sum(e.size for e in art.entries if not e.is_dir)
-            unzipped += size
-            z = art.path.stat().st_size if art.kind == "zip" else None
-            if (z is not None and role == "function") or z is not None:
-                zipped.append((str(art.path), z))
-            result.artifacts.append({"role": role, "path": str(art.path), "kind": art.kind,
-                                     "files": sum(1 for e in art.entries if not e.is_dir),
-                                     "unzipped_bytes": size, "zipped_bytes": z})
+        view, layer_names = _view(opened, target)
+        result.artifacts += [_describe(role, art) for role, art in _roles(opened)]
         result.findings += run_view_rules(view, target, layers=layer_names, handler=handler)
         # Archive problems last: reading members for the rules can find more (CRC, bombs).
-        for art in all_arts:
-            result.findings += art.problems
+        result.findings += _archive_problems(opened)
+        unzipped = sum(e.size for art in opened.all for e in art.entries if not e.is_dir)  # function + layers
+        zipped = [(str(art.path), art.path.stat().st_size) for art in opened.all if art.kind == "zip"]
         result.findings += checks.check_sizes(unzipped, zipped, len(layers))
         return result
+
+
+def _open(stack: ExitStack, paths: Sequence[Path], layers: Sequence[Path]) -> _Opened:
+    fn_art = stack.enter_context(open_artifact(paths[0])) if paths else None
+    opened: list[tuple[str, Artifact]] = []
+    for i, p in enumerate(layers, start=1):
+        origin = layer_origin(i, p.name)
+        try:
+            art = open_artifact(p)
+        except ArtifactError as e:
+            # Named like the layer's findings: which --layer it is matters more than its path.
+            raise ArtifactError(shown_in(origin, e.message), hint=e.hint) from e
+        opened.append((origin, stack.enter_context(art)))
+    return _Opened(fn_art, opened)
+
+
+def _target(arts: Sequence[Artifact], runtime: str | None, arch: str | None) -> tuple[Target, dict[str, str]]:
+    """The target given, with what is not given inferred from the content (and how)."""
+    inferred: dict[str, str] = {}
+    if runtime is None or arch is None:
+        rt_guess, arch_guess, notes = infer_target(arts)
+        if runtime is None:
+            if rt_guess is None:
+                raise UsageError("cannot infer the runtime from the content (no CPython extension or wheel tag)",
+                                 "pass --runtime python3.X")
+            runtime = rt_guess
+            inferred["runtime"] = notes["runtime"]
+        if arch is None:
+            if arch_guess is None:
+                raise UsageError("cannot infer the architecture from the content (no native code found)",
+                                 "pass --arch x86_64 or --arch arm64")
+            arch = arch_guess
+            inferred["arch"] = notes["arch"]
+    return Target(get_runtime(runtime), get_arch(arch)), inferred  # an unknown name is a UsageError
+
+
+def _view(opened: _Opened, target: Target) -> tuple[LambdaView, list[tuple[str, list[str]]]]:
+    """The merged view Lambda would see, and each layer's file names for the layout rules."""
+    view = LambdaView(target.runtime)
+    layer_names: list[tuple[str, list[str]]] = []
+    if opened.function is not None:
+        add_artifact(view, opened.function, FUNCTION_ROOT, "function", distribution_owners(opened.function))
+    for origin, art in opened.layers:
+        add_artifact(view, art, LAYER_ROOT, origin, distribution_owners(art))
+        layer_names.append((origin, [e.name for e in art.entries if not e.is_dir]))
+    return view, layer_names
+
+
+def _roles(opened: _Opened) -> list[tuple[str, Artifact]]:
+    roles = [("function", opened.function)] if opened.function else []
+    return roles + [(f"layer {i}", art) for i, (_, art) in enumerate(opened.layers, start=1)]
+
+
+def _describe(role: str, art: Artifact) -> dict[str, object]:
+    """The artifact as the JSON report lists it."""
+    return {"role": role, "path": str(art.path), "kind": art.kind,
+            "files": sum(1 for e in art.entries if not e.is_dir),
+            "unzipped_bytes": sum(e.size for e in art.entries if not e.is_dir),
+            "zipped_bytes": art.path.stat().st_size if art.kind == "zip" else None}
+
+
+def _archive_problems(opened: _Opened) -> list[Finding]:
+    """Each artifact's own problems; a layer's named with the layer, as its files are."""
+    out = list(opened.function.problems) if opened.function else []
+    for origin, art in opened.layers:
+        out += [dataclasses.replace(f, path=shown_in(origin, f.path)) for f in art.problems]
+    return out

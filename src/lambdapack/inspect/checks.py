@@ -10,7 +10,7 @@ Rule codes are stable; they are listed, with their meaning, in `rulebook.RULES`.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,30 +19,10 @@ from lambdapack.inspect.binarykind import BinaryKind, classify
 from lambdapack.inspect.elf.model import ELFInfo, ELFInvalid
 from lambdapack.inspect.elf.reader import read_elf, read_elf_file, read_elf_prefix
 from lambdapack.inspect.elf.truncation import elf_truncation
-from lambdapack.inspect.rulebook import ERROR, INFO, WARNING
+from lambdapack.inspect.findings import ERROR, WARNING, Finding
 from lambdapack.target.tags import Target
 
-__all__ = ["ERROR", "INFO", "WARNING", "Finding", "Member", "check_binaries", "check_sizes", "has_errors"]
-
-
-@dataclass(frozen=True)
-class Finding:
-    code: str
-    severity: str
-    path: str
-    distribution: str | None
-    message: str
-    fix: str
-
-    def as_dict(self) -> dict[str, str | None]:
-        return {
-            "code": self.code,
-            "severity": self.severity,
-            "path": self.path,
-            "distribution": self.distribution,
-            "message": self.message,
-            "fix": self.fix,
-        }
+__all__ = ["Member", "check_binaries", "check_sizes", "is_extension_module_name"]
 
 
 @dataclass(frozen=True)
@@ -66,10 +46,6 @@ class Member:
     @classmethod
     def from_bytes(cls, arcname: str, data: bytes, distribution: str | None) -> Member:
         return cls(arcname, distribution, len(data), lambda n: data[:n], lambda: read_elf(data))
-
-
-def has_errors(findings: Iterable[Finding]) -> bool:
-    return any(f.severity == ERROR for f in findings)
 
 
 def _v(t: Sequence[int]) -> str:
@@ -195,79 +171,96 @@ def _load_failure(m: Member, needed_by: dict[str, str], rebuild: str) -> Finding
     return None
 
 
+class _BinaryScan:
+    """What every member's binary checks share: the target, the rebuild command, and the
+    DT_NEEDED users of each library, worked out once, on the first empty library."""
+
+    def __init__(self, members: Sequence[Member], target: Target) -> None:
+        self.members = members
+        self.target = target
+        self.bundled_cxx = _bundles_libstdcxx(members)
+        self.rebuild = f"lambdapack build --runtime {target.runtime.name} --arch {target.arch.value}"
+        self._needed_by: dict[str, str] | None = None
+
+    def needed_by(self, m: Member) -> dict[str, str]:
+        if self._needed_by is None and m.size == 0 and _SHARED_OBJECT_RE.search(m.arcname):
+            self._needed_by = _needed_by(self.members)  # only an empty library needs to know its users
+        return self._needed_by or {}
+
+
 def check_binaries(members: Sequence[Member], target: Target) -> list[Finding]:
     """LP001-LP006 and LP008 for every member; all offending files, not the first."""
+    scan = _BinaryScan(members, target)
     findings: list[Finding] = []
-    rt = target.runtime
-    bundled_cxx = _bundles_libstdcxx(members)
-    rebuild = f"lambdapack build --runtime {rt.name} --arch {target.arch.value}"
-    needed_by: dict[str, str] | None = None
     for m in members:
-        ext = _extension_problem(m.arcname, target)
-        if ext is not None:
-            findings.append(
-                Finding(
-                    "LP005",
-                    ERROR,
-                    m.arcname,
-                    m.distribution,
-                    ext,
-                    f"install the {rt.name} {target.arch.machine} wheel instead ({rebuild})",
-                )
+        findings += _member_findings(m, scan)
+    return findings
+
+
+def _member_findings(m: Member, scan: _BinaryScan) -> list[Finding]:
+    """LP005 from the name, then LP008 when it cannot load at all, else what its bytes say."""
+    out: list[Finding] = []
+    target = scan.target
+    ext = _extension_problem(m.arcname, target)
+    if ext is not None:
+        out.append(
+            Finding(
+                "LP005",
+                ERROR,
+                m.arcname,
+                m.distribution,
+                ext,
+                f"install the {target.runtime.name} {target.arch.machine} wheel instead ({scan.rebuild})",
             )
-        if len(m.read_head(64)) < min(m.size, 64):
-            continue  # unreadable (a corrupt zip member): reported as LP307 with the archive problems
-        if m.size == 0 or is_extension_module_name(m.arcname):
-            if needed_by is None and m.size == 0 and _SHARED_OBJECT_RE.search(m.arcname):
-                needed_by = _needed_by(members)  # only an empty library needs to know its users
-            load = _load_failure(m, needed_by or {}, rebuild)
-            if load is not None:
-                findings.append(load)
-                continue
-        if m.size < 4:
-            continue
-        kind = classify(m.read_head(64))
-        if kind in (BinaryKind.MACHO, BinaryKind.PE):
-            what = "Mach-O (macOS)" if kind is BinaryKind.MACHO else "PE (Windows)"
-            findings.append(
-                Finding(
-                    "LP001",
-                    ERROR,
-                    m.arcname,
-                    m.distribution,
-                    f"{what} binary; Lambda runs Linux and cannot load it",
-                    f"rebuild for Linux: {rebuild}",
-                )
+        )
+    if len(m.read_head(64)) < min(m.size, 64):
+        return out  # unreadable (a corrupt zip member): reported as LP307 with the archive problems
+    if m.size == 0 or is_extension_module_name(m.arcname):
+        load = _load_failure(m, scan.needed_by(m), scan.rebuild)
+        if load is not None:
+            return [*out, load]
+    if m.size < 4:
+        return out
+    return out + _native_findings(m, scan)
+
+
+def _native_findings(m: Member, scan: _BinaryScan) -> list[Finding]:
+    """LP001 for another OS's binary; for ELF, LP008 when cut, LP006 when unparseable, else LP002-LP004."""
+    kind = classify(m.read_head(64))
+    if kind in (BinaryKind.MACHO, BinaryKind.PE):
+        what = "Mach-O (macOS)" if kind is BinaryKind.MACHO else "PE (Windows)"
+        return [
+            Finding(
+                "LP001",
+                ERROR,
+                m.arcname,
+                m.distribution,
+                f"{what} binary; Lambda runs Linux and cannot load it",
+                f"rebuild for Linux: {scan.rebuild}",
             )
-            continue
-        if kind is not BinaryKind.ELF:
-            continue
-        cut = elf_truncation(m.read_head, m.size)
-        if cut is not None:
-            findings.append(
-                Finding(
-                    "LP008",
-                    WARNING if cut.loads else ERROR,
-                    m.arcname,
-                    m.distribution,
-                    f"{cut.message}; {cut.effect}",
-                    _reinstall(rebuild),
-                )
+        ]
+    if kind is not BinaryKind.ELF:
+        return []
+    out: list[Finding] = []
+    cut = elf_truncation(m.read_head, m.size)
+    if cut is not None:
+        out.append(
+            Finding(
+                "LP008",
+                WARNING if cut.loads else ERROR,
+                m.arcname,
+                m.distribution,
+                f"{cut.message}; {cut.effect}",
+                _reinstall(scan.rebuild),
             )
-            if not cut.loads:
-                continue
-        try:
-            info = m.read_elf()
-        except ELFInvalid as e:
-            if cut is not None:
-                # Only the section headers are missing: judge what the loader reads.
-                try:
-                    info = read_elf_prefix(m.read_head, m.size)
-                except ELFInvalid:
-                    continue  # one finding per file: LP008 already says what is wrong
-                findings += _elf_findings(m, info, target, bundled_cxx, rebuild)
-                continue
-            findings.append(
+        )
+        if not cut.loads:
+            return out
+    try:
+        info = m.read_elf()
+    except ELFInvalid as e:
+        if cut is None:
+            return [
                 Finding(
                     "LP006",
                     WARNING,
@@ -276,10 +269,13 @@ def check_binaries(members: Sequence[Member], target: Target) -> list[Finding]:
                     f"starts like ELF but cannot be parsed ({e})",
                     "check where this file comes from; Lambda will fail to load it if it is needed",
                 )
-            )
-            continue
-        findings += _elf_findings(m, info, target, bundled_cxx, rebuild)
-    return findings
+            ]
+        # Only the section headers are missing: judge what the loader reads.
+        try:
+            info = read_elf_prefix(m.read_head, m.size)
+        except ELFInvalid:
+            return out  # one finding per file: LP008 already says what is wrong
+    return out + _elf_findings(m, info, scan.target, scan.bundled_cxx, scan.rebuild)
 
 
 def _elf_findings(m: Member, info: ELFInfo, target: Target, bundled_cxx: bool, rebuild: str) -> list[Finding]:

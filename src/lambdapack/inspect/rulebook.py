@@ -1,6 +1,6 @@
 """Every rule code `check` and `build` report: its title and the severities it can have.
 
-The one registry of rule codes: the rules (`checks`, `rules`, `artifact`) emit these
+The one registry of rule codes: the rules (`checks`, `rules`, the archive reader) emit these
 codes, SARIF output describes them from here, `smoke` groups the native-code ones, and
 the README's rule table lists exactly these (tests/unit/test_facts.py compares them).
 Codes are stable: a code's meaning never changes, retired codes are not reused.
@@ -14,21 +14,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["ERROR", "INFO", "RULES", "WARNING", "Rule", "family"]
+from lambdapack.inspect.findings import ERROR, INFO, WARNING, Severity
 
-ERROR = "error"
-WARNING = "warning"
-INFO = "info"
+__all__ = ["RULES", "Rule", "family"]
 
 
 @dataclass(frozen=True)
 class Rule:
     code: str
     title: str
-    severities: tuple[str, ...]  # what its findings can be; the first is the default
+    severities: tuple[Severity, ...]  # what its findings can be; the first is the default
 
     @property
-    def severity(self) -> str:
+    def severity(self) -> Severity:
         return self.severities[0]
 
 

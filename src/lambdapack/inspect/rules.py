@@ -13,10 +13,18 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 
 from lambdapack.facts import sdk
-from lambdapack.facts.layout import FUNCTION_ROOT, VERSIONED_DIR_RE, LambdaFile, LambdaView, parse_handler
+from lambdapack.facts.layout import (
+    FUNCTION_ROOT,
+    VERSIONED_DIR_RE,
+    LambdaFile,
+    LambdaView,
+    parse_handler,
+    shown_in,
+)
 from lambdapack.inspect import checks, credentials
-from lambdapack.inspect.checks import ERROR, INFO, WARNING, Finding, Member
+from lambdapack.inspect.checks import Member
 from lambdapack.inspect.elf.model import ELFInfo, ELFInvalid  # already loaded by checks: costs nothing
+from lambdapack.inspect.findings import ERROR, INFO, WARNING, Finding
 from lambdapack.target.tags import Target
 
 __all__ = ["run_view_rules"]
@@ -27,12 +35,12 @@ def _dir_shown(path: str, origin: str) -> str:
     """A directory's name inside its artifact, as files are shown."""
     root = FUNCTION_ROOT if origin == "function" else "/opt"
     rel = path[len(root):].lstrip("/") if path.startswith(root) else path
-    return rel if origin == "function" else f"{origin}: {rel}"
+    return shown_in(origin, rel)
 
 
 def _shown(f: LambdaFile) -> str:
     """How a file is named in findings: its name in the artifact, with the layer."""
-    return f.rel if f.origin == "function" else f"{f.origin}: {f.rel}"
+    return shown_in(f.origin, f.rel)
 
 
 def binary_and_needed(view: LambdaView, target: Target) -> list[Finding]:
@@ -108,7 +116,7 @@ def layer_layout(view: LambdaView, layers: Sequence[tuple[str, list[str]]], targ
                            any(n.startswith(t + "/") and n.endswith("/__init__.py") for n in names))
             if pyish:
                 out.append(
-                    Finding("LP201", ERROR, f"{origin}: {pyish[0]}", None,
+                    Finding("LP201", ERROR, shown_in(origin, pyish[0]), None,
                             f"{len(pyish)} Python package(s) at the layer zip root ({', '.join(pyish[:5])}"
                             f"{'…' if len(pyish) > 5 else ''}); Lambda only imports from /opt/python",
                             "put them under python/ in the zip: lambdapack build --layer does this")
@@ -117,7 +125,7 @@ def layer_layout(view: LambdaView, layers: Sequence[tuple[str, list[str]]], targ
             m = VERSIONED_DIR_RE.match(n)
             if m and m.group(1) != v:
                 out.append(
-                    Finding("LP202", ERROR, f"{origin}: python/lib/python{m.group(1)}/", None,
+                    Finding("LP202", ERROR, shown_in(origin, f"python/lib/python{m.group(1)}/"), None,
                             f"packages under python/lib/python{m.group(1)}/ are invisible to {target.runtime.name}, "
                             f"which reads python/lib/python{v}/site-packages",
                             f"rebuild the layer for {target.runtime.name}, or use the version-independent python/ folder")
@@ -200,7 +208,7 @@ def shadowing(view: LambdaView) -> list[Finding]:
                 seen_sdk.add(name)
                 size = sum(f.size for f in files)
                 out.append(
-                    Finding("LP206", INFO, f"{files[0].origin}: {name}" if files[0].origin != "function" else name,
+                    Finding("LP206", INFO, shown_in(files[0].origin, name),
                             files[0].distribution,
                             f"{name} is bundled ({size / 1e6:.1f} MB); it takes precedence over the runtime's copy, "
                             "which AWS updates with the runtime",

@@ -71,9 +71,10 @@ from lambdapack.facts.layout import FUNCTION_ROOT, LAYER_ROOT, parse_handler, sy
 from lambdapack.host.children import map_with_children
 from lambdapack.host.interpreters import Interpreter, find_interpreter
 from lambdapack.host.processes import Group
-from lambdapack.inspect.archive import Artifact, display_name, open_artifact
+from lambdapack.inspect.archive import Artifact, open_artifact
 from lambdapack.inspect.check import check, distribution_owners
-from lambdapack.inspect.checks import Finding
+from lambdapack.inspect.entries import display_name
+from lambdapack.inspect.findings import Finding
 from lambdapack.inspect.smokechild import ChildReport, ChildRun, run_child
 from lambdapack.inspect.smokeplan import (
     SmokeRoot,

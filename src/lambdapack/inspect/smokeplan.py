@@ -20,7 +20,7 @@ from lambdapack.facts.layout import (
     split_shown,
     sys_path,
 )
-from lambdapack.inspect.checks import ERROR, INFO, Finding
+from lambdapack.inspect.findings import ERROR, INFO, Finding
 from lambdapack.inspect.rulebook import RULES, family
 from lambdapack.target.tags import Target
 

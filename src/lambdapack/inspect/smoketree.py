@@ -14,7 +14,8 @@ import stat
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from lambdapack.inspect.archive import Artifact, _escapes
+from lambdapack.inspect.archive import Artifact
+from lambdapack.inspect.placement import escapes as _escapes
 from lambdapack.inspect.smokeplan import SmokeRoot
 
 __all__ = ["extract", "lay_out", "remove_tree", "set_modes", "snapshot"]

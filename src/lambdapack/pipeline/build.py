@@ -62,7 +62,7 @@ from lambdapack.facts.layout import (
 from lambdapack.facts.runtimes import get_arch, get_runtime
 from lambdapack.host import processes
 from lambdapack.inspect import checks
-from lambdapack.inspect.checks import Finding
+from lambdapack.inspect.findings import Finding, Severity, has_errors
 from lambdapack.pack.members import BlobStore, SourceChanged, file_sha256
 from lambdapack.pack.zipwriter import WrittenZip, atomic_output, check_writable, write_zip_to, zip_date_time
 from lambdapack.resolve.inputs import (
@@ -187,7 +187,7 @@ class BuildResult:
     def as_dict(self) -> dict[str, object]:
         return {
             "version": 1,
-            "ok": not checks.has_errors(self.findings),
+            "ok": not has_errors(self.findings),
             "target": {
                 "runtime": self.target.runtime.name,
                 "arch": self.target.arch.value,
@@ -911,8 +911,8 @@ def _stage_verify_pack(
     result.unzipped_total = attached_unzipped + sum(e.size for _k, _p, es in plan for e in es)
     layer_count = len(opts.attach_layers) + (1 if opts.kind == "split" else 0)
     result.findings += checks.check_sizes(result.unzipped_total, [], layer_count)
-    if checks.has_errors(result.findings):
-        n = sum(1 for f in result.findings if f.severity == checks.ERROR)
+    if has_errors(result.findings):
+        n = sum(1 for f in result.findings if f.severity is Severity.ERROR)
         raise BuildFailed(f"verification failed: {n} problem(s) found; no zip was written", result)
     store = cache.blobs if cache is not None else BlobStore(work / "blobs")
     # Files hashed moments ago by this build need no second hash when compressed;
@@ -1153,8 +1153,8 @@ def _allow_secrets(opts: BuildOptions, findings: list[Finding]) -> list[Finding]
     for f in findings:
         in_zip = split_shown(f.path)[1]
         pat = next((p for p in opts.allow_secrets if fnmatch.fnmatchcase(in_zip, p)), None)
-        if f.code == "LP402" and f.severity == checks.ERROR and pat is not None:
-            f = dataclasses.replace(f, severity=checks.WARNING,
+        if f.code == "LP402" and f.severity is Severity.ERROR and pat is not None:
+            f = dataclasses.replace(f, severity=Severity.WARNING,
                                     message=f"{f.message} (packed anyway: --allow-secret {pat!r})",
                                     fix="make sure this file is meant to ship; anyone who can read the function can read it")
         out.append(f)
@@ -1190,7 +1190,7 @@ def _pack_all(
             0, [(str(o.artifact.path), o.artifact.zipped_bytes) for o in result.outputs], 0
         )
         result.findings += size_findings
-        if checks.has_errors(size_findings):
+        if has_errors(size_findings):
             result.outputs.clear()
             raise BuildFailed("the package is over Lambda's limits; no zip was written", result)
         if opts.smoke:
