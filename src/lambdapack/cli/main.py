@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING, NoReturn, TextIO
 from lambdapack import __version__
 from lambdapack.errors import CREATING_CACHE, LambdapackError, UsageError, exit_codes_help, from_os_error
 from lambdapack.facts.runtimes import RUNTIMES, get_arch, get_runtime
-from lambdapack.pipeline.build import BuildFailed, BuildOptions, BuildResult, build
+from lambdapack.pipeline.build import build
+from lambdapack.pipeline.options import BuildOptions
+from lambdapack.pipeline.result import BuildFailed, BuildResult
 from lambdapack.resolve.install import InstallOptions
 from lambdapack.target.tags import Target, why
 
