@@ -9,7 +9,6 @@ import shutil
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from lambdapack.assemble.bytecode import InvalidationMode, compile_entries, pyc_arcname
 from lambdapack.assemble.slim import Profile, apply_slim, plan_slim, runtime_provided_closure
 from lambdapack.cache.keys import pyc_key
 from lambdapack.facts.layout import FUNCTION_ROOT, LAYER_ROOT, lambda_path
@@ -21,6 +20,7 @@ from lambdapack.pipeline.result import BuildResult
 from lambdapack.staged import StagedFile
 
 if TYPE_CHECKING:
+    from lambdapack.assemble.bytecode import InvalidationMode
     from lambdapack.host.interpreters import Interpreter
 
 __all__ = ["Assembly", "bytecode", "slim"]
@@ -76,6 +76,9 @@ def bytecode(
     asm: Assembly, interp: Interpreter, deps: list[StagedFile], code: list[StagedFile]
 ) -> tuple[list[StagedFile], list[StagedFile]]:
     """Hash-based .pyc for every .py, compiled once per (content, Python, mode, Lambda path)."""
+    # Imported here, as before the split: a build without an interpreter never loads the compiler.
+    from lambdapack.assemble.bytecode import InvalidationMode
+
     mode = InvalidationMode(asm.ctx.opts.pyc_mode)
     dep_root = FUNCTION_ROOT if asm.ctx.kind is BuildKind.FUNCTION else LAYER_ROOT
     counts = [0, 0]  # compiled, from the cache
@@ -88,6 +91,8 @@ def bytecode(
 def _pyc_for(asm: Assembly, interp: Interpreter, mode: InvalidationMode, entries: list[StagedFile], root: str,
              counts: list[int]) -> list[StagedFile]:
     """The .pyc of the .py files in `entries` (under the Lambda path `root`): cached or compiled now."""
+    from lambdapack.assemble.bytecode import compile_entries, pyc_arcname
+
     cache, shas = asm.ctx.cache, asm.shas
     sources = [e for e in entries if e.arcname.endswith(".py")]
     keys = {e.arcname: pyc_key(interp.version, mode.value, lambda_path(root, e.arcname),

@@ -1,5 +1,6 @@
 """From an install and the source files to written zips: stage, reuse a cached artifact
-when the staged content was built before, else slim, compile, verify and pack."""
+when the staged content was built before, else slim, compile, verify and pack (those
+steps are imported only then, as they were before the split)."""
 
 from __future__ import annotations
 
@@ -7,17 +8,14 @@ from pathlib import Path
 
 from lambdapack.inspect import checks
 from lambdapack.pack.members import BlobStore
-from lambdapack.pipeline.assembling import Assembly, bytecode, slim
 from lambdapack.pipeline.cachekeys import artifact_key_of
 from lambdapack.pipeline.context import BuildContext
 from lambdapack.pipeline.interpreters import compile_interpreter
 from lambdapack.pipeline.options import BuildKind
-from lambdapack.pipeline.packing import PackPlan, pack_all
 from lambdapack.pipeline.resolutions import Installed
 from lambdapack.pipeline.result import BuildFailed, BuildResult
 from lambdapack.pipeline.reuse import reuse
 from lambdapack.pipeline.sources import Sources
-from lambdapack.pipeline.verifying import allow_secrets, verify
 from lambdapack.staged import StagedFile
 
 __all__ = ["stage_verify_pack"]
@@ -37,6 +35,10 @@ def stage_verify_pack(ctx: BuildContext, inst: Installed, src: Sources) -> tuple
         hit = ctx.cache.load_artifact(art_key)
         if hit is not None:
             return reuse(ctx, hit, result), art_key
+
+    # Only now the steps that make a new zip: a build whose artifact is cached never loads them.
+    from lambdapack.pipeline.assembling import Assembly, bytecode, slim
+    from lambdapack.pipeline.packing import PackPlan, pack_all
 
     asm = Assembly(ctx, result, shas)
     deps = slim(asm, inst, deps, dep_prefix)
@@ -88,6 +90,8 @@ def _zip_plan(ctx: BuildContext, deps: list[StagedFile],
 def _verify(ctx: BuildContext, result: BuildResult, deps: list[StagedFile], code: list[StagedFile],
             zips: list[tuple[str, Path, list[StagedFile]]]) -> None:
     """The rules and the limits known before packing, reported together; any error stops here."""
+    from lambdapack.pipeline.verifying import allow_secrets, verify
+
     ctx.say(f"verifying {len(deps) + len(code)} files for {ctx.target}")
     result.findings += allow_secrets(ctx.opts.allow_secrets, verify(ctx, deps, code))
     result.unzipped_total = ctx.attached_unzipped + sum(e.size for _k, _p, es in zips for e in es)
