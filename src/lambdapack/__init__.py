@@ -12,13 +12,15 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from lambdapack.errors import LambdapackError
-    from lambdapack.pipeline.build import BuildFailed, BuildOptions, BuildResult, build
+    from lambdapack.pipeline.build import build
+    from lambdapack.pipeline.options import BuildOptions
+    from lambdapack.pipeline.result import BuildFailed, BuildResult
     from lambdapack.target.tags import Target, why
 
 _PUBLIC = {
-    "BuildFailed": "lambdapack.pipeline.build",
-    "BuildOptions": "lambdapack.pipeline.build",
-    "BuildResult": "lambdapack.pipeline.build",
+    "BuildFailed": "lambdapack.pipeline.result",
+    "BuildOptions": "lambdapack.pipeline.options",
+    "BuildResult": "lambdapack.pipeline.result",
     "build": "lambdapack.pipeline.build",
     "LambdapackError": "lambdapack.errors",
     "Target": "lambdapack.target.tags",

@@ -19,7 +19,7 @@ from lambdapack.config.settings import (
     value_of,
 )
 from lambdapack.errors import UsageError
-from lambdapack.pipeline.build import BuildOptions
+from lambdapack.pipeline.options import BuildOptions
 
 TARGET = {"runtime": "python3.12", "arch": "x86_64"}
 BY_NAME = {s.name: s for s in SETTINGS}

@@ -19,7 +19,8 @@ from lambdapack.cli.progress import progress
 from lambdapack.cli.style import print_error
 from lambdapack.config.settings import Layers, build_options
 from lambdapack.errors import LambdapackError, exit_codes_help, from_os_error
-from lambdapack.pipeline.build import BuildFailed, BuildResult, build
+from lambdapack.pipeline.build import build
+from lambdapack.pipeline.result import BuildFailed, BuildResult
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -7,7 +7,7 @@ import shutil
 from typing import TextIO
 
 from lambdapack.cli.style import Style, mb
-from lambdapack.pipeline.build import BuildResult
+from lambdapack.pipeline.result import BuildResult
 
 
 def print_build(result: BuildResult, stream: TextIO) -> None:

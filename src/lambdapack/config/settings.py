@@ -20,7 +20,7 @@ from typing import Any
 
 from lambdapack.cache.local import DEFAULT_MAX_BYTES, default_cache_dir, max_bytes_from, parse_size
 from lambdapack.errors import UsageError
-from lambdapack.pipeline.build import BuildOptions
+from lambdapack.pipeline.options import BuildOptions
 from lambdapack.resolve.install import DEFAULT_DEADLINE, DEFAULT_NETWORK_TIMEOUT, InstallOptions
 
 

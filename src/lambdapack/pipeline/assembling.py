@@ -1,0 +1,128 @@
+"""Turning the staged files into what ships: slimming (the profile, --exclude,
+--exclude-runtime-provided, stripping) and hash-based bytecode, each step replacing
+StagedFiles and recording what it saved or could not do on the result."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from lambdapack.assemble.slim import Profile, apply_slim, plan_slim, runtime_provided_closure
+from lambdapack.cache.keys import pyc_key
+from lambdapack.facts.layout import FUNCTION_ROOT, LAYER_ROOT, lambda_path
+from lambdapack.pack.members import file_sha256
+from lambdapack.pipeline.context import BuildContext
+from lambdapack.pipeline.options import BuildKind
+from lambdapack.pipeline.resolutions import Installed
+from lambdapack.pipeline.result import BuildResult
+from lambdapack.staged import StagedFile
+
+if TYPE_CHECKING:
+    from lambdapack.assemble.bytecode import InvalidationMode
+    from lambdapack.host.interpreters import Interpreter
+
+__all__ = ["Assembly", "bytecode", "slim"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Assembly:
+    """One build's staging state the assembling steps share."""
+
+    ctx: BuildContext
+    result: BuildResult  # where warnings, savings and notes go
+    shas: dict[str, str]  # arcname -> content sha256; updated as files are replaced
+
+
+def slim(asm: Assembly, inst: Installed, deps: list[StagedFile], prefix: str) -> list[StagedFile]:
+    """Leave out what the profile, --exclude and --exclude-runtime-provided say; strip copies."""
+    ctx, opts, result = asm.ctx, asm.ctx.opts, asm.result
+    profile = Profile(opts.slim)
+    if profile is Profile.NONE and not (opts.dep_excludes or opts.exclude_runtime_provided):
+        return deps
+    drop: set[str] = set()
+    if opts.exclude_runtime_provided:
+        meta_site = ctx.work / "metadata"
+        for rel, path, _exe, _label in inst.files:
+            if rel.endswith(".dist-info/METADATA"):
+                (meta_site / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, meta_site / rel)
+        drop, note = runtime_provided_closure(inst.dists, meta_site, ctx.target)
+        result.slim_notes.append(note)
+    plan = plan_slim(deps, ctx.target, profile, excludes=opts.dep_excludes, keeps=opts.keeps, drop_dists=drop,
+                     dist_prefix=prefix)
+    if plan.strip:
+        ctx.say(f"slimming ({profile.value}): leaving out {len(plan.removals)} files, stripping up to "
+                f"{len(plan.strip)} shared objects")
+    res = apply_slim(deps, plan, ctx.target, ctx.work)
+    saved: dict[str, int] = {}
+    for r in res.removals:
+        saved[r.distribution or "(your code)"] = saved.get(r.distribution or "(your code)", 0) + r.size
+    owners = {e.arcname: e.distribution for e in deps}
+    for arcname, before, after in res.stripped:
+        label = owners.get(arcname) or "(your code)"
+        saved[label] = saved.get(label, 0) + before - after
+        asm.shas.pop(arcname, None)  # new content: hashed afresh when packed
+    for arcname, why in res.kept_unstripped:
+        log.info("kept unstripped: %s (%s)", arcname, why)
+    result.saved_by_dist = saved
+    return res.entries
+
+
+def bytecode(
+    asm: Assembly, interp: Interpreter, deps: list[StagedFile], code: list[StagedFile]
+) -> tuple[list[StagedFile], list[StagedFile]]:
+    """Hash-based .pyc for every .py, compiled once per (content, Python, mode, Lambda path)."""
+    # Imported here, as before the split: a build without an interpreter never loads the compiler.
+    from lambdapack.assemble.bytecode import InvalidationMode
+
+    mode = InvalidationMode(asm.ctx.opts.pyc_mode)
+    dep_root = FUNCTION_ROOT if asm.ctx.kind is BuildKind.FUNCTION else LAYER_ROOT
+    counts = [0, 0]  # compiled, from the cache
+    out = [entries + _pyc_for(asm, interp, mode, entries, root, counts)
+           for entries, root in ((deps, dep_root), (code, FUNCTION_ROOT))]
+    log.info("bytecode: %d compiled, %d from the cache", counts[0], counts[1])
+    return out[0], out[1]
+
+
+def _pyc_for(asm: Assembly, interp: Interpreter, mode: InvalidationMode, entries: list[StagedFile], root: str,
+             counts: list[int]) -> list[StagedFile]:
+    """The .pyc of the .py files in `entries` (under the Lambda path `root`): cached or compiled now."""
+    from lambdapack.assemble.bytecode import compile_entries, pyc_arcname
+
+    cache, shas = asm.ctx.cache, asm.shas
+    sources = [e for e in entries if e.arcname.endswith(".py")]
+    keys = {e.arcname: pyc_key(interp.version, mode.value, lambda_path(root, e.arcname),
+                               shas.get(e.arcname) or file_sha256(e.path)) for e in sources}
+    pyc: list[StagedFile] = []
+    missing: list[StagedFile] = []
+    for e in sources:
+        cached = cache.load_pyc(keys[e.arcname]) if cache is not None else None
+        if cached is not None:
+            arc = pyc_arcname(e.arcname, interp.cache_tag)
+            pyc.append(StagedFile(arc, cached[0], False, cached[0].stat().st_size, e.distribution))
+            shas[arc] = cached[1]
+            counts[1] += 1
+        else:
+            missing.append(e)
+    if not missing:
+        return pyc
+    asm.ctx.say(f"compiling {len(missing)} modules to {mode.value} bytecode with Python "
+                f"{'.'.join(map(str, interp.version))}")
+    res = compile_entries(missing, interp, asm.ctx.work / "pyc" / root.strip("/").replace("/", "_"),
+                          lambda_root=lambda a, r=root: lambda_path(r, a), mode=mode)  # type: ignore[misc]
+    counts[0] += len(res.entries)
+    by_arc = {pyc_arcname(e.arcname, interp.cache_tag): e for e in missing}
+    for p in res.entries:
+        if cache is not None:
+            path, sha = cache.save_pyc(keys[by_arc[p.arcname].arcname], p.path)
+            p = StagedFile(p.arcname, path, p.executable, p.size, p.distribution)
+            shas[p.arcname] = sha
+        pyc.append(p)
+    for arcname, why in res.failed:
+        asm.result.warnings.append(
+            f"{arcname} does not compile for Python {interp.minor[0]}.{interp.minor[1]}: {why}")
+    return pyc

@@ -1,0 +1,61 @@
+"""The build's use of the cache around the attempts: opening it, pruning it afterwards,
+and naming what was being done when an OSError names a path."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from lambdapack.cache.local import Cache, default_cache_dir
+from lambdapack.errors import CREATING_CACHE, LambdapackError, Operation, from_os_error
+from lambdapack.pipeline.options import BuildOptions, Progress
+from lambdapack.pipeline.result import BuildResult
+
+__all__ = ["open_cache", "operation_on", "prune"]
+
+
+def open_cache(opts: BuildOptions, warnings: list[str], say: Progress) -> Cache | None:
+    """The build cache, checked writable before any work. A location the user chose
+    (--cache-dir, $LAMBDAPACK_CACHE_DIR) that cannot be used is an error; the default
+    one (under $XDG_CACHE_HOME or the platform's cache dir) degrades to building
+    without a cache, with a warning: the user never asked for it, and the build can
+    still succeed."""
+    chosen = opts.cache_dir is not None or bool(os.environ.get("LAMBDAPACK_CACHE_DIR"))
+    root = opts.cache_dir or default_cache_dir(os.environ)
+    try:
+        cache = Cache(root)
+        cache.check_writable()
+    except OSError as e:
+        err = from_os_error(e, CREATING_CACHE, root)
+        if chosen:
+            raise err from e
+        warnings.append(f"{err.message}; built without a cache "
+                        "(pass --cache-dir DIR to use another location, or --no-cache to skip it)")
+        say(f"cache: {root} cannot be used; building without a cache")
+        return None
+    return cache
+
+
+def prune(cache: Cache, cap: int, result: BuildResult, say: Progress) -> None:
+    """Outside the shared lock: pruning takes the exclusive one. The zips are in place
+    by now, so a failure here is a warning, not a failed build."""
+    try:
+        if cache.auto_prune(cap):
+            from lambdapack.report.units import human
+
+            say(f"cache: over its {human(cap)} cap; pruned the least recently used entries")
+    except (LambdapackError, OSError) as e:
+        result.warnings.append(f"the cache could not be pruned: {getattr(e, 'message', e)}")
+
+
+def operation_on(e: OSError, places: Sequence[tuple[Path, Operation]]) -> Operation | None:
+    """What lambdapack was doing with the file an OSError names: the first place
+    (cache, temp dir, source tree) that holds it, or None when it is elsewhere."""
+    if e.filename is None:
+        return None
+    name = Path(os.fsdecode(e.filename)).absolute()
+    for root, op in places:
+        if name.is_relative_to(root.absolute()):
+            return op
+    return None

@@ -1,0 +1,139 @@
+"""Everything checked before any work starts: the target, the kind, the source tree, the
+output paths, the dependency input and the attached layers. A mistake in any of them fails
+here, in seconds, not after an install."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from lambdapack.errors import READING_SOURCE, InputError, UsageError, from_os_error
+from lambdapack.facts.runtimes import get_arch, get_runtime
+from lambdapack.pack.zipwriter import check_writable
+from lambdapack.pipeline.options import BuildKind, BuildOptions, CompileMode, Progress
+from lambdapack.resolve.inputs import Piped, find_default_input, is_piped_path, read_piped
+from lambdapack.target.tags import Target
+
+__all__ = ["Preflight", "default_output", "preflight"]
+
+
+@dataclass(frozen=True)
+class Preflight:
+    """The checked facts of a build, the same for every attempt."""
+
+    target: Target
+    kind: BuildKind
+    compile: CompileMode
+    fn_out: Path | None
+    layer_out: Path | None
+    dep_kind: str  # "requirements" | "pyproject" | "lock" | "none"
+    dep_path: Path | Piped | None
+    attached_unzipped: int  # unzipped bytes of the --with-layer zips
+    warnings: tuple[str, ...]  # said before any work (a deprecated runtime)
+
+
+def default_output(kind: str, target: Target) -> Path:
+    """dist/function-python3.12-arm64.zip and dist/layer-python3.12-arm64.zip."""
+    return Path("dist") / f"{kind}-{target.runtime.name}-{target.arch.value}.zip"
+
+
+def preflight(opts: BuildOptions, say: Progress) -> Preflight:
+    """Check the options against the machine, in the order the errors are reported."""
+    target = Target(get_runtime(opts.runtime), get_arch(opts.arch))  # unknown names: UsageError
+    dep_msg = target.runtime.deprecation_message(dt.date.today())
+    kind = BuildKind.parse(opts.kind)
+    if kind.has_code and opts.src is None:
+        raise UsageError("a function build needs SRC_DIR (or pass --layer for a dependency layer)")
+    if opts.src is not None:
+        try:
+            src_ok = opts.src.is_dir()
+        except OSError as e:  # a path longer than PATH_MAX, a component without permission
+            raise from_os_error(e, READING_SOURCE, opts.src) from e
+        if not src_ok:
+            raise InputError(f"source directory {opts.src} does not exist or is not a directory")
+    fn_out, layer_out = _check_outputs(opts, kind, target)
+    dep_kind, dep_path = _choose_inputs(opts, kind, say)
+    return Preflight(target, kind, CompileMode.parse(opts.compile), fn_out, layer_out, dep_kind, dep_path,
+                     _attached_layers_unzipped(opts.attach_layers), (dep_msg,) if dep_msg else ())
+
+
+def _choose_inputs(opts: BuildOptions, kind: BuildKind, progress: Progress) -> tuple[str, Path | Piped | None]:
+    """The dependency input; a piped one (`-r -`, `-r <(...)`) is read here, exactly once."""
+    given = [
+        (k, p)
+        for k, p in (("requirements", opts.requirements), ("pyproject", opts.pyproject), ("lock", opts.lock))
+        if p is not None
+    ]
+    if len(given) > 1:
+        raise UsageError("give only one of -r/--requirements, --pyproject, --lock")
+    if given:
+        return _given_input(*given[0])
+    if opts.src is not None:
+        found = find_default_input(opts.src)
+        if found is not None:
+            dep_kind = {"uv.lock": "lock", "pyproject.toml": "pyproject"}.get(found.name, "requirements")
+            progress(f"dependencies: using {found} (found in the source directory)")
+            return dep_kind, found
+    if kind.has_layer:
+        raise UsageError("a layer needs dependencies: pass -r requirements.txt, --pyproject or --lock")
+    progress("dependencies: none (no -r/--pyproject/--lock, none found in the source directory)")
+    return "none", None
+
+
+def _given_input(dep_kind: str, path: Path) -> tuple[str, Path | Piped]:
+    """-r/--pyproject/--lock as given: a pipe is read now, a file must exist."""
+    if is_piped_path(path):
+        if dep_kind != "requirements":
+            raise UsageError(
+                f"--{dep_kind} {path}: a {'pyproject.toml' if dep_kind == 'pyproject' else 'uv.lock'} is read from "
+                "its project directory, which a pipe does not have",
+                "pass the file's path; or pipe a requirements export: "
+                "uv export --no-hashes | lambdapack build ... -r -",
+            )
+        if str(path) == "-" and sys.stdin is not None and sys.stdin.isatty():
+            raise UsageError("-r - reads requirements from standard input, which is a terminal",
+                             "pipe them in: cat requirements.txt | lambdapack build ... -r -")
+        return dep_kind, read_piped(path, sys.stdin.buffer if sys.stdin is not None else None, Path.cwd())
+    if not path.exists():
+        raise InputError(f"{path} does not exist", "check the path given to -r / --pyproject / --lock")
+    return dep_kind, path
+
+
+def _check_outputs(opts: BuildOptions, kind: BuildKind, target: Target) -> tuple[Path | None, Path | None]:
+    """(function zip path, layer zip path), validated before any work starts."""
+    fn = lay = None
+    if kind is BuildKind.FUNCTION:
+        fn = opts.output or default_output("function", target)
+    elif kind is BuildKind.LAYER:
+        lay = opts.output or opts.layer_output or default_output("layer", target)
+    else:
+        fn = opts.output or default_output("function", target)
+        lay = opts.layer_output or default_output("layer", target)
+    for p in (fn, lay):
+        if p is not None and p.is_dir():
+            raise UsageError(f"output {p} is a directory", "give a file name ending in .zip with -o")
+    if fn is not None and lay is not None and fn.resolve() == lay.resolve():
+        raise UsageError(
+            "the function and layer outputs are the same file", "pass different -o / --layer-output"
+        )
+    for p in (fn, lay):
+        if p is not None:
+            check_writable(p)  # a read-only or unwritable output fails now, not after the install
+    return fn, lay
+
+
+def _attached_layers_unzipped(paths: Sequence[Path]) -> int:
+    """Unzipped bytes of the layers given with --with-layer, read by the same strict
+    reader as `check` (so hostile or broken zips are one clear error, never a traceback)."""
+    if not paths:
+        return 0
+    from lambdapack.inspect.archive import open_artifact
+
+    total = 0
+    for p in paths:
+        with open_artifact(p) as art:
+            total += sum(e.size for e in art.entries if not e.is_dir)
+    return total

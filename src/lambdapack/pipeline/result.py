@@ -1,0 +1,98 @@
+"""What a build returns: the zips written and everything said about them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from lambdapack.errors import LambdapackError
+from lambdapack.inspect.findings import Finding, has_errors
+from lambdapack.pack.zipwriter import WrittenZip
+from lambdapack.pipeline.sizereports import report_json
+from lambdapack.target.tags import Target
+
+if TYPE_CHECKING:
+    from lambdapack.inspect.smoke import SmokeResult
+    from lambdapack.report.sizes import SizeReport
+    from lambdapack.resolve.heldback import HeldBack
+    from lambdapack.resolve.inputs import Requirements
+    from lambdapack.resolve.install import Distribution
+
+__all__ = ["BuildFailed", "BuildResult", "Output"]
+
+
+@dataclass(frozen=True)
+class Output:
+    kind: str  # "function" | "layer"
+    artifact: WrittenZip
+
+    def as_dict(self) -> dict[str, object]:
+        a = self.artifact
+        return {
+            "kind": self.kind,
+            "path": str(a.path),
+            "sha256": a.sha256_hex,
+            "sha256_base64": a.sha256_base64,
+            "zipped_bytes": a.zipped_bytes,
+            "unzipped_bytes": a.unzipped_bytes,
+            "files": a.files,
+        }
+
+
+@dataclass
+class BuildResult:
+    target: Target
+    inputs: Requirements
+    outputs: list[Output] = field(default_factory=list)
+    distributions: list[Distribution] = field(default_factory=list)
+    held_back: list[HeldBack] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    unzipped_total: int = 0
+    cached: bool = False  # the zip(s) came whole from the artifact cache
+    size_reports: list[SizeReport] = field(default_factory=list)
+    smoke: SmokeResult | None = None
+    saved_by_dist: dict[str, int] = field(default_factory=dict)  # bytes slimming removed
+    slim_notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "version": 1,
+            "ok": not has_errors(self.findings),
+            "target": {
+                "runtime": self.target.runtime.name,
+                "arch": self.target.arch.value,
+                "os": self.target.runtime.os,
+                "glibc": ".".join(map(str, self.target.runtime.glibc)),
+                "uv_platform": self.target.uv_platform,
+            },
+            "inputs": {
+                "kind": self.inputs.kind,
+                "path": str(self.inputs.source) if self.inputs.source else None,
+                "extras": list(self.inputs.extras),
+            },
+            "outputs": [o.as_dict() for o in self.outputs],
+            "unzipped_total_bytes": self.unzipped_total,
+            "distributions": [
+                {"name": d.display_name, "version": d.version, "wheel_tag": ".".join(d.tags)}
+                for d in self.distributions
+            ],
+            "held_back": [h.as_dict() for h in self.held_back],
+            "findings": [f.as_dict() for f in self.findings],
+            "warnings": list(self.warnings),
+            "cached": self.cached,
+            "size_report": [report_json(r) for r in self.size_reports],
+            "smoke": self.smoke.as_dict() if self.smoke is not None else None,
+            "slim": {"saved_bytes": sum(self.saved_by_dist.values()), "by_distribution": dict(self.saved_by_dist),
+                     "notes": list(self.slim_notes)},
+        }
+
+
+class BuildFailed(LambdapackError):
+    """Verification or a limit failed; carries the whole result for the report."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, result: BuildResult, hint: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.result = result

@@ -1,0 +1,54 @@
+"""Size reports of a build: measured from a written zip, and kept in the artifact cache as dicts.
+
+report.sizes is imported where it is used: a no-change rebuild that reads no report skips it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lambdapack.staged import StagedFile
+
+if TYPE_CHECKING:
+    from lambdapack.report.sizes import SizeReport
+
+__all__ = ["measure", "report_from_dict", "report_json", "report_to_dict"]
+
+
+def report_json(r: SizeReport) -> dict[str, object]:
+    from lambdapack.report.summary import to_json
+
+    return to_json(r)
+
+
+def measure(kind: str, zip_path: Path, final: Path, entries: Sequence[StagedFile], saved: dict[str, int]) -> SizeReport:
+    """Sizes per distribution: owners from the staged entries, sizes from the zip's directory."""
+    from lambdapack.report.sizes import size_report
+    owners: dict[str, str | None] = {e.arcname: e.distribution for e in entries}
+    return dataclasses.replace(size_report(zip_path, kind, owners, saved), artifact=str(final))
+
+
+def report_to_dict(r: SizeReport) -> dict[str, Any]:
+    """Compact and fast (dataclasses.asdict deep-copies 5,000 files): rows as lists."""
+    return {"artifact": r.artifact, "kind": r.kind, "unzipped": r.unzipped, "zipped": r.zipped,
+            "budget_share": r.budget_share, "saved": r.saved,
+            "files": [[f.arcname, f.distribution, f.unzipped, f.zipped] for f in r.files],
+            "dists": [[d.name, d.files, d.unzipped, d.zipped, d.saved] for d in r.dists],
+            "largest": [[f.arcname, f.distribution, f.unzipped, f.zipped] for f in r.largest]}
+
+
+def _row(cls: Any, row: Any) -> Any:
+    """A stored report row: a list (current form) or a dict (older cache entries)."""
+    return cls(**row) if isinstance(row, dict) else cls(*row)
+
+
+def report_from_dict(d: dict[str, Any]) -> SizeReport:
+    from lambdapack.report.sizes import DistSize, FileSize, SizeReport
+    return SizeReport(
+        artifact=d["artifact"], kind=d["kind"], files=[_row(FileSize, f) for f in d["files"]],
+        dists=[_row(DistSize, x) for x in d["dists"]], unzipped=d["unzipped"], zipped=d["zipped"],
+        budget_share=d["budget_share"], saved=d["saved"], largest=[_row(FileSize, f) for f in d["largest"]],
+    )

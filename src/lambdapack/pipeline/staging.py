@@ -1,0 +1,103 @@
+"""From an install and the source files to written zips: stage, reuse a cached artifact
+when the staged content was built before, else slim, compile, verify and pack (those
+steps are imported only then, as they were before the split)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lambdapack.inspect import checks
+from lambdapack.inspect.findings import Severity, has_errors
+from lambdapack.pack.members import BlobStore
+from lambdapack.pipeline.cachekeys import artifact_key_of
+from lambdapack.pipeline.context import BuildContext
+from lambdapack.pipeline.interpreters import compile_interpreter
+from lambdapack.pipeline.options import BuildKind
+from lambdapack.pipeline.resolutions import Installed
+from lambdapack.pipeline.result import BuildFailed, BuildResult
+from lambdapack.pipeline.reuse import reuse
+from lambdapack.pipeline.sources import Sources
+from lambdapack.staged import StagedFile
+
+__all__ = ["stage_verify_pack"]
+
+
+def stage_verify_pack(ctx: BuildContext, inst: Installed, src: Sources) -> tuple[BuildResult, str | None]:
+    """Stage, verify and pack; also returns the artifact key (None without a cache)."""
+    result = BuildResult(target=ctx.target, inputs=inst.reqs, distributions=inst.dists, warnings=ctx.warnings)
+    ctx.say("staging")
+    dep_prefix = "python/" if ctx.kind.has_layer else ""
+    deps, shas = _staged_deps(ctx, inst, src, dep_prefix)
+    code = src.code
+    interp = compile_interpreter(ctx, src.interp, result)
+    art_key = None
+    if ctx.cache is not None:
+        art_key = artifact_key_of(ctx, interp, src.layer_shas, deps, code, shas)
+        hit = ctx.cache.load_artifact(art_key)
+        if hit is not None:
+            return reuse(ctx, hit, result), art_key
+
+    # Only now the steps that make a new zip: a build whose artifact is cached never loads them.
+    from lambdapack.pipeline.assembling import Assembly, bytecode, slim
+    from lambdapack.pipeline.packing import PackPlan, pack_all
+
+    asm = Assembly(ctx, result, shas)
+    deps = slim(asm, inst, deps, dep_prefix)
+    if interp is not None:
+        deps, code = bytecode(asm, interp, deps, code)
+    zips = _zip_plan(ctx, deps, code)
+    _verify(ctx, result, deps, code, zips)
+    store = ctx.cache.blobs if ctx.cache is not None else BlobStore(ctx.work / "blobs")
+    # Files hashed moments ago by this build need no second hash when compressed;
+    # files that came from the cache do (they may have been altered in place).
+    fresh = frozenset(e.arcname for e in code) | (
+        frozenset(e.arcname for e in deps) if inst.source == "uv" else frozenset())
+    pack_all(ctx, PackPlan(zips, store, shas, fresh), result, art_key)
+    return result, art_key
+
+
+def _staged_deps(ctx: BuildContext, inst: Installed, src: Sources,
+                 prefix: str) -> tuple[list[StagedFile], dict[str, str]]:
+    """The installed files as staged files under `prefix`, and every content hash known so far.
+    In a function zip the user's files win over a dependency's of the same name (said as a warning)."""
+    deps = [StagedFile(prefix + rel, path, exe, path.stat().st_size, label) for rel, path, exe, label in inst.files]
+    shas = {prefix + rel: sha for rel, sha in inst.shas.items()}
+    code = src.code
+    if code:
+        dep_names = {e.arcname for e in deps}
+        clash = sorted({e.top_level for e in code if e.arcname in dep_names})
+        if clash and ctx.kind is BuildKind.FUNCTION:
+            ctx.warnings.append(
+                f"your source tree and the dependencies both provide {', '.join(clash)}; your files are used"
+            )
+            deps = [e for e in deps if e.arcname not in {c.arcname for c in code}]
+        shas.update(src.code_shas)
+    return deps, shas
+
+
+def _zip_plan(ctx: BuildContext, deps: list[StagedFile],
+              code: list[StagedFile]) -> list[tuple[str, Path, list[StagedFile]]]:
+    """Which files go into which zip, in packing order."""
+    if ctx.kind is BuildKind.FUNCTION:
+        assert ctx.fn_out is not None
+        return [("function", ctx.fn_out, deps + code)]
+    if ctx.kind is BuildKind.LAYER:
+        assert ctx.layer_out is not None
+        return [("layer", ctx.layer_out, deps)]
+    assert ctx.fn_out is not None and ctx.layer_out is not None
+    return [("function", ctx.fn_out, code), ("layer", ctx.layer_out, deps)]
+
+
+def _verify(ctx: BuildContext, result: BuildResult, deps: list[StagedFile], code: list[StagedFile],
+            zips: list[tuple[str, Path, list[StagedFile]]]) -> None:
+    """The rules and the limits known before packing, reported together; any error stops here."""
+    from lambdapack.pipeline.verifying import allow_secrets, verify
+
+    ctx.say(f"verifying {len(deps) + len(code)} files for {ctx.target}")
+    result.findings += allow_secrets(ctx.opts.allow_secrets, verify(ctx, deps, code))
+    result.unzipped_total = ctx.attached_unzipped + sum(e.size for _k, _p, es in zips for e in es)
+    layer_count = len(ctx.opts.attach_layers) + (1 if ctx.kind is BuildKind.SPLIT else 0)
+    result.findings += checks.check_sizes(result.unzipped_total, [], layer_count)
+    if has_errors(result.findings):
+        n = sum(1 for f in result.findings if f.severity is Severity.ERROR)
+        raise BuildFailed(f"verification failed: {n} problem(s) found; no zip was written", result)
