@@ -64,7 +64,14 @@ from lambdapack.host import processes
 from lambdapack.inspect import checks
 from lambdapack.inspect.checks import Finding
 from lambdapack.pack.members import BlobStore, SourceChanged, file_sha256
-from lambdapack.pack.zipwriter import WrittenZip, atomic_output, check_writable, write_zip_to, zip_date_time
+from lambdapack.pack.zipwriter import (
+    WrittenZip,
+    ZipSettings,
+    atomic_output,
+    check_writable,
+    write_zip_to,
+    zip_date_time,
+)
 from lambdapack.resolve.inputs import (
     Piped,
     Requirements,
@@ -1179,8 +1186,8 @@ def _pack_all(
         for kind, out, entries in plan:
             tmp = stack.enter_context(atomic_output(out))
             say(f"packing {len(entries)} files into {out}")
-            art = write_zip_to(entries, tmp, out, compresslevel=opts.compresslevel, store=store, shas=shas,
-                               fresh=fresh)
+            settings = ZipSettings(compresslevel=opts.compresslevel, shas=shas, fresh=fresh)
+            art = write_zip_to(entries, tmp, out, settings, store=store)
             result.outputs.append(Output(kind, art))
             staged.append((kind, out, tmp))
             # Savings belong to the zip that holds the dependencies (the layer of a split build).
