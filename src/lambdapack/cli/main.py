@@ -522,7 +522,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_explain(args: argparse.Namespace) -> int:
-    from lambdapack.cache.local import parse_size
+    from lambdapack.cache.total import parse_size
     from lambdapack.explain.causes import DEFAULT_MAX_BYTES, explain, keep_tail, render_text
 
     limit = DEFAULT_MAX_BYTES
@@ -577,7 +577,8 @@ def _cmd_smoke(args: argparse.Namespace) -> int:
 
 
 def _cmd_cache(args: argparse.Namespace) -> int:
-    from lambdapack.cache.local import Cache, default_cache_dir, max_bytes_from, parse_size
+    from lambdapack.cache.local import Cache, default_cache_dir
+    from lambdapack.cache.total import max_bytes_from, parse_size
 
     root = args.cache_dir or default_cache_dir(os.environ)
     try:

@@ -38,7 +38,8 @@ from lambdapack.cache.keys import (
     pyc_key,
     resolution_key,
 )
-from lambdapack.cache.local import Cache, default_cache_dir, max_bytes_from
+from lambdapack.cache.local import Cache, default_cache_dir
+from lambdapack.cache.total import max_bytes_from
 from lambdapack.errors import (
     CREATING_CACHE,
     READING_SOURCE,
