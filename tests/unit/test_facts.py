@@ -138,7 +138,7 @@ def test_lp206_reports_the_sdk_not_what_the_runtime_ships_with_it() -> None:
 
 
 def test_sdk_lists_are_what_slim_and_smoke_used() -> None:
-    from lambdapack.assemble import slim
+    from lambdapack.assemble import runtime_provided as slim
     from lambdapack.inspect import smoke
 
     assert slim.RUNTIME_SDK == ("boto3", "botocore", "s3transfer", "jmespath")

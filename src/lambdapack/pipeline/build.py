@@ -427,7 +427,7 @@ def _report_json(r: SizeReport) -> dict[str, object]:
 
 
 def _strip_tools(target: Target) -> list[str]:
-    from lambdapack.assemble.slim import find_strip_tools
+    from lambdapack.assemble.strip import find_strip_tools
 
     return list(find_strip_tools(target.arch.machine))
 
@@ -1022,7 +1022,9 @@ def _slim(
     result: BuildResult, shas: dict[str, str], say: Progress,
 ) -> list[StagedFile]:
     """Leave out what the profile, --exclude and --exclude-runtime-provided say; strip copies."""
-    from lambdapack.assemble.slim import Profile, apply_slim, plan_slim, runtime_provided_closure
+    from lambdapack.assemble.profiles import Profile
+    from lambdapack.assemble.runtime_provided import runtime_provided_closure
+    from lambdapack.assemble.slim import SlimRules, apply_slim, plan_slim
     profile = Profile(opts.slim)
     if profile is Profile.NONE and not (opts.dep_excludes or opts.exclude_runtime_provided):
         return deps
@@ -1035,8 +1037,8 @@ def _slim(
                 shutil.copyfile(path, meta_site / rel)
         drop, note = runtime_provided_closure(inst.dists, meta_site, target)
         result.slim_notes.append(note)
-    plan = plan_slim(deps, target, profile, excludes=opts.dep_excludes, keeps=opts.keeps, drop_dists=drop,
-                     dist_prefix=prefix)
+    rules = SlimRules(excludes=opts.dep_excludes, keeps=opts.keeps, drop_dists=drop)
+    plan = plan_slim(deps, target, profile, rules, dist_prefix=prefix)
     if plan.strip:
         say(f"slimming ({profile.value}): leaving out {len(plan.removals)} files, stripping up to "
             f"{len(plan.strip)} shared objects")
