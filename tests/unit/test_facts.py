@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from lambdapack.assemble.patterns import PathPattern
-from lambdapack.assemble.stage import source_entries
+from lambdapack.assemble.stage import SourceOptions, source_entries
 from lambdapack.cli.main import main
 from lambdapack.errors import COMMAND_COLUMNS, EXIT_CODES, BuildError, InputError, UsageError, exit_codes_help
 from lambdapack.facts import sdk
@@ -289,7 +289,7 @@ def test_source_tree_and_dependencies_read_a_pattern_the_same_way(tmp_path: Path
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text("x = 1\n")
     excludes = ("tests/", "/handler.py", "docs/*")
-    kept = sorted(e.arcname for e in source_entries(tmp_path, extra_excludes=excludes))
+    kept = sorted(e.arcname for e in source_entries(tmp_path, SourceOptions(extra_excludes=excludes)))
     assert kept == ["pkg/__init__.py"]
     from pathlib import PurePosixPath
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lambdapack import __version__
-from lambdapack.assemble.stage import dependency_entries, source_entries
+from lambdapack.assemble.stage import SourceOptions, dependency_entries, source_entries
 from lambdapack.cache.keys import (
     ArtifactKeyInputs,
     InputFingerprint,
@@ -724,14 +724,13 @@ def _code_entries(
     skip = [p for p in (fn_out, layer_out) if p is not None] + [Path("dist"), work]
     if cache is not None:
         skip.append(cache.root)  # a cache inside the source tree must never be zipped
-    return source_entries(
-        opts.src,
+    options = SourceOptions(
         exclude_tests=opts.exclude_tests,
         extra_excludes=opts.excludes,
         skip_paths=[p for p in skip if p.exists()],
         follow_external_links=opts.follow_external_links,
-        notes=warnings,
     )
+    return source_entries(opts.src, options, notes=warnings)
 
 
 def _layer_digest(path: Path) -> str:
