@@ -28,7 +28,8 @@ from lambdapack.errors import WRITING_OUTPUT, from_os_error
 from lambdapack.pack.members import PACK_MIN, SMALL, Blob, BlobStore, PackWriter, file_sha256, seal
 from lambdapack.staged import StagedFile
 
-__all__ = ["WrittenZip", "ZipSettings", "atomic_output", "check_writable", "sha256_file", "write_zip", "write_zip_to", "zip_date_time"]
+__all__ = ["WrittenZip", "ZipSettings", "atomic_output", "check_writable", "write_zip", "write_zip_to",
+           "zip_date_time"]
 
 ZIP_EPOCH = 315532800  # 1980-01-01T00:00:00Z, the earliest DOS date a zip can hold
 _CHUNK = 1 << 20
@@ -124,9 +125,6 @@ def atomic_output(path: Path) -> Iterator[Path]:
         raise
 
 
-sha256_file = file_sha256  # one implementation, in members
-
-
 class BlobCorrupt(Exception):
     pass
 
@@ -203,7 +201,7 @@ def write_zip_to(
         blobs = _BlobGatherer(store, settings).gather(ordered)
         with _naming(tmp), open(tmp, "wb") as out:
             unzipped = _write_archive(out, ordered, blobs, _Retry(store, settings.compresslevel), stamp)
-    digest = sha256_file(tmp)
+    digest = file_sha256(tmp)
     return WrittenZip(
         path=final,
         sha256_hex=digest,
