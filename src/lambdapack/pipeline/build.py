@@ -87,7 +87,6 @@ from lambdapack.resolve.install import (
     Distribution,
     InstallOptions,
     check_index_locations,
-    classify_uv_failure,
     compile_argv,
     deadline_error,
     find_uv,
@@ -103,6 +102,7 @@ from lambdapack.resolve.install import (
     stop_uv,
     uv_environment,
 )
+from lambdapack.resolve.uvfailure import classify_uv_failure
 from lambdapack.staged import StagedFile
 from lambdapack.target.tags import Target
 
