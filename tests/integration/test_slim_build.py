@@ -16,8 +16,10 @@ from pathlib import Path
 import pytest
 from lp_helpers import chmod_tree
 
-from lambdapack.assemble.slim import Profile, SlimResult, apply_slim, find_strip_tools, plan_slim
+from lambdapack.assemble.profiles import Profile
+from lambdapack.assemble.slim import SlimResult, apply_slim, plan_slim
 from lambdapack.assemble.stage import dependency_entries
+from lambdapack.assemble.strip import find_strip_tools
 from lambdapack.facts.runtimes import Arch, get_runtime
 from lambdapack.host.interpreters import find_interpreter
 from lambdapack.inspect.elf.reader import read_elf_file

@@ -18,7 +18,7 @@ import pytest
 from host_pythons import need_interpreter
 
 from lambdapack.assemble.bytecode import CompileResult, InvalidationMode, compile_entries, pyc_arcname
-from lambdapack.assemble.stage import source_entries
+from lambdapack.assemble.stage import SourceOptions, source_entries
 from lambdapack.host.interpreters import Interpreter
 from lambdapack.staged import StagedFile
 
@@ -171,7 +171,7 @@ def test_checked_hash_and_layer_paths(tmp_path: Path) -> None:
     interp = need_interpreter((3, 12))
     src = tmp_path / "src"
     make_tree(src)
-    entries = source_entries(src, prefix="python/")
+    entries = source_entries(src, SourceOptions(prefix="python/"))
     res = compile_entries(
         entries, interp, tmp_path / "out", lambda_root=layer_root, mode=InvalidationMode.CHECKED_HASH
     )

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from lambdapack.cache.local import parse_size
+from lambdapack.cache.total import parse_size
 from lambdapack.pack.members import BlobStore, compress_to_blob, read_blob_header
 from lambdapack.pack.zipwriter import write_zip
 from lambdapack.staged import StagedFile

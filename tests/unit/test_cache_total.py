@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from lambdapack.cache.local import DEFAULT_MAX_BYTES, MAX_SIZE_ENV, Cache, max_bytes_from
+from lambdapack.cache.local import Cache
 from lambdapack.cache.records import ArtifactMeta, InputsPointer, ResolutionRecord
+from lambdapack.cache.total import DEFAULT_MAX_BYTES, MAX_SIZE_ENV, max_bytes_from
 from lambdapack.errors import UsageError
 
 

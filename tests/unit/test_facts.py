@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from lambdapack.assemble.patterns import PathPattern
-from lambdapack.assemble.stage import source_entries
+from lambdapack.assemble.stage import SourceOptions, source_entries
 from lambdapack.cli.main import main
 from lambdapack.errors import COMMAND_COLUMNS, EXIT_CODES, BuildError, InputError, UsageError, exit_codes_help
 from lambdapack.facts import sdk
@@ -140,7 +140,7 @@ def test_lp206_reports_the_sdk_not_what_the_runtime_ships_with_it() -> None:
 
 
 def test_sdk_lists_are_what_slim_and_smoke_used() -> None:
-    from lambdapack.assemble import slim
+    from lambdapack.assemble import runtime_provided as slim
     from lambdapack.inspect import smokechild as smoke
 
     assert slim.RUNTIME_SDK == ("boto3", "botocore", "s3transfer", "jmespath")
@@ -291,7 +291,7 @@ def test_source_tree_and_dependencies_read_a_pattern_the_same_way(tmp_path: Path
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text("x = 1\n")
     excludes = ("tests/", "/handler.py", "docs/*")
-    kept = sorted(e.arcname for e in source_entries(tmp_path, extra_excludes=excludes))
+    kept = sorted(e.arcname for e in source_entries(tmp_path, SourceOptions(extra_excludes=excludes)))
     assert kept == ["pkg/__init__.py"]
     from pathlib import PurePosixPath
 

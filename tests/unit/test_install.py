@@ -13,7 +13,6 @@ from lambdapack.resolve.install import (
     InstallOptions,
     Limits,
     check_index_locations,
-    classify_uv_failure,
     deadline_error,
     install_argv,
     missing_requirements,
@@ -22,6 +21,7 @@ from lambdapack.resolve.install import (
     resolve_limits,
     uv_environment,
 )
+from lambdapack.resolve.uvfailure import classify_uv_failure
 from lambdapack.target.tags import Target
 
 T311 = Target(get_runtime("python3.11"), Arch.X86_64)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lambdapack.assemble.stage import is_installer_leftover, source_entries
+from lambdapack.assemble.stage import SourceOptions, is_installer_leftover, source_entries
 from lambdapack.errors import InputError
 from lambdapack.pack.zipwriter import atomic_output, check_writable, write_zip, zip_date_time
 from lambdapack.staged import StagedFile
@@ -41,7 +41,7 @@ def test_source_excludes(tmp_path: Path) -> None:
     make_tree(tmp_path)
     names = sorted(e.arcname for e in source_entries(tmp_path))
     assert names == ["bootstrap", "handler.py", "pkg/__init__.py", "tests/test_h.py"]
-    names = sorted(e.arcname for e in source_entries(tmp_path, exclude_tests=True, extra_excludes=("*.sh", "pkg/*")))
+    names = sorted(e.arcname for e in source_entries(tmp_path, SourceOptions(exclude_tests=True, extra_excludes=("*.sh", "pkg/*"))))
     assert names == ["bootstrap", "handler.py"]
 
 

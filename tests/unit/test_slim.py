@@ -16,16 +16,11 @@ from pathlib import Path
 import pytest
 from host_pythons import pyenv_python
 
-from lambdapack.assemble.slim import (
-    PROFILE_RULES,
-    Profile,
-    _verify_stripped,
-    apply_slim,
-    find_strip_tools,
-    plan_slim,
-    runtime_provided_closure,
-)
+from lambdapack.assemble.profiles import PROFILE_RULES, Profile
+from lambdapack.assemble.runtime_provided import runtime_provided_closure
+from lambdapack.assemble.slim import SlimRules, apply_slim, plan_slim
 from lambdapack.assemble.stage import dependency_entries
+from lambdapack.assemble.strip import _verify_stripped, find_strip_tools
 from lambdapack.facts.runtimes import Arch, get_runtime
 from lambdapack.inspect.elf.reader import read_elf_file
 from lambdapack.resolve.install import read_distributions
@@ -48,8 +43,10 @@ def make_entries(root: Path, files: Mapping[str, str | None], *, prefix: str = "
     return out
 
 
-def removed(entries: list[StagedFile], profile: Profile, **kw: object) -> dict[str, str]:
-    plan = plan_slim(entries, T312, profile, **kw)  # type: ignore[arg-type]
+def removed(
+    entries: list[StagedFile], profile: Profile, rules: SlimRules | None = None, dist_prefix: str = ""
+) -> dict[str, str]:
+    plan = plan_slim(entries, T312, profile, rules or SlimRules(), dist_prefix=dist_prefix)
     return {r.arcname: r.reason for r in plan.removals}
 
 
@@ -238,14 +235,16 @@ def test_layer_prefix(tmp_path: Path) -> None:
 
 def test_excludes_and_keeps(tmp_path: Path) -> None:
     entries = make_entries(tmp_path, TREE)
-    got = removed(entries, Profile.NONE, excludes=["*.txt", "pkg/sub", "app/*", "handler.py"])
+    got = removed(entries, Profile.NONE, SlimRules(excludes=["*.txt", "pkg/sub", "app/*", "handler.py"]))
     assert got == {"pkg/data.txt": "--exclude *.txt", "pkg/sub/test/data.json": "--exclude pkg/sub"}
     # --keep wins over the profile (a file, a folder, a component pattern) and over --exclude.
     got = removed(
         entries,
         Profile.AGGRESSIVE,
-        excludes=["*.txt"],
-        keeps=["pkg/tests/test_core.py", "pkg/docs", "*.pyi", "data.txt", "*.cpython-311.pyc"],
+        SlimRules(
+            excludes=["*.txt"],
+            keeps=["pkg/tests/test_core.py", "pkg/docs", "*.pyi", "data.txt", "*.cpython-311.pyc"],
+        ),
     )
     for k in (
         "pkg/tests/test_core.py",
@@ -257,13 +256,13 @@ def test_excludes_and_keeps(tmp_path: Path) -> None:
         assert k not in got
     assert "pkg/tests/__init__.py" in got
     # A kept shared object is left exactly as it is: not stripped either.
-    plan = plan_slim(entries, T312, Profile.AGGRESSIVE, keeps=["pkg/_ext.*"])
+    plan = plan_slim(entries, T312, Profile.AGGRESSIVE, SlimRules(keeps=["pkg/_ext.*"]))
     assert plan.strip == ("pkg.libs/libfoo-1a2b3c.so.1.2",)
 
 
 def test_prefixed_patterns_match_with_or_without_prefix(tmp_path: Path) -> None:
     entries = make_entries(tmp_path, {"pkg/x.txt": DIST, "pkg/y.txt": DIST}, prefix="python/")
-    got = removed(entries, Profile.NONE, excludes=["pkg/x.txt", "python/pkg/y.txt"], dist_prefix="python/")
+    got = removed(entries, Profile.NONE, SlimRules(excludes=["pkg/x.txt", "python/pkg/y.txt"]), dist_prefix="python/")
     assert set(got) == {"python/pkg/x.txt", "python/pkg/y.txt"}
 
 
@@ -276,7 +275,7 @@ def test_drop_dists_by_canonical_name_and_keep_wins(tmp_path: Path) -> None:
         "app.py": None,
     }
     entries = make_entries(tmp_path, files)
-    got = removed(entries, Profile.NONE, drop_dists={"Python_Dateutil", "six"}, keeps=["six.py"])
+    got = removed(entries, Profile.NONE, SlimRules(keeps=["six.py"], drop_dists={"Python_Dateutil", "six"}))
     assert set(got) == {"dateutil/parser.py", "python_dateutil-2.9.0.post0.dist-info/METADATA"}
     assert all("--exclude-runtime-provided" in r for r in got.values())
 
@@ -558,7 +557,7 @@ def test_runtime_provided_closure_with_requests(sdk_site: Path, tmp_path: Path) 
     assert "AWS recommends bundling your own copy" in note
     # The plan leaves out every file of those distributions, metadata included.
     entries = dependency_entries(sdk_site, dists, work=tmp_path / "rec")
-    plan = plan_slim(entries, T312, Profile.NONE, drop_dists=drop)
+    plan = plan_slim(entries, T312, Profile.NONE, SlimRules(drop_dists=drop))
     gone = {r.arcname for r in plan.removals}
     assert "six.py" in gone and any(a.startswith("botocore/") for a in gone)
     assert any(a.startswith("boto3-") and a.endswith(".dist-info/METADATA") for a in gone)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from lambdapack.assemble.stage import source_entries
+from lambdapack.assemble.stage import SourceOptions, source_entries
 from lambdapack.errors import InputError
 from lambdapack.pack.zipwriter import write_zip
 
@@ -86,7 +86,7 @@ def test_links_leaving_the_tree_are_an_error_naming_link_and_target(tmp_path: Pa
     _link(src / "pkg" / "conf", Path("..") / ".." / "home" / ".aws", directory=True)  # relative, via ..
     out = tmp_path / "out.zip"
     with pytest.raises(InputError) as e:
-        source_entries(src, skip_paths=[out])
+        source_entries(src, SourceOptions(skip_paths=[out]))
     msg = e.value.message
     assert msg == (f"settings.ini in {src} is a symlink to {home / '.aws' / 'credentials'}, outside the source "
                    f"directory (and 1 more: pkg/conf -> {home / '.aws'})")
@@ -111,7 +111,7 @@ def test_follow_external_links_ships_them_with_a_note_per_file(tmp_path: Path) -
     _link(src / "settings.ini", home / ".aws" / "credentials")
     _link(src / "conf", home / ".aws", directory=True)
     notes: list[str] = []
-    by = {e.arcname: e for e in source_entries(src, follow_external_links=True, notes=notes)}
+    by = {e.arcname: e for e in source_entries(src, SourceOptions(follow_external_links=True), notes=notes)}
     assert {"settings.ini", "conf/credentials", "conf/config"} <= set(by)
     assert by["conf/config"].path.read_text() == "[default]\nregion = eu-west-1\n"
     outside = sorted(n.split(":")[0] for n in notes if "outside the source directory" in n)
@@ -140,12 +140,12 @@ def test_skip_paths_are_skipped_through_links_too(tmp_path: Path) -> None:
     (src / "dist").mkdir()
     (src / "dist" / "function.zip").write_bytes(b"PK")
     _link(src / "latest", "dist", directory=True)
-    names = {e.arcname for e in source_entries(src, skip_paths=[src / "dist"])}
+    names = {e.arcname for e in source_entries(src, SourceOptions(skip_paths=[src / "dist"]))}
     assert names == {"lambda_function.py", "pkg/__init__.py"}
     out = tmp_path / "out.zip"  # the output, outside the tree, reached through a link: skipped, not an error
     out.write_bytes(b"PK")
     _link(src / "last.zip", out)
-    names = {e.arcname for e in source_entries(src, skip_paths=[src / "dist", out])}
+    names = {e.arcname for e in source_entries(src, SourceOptions(skip_paths=[src / "dist", out]))}
     assert names == {"lambda_function.py", "pkg/__init__.py"}
 
 

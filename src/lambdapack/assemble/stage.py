@@ -21,6 +21,7 @@ from lambdapack.staged import StagedFile
 
 __all__ = [
     "SOURCE_EXCLUDES",
+    "SourceOptions",
     "dependency_entries",
     "is_installer_leftover",
     "source_entries",
@@ -112,15 +113,21 @@ class _Dir:
     external: str | None  # the target outside SRC_DIR that led here (--follow-external-links)
 
 
+@dataclass(frozen=True)
+class SourceOptions:
+    """How the user's source tree is walked: where its files go in the zip (`prefix`),
+    what is left out (--exclude-tests, --exclude, outputs and caches in `skip_paths`),
+    and whether links out of SRC_DIR are followed (--follow-external-links)."""
+
+    prefix: str = ""
+    exclude_tests: bool = False
+    extra_excludes: Sequence[str] = ()
+    skip_paths: Iterable[Path] = ()
+    follow_external_links: bool = False
+
+
 def source_entries(
-    src: Path,
-    *,
-    prefix: str = "",
-    exclude_tests: bool = False,
-    extra_excludes: Sequence[str] = (),
-    skip_paths: Iterable[Path] = (),
-    follow_external_links: bool = False,
-    notes: list[str] | None = None,
+    src: Path, options: SourceOptions = SourceOptions(), *, notes: list[str] | None = None
 ) -> list[StagedFile]:
     """The user's code, minus VCS folders, caches, virtualenvs and our own outputs.
 
@@ -135,88 +142,116 @@ def source_entries(
 
     The walk is iterative and resolves only symlinks, so it is linear in the tree's size.
     """
-    patterns = [*SOURCE_EXCLUDES, *extra_excludes]
-    compiled = [PathPattern(p) for p in patterns]
-    root_real = os.path.realpath(src)
-    skip = {os.path.normcase(os.path.realpath(p)) for p in skip_paths}
-    # Hand-vendored packages (a *.dist-info with RECORD in the tree) are still
-    # attributed to their distribution, so findings name who shipped a bad file.
-    owner = _owners(read_distributions(src))
-    said: list[str] = notes if notes is not None else []
-    outside: list[tuple[str, str]] = []  # (link, target) leaving SRC_DIR
-    out: list[StagedFile] = []
-    stack = [_Dir(os.fspath(src), "", root_real, (), root_real, None)]
-    while stack:
-        d = stack.pop()
-        try:
-            with os.scandir(d.disk) as it:
-                listing = sorted(it, key=lambda e: e.name)
-        except OSError as err:
-            raise _walk_error(err, d.disk) from None
-        if d.rel and any(e.name == "pyvenv.cfg" for e in listing):
-            continue  # a virtualenv, whatever its name
-        subdirs: list[_Dir] = []
-        for e in listing:
-            rel = f"{d.rel}/{e.name}" if d.rel else e.name
-            if _name_excluded(rel, compiled):
-                continue
-            real, external = os.path.join(d.real, e.name), d.external  # noqa: PTH118 -- strings: linear
+    return _SourceWalk(src, options, notes if notes is not None else []).run()
+
+
+class _SourceWalk:
+    """One walk of a source tree: the entries found, the notes said, the links refused."""
+
+    def __init__(self, src: Path, options: SourceOptions, notes: list[str]) -> None:
+        self.src = src
+        self.options = options
+        self.compiled = [PathPattern(p) for p in (*SOURCE_EXCLUDES, *options.extra_excludes)]
+        self.root_real = os.path.realpath(src)
+        self.skip = {os.path.normcase(os.path.realpath(p)) for p in options.skip_paths}
+        # Hand-vendored packages (a *.dist-info with RECORD in the tree) are still
+        # attributed to their distribution, so findings name who shipped a bad file.
+        self.owner = _owners(read_distributions(src))
+        self.said = notes
+        self.outside: list[tuple[str, str]] = []  # (link, target) leaving SRC_DIR
+        self.out: list[StagedFile] = []
+
+    def run(self) -> list[StagedFile]:
+        stack = [_Dir(os.fspath(self.src), "", self.root_real, (), self.root_real, None)]
+        while stack:
+            d = stack.pop()
             try:
-                link = e.is_symlink() or bool(getattr(e, "is_junction", lambda: False)())
-                if link:
-                    real = os.path.realpath(e.path)
-                    try:
-                        st = os.stat(real)  # noqa: PTH116
-                    except OSError:
-                        said.append(f"{rel}: skipped, a symlink to {_link_text(e.path)} that does not resolve "
-                                    "(dangling, or a link loop)")
-                        continue
-                    if os.path.normcase(real) in skip:
-                        continue  # e.g. a link to the output zip, wherever it is
-                    if _inside(real, root_real):
-                        external = None
-                    elif follow_external_links:
-                        external = real
-                    else:
-                        outside.append((rel, real))
-                        continue
-                else:
-                    st = e.stat(follow_symlinks=False)
-            except FileNotFoundError:
-                continue  # removed while we walk
+                with os.scandir(d.disk) as it:
+                    listing = sorted(it, key=lambda e: e.name)
             except OSError as err:
-                raise _walk_error(err, e.path) from None
-            if os.path.normcase(real) in skip:
-                continue
-            if stat.S_ISDIR(st.st_mode):
-                if exclude_tests and not d.rel and e.name in TEST_DIRS:
-                    continue
-                if not link:
-                    subdirs.append(_Dir(e.path, rel, real, d.chain, d.start, external))
-                    continue
-                spans = (*d.chain, (d.start, d.real))
-                if any(_inside(end, real) and _inside(real, start) for start, end in spans):
-                    said.append(f"{rel}: skipped, a symlink to {real}, which contains it (a link cycle)")
-                    continue
-                subdirs.append(_Dir(real, rel, real, spans, real, external))
-                continue
-            if not stat.S_ISREG(st.st_mode):
-                said.append(f"{rel}: skipped, {_special_kind(st.st_mode)}")
-                continue
-            if external is not None:
-                said.append(f"{rel}: packed from {real}, outside the source directory (--follow-external-links)")
-            dist = owner.get(os.path.normpath(rel))
-            out.append(StagedFile(prefix + rel, Path(real if link else e.path), _executable(st), st.st_size, dist))
-        stack.extend(reversed(subdirs))
-    if outside:
-        (first, target), more = outside[0], [f"{r} -> {t}" for r, t in outside[1:]]
+                raise _walk_error(err, d.disk) from None
+            if d.rel and any(e.name == "pyvenv.cfg" for e in listing):
+                continue  # a virtualenv, whatever its name
+            subdirs: list[_Dir] = []
+            for e in listing:
+                sub = self._visit(d, e)
+                if sub is not None:
+                    subdirs.append(sub)
+            stack.extend(reversed(subdirs))
+        if self.outside:
+            raise self._outside_error()
+        return self.out
+
+    def _visit(self, d: _Dir, e: os.DirEntry[str]) -> _Dir | None:
+        """Take one listed entry: a file is added, a directory to walk is returned."""
+        rel = f"{d.rel}/{e.name}" if d.rel else e.name
+        if _name_excluded(rel, self.compiled):
+            return None
+        found = self._resolve(d, e, rel)
+        if found is None:
+            return None
+        real, external, st, link = found
+        if os.path.normcase(real) in self.skip:
+            return None
+        if stat.S_ISDIR(st.st_mode):
+            if self.options.exclude_tests and not d.rel and e.name in TEST_DIRS:
+                return None
+            if not link:
+                return _Dir(e.path, rel, real, d.chain, d.start, external)
+            spans = (*d.chain, (d.start, d.real))
+            if any(_inside(end, real) and _inside(real, start) for start, end in spans):
+                self.said.append(f"{rel}: skipped, a symlink to {real}, which contains it (a link cycle)")
+                return None
+            return _Dir(real, rel, real, spans, real, external)
+        if not stat.S_ISREG(st.st_mode):
+            self.said.append(f"{rel}: skipped, {_special_kind(st.st_mode)}")
+            return None
+        if external is not None:
+            self.said.append(f"{rel}: packed from {real}, outside the source directory (--follow-external-links)")
+        dist = self.owner.get(os.path.normpath(rel))
+        path = Path(real if link else e.path)
+        self.out.append(StagedFile(self.options.prefix + rel, path, _executable(st), st.st_size, dist))
+        return None
+
+    def _resolve(
+        self, d: _Dir, e: os.DirEntry[str], rel: str
+    ) -> tuple[str, str | None, os.stat_result, bool] | None:
+        """(real path, outside target it came through, stat, is a link), or None: skipped."""
+        real, external = os.path.join(d.real, e.name), d.external  # noqa: PTH118 -- strings: linear
+        try:
+            link = e.is_symlink() or bool(getattr(e, "is_junction", lambda: False)())
+            if not link:
+                return real, external, e.stat(follow_symlinks=False), False
+            real = os.path.realpath(e.path)
+            try:
+                st = os.stat(real)  # noqa: PTH116
+            except OSError:
+                self.said.append(f"{rel}: skipped, a symlink to {_link_text(e.path)} that does not resolve "
+                                 "(dangling, or a link loop)")
+                return None
+            if os.path.normcase(real) in self.skip:
+                return None  # e.g. a link to the output zip, wherever it is
+            if _inside(real, self.root_real):
+                external = None
+            elif self.options.follow_external_links:
+                external = real
+            else:
+                self.outside.append((rel, real))
+                return None
+            return real, external, st, True
+        except FileNotFoundError:
+            return None  # removed while we walk
+        except OSError as err:
+            raise _walk_error(err, e.path) from None
+
+    def _outside_error(self) -> InputError:
+        (first, target), more = self.outside[0], [f"{r} -> {t}" for r, t in self.outside[1:]]
         also = f" (and {len(more)} more: {', '.join(more[:5])}{'…' if len(more) > 5 else ''})" if more else ""
-        raise InputError(
-            f"{first} in {src} is a symlink to {target}, outside the source directory{also}",
+        return InputError(
+            f"{first} in {self.src} is a symlink to {target}, outside the source directory{also}",
             "copy what it points to into the source directory, or pass --follow-external-links to pack "
             "it deliberately (a warning names each file)",
         )
-    return out
 
 
 def _owners(distributions: Sequence[Distribution]) -> dict[str, str]:

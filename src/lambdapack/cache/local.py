@@ -30,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import math
 import os
 import shutil
 import tempfile
@@ -38,25 +37,22 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from lambdapack.cache.walk import count_entries, du, pack_units
-from lambdapack.cache.walk import entries as walk_entries
-from lambdapack.errors import USING_CACHE, LambdapackError, from_os_error
+from lambdapack.cache.atomic import atomic_write, copy_into, read_json, touch, writing
+from lambdapack.cache.total import DEFAULT_MAX_BYTES, PRUNE_TO, RunningTotal
+from lambdapack.cache.upkeep import drop_orphan_packs, evict, stored_bytes, sweep_tmp
+from lambdapack.cache.walk import count_entries, du
+from lambdapack.errors import LambdapackError
 from lambdapack.pack.members import BlobStore, file_sha256
 
 if TYPE_CHECKING:
     from lambdapack.cache.records import ArtifactMeta, InputsPointer, InterpreterRecord, ResolutionRecord
 
-__all__ = ["DEFAULT_MAX_BYTES", "KINDS", "MAX_SIZE_ENV", "Cache", "CachedDist", "default_cache_dir",
-           "max_bytes_from", "parse_size"]
+__all__ = ["KINDS", "Cache", "CachedDist", "CachedFile", "default_cache_dir"]
 
 KINDS = ("members", "pyc", "dists", "resolutions", "artifacts", "tmp")
 
-DEFAULT_MAX_BYTES = 5 * 1024**3
-MAX_SIZE_ENV = "LAMBDAPACK_CACHE_MAX_SIZE"
-_PRUNE_TO = 0.8  # of the cap: headroom, so that not every build over the cap prunes
-_WALK_EVERY = 86400.0  # seconds between full walks that correct the running total
 # Resolutions of inputs that are not fully pinned may go stale as PyPI moves on; they
 # are trusted for as long as PyPI lets clients cache its index pages (10 minutes).
 UNPINNED_TTL_SECONDS = 600
@@ -70,33 +66,6 @@ def default_cache_dir(environ: Mapping[str, str]) -> Path:
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("lambdapack", appauthor=False))
-
-
-def max_bytes_from(environ: Mapping[str, str]) -> int:
-    """The cache's cap: $LAMBDAPACK_CACHE_MAX_SIZE (e.g. 500M, 2G), else 5 GiB."""
-    raw = environ.get(MAX_SIZE_ENV, "").strip()
-    if not raw:
-        return DEFAULT_MAX_BYTES
-    try:
-        return parse_size(raw)
-    except ValueError:
-        from lambdapack.errors import UsageError
-
-        raise UsageError(f"{MAX_SIZE_ENV}={raw!r} is not a size",
-                         f"set {MAX_SIZE_ENV} to a number of bytes or e.g. 500M, 2G, or unset it") from None
-
-
-def parse_size(text: str) -> int:
-    """'500M', '2G', '1.5GB', '1000000' -> bytes."""
-    t = text.strip().upper().removesuffix("B").removesuffix("I")
-    mult = {"K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
-    factor = 1
-    if t and t[-1] in mult:
-        t, factor = t[:-1], mult[t[-1]]
-    value = float(t) * factor  # ValueError for garbage
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"not a size: {text!r}")
-    return int(value)
 
 
 @dataclass(frozen=True)
@@ -114,67 +83,6 @@ class CachedDist:
     files: tuple[CachedFile, ...]
 
 
-def _atomic_write(path: Path, data: bytes, tmp_dir: Path) -> int:
-    """Write `data` at `path` atomically; returns the bytes it added to the cache."""
-    tmp_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=tmp_dir)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return _replace(Path(tmp), path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            Path(tmp).unlink()
-        raise
-
-
-def _replace(tmp: Path, dest: Path) -> int:
-    """os.replace, returning the change in stored bytes (for the running total)."""
-    new = tmp.stat().st_size
-    try:
-        old = dest.stat().st_size
-    except OSError:
-        old = 0
-    os.replace(tmp, dest)
-    return new - old
-
-
-def _copy_into(src: Path, tmp_dir: Path, dest: Path, link: bool) -> int:
-    """Put `src` at `dest` through a temp file in `tmp_dir` (a hard link when `link`
-    and possible); the temp file never outlives a failure (a full disk included)."""
-    tmp_dir.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=tmp_dir)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        linked = False
-        if link:
-            tmp.unlink()
-            try:
-                os.link(src, tmp)
-                linked = True
-            except OSError:
-                pass
-        if not linked:
-            shutil.copyfile(src, tmp)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        return _replace(tmp, dest)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-
-
-@contextlib.contextmanager
-def _writing(root: Path) -> Iterator[None]:
-    """A failed cache write (a full disk, a read-only mount) is one clear error."""
-    try:
-        yield
-    except OSError as e:
-        raise from_os_error(e, USING_CACHE, e.filename if e.filename is not None else root) from e
-
-
 class Cache:
     """The local-disk store (cachestore.CacheStore): entries as files under `root`."""
 
@@ -183,6 +91,7 @@ class Cache:
         self.tmp = root / "tmp"
         self.blobs = BlobStore(root / "members", self.tmp)
         self.added = 0  # bytes this process stored outside the blob store (which counts its own)
+        self.total = RunningTotal(root, self.tmp)
         for d in KINDS:
             (root / d).mkdir(parents=True, exist_ok=True)
 
@@ -201,7 +110,7 @@ class Cache:
         """Yields whether the lock is held (always, when `wait`)."""
         from lambdapack.cache.lock import hold
 
-        with _writing(self.root):
+        with writing(self.root):
             f = open(self.root / "cache.lock", "a+b")  # noqa: SIM115 - closed below
         with f, hold(f, exclusive, wait) as got:
             yield got
@@ -223,16 +132,16 @@ class Cache:
         from lambdapack.cache.records import ResolutionRecord
 
         path = self.root / "resolutions" / f"{key}.json"
-        rec = ResolutionRecord.from_json(_read_json(path))
+        rec = ResolutionRecord.from_json(read_json(path))
         if rec is None or (not pinned and time.time() - rec.created > UNPINNED_TTL_SECONDS):
             return None
-        _touch(path)
+        touch(path)
         return rec
 
     def save_resolution(self, key: str, record: ResolutionRecord) -> None:
         payload = dataclasses.replace(record, created=time.time()).to_json()
-        with _writing(self.root):
-            self.added += _atomic_write(self.root / "resolutions" / f"{key}.json", json.dumps(payload).encode(),
+        with writing(self.root):
+            self.added += atomic_write(self.root / "resolutions" / f"{key}.json", json.dumps(payload).encode(),
                                         self.tmp)
 
     # -- installed distributions ----------------------------------------------
@@ -252,7 +161,7 @@ class Cache:
                     return None
             except OSError:
                 return None
-        _touch(root / "manifest.json")
+        touch(root / "manifest.json")
         return CachedDist(key, root / "files", files)
 
     def save_dist(self, key: str, rels: Sequence[tuple[str, Path, bool]]) -> CachedDist:
@@ -260,7 +169,7 @@ class Cache:
         existing = self.load_dist(key)
         if existing is not None:
             return existing
-        with _writing(self.root):
+        with writing(self.root):
             return self._save_dist(key, rels)
 
     def _save_dist(self, key: str, rels: Sequence[tuple[str, Path, bool]]) -> CachedDist:
@@ -341,16 +250,16 @@ class Cache:
                 return None
         except (OSError, ValueError):
             return None
-        _touch(path)  # last use, for prune
+        touch(path)  # last use, for prune
         return path, want
 
     def save_pyc(self, key: str, src: Path) -> tuple[Path, str]:
         path = self.root / "pyc" / key[:2] / f"{key}.pyc"
         sha = file_sha256(src)
-        with _writing(self.root):
-            self.added += _copy_into(src, self.tmp, path, link=False)
+        with writing(self.root):
+            self.added += copy_into(src, self.tmp, path, link=False)
             # The hash goes last: a .pyc without its hash is a miss, never trusted.
-            self.added += _atomic_write(path.with_suffix(".sha256"),
+            self.added += atomic_write(path.with_suffix(".sha256"),
                                         f"{sha} {path.stat().st_size}".encode("ascii"), self.tmp)
         return path, sha
 
@@ -359,7 +268,7 @@ class Cache:
         from lambdapack.cache.records import ArtifactMeta
 
         meta_path = self.root / "artifacts" / f"{key}.json"
-        meta = ArtifactMeta.from_json(_read_json(meta_path))
+        meta = ArtifactMeta.from_json(read_json(meta_path))
         if meta is None:
             return None
         zips = [self.root / "artifacts" / f"{key}-{o.kind}.zip" for o in meta.outputs]
@@ -369,17 +278,17 @@ class Cache:
                     return None  # damaged: rebuild, never ship
             except OSError:
                 return None
-        _touch(meta_path)
+        touch(meta_path)
         return meta, zips
 
     def save_artifact(self, key: str, meta: ArtifactMeta, zips: Sequence[tuple[str, Path]]) -> None:
-        with _writing(self.root):
+        with writing(self.root):
             for kind, src in zips:
                 # Shares the inode with the output: neither is ever written in place, and
                 # the stored hash catches an artifact altered through the output path.
-                self.added += _copy_into(src, self.tmp, self.root / "artifacts" / f"{key}-{kind}.zip", link=True)
+                self.added += copy_into(src, self.tmp, self.root / "artifacts" / f"{key}-{kind}.zip", link=True)
             # The metadata goes last: an artifact without it is invisible.
-            self.added += _atomic_write(self.root / "artifacts" / f"{key}.json", json.dumps(meta.to_json()).encode(),
+            self.added += atomic_write(self.root / "artifacts" / f"{key}.json", json.dumps(meta.to_json()).encode(),
                                         self.tmp)
 
     # -- no-change shortcut: build inputs -> finished artifact -------------------
@@ -388,14 +297,14 @@ class Cache:
         from lambdapack.cache.records import InputsPointer
 
         path = self.root / "artifacts" / f"{key}.inputs"
-        rec = InputsPointer.from_json(_read_json(path))
+        rec = InputsPointer.from_json(read_json(path))
         if rec is not None:
-            _touch(path)
+            touch(path)
         return rec
 
     def save_inputs_pointer(self, key: str, pointer: InputsPointer) -> None:
-        with _writing(self.root):
-            self.added += _atomic_write(self.root / "artifacts" / f"{key}.inputs",
+        with writing(self.root):
+            self.added += atomic_write(self.root / "artifacts" / f"{key}.inputs",
                                         json.dumps(pointer.to_json()).encode(), self.tmp)
 
     # -- interpreters found on this machine ------------------------------------
@@ -403,7 +312,7 @@ class Cache:
         """The interpreter found for `minor` ("3.12") before, while its file is unchanged."""
         from lambdapack.cache.records import InterpreterRecord
 
-        known = _read_json(self.root / "interpreters.json")
+        known = read_json(self.root / "interpreters.json")
         rec = InterpreterRecord.from_json(known.get(minor) if isinstance(known, dict) else None)
         if rec is None:
             return None
@@ -416,7 +325,7 @@ class Cache:
     def save_interpreter(self, minor: str, record: InterpreterRecord) -> None:
         """Best effort (a memo, not an entry): a failed write only means probing again."""
         memo = self.root / "interpreters.json"
-        data = _read_json(memo)
+        data = read_json(memo)
         data = data if isinstance(data, dict) else {}
         data[minor] = record.to_json()
         with contextlib.suppress(OSError):
@@ -438,7 +347,7 @@ class Cache:
             for d in KINDS:
                 shutil.rmtree(self.root / d, ignore_errors=True)
                 (self.root / d).mkdir(parents=True, exist_ok=True)
-            self._write_total(0)
+            self.total.write(0)
             return size
 
     def prune(self, max_bytes: int) -> int:
@@ -447,30 +356,15 @@ class Cache:
             return self._prune_locked(max_bytes)
 
     def _prune_locked(self, max_bytes: int) -> int:
-        freed = self._sweep_tmp(max_age=0) + self._drop_orphan_packs()
-        entries = []
-        for kind in ("artifacts", "dists", "members", "pyc", "resolutions"):
-            for path, size, used in walk_entries(self.root / kind, kind):
-                entries.append((used, size, path))
-        total = sum(size for _u, size, _p in entries)
-        for _used, size, path in sorted(entries, key=lambda e: (e[0], e[1], str(e[2]))):
-            if total <= max_bytes:
-                break
-            for p in path if isinstance(path, list) else [path]:
-                if p.is_dir():
-                    shutil.rmtree(p, ignore_errors=True)
-                else:
-                    with contextlib.suppress(OSError):
-                        p.unlink()
-            total -= size
-            freed += size
+        freed = sweep_tmp(self.tmp, max_age=0) + drop_orphan_packs(self.root / "members" / "packs")
+        evicted, total = evict(self.root, max_bytes)
         # No build is running (this lock is exclusive): the walk is the exact total.
-        self._write_total(total)
-        return freed
+        self.total.write(total)
+        return freed + evicted
 
     def sweep(self) -> None:
         """Drop in-flight files left by killed builds (older than an hour)."""
-        self._sweep_tmp(_TMP_MAX_AGE)
+        sweep_tmp(self.tmp, _TMP_MAX_AGE)
 
     # -- the cap: a running total of stored bytes ------------------------------
     def record_added(self) -> int:
@@ -478,98 +372,22 @@ class Cache:
         a build, still under the shared lock); returns the new total."""
         added = self.added + self.blobs.added
         self.added = self.blobs.added = 0
-        total, walked = self._read_total()
-        stale = total is None or time.time() - walked > _WALK_EVERY
-        if added == 0 and not stale and total is not None:
-            return total  # a no-change rebuild: nothing to write
-        with self._size_lock():
-            total, walked = self._read_total()
-            if total is None or time.time() - walked > _WALK_EVERY:
-                # No total yet (a cache from an older lambdapack), or a day since the last
-                # walk: measure, which also corrects whatever the total missed.
-                total, walked = self.stored_bytes(), time.time()
-            else:
-                total = max(0, total + added)
-            self._write_total(total, walked)
-        return total
+        return self.total.add(added, self.stored_bytes)
 
     def auto_prune(self, max_bytes: int = DEFAULT_MAX_BYTES) -> bool:
         """Prune to 80% of `max_bytes` when the running total says the cache is over it.
 
         Takes the exclusive lock without waiting: while other builds hold the cache,
         the last of them to finish prunes instead. True when it pruned."""
-        total, _walked = self._read_total()
+        total, _walked = self.total.read()
         if total is None or total <= max_bytes:
             return False
         with self._lock(exclusive=True, wait=False) as got:
             if not got:
                 return False
-            self._prune_locked(int(max_bytes * _PRUNE_TO))
+            self._prune_locked(int(max_bytes * PRUNE_TO))
         return True
 
     def stored_bytes(self) -> int:
         """The entries' bytes as prune counts them (a full walk)."""
-        return sum(size for kind in ("artifacts", "dists", "members", "pyc", "resolutions")
-                   for _p, size, _u in walk_entries(self.root / kind, kind))
-
-    def _read_total(self) -> tuple[int | None, float]:
-        try:
-            total, walked = (self.root / "size").read_text(encoding="ascii").split()
-            return int(total), float(walked)
-        except (OSError, ValueError):
-            return None, 0.0
-
-    def _write_total(self, total: int, walked: float | None = None) -> None:
-        with _writing(self.root):
-            _atomic_write(self.root / "size", f"{total} {time.time() if walked is None else walked}\n".encode(),
-                          self.tmp)
-
-    @contextlib.contextmanager
-    def _size_lock(self) -> Iterator[None]:
-        from lambdapack.cache.lock import hold
-
-        with _writing(self.root), open(self.root / "size.lock", "a+b") as f, hold(f, exclusive=True):
-            yield
-
-    def _drop_orphan_packs(self) -> int:
-        """A pack without its index (or the reverse) is never read: garbage of a killed
-        build. Only called under the exclusive lock, when no build is between the renames."""
-        freed = 0
-        for parts, complete in pack_units(self.root / "members" / "packs"):
-            if not complete:
-                for f in parts:
-                    with contextlib.suppress(OSError):
-                        size = f.stat().st_size
-                        f.unlink()
-                        freed += size
-        return freed
-
-    def _sweep_tmp(self, max_age: float) -> int:
-        freed = 0
-        now = time.time()
-        for p in self.tmp.iterdir() if self.tmp.exists() else []:
-            try:
-                if max_age and now - p.stat().st_mtime < max_age:
-                    continue
-                _n, size = du(p) if p.is_dir() else (1, p.stat().st_size)
-                if p.is_dir():
-                    shutil.rmtree(p, ignore_errors=True)
-                else:
-                    p.unlink()
-                freed += size
-            except OSError:
-                continue
-        return freed
-
-
-def _read_json(path: Path) -> Any:
-    """The JSON in `path`, or None when it is missing or not JSON (a miss)."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def _touch(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        os.utime(path)
+        return stored_bytes(self.root)

@@ -14,11 +14,11 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol
 
-from lambdapack.cache.local import CachedDist, CachedFile
+from lambdapack.cache.local import CachedDist
 from lambdapack.cache.records import ArtifactMeta, InputsPointer, InterpreterRecord, ResolutionRecord
 from lambdapack.pack.members import BlobStore
 
-__all__ = ["CacheStore", "CachedDist", "CachedFile"]  # the values the store gives back, re-exported
+__all__ = ["CacheStore"]
 
 
 class CacheStore(Protocol):

@@ -26,7 +26,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _limit(args: argparse.Namespace) -> int:
-    from lambdapack.cache.local import parse_size
+    from lambdapack.cache.total import parse_size
     from lambdapack.explain.logtext import DEFAULT_MAX_BYTES
 
     if args.max_bytes is None:

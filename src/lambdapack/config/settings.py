@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lambdapack.cache.local import DEFAULT_MAX_BYTES, default_cache_dir, max_bytes_from, parse_size
+from lambdapack.cache.local import default_cache_dir
+from lambdapack.cache.total import DEFAULT_MAX_BYTES, max_bytes_from, parse_size
 from lambdapack.errors import UsageError
 from lambdapack.pipeline.options import BuildOptions
 from lambdapack.resolve.install import DEFAULT_DEADLINE, DEFAULT_NETWORK_TIMEOUT, InstallOptions

@@ -108,15 +108,13 @@ def compress_to_blob(src: Path, dest: Path, level: int, tmp_dir: Path | None = N
     where = tmp_dir or dest.parent
     _ensure_dir(where)
     tmp = _temp_name(where)
+    job = _BlobJob(src, dest, tmp, level, expect_sha)
     try:
         with open(src, "rb") as f:
             first = f.read(SMALL + 1)
-            if len(first) <= SMALL:
-                # Most members are small: one read, one compress call, one write. Per-file
-                # system calls, not deflate, dominate for them (thousands per build).
-                blob = _small_blob(first, level, tmp, dest, expect_sha, src)
-            else:
-                blob = _large_blob(first, f, level, tmp, dest, expect_sha, src)
+            # Most members are small: one read, one compress call, one write. Per-file
+            # system calls, not deflate, dominate for them (thousands per build).
+            blob = _small_blob(first, job) if len(first) <= SMALL else _large_blob(first, f, job)
         _ensure_dir(dest.parent)
         os.replace(tmp, dest)
     except BaseException:
@@ -124,6 +122,17 @@ def compress_to_blob(src: Path, dest: Path, level: int, tmp_dir: Path | None = N
             tmp.unlink()
         raise
     return blob
+
+
+@dataclass(frozen=True)
+class _BlobJob:
+    """One file being compressed into a blob: where from, where to, how."""
+
+    src: Path
+    dest: Path
+    tmp: Path  # written here, renamed to `dest` by the caller
+    level: int
+    expect_sha: str | None
 
 
 def _method(level: int) -> int:
@@ -145,23 +154,23 @@ def _encode(data: bytes, level: int) -> tuple[bytes, Blob]:
     return record, Blob(Path(), method, crc, len(data), len(stored), digest)
 
 
-def _small_blob(data: bytes, level: int, tmp: Path, dest: Path, expect_sha: str | None, src: Path) -> Blob:
-    if expect_sha is not None:
-        _check(hashlib.sha256(data), expect_sha, src)
-    record, blob = _encode(data, level)
-    with open(tmp, "xb") as out:
+def _small_blob(data: bytes, job: _BlobJob) -> Blob:
+    if job.expect_sha is not None:
+        _check(hashlib.sha256(data), job.expect_sha, job.src)
+    record, blob = _encode(data, job.level)
+    with open(job.tmp, "xb") as out:
         out.write(record)
-    return dataclasses.replace(blob, path=dest)
+    return dataclasses.replace(blob, path=job.dest)
 
 
-def _large_blob(first: bytes, f: BinaryIO, level: int, tmp: Path, dest: Path,
-                expect_sha: str | None, src: Path) -> Blob:
+def _large_blob(first: bytes, f: BinaryIO, job: _BlobJob) -> Blob:
+    level = job.level
     method = _method(level)
     comp = zlib.compressobj(level, zlib.DEFLATED, -15) if method == DEFLATED else None
     crc = usize = csize = 0
     stored = hashlib.sha256()
-    content = hashlib.sha256() if expect_sha is not None else None
-    with open(tmp, "xb") as out:
+    content = hashlib.sha256() if job.expect_sha is not None else None
+    with open(job.tmp, "xb") as out:
         out.write(b"\0" * _HEADER.size)  # filled in once sizes are known
         chunk = first
         while chunk:
@@ -183,8 +192,8 @@ def _large_blob(first: bytes, f: BinaryIO, level: int, tmp: Path, dest: Path,
         digest = seal(method, crc, usize, csize, stored.digest())
         out.seek(0)
         out.write(_HEADER.pack(_MAGIC, method, crc, usize, csize, digest))
-    _check(content, expect_sha, src)
-    return Blob(dest, method, crc, usize, csize, digest)
+    _check(content, job.expect_sha, job.src)
+    return Blob(job.dest, method, crc, usize, csize, digest)
 
 
 def read_blob_header(path: Path) -> Blob | None:

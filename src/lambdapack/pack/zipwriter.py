@@ -20,7 +20,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -28,7 +28,8 @@ from lambdapack.errors import WRITING_OUTPUT, from_os_error
 from lambdapack.pack.members import PACK_MIN, SMALL, Blob, BlobStore, PackWriter, file_sha256, seal
 from lambdapack.staged import StagedFile
 
-__all__ = ["WrittenZip", "atomic_output", "check_writable", "sha256_file", "write_zip", "write_zip_to", "zip_date_time"]
+__all__ = ["WrittenZip", "ZipSettings", "atomic_output", "check_writable", "write_zip", "write_zip_to",
+           "zip_date_time"]
 
 ZIP_EPOCH = 315532800  # 1980-01-01T00:00:00Z, the earliest DOS date a zip can hold
 _CHUNK = 1 << 20
@@ -124,9 +125,6 @@ def atomic_output(path: Path) -> Iterator[Path]:
         raise
 
 
-sha256_file = file_sha256  # one implementation, in members
-
-
 class BlobCorrupt(Exception):
     pass
 
@@ -160,108 +158,50 @@ def _copy_blob(blob: Blob, out: BinaryIO) -> None:
         raise BlobCorrupt(f"{blob.path} does not match its checksum")
 
 
+@dataclass(frozen=True)
+class ZipSettings:
+    """How a zip is written, and what is already known about its members.
+
+    `date_time` None means SOURCE_DATE_EPOCH of os.environ at write time (see
+    zip_date_time); `shas` (arcname -> content sha256) spares hashing files whose
+    content is known; `fresh` names members whose source was just written, so a
+    stored blob for their hash is not trusted without reading them.
+    """
+
+    compresslevel: int = 6
+    date_time: tuple[int, int, int, int, int, int] | None = None
+    jobs: int | None = None
+    shas: Mapping[str, str] = field(default_factory=dict)
+    fresh: frozenset[str] = frozenset()
+
+    def stamp(self) -> tuple[int, int]:
+        """The DOS (time, date) pair written into every header."""
+        return _dos(self.date_time if self.date_time is not None else zip_date_time(os.environ))
+
+
 def write_zip_to(
     entries: Sequence[StagedFile],
     tmp: Path,
     final: Path,
+    settings: ZipSettings = ZipSettings(),
     *,
-    environ: Mapping[str, str] | None = None,
-    compresslevel: int = 6,
     store: BlobStore | None = None,
-    shas: Mapping[str, str] | None = None,
-    jobs: int | None = None,
-    fresh: frozenset[str] = frozenset(),
 ) -> WrittenZip:
     """Write `entries` as a reproducible zip into `tmp` (which will become `final`).
 
     Members are compressed in parallel (zlib and hashlib release the GIL) into blobs,
     from the content-addressed `store` when one is given, then copied in name order.
-    `shas` (arcname -> content sha256) spares hashing files whose content is known.
     """
-    env = os.environ if environ is None else environ
-    mod_time, mod_date = _dos(zip_date_time(env))
-    ordered: list[StagedFile] = []
-    seen: set[str] = set()
-    for e in sorted(entries, key=lambda e: e.arcname.encode("utf-8")):
-        if e.arcname not in seen:
-            seen.add(e.arcname)
-            ordered.append(e)
-    known = shas or {}
+    stamp = settings.stamp()
+    ordered = _in_zip_order(entries)
     with contextlib.ExitStack() as stack:
         if store is None:
             scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix=".lambdapack-blobs-", dir=tmp.parent))
             store = BlobStore(Path(scratch))
-        st = store
-
-        pack: PackWriter | None = None
-
-        def blob(e: StagedFile) -> tuple[str, Blob]:
-            if pack is not None and e.size <= SMALL:
-                return pack.add(e.path, compresslevel, known.get(e.arcname), e.arcname not in fresh)
-            sha, b, _hit = st.blob_for(e.path, compresslevel, known.get(e.arcname), e.arcname not in fresh)
-            return sha, b
-
-        # Known content with a stored blob is a header read: done inline. Only what must
-        # be hashed or compressed goes to the thread pool (zlib and hashlib release the GIL).
-        found: list[tuple[str, Blob] | None] = []
-        for e in ordered:
-            sha = known.get(e.arcname)
-            hit = st.get(sha, compresslevel) if sha is not None else None
-            found.append((sha, hit) if sha is not None and hit is not None else None)
-        # Largest first: a 20 MB library started last would leave the other cores idle
-        # while one thread compresses it (longest-processing-time-first scheduling).
-        todo = sorted((i for i, f in enumerate(found) if f is None), key=lambda i: -ordered[i].size)
-        if todo:
-            workers = jobs or os.cpu_count() or 1
-            # Many new members: small ones go into one pack file (see members.PackWriter).
-            pack = st.pack_writer() if len(todo) >= PACK_MIN else None
-            try:
-                with ThreadPoolExecutor(max_workers=workers) as pool:
-                    for i, got in zip(todo, pool.map(blob, [ordered[i] for i in todo]), strict=True):
-                        found[i] = got
-                if pack is not None:
-                    pack.commit()
-            except OSError as err:
-                if pack is not None:
-                    pack.abort()
-                if err.filename is None:
-                    err.filename = str(st.root)  # a write into the store failed (a full cache disk)
-                raise
-            except BaseException:
-                if pack is not None:
-                    pack.abort()
-                raise
-        blobs = [f for f in found if f is not None]
-        central: list[bytes] = []
-        unzipped = 0
+        blobs = _BlobGatherer(store, settings).gather(ordered)
         with _naming(tmp), open(tmp, "wb") as out:
-            for e, (sha, b) in zip(ordered, blobs, strict=True):
-                offset = out.tell()
-                for attempt in (1, 2):
-                    try:
-                        _write_member(out, e, b, offset, mod_time, mod_date, central)
-                        break
-                    except BlobCorrupt:
-                        if attempt == 2:
-                            raise
-                        out.seek(offset)
-                        out.truncate()
-                        b = st.replace(sha, e.path, compresslevel)
-                unzipped += b.usize
-            cd_offset = out.tell()
-            for rec in central:
-                out.write(rec)
-            cd_size = out.tell() - cd_offset
-            n = len(central)
-            if n >= 0xFFFF or cd_offset >= _MAX32 or cd_size >= _MAX32:
-                eocd64_offset = out.tell()
-                out.write(_EOCD64.pack(0x06064B50, 44, (3 << 8) | 45, 45, 0, 0, n, n, cd_size, cd_offset))
-                out.write(_LOC64.pack(0x07064B50, 0, eocd64_offset, 1))
-                out.write(_EOCD.pack(0x06054B50, 0, 0, min(n, 0xFFFF), min(n, 0xFFFF),
-                                     min(cd_size, _MAX32), min(cd_offset, _MAX32), 0))
-            else:
-                out.write(_EOCD.pack(0x06054B50, 0, 0, n, n, cd_size, cd_offset, 0))
-    digest = sha256_file(tmp)
+            unzipped = _write_archive(out, ordered, blobs, _Retry(store, settings.compresslevel), stamp)
+    digest = file_sha256(tmp)
     return WrittenZip(
         path=final,
         sha256_hex=digest,
@@ -270,6 +210,122 @@ def write_zip_to(
         unzipped_bytes=unzipped,
         files=len(ordered),
     )
+
+
+def _in_zip_order(entries: Sequence[StagedFile]) -> list[StagedFile]:
+    """Entries sorted by their UTF-8 name, the first of each name kept."""
+    ordered: list[StagedFile] = []
+    seen: set[str] = set()
+    for e in sorted(entries, key=lambda e: e.arcname.encode("utf-8")):
+        if e.arcname not in seen:
+            seen.add(e.arcname)
+            ordered.append(e)
+    return ordered
+
+
+class _BlobGatherer:
+    """Finds or makes the blob of every member, in parallel where work is needed."""
+
+    def __init__(self, store: BlobStore, settings: ZipSettings) -> None:
+        self.store = store
+        self.level = settings.compresslevel
+        self.known = settings.shas
+        self.fresh = settings.fresh
+        self.jobs = settings.jobs
+        self.pack: PackWriter | None = None
+
+    def blob(self, e: StagedFile) -> tuple[str, Blob]:
+        trusted = e.arcname not in self.fresh
+        if self.pack is not None and e.size <= SMALL:
+            return self.pack.add(e.path, self.level, self.known.get(e.arcname), trusted)
+        sha, b, _hit = self.store.blob_for(e.path, self.level, self.known.get(e.arcname), trusted)
+        return sha, b
+
+    def gather(self, ordered: list[StagedFile]) -> list[tuple[str, Blob]]:
+        # Known content with a stored blob is a header read: done inline. Only what must
+        # be hashed or compressed goes to the thread pool (zlib and hashlib release the GIL).
+        found: list[tuple[str, Blob] | None] = []
+        for e in ordered:
+            sha = self.known.get(e.arcname)
+            hit = self.store.get(sha, self.level) if sha is not None else None
+            found.append((sha, hit) if sha is not None and hit is not None else None)
+        # Largest first: a 20 MB library started last would leave the other cores idle
+        # while one thread compresses it (longest-processing-time-first scheduling).
+        todo = sorted((i for i, f in enumerate(found) if f is None), key=lambda i: -ordered[i].size)
+        if todo:
+            self._compress(ordered, todo, found)
+        return [f for f in found if f is not None]
+
+    def _compress(self, ordered: list[StagedFile], todo: list[int], found: list[tuple[str, Blob] | None]) -> None:
+        workers = self.jobs or os.cpu_count() or 1
+        # Many new members: small ones go into one pack file (see members.PackWriter).
+        self.pack = self.store.pack_writer() if len(todo) >= PACK_MIN else None
+        try:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                for i, got in zip(todo, pool.map(self.blob, [ordered[i] for i in todo]), strict=True):
+                    found[i] = got
+            if self.pack is not None:
+                self.pack.commit()
+        except OSError as err:
+            if self.pack is not None:
+                self.pack.abort()
+            if err.filename is None:
+                err.filename = str(self.store.root)  # a write into the store failed (a full cache disk)
+            raise
+        except BaseException:
+            if self.pack is not None:
+                self.pack.abort()
+            raise
+
+
+@dataclass(frozen=True)
+class _Retry:
+    """Where a blob found corrupt while copying is made again from its source."""
+
+    store: BlobStore
+    level: int
+
+    def replace(self, sha: str, e: StagedFile) -> Blob:
+        return self.store.replace(sha, e.path, self.level)
+
+
+def _write_archive(
+    out: BinaryIO, ordered: list[StagedFile], blobs: list[tuple[str, Blob]], retry: _Retry, stamp: tuple[int, int]
+) -> int:
+    """Members, central directory and end records; returns the unzipped size."""
+    central: list[bytes] = []
+    unzipped = 0
+    for e, (sha, b) in zip(ordered, blobs, strict=True):
+        offset = out.tell()
+        for attempt in (1, 2):
+            try:
+                central.append(_write_member(out, e, b, offset, stamp))
+                break
+            except BlobCorrupt:
+                if attempt == 2:
+                    raise
+                out.seek(offset)
+                out.truncate()
+                b = retry.replace(sha, e)
+        unzipped += b.usize
+    _write_central(out, central)
+    return unzipped
+
+
+def _write_central(out: BinaryIO, central: list[bytes]) -> None:
+    cd_offset = out.tell()
+    for rec in central:
+        out.write(rec)
+    cd_size = out.tell() - cd_offset
+    n = len(central)
+    if n >= 0xFFFF or cd_offset >= _MAX32 or cd_size >= _MAX32:
+        eocd64_offset = out.tell()
+        out.write(_EOCD64.pack(0x06064B50, 44, (3 << 8) | 45, 45, 0, 0, n, n, cd_size, cd_offset))
+        out.write(_LOC64.pack(0x07064B50, 0, eocd64_offset, 1))
+        out.write(_EOCD.pack(0x06054B50, 0, 0, min(n, 0xFFFF), min(n, 0xFFFF),
+                             min(cd_size, _MAX32), min(cd_offset, _MAX32), 0))
+    else:
+        out.write(_EOCD.pack(0x06054B50, 0, 0, n, n, cd_size, cd_offset, 0))
 
 
 @contextlib.contextmanager
@@ -284,9 +340,9 @@ def _naming(path: Path) -> Iterator[None]:
         raise
 
 
-def _write_member(
-    out: BinaryIO, e: StagedFile, b: Blob, offset: int, mod_time: int, mod_date: int, central: list[bytes]
-) -> None:
+def _write_member(out: BinaryIO, e: StagedFile, b: Blob, offset: int, stamp: tuple[int, int]) -> bytes:
+    """Write the local header and data of one member; returns its central record."""
+    mod_time, mod_date = stamp
     name = e.arcname.encode("utf-8")
     flags = 0 if name.isascii() else 0x800  # bit 11: the name is UTF-8
     big = b.usize >= _MAX32 or b.csize >= _MAX32
@@ -305,11 +361,11 @@ def _write_member(
         z64 += struct.pack("<Q", offset)
     extra = struct.pack("<HH", 1, len(z64)) + z64 if z64 else b""
     mode = 0o755 if e.executable else 0o644
-    central.append(_CENTRAL.pack(
+    return _CENTRAL.pack(
         0x02014B50, (3 << 8) | version, version, flags, b.method, mod_time, mod_date, b.crc,
         _MAX32 if big else b.csize, _MAX32 if big else b.usize, len(name), len(extra), 0, 0, 0,
         (0o100000 | mode) << 16, min(offset, _MAX32),
-    ) + name + extra)
+    ) + name + extra
 
 
 def write_zip(
@@ -322,4 +378,6 @@ def write_zip(
 ) -> WrittenZip:
     """Write `entries` as a reproducible zip at `out`, atomically."""
     with atomic_output(out) as tmp:
-        return write_zip_to(entries, tmp, out, environ=environ, compresslevel=compresslevel, store=store)
+        date_time = None if environ is None else zip_date_time(environ)
+        settings = ZipSettings(compresslevel=compresslevel, date_time=date_time)
+        return write_zip_to(entries, tmp, out, settings, store=store)

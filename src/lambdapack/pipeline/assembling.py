@@ -9,7 +9,9 @@ import shutil
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from lambdapack.assemble.slim import Profile, apply_slim, plan_slim, runtime_provided_closure
+from lambdapack.assemble.profiles import Profile
+from lambdapack.assemble.runtime_provided import runtime_provided_closure
+from lambdapack.assemble.slim import SlimRules, apply_slim, plan_slim
 from lambdapack.cache.keys import pyc_key
 from lambdapack.facts.layout import FUNCTION_ROOT, LAYER_ROOT, lambda_path
 from lambdapack.pack.members import file_sha256
@@ -52,8 +54,8 @@ def slim(asm: Assembly, inst: Installed, deps: list[StagedFile], prefix: str) ->
                 shutil.copyfile(path, meta_site / rel)
         drop, note = runtime_provided_closure(inst.dists, meta_site, ctx.target)
         result.slim_notes.append(note)
-    plan = plan_slim(deps, ctx.target, profile, excludes=opts.dep_excludes, keeps=opts.keeps, drop_dists=drop,
-                     dist_prefix=prefix)
+    rules = SlimRules(excludes=opts.dep_excludes, keeps=opts.keeps, drop_dists=drop)
+    plan = plan_slim(deps, ctx.target, profile, rules, dist_prefix=prefix)
     if plan.strip:
         ctx.say(f"slimming ({profile.value}): leaving out {len(plan.removals)} files, stripping up to "
                 f"{len(plan.strip)} shared objects")

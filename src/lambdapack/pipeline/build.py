@@ -14,7 +14,8 @@ import tempfile
 from contextlib import nullcontext
 from pathlib import Path
 
-from lambdapack.cache.local import Cache, max_bytes_from
+from lambdapack.cache.local import Cache
+from lambdapack.cache.total import max_bytes_from
 from lambdapack.errors import READING_SOURCE, USING_CACHE, USING_TEMP, BuildError, from_os_error
 from lambdapack.pack.members import SourceChanged
 from lambdapack.pipeline.buildcache import open_cache, operation_on, prune

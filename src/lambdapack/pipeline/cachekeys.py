@@ -41,7 +41,7 @@ __all__ = ["artifact_key_of", "inputs_key_of", "keyed_install", "resolution_key_
 
 
 def strip_tools(target: Target) -> list[str]:
-    from lambdapack.assemble.slim import find_strip_tools
+    from lambdapack.assemble.strip import find_strip_tools
 
     return list(find_strip_tools(target.arch.machine))
 

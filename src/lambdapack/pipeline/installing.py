@@ -25,7 +25,6 @@ from lambdapack.resolve.install import (
     Distribution,
     Limits,
     check_index_locations,
-    classify_uv_failure,
     compile_argv,
     deadline_error,
     install_argv,
@@ -39,6 +38,7 @@ from lambdapack.resolve.install import (
     stop_uv,
     uv_environment,
 )
+from lambdapack.resolve.uvfailure import classify_uv_failure
 
 __all__ = ["install"]
 

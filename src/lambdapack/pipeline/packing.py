@@ -10,7 +10,7 @@ from pathlib import Path
 from lambdapack.inspect import checks
 from lambdapack.inspect.findings import has_errors
 from lambdapack.pack.members import BlobStore
-from lambdapack.pack.zipwriter import atomic_output, write_zip_to
+from lambdapack.pack.zipwriter import ZipSettings, atomic_output, write_zip_to
 from lambdapack.pipeline.context import BuildContext
 from lambdapack.pipeline.options import BuildKind
 from lambdapack.pipeline.result import BuildFailed, BuildResult, Output
@@ -39,8 +39,8 @@ def pack_all(ctx: BuildContext, plan: PackPlan, result: BuildResult, art_key: st
         for kind, out, entries in plan.zips:
             tmp = stack.enter_context(atomic_output(out))
             ctx.say(f"packing {len(entries)} files into {out}")
-            art = write_zip_to(entries, tmp, out, compresslevel=opts.compresslevel, store=plan.store,
-                               shas=plan.shas, fresh=plan.fresh)
+            settings = ZipSettings(compresslevel=opts.compresslevel, shas=plan.shas, fresh=plan.fresh)
+            art = write_zip_to(entries, tmp, out, settings, store=plan.store)
             result.outputs.append(Output(kind, art))
             staged.append((kind, out, tmp))
             saved = result.saved_by_dist if kind == deps_zip else {}

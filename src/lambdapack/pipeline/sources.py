@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lambdapack.assemble.stage import source_entries
+from lambdapack.assemble.stage import SourceOptions, source_entries
 from lambdapack.cache.keys import files_key
 from lambdapack.pack.members import file_sha256
 from lambdapack.pipeline.context import BuildContext
@@ -50,14 +50,13 @@ def _code_entries(ctx: BuildContext) -> list[StagedFile]:
     skip = [p for p in (ctx.fn_out, ctx.layer_out) if p is not None] + [Path("dist"), ctx.work]
     if ctx.cache is not None:
         skip.append(ctx.cache.root)  # a cache inside the source tree must never be zipped
-    return source_entries(
-        opts.src,
+    options = SourceOptions(
         exclude_tests=opts.exclude_tests,
         extra_excludes=opts.excludes,
         skip_paths=[p for p in skip if p.exists()],
         follow_external_links=opts.follow_external_links,
-        notes=ctx.warnings,
     )
+    return source_entries(opts.src, options, notes=ctx.warnings)
 
 
 def _layer_digest(path: Path) -> str:

@@ -23,7 +23,7 @@ from packaging.utils import canonicalize_name
 from lambdapack.errors import BuildError, InputError, UsageError
 from lambdapack.host import processes
 from lambdapack.resolve.inputs import Requirements, parse_requirements_text
-from lambdapack.resolve.uvfailure import classify_uv_failure, uv_cause
+from lambdapack.resolve.uvfailure import uv_cause
 from lambdapack.target.tags import Target
 
 if TYPE_CHECKING:
@@ -35,7 +35,6 @@ __all__ = [
     "InstallOptions",
     "Limits",
     "check_index_locations",
-    "classify_uv_failure",
     "deadline_error",
     "find_uv",
     "install_argv",

@@ -39,115 +39,160 @@ KNOWN = v <= (3, 14)
 
 
 def canonical(data: bytes) -> bytes:
-    # Decode the marshal stream into a DAG of values, then write it again: every
-    # repeated immutable value once, later occurrences as TYPE_REF, and FLAG_REF
-    # only on values that are referenced. A pure function of the value.
-    unpack = struct.unpack_from
-    ids: dict[tuple[Any, ...], int] = {}
-    nodes: list[tuple[Any, ...]] = []
-    slots: list[int | None] = []
-    # A frame: [type, items, ops still to read, slot]
-    root: list[Any] = [0, [], [("o", 1)], None]
-    stack = [root]
-    pos = 0
-    while True:
-        fr = stack[-1]
-        ops = fr[2]
-        if not ops:
-            if fr is root:
-                break
-            stack.pop()
-            t = fr[0]
-            key: tuple[Any, ...] = (t, tuple(fr[1]))
-            if t in MUTABLE:
-                key = (*key, len(nodes))
-            i = ids.get(key)
-            if i is None:
-                i = ids[key] = len(nodes)
-                nodes.append(key[:2])
-            if fr[3] is not None:
-                slots[fr[3]] = i
-            stack[-1][1].append(i)
-            continue
-        op = ops[-1]
-        if op[0] == "r":
-            ops.pop()
-            fr[1].append(data[pos:pos + op[1]])
-            pos += op[1]
-            continue
-        if op[0] == "d":
-            if data[pos] == 0x30:
+    """The marshal stream `data` written again as a pure function of its value.
+
+    Decode it into a DAG of values, then write it again: every repeated immutable
+    value once, later occurrences as TYPE_REF, and FLAG_REF only on values that are
+    referenced.
+    """
+    nodes, top = Decoder(data).decode()
+    return encode(nodes, top, shared(nodes, top))
+
+
+class Decoder:
+    """Reads a marshal stream into nodes (type, items), equal immutable values merged.
+
+    Iterative, not recursive: deeply nested code must not hit the recursion limit.
+    An item is an int (another node) or bytes (written as is). A frame on the stack
+    is [type, items, ops still to read, slot]; an op is ("r", n) raw bytes,
+    ("o", n) objects or ("d",) the rest of a dict.
+    """
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+        self.ids: dict[tuple[Any, ...], int] = {}
+        self.nodes: list[tuple[Any, ...]] = []
+        self.slots: list[int | None] = []  # FLAG_REF slots, in reading order, -> node
+        self.root: list[Any] = [0, [], [("o", 1)], None]
+        self.stack = [self.root]
+
+    def decode(self) -> tuple[list[tuple[Any, ...]], int]:
+        data, root, stack = self.data, self.root, self.stack
+        while True:
+            fr = stack[-1]
+            ops = fr[2]
+            if not ops:
+                if fr is root:
+                    break
+                self.close(stack.pop())
+                continue
+            op = ops[-1]
+            if op[0] == "r":
                 ops.pop()
-                fr[1].append(b"0")
-                pos += 1
+                fr[1].append(data[self.pos:self.pos + op[1]])
+                self.pos += op[1]
+            elif op[0] == "d":
+                self.dict_step(fr, ops)
             else:
-                ops.append(("o", 2))
-            continue
-        if op[1] == 1:
+                if op[1] == 1:
+                    ops.pop()
+                else:
+                    ops[-1] = ("o", op[1] - 1)
+                self.read_object(fr)
+        if self.pos != len(data) or len(root[1]) != 1 or not isinstance(root[1][0], int):
+            raise ValueError("not one object")
+        top: int = root[1][0]
+        return self.nodes, top
+
+    def intern(self, key: tuple[Any, ...], slot: int | None) -> int:
+        """The node of `key`, made when new; a mutable's key ends in a unique number."""
+        i = self.ids.get(key)
+        if i is None:
+            i = self.ids[key] = len(self.nodes)
+            self.nodes.append(key[:2])
+        if slot is not None:
+            self.slots[slot] = i
+        return i
+
+    def close(self, fr: list[Any]) -> None:
+        """A container read to its end becomes a node, an item of its parent."""
+        t = fr[0]
+        key: tuple[Any, ...] = (t, tuple(fr[1]))
+        if t in MUTABLE:
+            key = (*key, len(self.nodes))
+        self.stack[-1][1].append(self.intern(key, fr[3]))
+
+    def dict_step(self, fr: list[Any], ops: list[Any]) -> None:
+        # A dict ends at a NULL ("0"); until then, read a key and a value.
+        if self.data[self.pos] == 0x30:
             ops.pop()
+            fr[1].append(b"0")
+            self.pos += 1
         else:
-            ops[-1] = ("o", op[1] - 1)
-        b = data[pos]
+            ops.append(("o", 2))
+
+    def read_object(self, fr: list[Any]) -> None:
+        """One object: a reference, a singleton, a scalar, or a container opened."""
+        data = self.data
+        b = data[self.pos]
         t = b & 0x7F
-        pos += 1
+        self.pos += 1
         slot: int | None = None
         if b & 0x80:
-            slot = len(slots)
-            slots.append(None)
+            slot = len(self.slots)
+            self.slots.append(None)
         if t == 0x72:  # r
-            if slot is not None:
-                raise ValueError("flagged ref")
-            (k,) = unpack("<I", data, pos)
-            pos += 4
-            i = slots[k]
-            if i is None:
-                raise ValueError("reference to an unfinished object")
-            fr[1].append(i)
-            continue
+            fr[1].append(self.reference(slot))
+            return
         if t in SINGLETONS:
             if slot is not None:
                 raise ValueError("flagged singleton")
             fr[1].append(bytes((t,)))
-            continue
-        end: int | None = None
+            return
+        end = self.scalar_end(t)
+        if end is None:
+            self.open(t, slot)
+            return
+        if end > len(data):
+            raise ValueError("truncated")
+        if t in STRINGS:
+            t = string_type(t, data, self.pos, end)
+        key = (t, (data[self.pos:end],))
+        self.pos = end
+        fr[1].append(self.intern(key, slot))
+
+    def reference(self, slot: int | None) -> int:
+        if slot is not None:
+            raise ValueError("flagged ref")
+        k: int = struct.unpack_from("<I", self.data, self.pos)[0]
+        self.pos += 4
+        i = self.slots[k]
+        if i is None:
+            raise ValueError("reference to an unfinished object")
+        return i
+
+    def scalar_end(self, t: int) -> int | None:
+        """Where the scalar of type `t` starting at pos ends; None: not a scalar."""
+        data, pos = self.data, self.pos
         if t == 0x69:  # i
-            end = pos + 4
-        elif t == 0x67:  # g
-            end = pos + 8
-        elif t == 0x79:  # y
-            end = pos + 16
-        elif t == 0x6C:  # l
-            (k,) = unpack("<i", data, pos)
-            end = pos + 4 + 2 * abs(k)
-        elif t in (0x73, 0x74, 0x75, 0x61, 0x41):  # s t u a A
-            (k,) = unpack("<I", data, pos)
-            end = pos + 4 + k
-        elif t in (0x7A, 0x5A):  # z Z
-            end = pos + 1 + data[pos]
-        if end is not None:
-            if end > len(data):
-                raise ValueError("truncated")
-            if t in STRINGS:
-                t = string_type(t, data, pos, end)
-            key = (t, (data[pos:end],))
-            pos = end
-            i = ids.get(key)
-            if i is None:
-                i = ids[key] = len(nodes)
-                nodes.append(key)
-            if slot is not None:
-                slots[slot] = i
-            fr[1].append(i)
-            continue
+            return pos + 4
+        if t == 0x67:  # g
+            return pos + 8
+        if t == 0x79:  # y
+            return pos + 16
+        if t == 0x6C:  # l
+            n: int = struct.unpack_from("<i", data, pos)[0]
+            return pos + 4 + 2 * abs(n)
+        if t in (0x73, 0x74, 0x75, 0x61, 0x41):  # s t u a A
+            size: int = struct.unpack_from("<I", data, pos)[0]
+            return pos + 4 + size
+        if t in (0x7A, 0x5A):  # z Z
+            return pos + 1 + data[pos]
+        return None
+
+    def open(self, t: int, slot: int | None) -> None:
+        """Push the frame of a container: its head bytes and the ops reading its items."""
+        data, pos = self.data, self.pos
         head: bytes | None
         sub: list[tuple[Any, ...]]
         if t == 0x29:  # )
             k = data[pos]
-            head, pos = data[pos:pos + 1], pos + 1
+            head, self.pos = data[pos:pos + 1], pos + 1
             sub = [("o", k)] if k else []
         elif t in (0x28, 0x5B, 0x3C, 0x3E):  # ( [ < >
-            (k,) = unpack("<I", data, pos)
-            head, pos = data[pos:pos + 4], pos + 4
+            (k,) = struct.unpack_from("<I", data, pos)
+            head, self.pos = data[pos:pos + 4], pos + 4
             sub = [("o", k)] if k else []
         elif t == 0x7B:  # {
             head, sub = None, [("d",)]
@@ -157,13 +202,14 @@ def canonical(data: bytes) -> bytes:
             head, sub = None, [("o", 3)]
         else:
             raise ValueError(f"marshal type {chr(t)!r} at {pos - 1}")
-        stack.append([t, [head] if head is not None else [], sub, slot])
-    if pos != len(data) or len(root[1]) != 1 or not isinstance(root[1][0], int):
-        raise ValueError("not one object")
-    top: int = root[1][0]
+        self.stack.append([t, [head] if head is not None else [], sub, slot])
+
+
+def shared(nodes: list[tuple[Any, ...]], top: int) -> set[int]:
+    """The nodes reached more than once from `top`: the only ones given FLAG_REF."""
     seen: set[int] = set()
     multi: set[int] = set()
-    todo: list[Any] = [top]
+    todo: list[int] = [top]
     while todo:
         i = todo.pop()
         if i in seen:
@@ -171,9 +217,14 @@ def canonical(data: bytes) -> bytes:
             continue
         seen.add(i)
         todo.extend(c for c in reversed(nodes[i][1]) if type(c) is int)
+    return multi
+
+
+def encode(nodes: list[tuple[Any, ...]], top: int, multi: set[int]) -> bytes:
+    """Write the DAG depth first; a shared node is written once, then as TYPE_REF."""
     out = bytearray()
     index: dict[int, int] = {}
-    todo = [top]
+    todo: list[Any] = [top]
     pack = struct.pack
     while todo:
         x = todo.pop()
