@@ -23,7 +23,7 @@ from host_pythons import need_interpreter
 from lambdapack.assemble.bytecode import CompileResult, InvalidationMode, compile_entries
 from lambdapack.assemble.stage import dependency_entries, source_entries
 from lambdapack.host.interpreters import Interpreter
-from lambdapack.resolve.install import read_distributions
+from lambdapack.resolve.distributions import read_distributions
 from lambdapack.staged import StagedFile
 
 BROKEN = "this is not python (\n"

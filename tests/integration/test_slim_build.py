@@ -23,7 +23,7 @@ from lambdapack.assemble.strip import find_strip_tools
 from lambdapack.facts.runtimes import Arch, get_runtime
 from lambdapack.host.interpreters import find_interpreter
 from lambdapack.inspect.elf.reader import read_elf_file
-from lambdapack.resolve.install import read_distributions
+from lambdapack.resolve.distributions import read_distributions
 from lambdapack.staged import StagedFile
 from lambdapack.target.tags import Target
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lambdapack.cache.local import DEFAULT_MAX_BYTES
+from lambdapack.cache.total import DEFAULT_MAX_BYTES
 from lambdapack.config.settings import (
     CACHE_MAX_SIZE,
     SETTINGS,

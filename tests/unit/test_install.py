@@ -8,15 +8,13 @@ from packaging.requirements import Requirement
 
 from lambdapack.errors import BuildError, InputError, UsageError
 from lambdapack.facts.runtimes import Arch, get_runtime
+from lambdapack.resolve.distributions import Distribution, missing_requirements, native_builds
 from lambdapack.resolve.install import (
-    Distribution,
     InstallOptions,
     Limits,
     check_index_locations,
     deadline_error,
     install_argv,
-    missing_requirements,
-    native_builds,
     parse_compile_output,
     resolve_limits,
     uv_environment,

@@ -16,7 +16,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from lambdapack.facts import sdk
-from lambdapack.resolve.install import Distribution
+from lambdapack.resolve.distributions import Distribution
 from lambdapack.target.tags import Target
 
 __all__ = ["RUNTIME_INCLUDED", "RUNTIME_SDK", "runtime_provided_closure"]

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 
 from lambdapack.assemble.patterns import PathPattern
 from lambdapack.errors import InputError
-from lambdapack.resolve.install import Distribution, read_distributions
+from lambdapack.resolve.distributions import Distribution, read_distributions
 from lambdapack.staged import StagedFile
 
 __all__ = [

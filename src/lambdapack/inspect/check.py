@@ -33,7 +33,7 @@ from lambdapack.inspect.archive import Artifact, open_artifact
 from lambdapack.inspect.entries import ArtifactError
 from lambdapack.inspect.findings import Finding, Severity
 from lambdapack.inspect.rules import run_view_rules
-from lambdapack.resolve.install import record_paths
+from lambdapack.resolve.distributions import record_paths
 from lambdapack.target.tags import Target
 
 __all__ = ["CheckResult", "add_artifact", "check", "distribution_owners", "infer_target"]

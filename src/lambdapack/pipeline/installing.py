@@ -20,18 +20,20 @@ from lambdapack.pipeline.cachekeys import resolution_key_of
 from lambdapack.pipeline.context import BuildContext
 from lambdapack.pipeline.depinputs import index_url, requirement_sources, uv_requirements_file
 from lambdapack.pipeline.resolutions import Installed, fully_pinned, load_installed, store_installed
+from lambdapack.resolve.distributions import (
+    Distribution,
+    missing_requirements,
+    native_builds,
+    read_distributions,
+)
 from lambdapack.resolve.inputs import Requirements
 from lambdapack.resolve.install import (
-    Distribution,
     Limits,
     check_index_locations,
     compile_argv,
     deadline_error,
     install_argv,
-    missing_requirements,
-    native_builds,
     parse_compile_output,
-    read_distributions,
     resolve_limits,
     run_uv,
     start_uv,

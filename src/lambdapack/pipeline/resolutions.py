@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 from lambdapack.cache.keys import digest, dist_key, files_key
 from lambdapack.pack.members import file_sha256
+from lambdapack.resolve.distributions import Distribution, missing_requirements
 from lambdapack.resolve.inputs import Requirements
-from lambdapack.resolve.install import Distribution, missing_requirements
 from lambdapack.target.tags import Target
 
 if TYPE_CHECKING:

@@ -14,9 +14,9 @@ from lambdapack.target.tags import Target
 if TYPE_CHECKING:
     from lambdapack.inspect.smoke import SmokeResult
     from lambdapack.report.sizes import SizeReport
+    from lambdapack.resolve.distributions import Distribution
     from lambdapack.resolve.heldback import HeldBack
     from lambdapack.resolve.inputs import Requirements
-    from lambdapack.resolve.install import Distribution
 
 __all__ = ["BuildFailed", "BuildResult", "Output"]
 

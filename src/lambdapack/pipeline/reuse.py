@@ -49,8 +49,8 @@ def save_inputs_pointer(
 
 def from_inputs_pointer(ctx: BuildContext, cache: CacheStore, key: str) -> BuildResult | None:
     """The no-change shortcut: the same inputs built before; reuse the finished zip."""
+    from lambdapack.resolve.distributions import Distribution
     from lambdapack.resolve.inputs import Requirements
-    from lambdapack.resolve.install import Distribution
 
     rec = cache.load_inputs_pointer(key)  # None when missing or damaged
     if rec is None:

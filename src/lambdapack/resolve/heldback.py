@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
-from lambdapack.resolve.install import Distribution
+from lambdapack.resolve.distributions import Distribution
 from lambdapack.target.tags import Target, closeness, explain_tag
 
 __all__ = ["LAPTOP_MANYLINUX", "HeldBack", "explain_held_back", "find_held_back"]
