@@ -128,7 +128,7 @@ def write_handler(src: Path, body: str = "") -> Path:
     return src
 
 
-# --- our own binary readers (independent of lambdapack.inspect.binaries) -----------------
+# --- our own binary readers (independent of lambdapack.inspect.elf) -----------------
 
 
 @dataclass(frozen=True)
