@@ -74,3 +74,21 @@ def test_inspect_writes_no_files() -> None:
                         (k.value for k in node.keywords if k.arg == "mode"), None)
                     if isinstance(mode, ast.Constant) and isinstance(mode.value, str) and set(mode.value) & set("wax+"):
                         raise AssertionError(f"inspect/{module.name}: {name}(..., {mode.value!r}) writes files")
+
+
+def test_only_the_host_edge_starts_processes() -> None:
+    """`host/processes.py` is the one place that starts a process (timeouts, cleaned
+    environment, children stopped on an interrupt); everything else goes through it."""
+    starters = ("os.system", "os.popen", "os.spawn", "os.exec", "os.fork", "os.posix_spawn")
+    for module in sorted(PACKAGE.rglob("*.py")):
+        rel = module.relative_to(PACKAGE)
+        if rel.parts[0] == "host":
+            continue
+        tree = ast.parse(module.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+                bad = [n for n in names if n.split(".")[0] in ("subprocess", "multiprocessing")]
+                assert not bad, f"{rel} imports {bad}: start processes through lambdapack.host.processes"
+            if isinstance(node, ast.Call) and ast.unparse(node.func).startswith(starters):
+                raise AssertionError(f"{rel}: {ast.unparse(node.func)}(...) starts a process outside host/")
