@@ -134,7 +134,7 @@ def infer_target(arts: Sequence[Artifact]) -> tuple[str | None, str | None, dict
             notes["runtime"] = f"{name} from {n} wheel tag(s) / extension module name(s)"
     if arches:
         a, n = arches.most_common(1)[0]
-        arch = "arm64" if a == "aarch64" else "x86_64"
+        arch = get_arch(a).value  # the machine spelling (aarch64) read as its Lambda name
         notes["arch"] = f"{arch} from {n} wheel tag(s) / extension module name(s)"
     return rt, arch, notes
 
