@@ -56,6 +56,8 @@ RULES: dict[str, Rule] = {
         Rule("LP205", "the same top-level module in the function and a layer", _W),
         Rule("LP206", "boto3/botocore bundled (the runtime provides them)", _I),
         Rule("LP207", "a layer file overwrites another layer's file", _W),
+        Rule("LP208", "the function looks like a layer: its modules are all under python/, nothing is "
+             "importable from /var/task", _W),
         Rule("LP301", "path traversal: an entry escapes the extraction root (../, or through a symlink)", _E),
         Rule("LP302", "absolute path, Windows backslash separators, or a name Linux cannot create", _E),
         Rule("LP303", "symbolic link entry (an error when its target escapes the root)", _EW),
