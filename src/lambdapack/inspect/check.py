@@ -228,7 +228,8 @@ def function_as_layer(names: Sequence[str], version: str, handler: str | None = 
     return [Finding("LP208", WARNING, "python/", None,
                     f"looks like a layer: its {len(layer_modules)} module(s) ({shown}) are under python/, which "
                     "Lambda puts on sys.path only for a layer (/opt/python); from /var/task nothing is importable",
-                    "pass it as a layer (--layer ZIP); a function's modules go at the zip root")]
+                    "pass it as a layer (--layer ZIP) or build it as one (lambdapack build --layer); a function's "
+                    "modules go at the zip root")]
 
 
 def _makes_python_a_package(name: str) -> bool:
