@@ -26,6 +26,8 @@ _SAFE_RULES: tuple[str, ...] = (
     "than the target's cpython-3XY (other Python versions, PyPy, untagged, *.pyo)",
     "C and C++ sources and headers shipped in wheels: *.c *.cc *.cpp *.cxx *.h *.hh *.hpp *.hxx",
     "Cython sources and declarations: *.pyx *.pxd *.pxi",
+    "extension modules for another Python (other cpython-3XY, free-threaded, PyPy) beside the "
+    "variant of the same module that the target's CPython loads (same folder and name)",
 )
 _AGGRESSIVE_RULES: tuple[str, ...] = (
     "test folders of third-party packages: directories named tests or test below a package's "

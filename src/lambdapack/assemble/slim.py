@@ -16,7 +16,7 @@ edge: it strips copies, each verified before it ships (:mod:`lambdapack.assemble
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -26,6 +26,7 @@ from packaging.utils import canonicalize_name
 from lambdapack.assemble.patterns import PathPattern
 from lambdapack.assemble.profiles import SHARED_OBJECT, Profile, profile_reason
 from lambdapack.assemble.strip import find_strip_tools, strip_one
+from lambdapack.inspect.checks import dead_variants
 from lambdapack.staged import StagedFile
 from lambdapack.target.tags import Target
 
@@ -96,6 +97,7 @@ class _Planner:
     drop: frozenset[str]  # canonical names
     cache_tag: str  # the target's, "cpython-312"
     package_dirs: frozenset[str]
+    dead: Mapping[str, str]  # arcname -> the variant of its module the target loads instead
 
     def kept(self, e: StagedFile, rel: PurePosixPath) -> bool:
         return any(_matches(rel, e.arcname, k) for k in self.rules.keeps)
@@ -111,6 +113,8 @@ class _Planner:
         if rel.parts[0].endswith(".dist-info"):
             return None
         found = profile_reason(rel, self.profile, self.cache_tag, self.package_dirs)
+        if found is None and self.profile is not Profile.NONE and e.arcname in self.dead:
+            found = f"extension module for another Python, never loaded ({self.dead[e.arcname]} is)"
         return f"{self.profile.value}: {found}" if found is not None else None
 
     def strips(self, rel: PurePosixPath) -> bool:
@@ -164,6 +168,8 @@ def plan_slim(
         frozenset(canonicalize_name(n) for n in rules.drop_dists),
         f"cpython-{target.runtime.python[0]}{target.runtime.python[1]}",
         _package_dirs(deps),
+        # Siblings of every owner count: the variant that is loaded may be anyone's.
+        dead_variants((e.arcname for e in entries if e.arcname.startswith(dist_prefix)), target),
     )
     removals: list[Removal] = []
     strip: list[str] = []

@@ -24,6 +24,8 @@ from lambdapack.facts.layout import (
     LambdaView,
     lambda_path,
     layer_origin,
+    module_name,
+    parse_handler,
     pyc_source,
     shown_in,
 )
@@ -31,12 +33,13 @@ from lambdapack.facts.runtimes import RUNTIMES, get_arch, get_runtime
 from lambdapack.inspect import checks
 from lambdapack.inspect.archive import Artifact, open_artifact
 from lambdapack.inspect.entries import ArtifactError
-from lambdapack.inspect.findings import Finding, Severity
+from lambdapack.inspect.findings import WARNING, Finding, Severity
 from lambdapack.inspect.rules import run_view_rules
+from lambdapack.inspect.smokeplan import modules_to_import, top_level_modules
 from lambdapack.resolve.distributions import record_paths
 from lambdapack.target.tags import Target
 
-__all__ = ["CheckResult", "add_artifact", "check", "distribution_owners", "infer_target"]
+__all__ = ["CheckResult", "add_artifact", "check", "distribution_owners", "function_as_layer", "infer_target"]
 
 
 @dataclass
@@ -193,12 +196,46 @@ def check(
         view, layer_names = _view(opened, target)
         result.artifacts += [_describe(role, art) for role, art in _roles(opened)]
         result.findings += run_view_rules(view, target, layers=layer_names, handler=handler)
+        if opened.function is not None:
+            names = [e.name for e in opened.function.entries if not e.is_dir]
+            result.findings += function_as_layer(names, target.runtime.version, handler)
         # Archive problems last: reading members for the rules can find more (CRC, bombs).
         result.findings += _archive_problems(opened)
         unzipped = sum(e.size for art in opened.all for e in art.entries if not e.is_dir)  # function + layers
         zipped = [(str(art.path), art.path.stat().st_size) for art in opened.all if art.kind == "zip"]
         result.findings += checks.check_sizes(unzipped, zipped, len(layers))
         return result
+
+
+def function_as_layer(names: Sequence[str], version: str, handler: str | None = None) -> list[Finding]:
+    """LP208 when a function artifact (its file `names`) is laid out as a layer: every
+    module is under python/, which is not a package, so nothing imports from /var/task.
+
+    A function with a python/ package of its own (python/__init__.py), any other module
+    at its root, or a handler inside python/ is not flagged: those import.
+    """
+    parsed = parse_handler(handler) if handler else None
+    if parsed is not None and parsed.dotted.split(".", 1)[0] == "python":
+        return []
+    if any(_makes_python_a_package(n) for n in names):
+        return []
+    if [m for m in top_level_modules(names) if m != "python"]:
+        return []
+    layer_modules = modules_to_import(None, [names], version)
+    if not layer_modules:
+        return []
+    shown = ", ".join(layer_modules[:5]) + (", …" if len(layer_modules) > 5 else "")
+    return [Finding("LP208", WARNING, "python/", None,
+                    f"looks like a layer: its {len(layer_modules)} module(s) ({shown}) are under python/, which "
+                    "Lambda puts on sys.path only for a layer (/opt/python); from /var/task nothing is importable",
+                    "pass it as a layer (--layer ZIP) or build it as one (lambdapack build --layer); a function's "
+                    "modules go at the zip root")]
+
+
+def _makes_python_a_package(name: str) -> bool:
+    """python/__init__ as source, extension module or sourceless bytecode."""
+    folder, _, base = name.rpartition("/")
+    return folder == "python" and (module_name(base) == "__init__" or base == "__init__.pyc")
 
 
 def _open(stack: ExitStack, paths: Sequence[Path], layers: Sequence[Path]) -> _Opened:

@@ -10,7 +10,7 @@ Rule codes are stable; they are listed, with their meaning, in `rulebook.RULES`.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +22,14 @@ from lambdapack.inspect.elf.truncation import elf_truncation
 from lambdapack.inspect.findings import ERROR, WARNING, Finding
 from lambdapack.target.tags import Target
 
-__all__ = ["Member", "check_binaries", "check_sizes", "is_extension_module_name"]
+__all__ = [
+    "Member",
+    "check_binaries",
+    "check_sizes",
+    "dead_variants",
+    "extension_suffixes",
+    "is_extension_module_name",
+]
 
 
 @dataclass(frozen=True)
@@ -60,32 +67,76 @@ _EXT_RE = re.compile(
 )
 
 
-def _extension_problem(name: str, target: Target) -> str | None:
+def _extension_problem(name: str, target: Target) -> tuple[str, bool] | None:
+    """What is wrong with an extension module's name for the target, and whether only its
+    Python is wrong (another CPython, free-threaded, PyPy: a variant, if one for the
+    runtime is beside it), or None when the name is fine."""
     base = name.rsplit("/", 1)[-1]
     if base.endswith(".pyd"):
-        return "Windows extension module (.pyd)"
+        return "Windows extension module (.pyd)", False
     m = _EXT_RE.search(base)
     if m is None:
         return None
     rt = target.runtime
     if m.group("pypy"):
-        return f"extension module for PyPy ({m.group('pypy')}), Lambda runs CPython"
+        return f"extension module for PyPy ({m.group('pypy')}), Lambda runs CPython", True
     if m.group("winver"):
-        return "Windows extension module"
+        return "Windows extension module", False
     ver = (int(m.group("cpy")), int(m.group("cpmin")))
     if m.group("ft"):
-        return f"extension module for free-threaded CPython {_v(ver)} (cpython-{ver[0]}{ver[1]}t)"
+        return f"extension module for free-threaded CPython {_v(ver)} (cpython-{ver[0]}{ver[1]}t)", True
     if ver != rt.python:
-        return f"extension module for CPython {_v(ver)}, the runtime is {rt.version}"
+        return f"extension module for CPython {_v(ver)}, the runtime is {rt.version}", True
     plat = m.group("plat")
     if plat == "darwin":
-        return "extension module for macOS"
+        return "extension module for macOS", False
     if plat.endswith("linux-musl"):
-        return "extension module for musl libc (Alpine)"
+        return "extension module for musl libc (Alpine)", False
     want = f"{target.arch.machine}-linux-gnu"
     if plat != want:
-        return f"extension module for {plat}, the target needs {want}"
+        return f"extension module for {plat}, the target needs {want}", False
     return None
+
+
+def extension_suffixes(target: Target) -> tuple[str, ...]:
+    """importlib.machinery.EXTENSION_SUFFIXES of the target's CPython on Linux, in the
+    order its FileFinder tries them (PEP 3149, PEP 384): the first that exists is loaded."""
+    major, minor = target.runtime.python
+    return (f".cpython-{major}{minor}-{target.arch.machine}-linux-gnu.so", ".abi3.so", ".so")
+
+
+def _imported_as(base: str, suffixes: Sequence[str]) -> tuple[str, int] | None:
+    """(module name, suffix rank) when `import name` on the target would load this file."""
+    for rank, suffix in enumerate(suffixes):
+        stem = base[: -len(suffix)]
+        if base.endswith(suffix) and stem.isidentifier():
+            return stem, rank
+    return None
+
+
+def dead_variants(names: Iterable[str], target: Target) -> dict[str, str]:
+    """Extension modules for another Python that the target never loads, each -> the file
+    of the same module (same directory, same name) that it loads instead.
+
+    Wheels such as valkey-glide's ship `mod.cpython-3XY-….so` once per CPython version;
+    Python imports the one whose suffix it knows, so the others are dead weight, not
+    errors. A file with no such sibling is not in the result (it stays an LP005 error).
+    """
+    suffixes = extension_suffixes(target)
+    loaded: dict[tuple[str, str], tuple[int, str]] = {}
+    foreign: list[tuple[str, str, str]] = []
+    for name in names:
+        folder, _, base = name.rpartition("/")
+        hit = _imported_as(base, suffixes)
+        if hit is not None:
+            key = (folder, hit[0])
+            if key not in loaded or hit[1] < loaded[key][0]:
+                loaded[key] = (hit[1], base)
+            continue
+        problem = _extension_problem(name, target)
+        if problem is not None and problem[1]:
+            foreign.append((name, folder, base.split(".", 1)[0]))
+    return {name: loaded[(folder, stem)][1] for name, folder, stem in foreign if (folder, stem) in loaded}
 
 
 def _bundles_libstdcxx(members: Sequence[Member]) -> bool:
@@ -181,6 +232,7 @@ class _BinaryScan:
         self.bundled_cxx = _bundles_libstdcxx(members)
         self.rebuild = f"lambdapack build --runtime {target.runtime.name} --arch {target.arch.value}"
         self._needed_by: dict[str, str] | None = None
+        self.dead = dead_variants((m.arcname for m in members), target)
 
     def needed_by(self, m: Member) -> dict[str, str]:
         if self._needed_by is None and m.size == 0 and _SHARED_OBJECT_RE.search(m.arcname):
@@ -202,6 +254,8 @@ def _member_findings(m: Member, scan: _BinaryScan) -> list[Finding]:
     out: list[Finding] = []
     target = scan.target
     ext = _extension_problem(m.arcname, target)
+    if ext is not None and m.arcname in scan.dead:
+        return [_dead_variant(m, ext[0], scan.dead[m.arcname], target)]  # never loaded: nothing else matters
     if ext is not None:
         out.append(
             Finding(
@@ -209,7 +263,7 @@ def _member_findings(m: Member, scan: _BinaryScan) -> list[Finding]:
                 ERROR,
                 m.arcname,
                 m.distribution,
-                ext,
+                ext[0],
                 f"install the {target.runtime.name} {target.arch.machine} wheel instead ({scan.rebuild})",
             )
         )
@@ -222,6 +276,19 @@ def _member_findings(m: Member, scan: _BinaryScan) -> list[Finding]:
     if m.size < 4:
         return out
     return out + _native_findings(m, scan)
+
+
+def _dead_variant(m: Member, problem: str, loaded: str, target: Target) -> Finding:
+    """LP005 as a warning: a variant of a module for another Python, beside the one the runtime loads."""
+    return Finding(
+        "LP005",
+        WARNING,
+        m.arcname,
+        m.distribution,
+        f"{problem}; never loaded, {target.runtime.name} imports {loaded} beside it: "
+        f"dead weight ({m.size:,} bytes)",
+        "leave it out: lambdapack build --slim safe (the default) does",
+    )
 
 
 def _native_findings(m: Member, scan: _BinaryScan) -> list[Finding]:

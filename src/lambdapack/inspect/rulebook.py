@@ -40,7 +40,8 @@ RULES: dict[str, Rule] = {
         Rule("LP002", "ELF for another machine, class or byte order", _E),
         Rule("LP003", "needs a glibc newer than the runtime's", _E),
         Rule("LP004", "needs a libstdc++ (GLIBCXX / CXXABI) newer than the runtime's", _E),
-        Rule("LP005", "extension module built for another Python, ABI or platform", _E),
+        Rule("LP005", "extension module built for another Python, ABI or platform (a warning when the "
+             "runtime's variant of the module is beside it: dead weight)", _EW),
         Rule("LP006", "file looks like ELF but cannot be parsed", _W),
         Rule("LP007", "DT_NEEDED library neither bundled nor part of the runtime's Amazon Linux", _E),
         Rule("LP008", "empty, truncated or non-ELF shared object (an extension module or a library "
@@ -55,6 +56,8 @@ RULES: dict[str, Rule] = {
         Rule("LP205", "the same top-level module in the function and a layer", _W),
         Rule("LP206", "boto3/botocore bundled (the runtime provides them)", _I),
         Rule("LP207", "a layer file overwrites another layer's file", _W),
+        Rule("LP208", "the function looks like a layer: its modules are all under python/, nothing is "
+             "importable from /var/task", _W),
         Rule("LP301", "path traversal: an entry escapes the extraction root (../, or through a symlink)", _E),
         Rule("LP302", "absolute path, Windows backslash separators, or a name Linux cannot create", _E),
         Rule("LP303", "symbolic link entry (an error when its target escapes the root)", _EW),

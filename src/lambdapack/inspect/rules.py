@@ -18,6 +18,7 @@ from lambdapack.facts.layout import (
     VERSIONED_DIR_RE,
     LambdaFile,
     LambdaView,
+    module_name,
     parse_handler,
     shown_in,
 )
@@ -187,20 +188,78 @@ def _defined_names(tree: ast.Module) -> set[str]:
     return names
 
 
+# What a name in one sys.path directory (or namespace portion) is, in the order FileFinder
+# prefers them: a folder with __init__ beats a module file, which beats a namespace folder.
+_PACKAGE, _MODULE, _NAMESPACE = 0, 1, 2
+_KIND_WORDS = {_PACKAGE: "package", _MODULE: "module", _NAMESPACE: "namespace folder"}
+
+
+def _importables(view: LambdaView, directory: str) -> dict[str, tuple[int, list[LambdaFile]]]:
+    """Names `import` finds directly in `directory` -> (kind, their files).
+
+    Not modules: `__pycache__` and other dunder names, anything not an identifier
+    (`*.dist-info`, `*.libs`, dot-folders), files that are neither `.py` nor an extension
+    module (`lib*.so` is a shared library: the loader's, not `import`'s).
+    """
+    prefix = directory.rstrip("/") + "/"
+    out: dict[str, tuple[int, list[LambdaFile]]] = {}
+    for path, f in view.files.items():
+        if not path.startswith(prefix):
+            continue
+        first, _, tail = path[len(prefix):].partition("/")
+        if tail:
+            name: str | None = first if first.isidentifier() else None
+            kind = _PACKAGE if "/" not in tail and module_name(tail) == "__init__" else _NAMESPACE
+        else:
+            name = module_name(first) if first.endswith(".py") or checks.is_extension_module_name(first) else None
+            kind = _MODULE
+        if name is None or (name.startswith("__") and name.endswith("__")):
+            continue
+        old_kind, files = out.get(name, (kind, []))
+        files.append(f)
+        out[name] = (min(kind, old_kind), files)
+    return out
+
+
+def _clashes(
+    view: LambdaView, fn_dir: str, layer_dir: str, dotted: str = ""
+) -> list[tuple[str, int, int, list[LambdaFile]]]:
+    """(module, the function's kind, the layer's kind, the layer's files) for each name both
+    define. Two namespace folders are not a clash: Python merges them, so what is inside
+    them is compared instead."""
+    fn, layer = _importables(view, fn_dir), _importables(view, layer_dir)
+    out: list[tuple[str, int, int, list[LambdaFile]]] = []
+    for name in sorted(fn.keys() & layer.keys()):
+        (fk, _), (lk, files) = fn[name], layer[name]
+        if fk == lk == _NAMESPACE:
+            out += _clashes(view, f"{fn_dir}/{name}", f"{layer_dir}/{name}", f"{dotted}{name}.")
+        else:
+            out.append((dotted + name, fk, lk, files))
+    return out
+
+
+def _shadowed(name: str, fk: int, lk: int, files: list[LambdaFile], d: str) -> Finding:
+    """LP205: who wins a clash. A package or module beats namespace portions wherever they
+    are on sys.path; between two real ones, the first on sys.path (/var/task) wins."""
+    origin, dist = files[0].origin, files[0].distribution
+    if fk != _NAMESPACE:
+        return Finding("LP205", WARNING, name, dist,
+                       f"{name} is in the function and in {origin} ({d}); the function's copy wins "
+                       "because /var/task comes first on sys.path, so the layer's is dead weight or a version clash",
+                       "keep one copy: drop it from the function (or from the layer)")
+    folder = name.replace(".", "/")
+    return Finding("LP205", WARNING, name, dist,
+                   f"{name} is a namespace folder in the function and a {_KIND_WORDS[lk]} in {origin} ({d}); "
+                   f"the layer's wins (a {_KIND_WORDS[lk]} beats namespace folders anywhere on sys.path), "
+                   f"so the function's {folder}/ is never imported",
+                   f"keep one copy: drop {folder}/ from the function, or give it an __init__.py if it must win")
+
+
 def shadowing(view: LambdaView) -> list[Finding]:
     """LP205 (function vs layer), LP206 (bundled SDK), LP207 (layer overwrites)."""
     out: list[Finding] = []
-    fn = view.top_level(FUNCTION_ROOT)
-    layer_dirs = view.sys_path[1:]
-    for d in layer_dirs:
-        for name, files in sorted(view.top_level(d).items()):
-            if name in fn and not name.endswith("_dist_info"):
-                out.append(
-                    Finding("LP205", WARNING, name, files[0].distribution,
-                            f"{name} is in the function and in {files[0].origin} ({d}); the function's copy wins "
-                            "because /var/task comes first on sys.path, so the layer's is dead weight or a version clash",
-                            "keep one copy: drop it from the function (or from the layer)")
-                )
+    for d in view.sys_path[1:]:
+        out += [_shadowed(*clash, d) for clash in _clashes(view, FUNCTION_ROOT, d)]
     seen_sdk = set()
     for d in view.sys_path:
         for name, files in view.top_level(d).items():

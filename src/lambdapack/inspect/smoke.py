@@ -72,7 +72,7 @@ from lambdapack.host.children import map_with_children
 from lambdapack.host.interpreters import Interpreter, find_interpreter
 from lambdapack.host.processes import Group
 from lambdapack.inspect.archive import Artifact, open_artifact
-from lambdapack.inspect.check import check, distribution_owners
+from lambdapack.inspect.check import check, distribution_owners, function_as_layer
 from lambdapack.inspect.entries import display_name
 from lambdapack.inspect.findings import Finding
 from lambdapack.inspect.smokechild import ChildReport, ChildRun, run_child
@@ -115,6 +115,7 @@ class SmokeResult:
     interpreter: str | None
     results: list[ModuleResult]
     wrote_files: bool  # True if anything appeared in the tree during imports (should never)
+    findings: list[Finding] = field(default_factory=list)  # about the whole test (LP208: a layer as the function)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -124,6 +125,7 @@ class SmokeResult:
             "interpreter": self.interpreter,
             "wrote_files": self.wrote_files,
             "results": [r.as_dict() for r in self.results],
+            "findings": [f.as_dict() for f in self.findings],
             "summary": {
                 "modules": len(self.results),
                 "ok": sum(1 for r in self.results if r.ok),
@@ -189,13 +191,18 @@ def smoke(
         local_paths = layout.local_paths(version)
         assert [to_lambda(p, layout.roots) for p in local_paths] == sys_path(target.runtime)
 
+        as_layer = _function_as_layer(fn_art, version, handler)
         if module is not None:
             modules = [module]
         else:
             function_names = [e.name for e in fn_art.entries] if fn_art is not None else None
+            if as_layer:
+                function_names = []  # a layer given as the function: its python/ folder proves nothing
             layer_names = [[e.name for e in art.entries] for art in inputs.layer_arts]
             modules = modules_to_import(function_names, layer_names, version)
         if not modules:
+            if as_layer:
+                return _verdict([], [], interp, as_layer)
             return SmokeResult("skipped", "no importable top-level module in the function or its layers "
                                "(pass --handler to name one)", _describe(interp), [], False)
 
@@ -203,7 +210,14 @@ def smoke(
                        with_runtime_boto3, layout.roots, version, Group())
         raws, changed = _import_all(run, modules, layout)
         results = _results(raws, inputs, target, handler)
-    return _verdict(results, changed, interp)
+    return _verdict(results, changed, interp, as_layer)
+
+
+def _function_as_layer(fn_art: Artifact | None, version: str, handler: str | None) -> list[Finding]:
+    """LP208 when the function zip is laid out as a layer (nothing of it imports from /var/task)."""
+    if fn_art is None:
+        return []
+    return function_as_layer([e.name for e in fn_art.entries if not e.is_dir], version, handler)
 
 
 def _handler_module(handler: str | None) -> tuple[str | None, str | None]:
@@ -265,10 +279,13 @@ def _results(raws: list[ChildReport], inputs: _Inputs, target: Target, handler: 
     ]
 
 
-def _verdict(results: list[ModuleResult], changed: list[str], interp: Interpreter) -> SmokeResult:
-    """Passed, or failed with why: failed imports, or writes into the read-only tree."""
+def _verdict(
+    results: list[ModuleResult], changed: list[str], interp: Interpreter, findings: list[Finding]
+) -> SmokeResult:
+    """Passed, or failed with why: a layer given as the function, failed imports, or writes
+    into the read-only tree."""
     failed = [r.module for r in results if not r.ok]
-    reasons = []
+    reasons = [f"the function zip {f.message}; {f.fix}" for f in findings]
     if failed:
         reasons.append(f"{len(failed)} of {len(results)} import(s) failed: {', '.join(failed)}")
     if changed:
@@ -276,7 +293,7 @@ def _verdict(results: list[ModuleResult], changed: list[str], interp: Interprete
         reasons.append(f"imports wrote into the package tree ({shown}); /var/task and /opt are read-only on "
                        "Lambda, so these writes fail there")
     status: Literal["passed", "failed"] = "failed" if reasons else "passed"
-    return SmokeResult(status, "; ".join(reasons) or None, _describe(interp), results, bool(changed))
+    return SmokeResult(status, "; ".join(reasons) or None, _describe(interp), results, bool(changed), findings)
 
 
 def render_text(r: SmokeResult) -> str:
