@@ -110,3 +110,24 @@ def test_warnings_name_the_dates_and_the_newest_generally_available_runtime() ->
     assert "blocked since 2026-11-30" in life.warning and "blocked from 2027-01-15" in life.warning
     assert "lambda-runtimes.html" in life.warning
     assert "python3.14" in life.warning and "python3.15" not in life.warning  # not the preview
+
+
+def test_readme_runtime_table_is_the_catalog() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    rest = readme[readme.index("## Runtimes"):]
+    lines = rest[rest.index("\n|"):].lstrip("\n").splitlines()
+    rows = []
+    for line in lines[2:]:
+        if not line.startswith("|"):
+            break
+        rows.append([c.strip() for c in line.strip().strip("|").split("|")])
+    expected = []
+    for rt in RUNTIMES.values():
+        dep = rt.deprecation
+        dates = (["preview"] * 3 if rt.preview else
+                 [d.isoformat() if d else "-" for d in (dep.deprecated, dep.block_create, dep.block_update)]
+                 if dep else ["-"] * 3)
+        expected.append([rt.name, rt.os, ".".join(map(str, rt.glibc)), *dates])
+    assert rows == expected
