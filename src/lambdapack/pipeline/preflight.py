@@ -67,9 +67,11 @@ def runtime_warning(runtime: Runtime, today: dt.date, allow_blocked: bool) -> st
     if life.blocked_since is None:
         return life.warning
     if not allow_blocked:
+        dep = runtime.deprecation
+        created = f" (creating them since {dep.block_create.isoformat()})" if dep and dep.block_create else ""
         raise UsageError(
-            f"{runtime.name}: AWS blocks creating and updating functions on this runtime since "
-            f"{life.blocked_since.isoformat()}, so Lambda would reject this zip",
+            f"{runtime.name}: AWS blocks updating functions on this runtime since "
+            f"{life.blocked_since.isoformat()}{created}, so Lambda would reject this zip",
             f"move to {newest_supported().name} (or another supported runtime), or pass "
             "--allow-blocked-runtime to build it anyway",
         )
