@@ -131,3 +131,22 @@ def test_readme_runtime_table_is_the_catalog() -> None:
                  if dep else ["-"] * 3)
         expected.append([rt.name, rt.os, ".".join(map(str, rt.glibc)), *dates])
     assert rows == expected
+
+
+def test_build_refuses_only_once_updates_are_blocked() -> None:
+    """The preflight decision, a pure function of the day: warn while updates are allowed,
+    refuse after, and build with a warning when the user insists."""
+    from lambdapack.errors import UsageError
+    from lambdapack.pipeline.preflight import runtime_warning
+
+    rt = get_runtime("python3.10")
+    assert runtime_warning(rt, dt.date(2026, 10, 30), False) is None
+    create_blocked = runtime_warning(rt, dt.date(2027, 1, 14), False)
+    assert create_blocked is not None and "blocked since 2026-11-30" in create_blocked
+    with pytest.raises(UsageError) as e:
+        runtime_warning(rt, dt.date(2027, 1, 15), False)
+    assert "since 2027-01-15" in e.value.message and "--allow-blocked-runtime" in (e.value.hint or "")
+    forced = runtime_warning(rt, dt.date(2027, 1, 15), True)
+    assert forced is not None and "--allow-blocked-runtime" in forced
+    preview = runtime_warning(get_runtime("python3.15"), dt.date(2030, 1, 1), False)
+    assert preview is not None and "preview" in preview
