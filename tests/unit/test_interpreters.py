@@ -234,3 +234,20 @@ def test_probe_output_that_is_not_a_usable_cpython_is_refused() -> None:
     assert parse_probe("/x/python", _probe_line(gil_disabled=1)) is None
     assert parse_probe("/x/python", "not json") is None
     assert parse_probe("/x/python", "[1, 2]") is None
+
+
+def test_smoke_skips_with_a_reason_that_names_the_os() -> None:
+    """Only a macOS Python 3.X here: smoke is SKIPPED, saying why (not 'for another machine')."""
+    from lambdapack.facts.runtimes import Arch, get_runtime
+    from lambdapack.inspect.smoke import no_interpreter_reason
+    from lambdapack.target.tags import Target
+
+    mac = parse_probe("/opt/homebrew/bin/python3", _probe_line(platform="darwin", machine="arm64"))
+    assert mac is not None
+    target = Target(get_runtime(f"python{mac.minor[0]}.{mac.minor[1]}"), Arch.ARM64)
+    reason = no_interpreter_reason(target, mac)
+    assert "darwin" in reason and "Linux" in reason and "nothing was tested" in reason
+    linux_x86 = parse_probe("/usr/bin/python3", _probe_line(platform="linux", machine="x86_64"))
+    assert linux_x86 is not None
+    assert "for x86_64 only" in no_interpreter_reason(target, linux_x86)
+    assert "uv python install" in no_interpreter_reason(target, None)
