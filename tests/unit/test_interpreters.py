@@ -22,6 +22,8 @@ from lambdapack.host.interpreters import (
     candidates,
     clear_cache,
     find_interpreter,
+    fits,
+    parse_probe,
     probe,
 )
 
@@ -182,3 +184,70 @@ def test_rejects_what_is_not_a_runnable_cpython(tmp_path: Path) -> None:
     broken.write_text("#!/bin/sh\necho '{\"version\": [3, 11, 0]}'\n")  # incomplete answer
     broken.chmod(0o755)
     assert probe(str(broken)) is None
+
+
+def _probe_line(**changes: object) -> str:
+    """What scripts/probe_interpreter.py prints, run for real on this interpreter, with
+    `changes` standing in for what another machine's Python would say."""
+    import json
+
+    from lambdapack.host import processes
+
+    out = subprocess.run([sys.executable, "-I", processes.script("probe_interpreter.py")],
+                         capture_output=True, text=True, check=True).stdout
+    info = json.loads(out.strip().splitlines()[-1])
+    assert info["platform"] == sys.platform  # the probe reports the OS
+    info.update(changes)
+    return json.dumps(info)
+
+
+def test_probe_reports_linux_here() -> None:
+    interp = parse_probe("/x/python", _probe_line())
+    assert interp is not None and interp.sys_platform == "linux" and interp.machine == HOST_MACHINE
+
+
+@pytest.mark.parametrize("system", ["darwin", "win32", "cygwin", ""])
+def test_a_non_linux_python_is_not_accepted_for_native_imports(system: str) -> None:
+    """A macOS or Windows Python of the right version and machine would import the zip's Linux
+    `.so` files and fail: the smoke test must skip, not report FAILED, so the search for a
+    machine (smoke) refuses it; bytecode (no machine) still takes it."""
+    machine = {"darwin": "arm64", "win32": "AMD64"}.get(system, "x86_64")
+    interp = parse_probe("/x/python", _probe_line(platform=system, machine=machine))
+    assert interp is not None and interp.sys_platform == system
+    minor = interp.minor
+    assert not fits(interp, minor, interp.machine)
+    assert not fits(interp, minor, "arm64" if machine == "arm64" else "x86_64")
+    assert fits(interp, minor, None)
+
+
+def test_a_linux_python_fits_its_machine_and_minor_only() -> None:
+    interp = parse_probe("/x/python", _probe_line(machine="aarch64", platform="linux"))
+    assert interp is not None
+    assert fits(interp, interp.minor, "arm64") and fits(interp, interp.minor, "aarch64")
+    assert not fits(interp, interp.minor, "x86_64")
+    assert not fits(interp, (interp.minor[0], interp.minor[1] + 1), "aarch64")
+
+
+def test_probe_output_that_is_not_a_usable_cpython_is_refused() -> None:
+    assert parse_probe("/x/python", _probe_line(implementation="pypy")) is None
+    assert parse_probe("/x/python", _probe_line(releaselevel="beta")) is None
+    assert parse_probe("/x/python", _probe_line(gil_disabled=1)) is None
+    assert parse_probe("/x/python", "not json") is None
+    assert parse_probe("/x/python", "[1, 2]") is None
+
+
+def test_smoke_skips_with_a_reason_that_names_the_os() -> None:
+    """Only a macOS Python 3.X here: smoke is SKIPPED, saying why (not 'for another machine')."""
+    from lambdapack.facts.runtimes import Arch, get_runtime
+    from lambdapack.inspect.smoke import no_interpreter_reason
+    from lambdapack.target.tags import Target
+
+    mac = parse_probe("/opt/homebrew/bin/python3", _probe_line(platform="darwin", machine="arm64"))
+    assert mac is not None
+    target = Target(get_runtime(f"python{mac.minor[0]}.{mac.minor[1]}"), Arch.ARM64)
+    reason = no_interpreter_reason(target, mac)
+    assert "darwin" in reason and "Linux" in reason and "nothing was tested" in reason
+    linux_x86 = parse_probe("/usr/bin/python3", _probe_line(platform="linux", machine="x86_64"))
+    assert linux_x86 is not None
+    assert "for x86_64 only" in no_interpreter_reason(target, linux_x86)
+    assert "uv python install" in no_interpreter_reason(target, None)

@@ -156,6 +156,8 @@ def _add_output_checks(out: argparse._ArgumentGroup) -> None:
         "--no-held-back", action="store_true", default=None,
         help="skip comparing versions with what a laptop would get"
     )
+    out.add_argument("--allow-blocked-runtime", action="store_true", default=None,
+                     help="build for a runtime whose function updates AWS already blocks (a warning, not an error)")
     out.add_argument("--handler", metavar="MODULE.FUNCTION",
                      help="check that the handler exists in the built function (e.g. lambda_function.lambda_handler)")
 
@@ -170,7 +172,7 @@ _DESTS = {
 }
 _SAME = ("runtime", "arch", "src", "requirements", "pyproject", "lock", "output", "layer_output",
          "exclude_tests", "handler", "cache_dir", "refresh", "smoke", "slim", "exclude_runtime_provided",
-         "compile", "pyc_mode", "follow_external_links")
+         "compile", "pyc_mode", "follow_external_links", "allow_blocked_runtime")
 
 
 def given_flags(args: argparse.Namespace) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from lambdapack.cli.arguments import add_format, add_target, target_of
 from lambdapack.cli.helpformat import ExitCodesFormatter
@@ -23,10 +24,13 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(
             json.dumps(
-                {"version": 1, "runtime": target.runtime.name, "arch": target.arch.value, "tags": tags},
+                {"version": 1, "runtime": target.runtime.name, "arch": target.arch.value,
+                 "preview": target.runtime.preview, "tags": tags},
                 indent=2,
             )
         )
     else:
+        if target.runtime.preview:  # on stderr: stdout stays one tag per line for scripts
+            print(f"note: {target.runtime.name} is a preview runtime (not for production)", file=sys.stderr)
         print("\n".join(tags))
     return 0

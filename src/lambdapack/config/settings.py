@@ -140,6 +140,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("pyc_mode", "--pyc-mode", _choice("unchecked-hash", "checked-hash"), "unchecked-hash"),
     Setting("follow_external_links", "--follow-external-links", _switch, False),
     Setting("allow_secrets", "--allow-secret", _texts, ()),
+    Setting("allow_blocked_runtime", "--allow-blocked-runtime", _switch, False),
 )
 
 # Not a build option: `cache prune` takes it as a flag; the build reads the variable itself.

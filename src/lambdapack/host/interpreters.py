@@ -17,7 +17,7 @@ No path is hard-coded. Candidates come, in this order, from:
 5. `sys.executable`.
 
 Each candidate is run once per process (`-I scripts/probe_interpreter.py`, a few milliseconds) to learn its
-real version and machine; only CPython with the GIL (not a free-threaded `t`
+real version, machine and OS (`sys.platform`); only CPython with the GIL (not a free-threaded `t`
 build) and not an alpha/beta (whose magic number can differ from the final
 release's) is accepted.
 """
@@ -37,7 +37,7 @@ from pathlib import Path
 from lambdapack.facts.machines import normalize_machine
 from lambdapack.host import processes
 
-__all__ = ["Interpreter", "candidates", "clear_cache", "find_interpreter", "probe"]
+__all__ = ["Interpreter", "candidates", "clear_cache", "find_interpreter", "fits", "parse_probe", "probe"]
 
 # Run on each candidate: scripts/probe_interpreter.py prints one JSON line.
 _PROBE_SCRIPT = "probe_interpreter.py"
@@ -51,6 +51,9 @@ class Interpreter:
     path: str
     version: tuple[int, int, int]
     machine: str  # normalised platform.machine(): "x86_64" or "aarch64" (others as reported)
+    # sys.platform of the interpreter ("linux", "darwin", "win32"); "" when not probed
+    # (an interpreter remembered for bytecode, which does not depend on the OS).
+    sys_platform: str = ""
 
     @property
     def minor(self) -> tuple[int, int]:
@@ -93,14 +96,21 @@ def _run_probe(path: str, environ: Mapping[str, str] | None) -> Interpreter | No
         return None
     if proc.returncode != 0:
         return None  # e.g. a pyenv shim for a version that is not active
+    return parse_probe(path, proc.stdout)
+
+
+def parse_probe(path: str, stdout: str) -> Interpreter | None:
+    """The interpreter scripts/probe_interpreter.py described on `stdout`; None if it is not
+    a usable CPython (pure: tests feed it what other machines' Pythons print)."""
     try:
-        info = json.loads(proc.stdout.strip().splitlines()[-1])
+        info = json.loads(stdout.strip().splitlines()[-1])
         version = tuple(int(x) for x in info["version"])
         machine = str(info["machine"])
         impl = str(info["implementation"])
         level = str(info["releaselevel"])
         gil_disabled = info.get("gil_disabled")
-    except (ValueError, KeyError, IndexError, TypeError):
+        sys_platform = str(info.get("platform", ""))  # probes before 2026-12 did not say
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
         return None
     if impl != "cpython" or gil_disabled in (1, "1", True) or len(version) != 3:
         return None
@@ -108,9 +118,23 @@ def _run_probe(path: str, environ: Mapping[str, str] | None) -> Interpreter | No
         return None
     if info.get("cache_tag") != f"cpython-{version[0]}{version[1]}":
         return None
-    return Interpreter(
-        path=path, version=(version[0], version[1], version[2]), machine=normalize_machine(machine)
-    )
+    return Interpreter(path=path, version=(version[0], version[1], version[2]),
+                       machine=normalize_machine(machine), sys_platform=sys_platform)
+
+
+def fits(interp: Interpreter, minor: tuple[int, int], machine: str | None) -> bool:
+    """Whether `interp` serves a search for `minor` and, when given, `machine`.
+
+    A machine is asked for only to run Linux native code (the smoke test imports the zip's
+    `.so` files): a macOS or Windows Python of the same machine cannot load them, so with a
+    machine the interpreter must also be a Linux one. Without one (bytecode, which is
+    portable) any OS will do.
+    """
+    if interp.minor != tuple(minor):
+        return False
+    if machine is None:
+        return True
+    return interp.machine == normalize_machine(machine) and interp.sys_platform == "linux"
 
 
 def _path_dirs(environ: Mapping[str, str]) -> list[str]:
@@ -278,9 +302,10 @@ def find_interpreter(
     """The first CPython `minor` (e.g. (3, 12)) among `candidates()`, or None.
 
     `machine` ("x86_64"/"aarch64"; "arm64"/"amd64" accepted) restricts the search
-    to interpreters of that architecture. Bytecode does not depend on it: a .pyc
-    compiled on x86_64 is valid on arm64, so callers compiling bytecode need not
-    pass it. Results are cached for the life of the process.
+    to Linux interpreters of that architecture, the ones that can import the target's
+    native code (see `fits`). Bytecode does not depend on it: a .pyc compiled on x86_64
+    or macOS is valid on arm64 Linux, so callers compiling bytecode need not pass it.
+    Results are cached for the life of the process.
     """
     env: Mapping[str, str] = os.environ if environ is None else environ
     want = normalize_machine(machine) if machine is not None else None
@@ -291,12 +316,9 @@ def find_interpreter(
     result: Interpreter | None = None
     for path in candidates(env, minor):
         interp = probe(path, env)
-        if interp is None or interp.minor != tuple(minor):
-            continue
-        if want is not None and interp.machine != want:
-            continue
-        result = interp
-        break
+        if interp is not None and fits(interp, minor, want):
+            result = interp
+            break
     with _lock:
         _found[key] = result
     return result

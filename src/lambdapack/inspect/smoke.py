@@ -87,7 +87,7 @@ from lambdapack.inspect.smokeplan import (
 from lambdapack.inspect.smoketree import lay_out, remove_tree, snapshot
 from lambdapack.target.tags import Target
 
-__all__ = ["ModuleResult", "SmokeResult", "render_text", "smoke"]
+__all__ = ["ModuleResult", "SmokeResult", "no_interpreter_reason", "render_text", "smoke"]
 
 
 @dataclass(frozen=True)
@@ -233,8 +233,16 @@ def _handler_module(handler: str | None) -> tuple[str | None, str | None]:
 
 def _no_interpreter(target: Target) -> str:
     """Why nothing was tested: no interpreter of the target's version and architecture here."""
+    return no_interpreter_reason(target, find_interpreter(target.runtime.python))
+
+
+def no_interpreter_reason(target: Target, other: Interpreter | None) -> str:
+    """The skip reason, given the interpreter of the target's version found for any machine
+    and OS (pure: tests pass what a macOS or Windows probe describes)."""
     version, machine = target.runtime.version, target.arch.machine
-    other = find_interpreter(target.runtime.python)
+    if other is not None and other.sys_platform not in ("linux", ""):
+        return (f"no Linux Python {version} interpreter on this machine (found one for {other.sys_platform} only, "
+                "which cannot load the zip's Linux extension modules), so nothing was tested")
     if other is not None:
         return (f"no Python {version} interpreter for {machine} ({target.arch.value}) on this machine "
                 f"(found Python {version} for {other.machine} only); {target.arch.value} code cannot "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,3 +99,7 @@ class BuildOptions:
     follow_external_links: bool = False
     # Files (fnmatch on the path in the zip) that may ship although they look like secrets.
     allow_secrets: tuple[str, ...] = ()
+    # Build for a runtime whose function updates AWS already blocks (facts.runtimes dates).
+    allow_blocked_runtime: bool = False
+    # The day the runtime's lifecycle is judged on; None: today (tests pass a fixed day).
+    today: dt.date | None = None

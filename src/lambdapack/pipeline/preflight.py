@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lambdapack.errors import READING_SOURCE, InputError, UsageError, from_os_error
-from lambdapack.facts.runtimes import get_arch, get_runtime
+from lambdapack.facts.runtimes import Runtime, get_arch, get_runtime, lifecycle, newest_supported
 from lambdapack.pack.zipwriter import check_writable
 from lambdapack.pipeline.options import BuildKind, BuildOptions, CompileMode, Progress
 from lambdapack.resolve.inputs import Piped, find_default_input, is_piped_path, read_piped
@@ -43,7 +43,7 @@ def default_output(kind: str, target: Target) -> Path:
 def preflight(opts: BuildOptions, say: Progress) -> Preflight:
     """Check the options against the machine, in the order the errors are reported."""
     target = Target(get_runtime(opts.runtime), get_arch(opts.arch))  # unknown names: UsageError
-    dep_msg = target.runtime.deprecation_message(dt.date.today())
+    dep_msg = runtime_warning(target.runtime, opts.today or dt.date.today(), opts.allow_blocked_runtime)
     kind = BuildKind.parse(opts.kind)
     if kind.has_code and opts.src is None:
         raise UsageError("a function build needs SRC_DIR (or pass --layer for a dependency layer)")
@@ -58,6 +58,24 @@ def preflight(opts: BuildOptions, say: Progress) -> Preflight:
     dep_kind, dep_path = _choose_inputs(opts, kind, say)
     return Preflight(target, kind, CompileMode.parse(opts.compile), fn_out, layer_out, dep_kind, dep_path,
                      _attached_layers_unzipped(opts.attach_layers), (dep_msg,) if dep_msg else ())
+
+
+def runtime_warning(runtime: Runtime, today: dt.date, allow_blocked: bool) -> str | None:
+    """The warning a build for `runtime` gives on `today`; a UsageError once AWS rejects
+    updates of functions on it (the zip could not be deployed), unless `allow_blocked`."""
+    life = lifecycle(runtime, today)
+    if life.blocked_since is None:
+        return life.warning
+    if not allow_blocked:
+        dep = runtime.deprecation
+        created = f" (creating them since {dep.block_create.isoformat()})" if dep and dep.block_create else ""
+        raise UsageError(
+            f"{runtime.name}: AWS blocks updating functions on this runtime since "
+            f"{life.blocked_since.isoformat()}{created}, so Lambda would reject this zip",
+            f"move to {newest_supported().name} (or another supported runtime), or pass "
+            "--allow-blocked-runtime to build it anyway",
+        )
+    return f"{life.warning} Built anyway (--allow-blocked-runtime): Lambda rejects this zip for a function."
 
 
 def _choose_inputs(opts: BuildOptions, kind: BuildKind, progress: Progress) -> tuple[str, Path | Piped | None]:

@@ -65,6 +65,7 @@ class BuildResult:
                 "os": self.target.runtime.os,
                 "glibc": ".".join(map(str, self.target.runtime.glibc)),
                 "uv_platform": self.target.uv_platform,
+                "preview": self.target.runtime.preview,
             },
             "inputs": {
                 "kind": self.inputs.kind,

@@ -15,6 +15,7 @@ print(json.dumps({  # noqa: T201 (the answer goes to stdout)
     "version": list(sys.version_info[:3]),
     "releaselevel": sys.version_info.releaselevel,
     "machine": platform.machine(),
+    "platform": sys.platform,  # "linux", "darwin", "win32": only a Linux one can load Linux .so files
     "implementation": sys.implementation.name,
     "gil_disabled": sysconfig.get_config_var("Py_GIL_DISABLED"),
     "cache_tag": sys.implementation.cache_tag,

@@ -39,7 +39,8 @@ class Target:
 
     def describe(self) -> str:
         g = ".".join(map(str, self.runtime.glibc))
-        return f"{self.runtime.name} {self.arch.value} ({self.runtime.os}, glibc {g})"
+        preview = ", preview" if self.runtime.preview else ""
+        return f"{self.runtime.name} {self.arch.value} ({self.runtime.os}, glibc {g}{preview})"
 
     @cached_property
     def platforms(self) -> tuple[str, ...]:
