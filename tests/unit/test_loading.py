@@ -89,6 +89,13 @@ def test_an_objects_own_rpath_is_ignored_when_it_has_runpath() -> None:
     assert verdict(ext, LinkedFile(f"{SITE}/pkg/other/liba.so", [])) == {ext.path: ["liba.so"]}
 
 
+def test_the_ignored_rpath_of_a_runpath_object_is_not_inherited_either() -> None:
+    # ext's DT_RPATH is dropped because it has DT_RUNPATH: liba's lookups do not get it.
+    ext = LinkedFile(EXT, ["liba.so"], rpath=["$ORIGIN/../other"], runpath=["$ORIGIN/../pkg.libs"])
+    a = grafted("liba.so", "libb.so")
+    assert verdict(ext, a, LinkedFile(f"{SITE}/other/libb.so", [])) == {a.path: ["libb.so"]}
+
+
 # --- objects already loaded -----------------------------------------------------
 
 
