@@ -23,9 +23,16 @@ file system access. The search order follows ld.so(8):
 to ``lib64`` (Amazon Linux on both x86_64 and arm64). Relative or empty search
 entries and relative DT_NEEDED paths are relative to the process's working
 directory, which on Lambda is ``/var/task``. A DT_NEEDED entry containing ``/``
-is a path and is not searched for. Simplifications: RPATHs of the loading
-objects (the interpreter and the objects that pulled this one in) are not
-consulted, and ``$PLATFORM`` is left unexpanded (such a path never matches).
+is a path and is not searched for. ``$PLATFORM`` is left unexpanded (such a path
+never matches).
+
+:func:`search_path` is that order for one lookup by an object loaded through a
+chain of objects (glibc ``_dl_map_object``): when the object has no DT_RUNPATH,
+the DT_RPATH of the object *and of every object that loaded it* comes first (an
+object with DT_RUNPATH has its own DT_RPATH ignored, ``get-dynamic-info.h``);
+DT_RUNPATH is the object's own only. :func:`resolve_needed` judges one object as
+if loaded directly (its chain is itself); ``inspect.loading`` walks the whole load
+graph with it.
 """
 
 from __future__ import annotations
@@ -41,11 +48,17 @@ from typing import Any
 __all__ = [
     "DEFAULT_EXTRA_DIRS",
     "LAMBDA_CWD",
+    "SYSTEM",
     "LinkedFile",
     "Unresolved",
+    "expand_entry",
+    "find_library",
+    "inherited_rpath",
     "known_systems",
     "lambda_ld_library_path",
+    "needed_path",
     "resolve_needed",
+    "search_path",
     "system_sonames",
 ]
 
@@ -107,6 +120,11 @@ class Unresolved:
     searched: tuple[str, ...]  # directories tried, in order, as absolute Lambda paths
 
 
+def expand_entry(entry: str, origin: str) -> str:
+    """A search entry or DT_NEEDED path of an object in directory ``origin``, as an absolute path."""
+    return _expand(entry, origin)
+
+
 def _expand(entry: str, origin: str) -> str:
     for token, value in (("${ORIGIN}", origin), ("$ORIGIN", origin), ("${LIB}", "lib64"), ("$LIB", "lib64")):
         entry = entry.replace(token, value)
@@ -129,6 +147,63 @@ class LinkedFile:
     needed: Sequence[str]  # DT_NEEDED, in order
     rpath: Sequence[str] = ()  # DT_RPATH entries, already split on ":"
     runpath: Sequence[str] = ()  # DT_RUNPATH entries, already split on ":"
+    soname: str | None = None  # DT_SONAME: a later request by this name finds it loaded
+
+    @property
+    def origin(self) -> str:
+        """$ORIGIN: the directory the object was loaded from."""
+        return posixpath.dirname(_normalise(self.path))
+
+
+# What find_library returns for a library of the Amazon Linux image.
+SYSTEM = "<system>"
+
+
+def inherited_rpath(obj: LinkedFile, loader_rpath: Sequence[str] = ()) -> tuple[str, ...]:
+    """The DT_RPATH directories a lookup by ``obj`` (or by an object it loads) inherits,
+    expanded: its own DT_RPATH (ignored when it has DT_RUNPATH), then its loaders'
+    (``loader_rpath``, what this function returned for the object that loaded it)."""
+    own = () if obj.runpath else tuple(_expand(d, obj.origin) for d in obj.rpath)
+    return (*own, *loader_rpath)
+
+
+def search_path(
+    obj: LinkedFile, chain_rpath: Sequence[str], extra_dirs: Sequence[str] = DEFAULT_EXTRA_DIRS
+) -> tuple[str, ...]:
+    """The directories ld.so tries, in order, for a DT_NEEDED name of ``obj`` whose
+    inherited RPATH chain is ``chain_rpath`` (:func:`inherited_rpath`)."""
+    dirs: list[str] = []
+    if not obj.runpath:
+        dirs.extend(chain_rpath)
+    dirs.extend(lambda_ld_library_path())
+    dirs.extend(_expand(d, obj.origin) for d in obj.runpath)
+    dirs.extend(_normalise(d) for d in extra_dirs)
+    return tuple(dict.fromkeys(dirs))  # ld.so tries a repeated directory once
+
+
+def find_library(name: str, search: Sequence[str], available: Collection[str], system: Collection[str]) -> str | None:
+    """Where the lookup of bare ``name`` along ``search`` ends: a path in ``available``,
+    :data:`SYSTEM` for a library of the image (its directories hold the soname list,
+    and ld.so.cache comes last), or None."""
+    system_dirs = _system_dirs()
+    in_system = name in system
+    for d in search:
+        if in_system and d in system_dirs:
+            return SYSTEM
+        path = posixpath.join(d, name)
+        if path in available:
+            return path
+    return SYSTEM if in_system else None
+
+
+def needed_path(name: str, obj: LinkedFile, available: Collection[str], system: Collection[str]) -> str | None:
+    """Where a DT_NEEDED entry containing ``/`` (a path, not searched for) points:
+    a path in ``available``, :data:`SYSTEM`, or None."""
+    path = _expand(name, obj.origin)
+    if path in available:
+        return path
+    directory, base = posixpath.split(path)
+    return SYSTEM if directory in _system_dirs() and base in system else None
 
 
 def resolve_needed(
@@ -146,32 +221,12 @@ def resolve_needed(
     DT_NEEDED order, with the directories that were searched for it.
     """
     system = system_sonames(os_name)
-    system_dirs = _system_dirs()
-    origin = posixpath.dirname(_normalise(elf.path))
-    rpath, runpath = elf.rpath, elf.runpath
-
-    dirs: list[str] = []
-    if not runpath:
-        dirs.extend(_expand(d, origin) for d in rpath)
-    dirs.extend(lambda_ld_library_path())
-    dirs.extend(_expand(d, origin) for d in runpath)
-    dirs.extend(_normalise(d) for d in extra_dirs)
-    search = tuple(dict.fromkeys(dirs))  # ld.so tries a repeated directory once
-
+    search = search_path(elf, inherited_rpath(elf), extra_dirs)
     unresolved: list[Unresolved] = []
-    seen: set[str] = set()
-    for name in elf.needed:
-        if name in seen:
-            continue
-        seen.add(name)
+    for name in dict.fromkeys(elf.needed):
         if "/" in name:
-            path = _expand(name, origin)
-            directory, base = posixpath.split(path)
-            if path not in available and not (directory in system_dirs and base in system):
-                unresolved.append(Unresolved(name, (directory,)))
-            continue
-        if name in system:
-            continue
-        if not any(posixpath.join(d, name) in available for d in search):
+            if needed_path(name, elf, available, system) is None:
+                unresolved.append(Unresolved(name, (posixpath.dirname(_expand(name, elf.origin)),)))
+        elif find_library(name, search, available, system) is None:
             unresolved.append(Unresolved(name, search))
     return unresolved

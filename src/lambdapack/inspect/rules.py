@@ -50,7 +50,6 @@ def binary_and_needed(view: LambdaView, target: Target) -> list[Finding]:
     Each file is classified from its first 64 bytes; each ELF file is parsed once,
     from the shortest prefix that holds its dynamic section (never the whole library).
     """
-    from lambdapack.facts.systemlibs import LinkedFile, resolve_needed
     from lambdapack.inspect.binarykind import BinaryKind, classify
     from lambdapack.inspect.elf.reader import read_elf_prefix
 
@@ -87,7 +86,8 @@ def binary_and_needed(view: LambdaView, target: Target) -> list[Finding]:
     ]
     findings = checks.check_binaries(members, target)
     bad_paths = {fi.path for fi in findings if fi.code in ("LP001", "LP002", "LP006", "LP008")}
-    available = set(view.files)
+    linked: dict[str, ELFInfo] = {}
+    shown: dict[str, tuple[str, str | None]] = {}
     for f, m in zip(files, members, strict=True):
         if m.arcname in bad_paths or f.size < 64 or classify(m.read_head(64)) is not BinaryKind.ELF:
             continue
@@ -95,10 +95,26 @@ def binary_and_needed(view: LambdaView, target: Target) -> list[Finding]:
             info = elf(f)
         except ELFInvalid:
             continue
-        missing = resolve_needed(LinkedFile(f.path, info.needed, info.rpath, info.runpath), available, target.runtime.os)
+        linked[f.path] = info
+        shown[f.path] = (m.arcname, f.distribution)
+    return findings + _unloadable(view, linked, shown, target)
+
+
+def _unloadable(
+    view: LambdaView, elfs: dict[str, ELFInfo], shown: dict[str, tuple[str, str | None]], target: Target
+) -> list[Finding]:
+    """LP007 as ld.so loads them: each extension module with what it pulls in, then the rest."""
+    from lambdapack.facts.systemlibs import LinkedFile
+    from lambdapack.inspect.loading import extension_roots, unresolved_needed
+
+    linked = {p: LinkedFile(p, i.needed, i.rpath, i.runpath, i.soname) for p, i in elfs.items()}
+    roots = extension_roots(linked, view.sys_path)
+    findings: list[Finding] = []
+    for path, missing in unresolved_needed(linked, roots, set(view.files), target.runtime.os).items():
+        arcname, distribution = shown[path]
         for u in missing:
             findings.append(
-                Finding("LP007", ERROR, m.arcname, f.distribution,
+                Finding("LP007", ERROR, arcname, distribution,
                         f"needs {u.library}, which is not in the package and not part of {target.runtime.os}",
                         f"use a wheel that bundles {u.library} (auditwheel-repaired), or ship it in a "
                         "layer's lib/ (/opt/lib) or the function's lib/ (/var/task/lib)")
