@@ -214,14 +214,21 @@ def elf_files(tree: Path) -> list[Path]:
     return sorted(p for p in tree.rglob("*") if p.is_file() and not p.is_symlink() and is_elf(p))
 
 
-def parse_readelf(text: str) -> dict[str, dict[str, object]]:
-    """`readelf -h -V -W f1 f2 ...` output -> per file: machine, glibc and glibcxx needs."""
-    files: dict[str, dict[str, object]] = {}
-    cur: dict[str, object] = {}
+def parse_readelf(text: str, only: str) -> dict[str, dict[str, object]]:
+    """`readelf -h -V -W f1 f2 ...` output -> per file: machine, glibc and glibcxx needs.
+
+    readelf names each file ("File: ...") only when given more than one; `only` is the name
+    used when it names none.
+    """
+    cur: dict[str, object] = {"machine": "", "glibc": [], "glibcxx": []}
+    files: dict[str, dict[str, object]] = {only: cur}
+    named = False
     section = ""
     need_file = ""
     for line in text.splitlines():
         if line.startswith("File: "):
+            if not named:
+                files, named = {}, True
             cur = {"machine": "", "glibc": [], "glibcxx": []}
             files[line[6:].strip()] = cur
             continue
@@ -249,8 +256,9 @@ def verdict_readelf(tree: Path, runtime: Runtime, arch: Arch) -> tuple[str, str]
         return "ok (no ELF)", ""
     parsed: dict[str, dict[str, object]] = {}
     for i in range(0, len(elves), 200):
-        p = run(["readelf", "-h", "-V", "-W", *map(str, elves[i : i + 200])], user_env(), 300)
-        parsed.update(parse_readelf(p.stdout))
+        batch = [str(e) for e in elves[i : i + 200]]
+        p = run(["readelf", "-h", "-V", "-W", *batch], user_env(), 300)
+        parsed.update(parse_readelf(p.stdout, batch[0]))
     bundled = {p.name for p in elves}
     problems: list[str] = []
     top: tuple[int, ...] = (0,)
@@ -396,9 +404,22 @@ def one_cell(package: str, runtime: Runtime, arch: Arch, ctx: Context) -> Result
     return res
 
 
+def safe_cell(package: str, runtime: Runtime, arch: Arch, ctx: Context) -> Result:
+    """One cell; a bug of this script in one cell is reported in that cell, the run goes on."""
+    try:
+        return one_cell(package, runtime, arch, ctx)
+    except Exception as e:  # the report names it
+        res = Result(package, runtime.name, arch.value, lp_verdict="bench error")
+        res.lp_detail.append(f"bench error: {type(e).__name__}: {e}")
+        return res
+
+
 def check_tree(root: Path, smoke: str, runtime: Runtime, arch: Arch, interp: Interpreter | None, work: Path) -> Check:
     c = Check()
-    c.readelf, c.readelf_detail = verdict_readelf(root, runtime, arch)
+    try:
+        c.readelf, c.readelf_detail = verdict_readelf(root, runtime, arch)
+    except (Failed, OSError, ValueError) as e:  # a broken cell must not end the whole run
+        c.readelf, c.readelf_detail = "error", f"{type(e).__name__}: {e}"
     home = work / "home"
     home.mkdir(exist_ok=True)
     c.imported, c.import_detail = verdict_import(root, smoke, interp, home)
@@ -421,6 +442,37 @@ def arm64_wrappers(sysroot: Path, scratch: Path) -> dict[str, str] | None:
             w.write_text(f'#!/bin/sh\nexec "{qemu}" -L "{sysroot}" "{exe}" "$@"\n')
             w.chmod(0o755)
     return {"PATH": str(bindir), "HOME": str(scratch)}
+
+
+def make_arm64_root(sysroot: Path, python: str) -> None:
+    """Unpack Debian's arm64 `python` and its dependencies into `sysroot`, without touching dpkg.
+
+    apt runs with a private state (its own lists, cache and an empty status) and this machine's
+    sources.list, so the host's architecture list and packages stay as they are.
+    """
+    state = sysroot.parent / f"{sysroot.name}.apt"
+    for d in ("lists/partial", "cache/archives/partial", "debs"):
+        (state / d).mkdir(parents=True, exist_ok=True)
+    (state / "status").touch()
+    opts = ["-o", "APT::Architecture=arm64", "-o", "APT::Architectures::=arm64", "-o", f"Dir::State::Lists={state}/lists",
+            "-o", f"Dir::Cache={state}/cache", "-o", f"Dir::State::status={state}/status"]
+    env = user_env()
+    for cmd in (["apt-get", *opts, "update", "-q"],):
+        p = run(cmd, env, 600)
+        if p.returncode != 0:
+            raise Failed(f"apt-get update: {last_line(p)}")
+    p = run(["apt-cache", *opts, "depends", "--recurse", "--no-recommends", "--no-suggests", "--no-conflicts",
+             "--no-breaks", "--no-replaces", "--no-enhances", python], env, 600)
+    names = sorted({ln for ln in p.stdout.splitlines() if ln and not ln.startswith(" ") and "<" not in ln})
+    if p.returncode != 0 or not names:
+        raise Failed(f"apt-cache depends {python}: {last_line(p)}")
+    p = run(["apt-get", *opts, "download", *names], env, 1200, cwd=state / "debs")
+    if p.returncode != 0:
+        raise Failed(f"apt-get download: {last_line(p)}")
+    for deb in sorted((state / "debs").glob("*.deb")):
+        p = run(["dpkg-deb", "-x", str(deb), str(sysroot)], env, 600)
+        if p.returncode != 0:
+            raise Failed(f"dpkg-deb -x {deb.name}: {last_line(p)}")
 
 
 def find_interpreters(runtimes: Sequence[Runtime], arches: Sequence[Arch], arm64_env: dict[str, str] | None
@@ -508,6 +560,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--out", type=Path, help="also write the report here")
     ap.add_argument("--json", type=Path, help="raw per-cell results")
     ap.add_argument("--arm64-root", type=Path, help="an arm64 sysroot with usr/bin/python3.X, run under qemu-aarch64")
+    ap.add_argument("--make-arm64-root", metavar="PYTHON", help="first unpack Debian's arm64 PYTHON (e.g. python3.11)"
+                    " and its dependencies into --arm64-root (needs apt-get; installs nothing on this machine)")
     ap.add_argument("--scratch", type=Path, help="work here (kept) instead of a temporary directory")
     return ap.parse_args(argv)
 
@@ -532,6 +586,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise SystemExit("matrix.py: readelf (binutils) is needed")
     scratch = args.scratch or Path(tempfile.mkdtemp(prefix="lp-matrix-"))
     scratch.mkdir(parents=True, exist_ok=True)
+    if args.make_arm64_root:
+        if not args.arm64_root:
+            raise SystemExit("matrix.py: --make-arm64-root needs --arm64-root DIR")
+        try:
+            make_arm64_root(args.arm64_root.resolve(), args.make_arm64_root)
+        except Failed as e:
+            raise SystemExit(f"matrix.py: making the arm64 root failed: {e}") from None
     arm64_env = arm64_wrappers(args.arm64_root.resolve(), scratch) if args.arm64_root else None
     ctx = Context(cache=scratch / "lambdapack-cache", scratch=scratch,
                   interpreters=find_interpreters(runtimes, arches, arm64_env))
@@ -539,7 +600,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     results: list[Result] = []
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        for res in pool.map(lambda c: one_cell(*c, ctx), cells):
+        for res in pool.map(lambda c: safe_cell(*c, ctx), cells):
             results.append(res)
             log(f"[{len(results)}/{len(cells)}] {res.package} {res.runtime} {res.arch}: lambdapack {res.lp_verdict} "
                 f"{res.lp_version} / uv {res.uv_version} ({res.seconds:.0f}s)")
