@@ -147,7 +147,8 @@ def filter_html(page: str, page_url: str, ceiling: Ceiling) -> str:
         href = dict(a.attrs).get("href")
         if href is None:
             continue
-        if keeps(a.text or _filename_of(href), ceiling):
+        # The link text should be the file name; whichever of it and the URL uv reads, both must fit.
+        if keeps(a.text, ceiling) and keeps(_filename_of(href), ceiling):
             kept.append(a.render())
     body = "<br/>\n".join(kept)
     meta = '<meta name="pypi:repository-version" content="1.0">'
@@ -160,7 +161,7 @@ def filter_json(page: str, page_url: str, ceiling: Ceiling) -> str:
     files = []
     for f in data.get("files", []):
         url = urljoin(page_url, str(f.get("url", "")))
-        if keeps(str(f.get("filename") or _filename_of(url)), ceiling):
+        if keeps(str(f.get("filename", "")), ceiling) and keeps(_filename_of(url), ceiling):
             files.append({**f, "url": url})
     return json.dumps({**data, "files": files}, separators=(",", ":"))
 
