@@ -227,7 +227,9 @@ def test_pandas_on_python3_11_is_the_newest_that_fits_glibc_2_26(tmp_path: Path)
     plats = [f"manylinux_2_{n}_x86_64" for n in range(26, 16, -1)] + ["manylinux2014_x86_64"]
     pip_dir = tmp_path / "pip"
     env = clean_env({"PIP_CONFIG_FILE": os.devnull, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
-    subprocess.run([sys.executable, "-m", "pip", "download", "--isolated", "--no-deps", "--only-binary=:all:",
+    # pip trusts its own CA bundle, not the one the machine names (as uv and lambdapack do).
+    cert = ["--cert", env["SSL_CERT_FILE"]] if env.get("SSL_CERT_FILE") else []
+    subprocess.run([sys.executable, "-m", "pip", "download", "--isolated", *cert, "--no-deps", "--only-binary=:all:",
                     "--python-version", "3.11", "--index-url", "https://pypi.org/simple",
                     *(f"--platform={p}" for p in plats), "-d", str(pip_dir), "pandas"],
                    env=env, check=True, capture_output=True, timeout=300)
