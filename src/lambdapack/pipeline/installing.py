@@ -48,6 +48,7 @@ from lambdapack.resolve.install import (
     start_uv,
     stop_uv,
     uv_environment,
+    with_platform,
 )
 from lambdapack.resolve.uvfailure import classify_uv_failure
 
@@ -115,8 +116,10 @@ def _run_uv(ctx: BuildContext, run: _UvRun, limits: Limits) -> dict[str, str]:
             laptop_proc = start_uv(compile_argv(run.uv, target, run.req_file, python, opts.install,
                                                 laptop_platform(target)), run.env)
         with _ceiling_index(ctx, run, limits) as (install_opts, install_env, shown):
-            res = run_uv(install_argv(run.uv, target, run.req_file, run.site, python, install_opts), install_env,
-                         limits.deadline)
+            argv = install_argv(run.uv, target, run.req_file, run.site, python, install_opts)
+            if install_opts is not opts.install:  # the loopback index: uv's next target above the ceiling
+                argv = with_platform(argv, _platform_of(ctx, run.env))
+            res = run_uv(argv, install_env, limits.deadline)
             res = dataclasses.replace(res, stderr=shown(res.stderr))
         if laptop_proc is not None and res.returncode == 0:
             # The side resolution only feeds the held-back report: past the deadline it is dropped.
@@ -167,7 +170,7 @@ def _ceiling_index(
         n = 1 + len(locs.extra)
         cut = [str(cut_find_links(d, ceiling, ctx.work / f"find-links-{i}")) for i, d in enumerate(local_dirs)]
         opts = dataclasses.replace(ctx.opts.install, index_url=proxy.urls[0], extra_index_urls=tuple(proxy.urls[1:n]),
-                                   find_links=(*cut, *proxy.urls[n:]), python_platform=ceiling.uv_platform)
+                                   find_links=(*cut, *proxy.urls[n:]))
         yield opts, proxied_environment(run.env), proxy.display
         if proxy.failures:
             log.info("index proxy: upstream errors: %s", "; ".join(proxy.failures[:5]))
@@ -177,6 +180,11 @@ def _local_dir(location: str) -> Path | None:
     """A find-links location that is a local directory (a path or a file:// URL), else None."""
     path = Path(url2pathname(urlsplit(location).path)) if location.startswith("file:") else Path(location)
     return path if path.is_dir() else None
+
+
+def _platform_of(ctx: BuildContext, env: dict[str, str]) -> str:
+    ceiling = _ceiling_of(ctx, env)
+    return ctx.target.uv_platform if ceiling is None else ceiling.uv_platform
 
 
 def _as_url(location: str) -> str:

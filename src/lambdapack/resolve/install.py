@@ -38,6 +38,7 @@ __all__ = [
     "run_uv",
     "start_uv",
     "stop_uv",
+    "with_platform",
 ]
 
 log = logging.getLogger(__name__)
@@ -53,8 +54,6 @@ class InstallOptions:
     network_timeout: float | None = None
     # Seconds resolving and installing may take in all (None: the default).
     deadline: float | None = None
-    # uv's --python-platform when it is not the target's (the glibc ceiling's uv target).
-    python_platform: str | None = None
 
 
 def find_uv() -> str:
@@ -109,7 +108,7 @@ def install_argv(
         "--python",
         python,
         "--python-platform",
-        opts.python_platform or target.uv_platform,
+        target.uv_platform,
         "--python-version",
         target.runtime.version,
         *_binary_args(opts),
@@ -122,6 +121,13 @@ def install_argv(
         "-r",
         str(requirements_file),
     ]
+
+
+def with_platform(argv: Sequence[str], platform: str) -> list[str]:
+    """`argv` with uv's --python-platform replaced (the glibc ceiling's uv target; pure)."""
+    out = list(argv)
+    out[out.index("--python-platform") + 1] = platform
+    return out
 
 
 def compile_argv(
