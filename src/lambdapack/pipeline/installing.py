@@ -5,12 +5,16 @@ compares against)."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import sys
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 from lambdapack.assemble.stage import dependency_entries
 from lambdapack.cache.keys import digest
@@ -20,6 +24,7 @@ from lambdapack.pipeline.cachekeys import resolution_key_of
 from lambdapack.pipeline.context import BuildContext
 from lambdapack.pipeline.depinputs import index_url, requirement_sources, uv_requirements_file
 from lambdapack.pipeline.resolutions import Installed, fully_pinned, load_installed, store_installed
+from lambdapack.resolve.ceiling import Ceiling, plan_ceiling
 from lambdapack.resolve.distributions import (
     Distribution,
     missing_requirements,
@@ -28,17 +33,22 @@ from lambdapack.resolve.distributions import (
 )
 from lambdapack.resolve.inputs import Requirements
 from lambdapack.resolve.install import (
+    InstallOptions,
     Limits,
     check_index_locations,
     compile_argv,
     deadline_error,
+    effective_locations,
     install_argv,
+    is_offline,
     parse_compile_output,
+    proxied_environment,
     resolve_limits,
     run_uv,
     start_uv,
     stop_uv,
     uv_environment,
+    with_platform,
 )
 from lambdapack.resolve.uvfailure import classify_uv_failure
 
@@ -79,7 +89,10 @@ def install(ctx: BuildContext, reqs: Requirements, uv: str, env: dict[str, str])
                 return cached
     site = ctx.work / "site"
     site.mkdir()
-    ctx.say(f"resolving and installing for {ctx.target.describe()} with uv ({ctx.target.uv_platform})")
+    ceiling = _ceiling_of(ctx, env)
+    shown = ctx.target.uv_platform if ceiling is None else (
+        f"{ceiling.uv_platform}, index pages cut to glibc {'.'.join(map(str, ceiling.glibc))}")
+    ctx.say(f"resolving and installing for {ctx.target.describe()} with uv ({shown})")
     run = _UvRun(uv, reqs, req_file, site, uv_environment(env, limits))
     laptop = _run_uv(ctx, run, limits)
     dists = _installed_dists(ctx, site, reqs)
@@ -102,8 +115,12 @@ def _run_uv(ctx: BuildContext, run: _UvRun, limits: Limits) -> dict[str, str]:
         if opts.held_back:
             laptop_proc = start_uv(compile_argv(run.uv, target, run.req_file, python, opts.install,
                                                 laptop_platform(target)), run.env)
-        res = run_uv(install_argv(run.uv, target, run.req_file, run.site, python, opts.install), run.env,
-                     limits.deadline)
+        with _ceiling_index(ctx, run, limits) as (install_opts, install_env, shown):
+            argv = install_argv(run.uv, target, run.req_file, run.site, python, install_opts)
+            if install_opts is not opts.install:  # the loopback index: uv's next target above the ceiling
+                argv = with_platform(argv, _platform_of(ctx, run.env))
+            res = run_uv(argv, install_env, limits.deadline)
+            res = dataclasses.replace(res, stderr=shown(res.stderr))
         if laptop_proc is not None and res.returncode == 0:
             # The side resolution only feeds the held-back report: past the deadline it is dropped.
             try:
@@ -122,6 +139,59 @@ def _run_uv(ctx: BuildContext, run: _UvRun, limits: Limits) -> dict[str, str]:
     if res.returncode != 0:
         raise _uv_failure(ctx, run, res.stderr, limits.request_timeout)
     return laptop
+
+
+def _ceiling_of(ctx: BuildContext, env: dict[str, str]) -> Ceiling | None:
+    """The glibc ceiling to cut index pages to; None when uv targets the runtime's glibc exactly,
+    or uv is offline (its cache knows no loopback page: it keeps uv's safe, older target)."""
+    if is_offline(env):
+        return None
+    return plan_ceiling(ctx.target.runtime.glibc, ctx.target.arch.machine)
+
+
+@contextlib.contextmanager
+def _ceiling_index(
+    ctx: BuildContext, run: _UvRun, limits: Limits
+) -> Iterator[tuple[InstallOptions, dict[str, str], Callable[[str], str]]]:
+    """The install options, environment and stderr rewriting for one uv run: unchanged when no
+    ceiling applies, else every index and find-links behind the loopback index for the run."""
+    from lambdapack.resolve.indexproxy import Upstream, cut_find_links, serving
+
+    ceiling = _ceiling_of(ctx, run.env)
+    if ceiling is None:
+        yield ctx.opts.install, run.env, lambda text: text
+        return
+    locs = effective_locations(ctx.opts.install, run.env)
+    local_dirs = [d for d in map(_local_dir, locs.find_links) if d is not None]
+    pages = [_as_url(fl) for fl in locs.find_links if _local_dir(fl) is None]
+    ups = [Upstream(_as_url(locs.index)), *(Upstream(_as_url(u)) for u in locs.extra),
+           *(Upstream(u, flat=True) for u in pages)]
+    with serving(ups, ceiling, limits.network_timeout) as proxy:
+        n = 1 + len(locs.extra)
+        cut = [str(cut_find_links(d, ceiling, ctx.work / f"find-links-{i}")) for i, d in enumerate(local_dirs)]
+        opts = dataclasses.replace(ctx.opts.install, index_url=proxy.urls[0], extra_index_urls=tuple(proxy.urls[1:n]),
+                                   find_links=(*cut, *proxy.urls[n:]))
+        yield opts, proxied_environment(run.env), proxy.display
+        if proxy.failures:
+            log.info("index proxy: upstream errors: %s", "; ".join(proxy.failures[:5]))
+
+
+def _local_dir(location: str) -> Path | None:
+    """A find-links location that is a local directory (a path or a file:// URL), else None."""
+    path = Path(url2pathname(urlsplit(location).path)) if location.startswith("file:") else Path(location)
+    return path if path.is_dir() else None
+
+
+def _platform_of(ctx: BuildContext, env: dict[str, str]) -> str:
+    ceiling = _ceiling_of(ctx, env)
+    return ctx.target.uv_platform if ceiling is None else ceiling.uv_platform
+
+
+def _as_url(location: str) -> str:
+    """A local path as a file:// URL (uv takes both; the loopback index fetches URLs)."""
+    if "://" in location:
+        return location
+    return Path(location).resolve().as_uri()
 
 
 def _uv_failure(ctx: BuildContext, run: _UvRun, stderr: str, network_timeout: int) -> LambdapackError:

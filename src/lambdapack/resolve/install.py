@@ -29,12 +29,16 @@ __all__ = [
     "Limits",
     "check_index_locations",
     "deadline_error",
+    "effective_locations",
     "find_uv",
     "install_argv",
+    "is_offline",
+    "proxied_environment",
     "resolve_limits",
     "run_uv",
     "start_uv",
     "stop_uv",
+    "with_platform",
 ]
 
 log = logging.getLogger(__name__)
@@ -117,6 +121,13 @@ def install_argv(
         "-r",
         str(requirements_file),
     ]
+
+
+def with_platform(argv: Sequence[str], platform: str) -> list[str]:
+    """`argv` with uv's --python-platform replaced (the glibc ceiling's uv target; pure)."""
+    out = list(argv)
+    out[out.index("--python-platform") + 1] = platform
+    return out
 
 
 def compile_argv(
@@ -253,6 +264,43 @@ def check_index_locations(
                 f"--find-links {value!r}: not an http(s) URL or an existing local path",
                 "pass a directory of wheels, an HTML page of links, or its http(s) URL",
             )
+
+
+PYPI_SIMPLE = "https://pypi.org/simple"
+# uv's variables naming where packages come from: folded into argv when the indexes are proxied.
+_LOCATION_VARIABLES = ("UV_DEFAULT_INDEX", "UV_INDEX_URL", "UV_INDEX", "UV_EXTRA_INDEX_URL", "UV_FIND_LINKS")
+
+
+@dataclass(frozen=True)
+class Locations:
+    """Where uv would look, flags and uv's variables combined the way uv combines them."""
+
+    index: str
+    extra: tuple[str, ...]
+    find_links: tuple[str, ...]
+
+
+def effective_locations(opts: InstallOptions, environ: Mapping[str, str]) -> Locations:
+    """The indexes and find-links of one uv run (pure): a flag replaces its variable."""
+    index = opts.index_url or environ.get("UV_DEFAULT_INDEX") or environ.get("UV_INDEX_URL") or PYPI_SIMPLE
+    extra = list(opts.extra_index_urls)
+    if not extra:
+        # UV_INDEX entries are `[name=]url`, space-separated, and rank before the extra indexes.
+        named = [e.split("=", 1)[1] if "=" in e.split("://", 1)[0] else e
+                 for e in environ.get("UV_INDEX", "").split()]
+        extra = named + environ.get("UV_EXTRA_INDEX_URL", "").split()
+    links = opts.find_links or tuple(x for x in environ.get("UV_FIND_LINKS", "").split(",") if x.strip())
+    return Locations(index, tuple(extra), tuple(x.strip() for x in links))
+
+
+def proxied_environment(env: Mapping[str, str]) -> dict[str, str]:
+    """uv's environment when argv names every location (the proxied ones): no variable adds another."""
+    return {k: v for k, v in env.items() if k not in _LOCATION_VARIABLES}
+
+
+def is_offline(env: Mapping[str, str]) -> bool:
+    """UV_OFFLINE set: uv reads only its cache, which knows no page of a loopback index."""
+    return env.get("UV_OFFLINE", "").strip().lower() not in ("", "0", "false", "no", "off")
 
 
 def uv_environment(environ: Mapping[str, str], limits: Limits | None = None) -> dict[str, str]:
