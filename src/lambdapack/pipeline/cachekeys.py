@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,8 +28,9 @@ from lambdapack.pack.zipwriter import zip_date_time
 from lambdapack.pipeline.context import BuildContext
 from lambdapack.pipeline.depinputs import index_url
 from lambdapack.pipeline.options import CompileMode
+from lambdapack.resolve.ceiling import Ceiling, plan_ceiling
 from lambdapack.resolve.inputs import Piped, Requirements
-from lambdapack.resolve.install import InstallOptions
+from lambdapack.resolve.install import InstallOptions, is_offline
 from lambdapack.staged import StagedFile
 from lambdapack.target.tags import Target
 
@@ -60,11 +61,29 @@ def _input_fingerprint(reqs: Requirements, uv_file: Path | None) -> InputFingerp
     return InputFingerprint(reqs.kind, tuple(str(r) for r in reqs.top_level), tuple(reqs.extras), files)
 
 
+def ceiling_of(ctx: BuildContext, env: Mapping[str, str]) -> Ceiling | None:
+    """The glibc ceiling to cut index pages to; None when uv targets the runtime's glibc exactly,
+    or uv is offline (its cache knows no loopback page: it keeps uv's safe, older target)."""
+    if is_offline(env):
+        return None
+    return plan_ceiling(ctx.target.runtime.glibc, ctx.target.arch.machine)
+
+
+def resolved_platform(ctx: BuildContext, env: Mapping[str, str]) -> str:
+    """The platform uv resolves for, as the keys must see it: a resolution (or an artifact)
+    made for uv's older manylinux_2_17 target must not stand in for one cut to the exact ceiling."""
+    ceiling = ceiling_of(ctx, env)
+    if ceiling is None:
+        return ctx.target.uv_platform
+    return f"{ceiling.uv_platform}, pages cut to glibc {ceiling.glibc[0]}.{ceiling.glibc[1]}"
+
+
 def resolution_key_of(ctx: BuildContext, reqs: Requirements, req_file: Path, env: dict[str, str]) -> str:
     """Everything that decides what uv resolves: inputs, target, options, index settings."""
     opts, target = ctx.opts, ctx.target
     return resolution_key(ResolutionKeyInputs(
-        __version__, target.runtime.name, target.arch.value, target.uv_platform, _input_fingerprint(reqs, req_file),
+        __version__, target.runtime.name, target.arch.value, resolved_platform(ctx, env),
+        _input_fingerprint(reqs, req_file),
         dataclasses.asdict(keyed_install(opts.install)), index_url(opts), index_environment(env)))
 
 
@@ -105,6 +124,7 @@ def inputs_key_of(ctx: BuildContext, src: Sources) -> str | None:
     files = _dependency_input_files(ctx)
     if files is None:
         return None
+    files["resolved-platform"] = resolved_platform(ctx, os.environ)
 
     def absolute(p: Path | None) -> Path | None:
         return p.resolve() if p is not None else None

@@ -20,11 +20,10 @@ from lambdapack.assemble.stage import dependency_entries
 from lambdapack.cache.keys import digest
 from lambdapack.errors import BuildError, LambdapackError
 from lambdapack.host import processes
-from lambdapack.pipeline.cachekeys import resolution_key_of
+from lambdapack.pipeline.cachekeys import ceiling_of, resolution_key_of
 from lambdapack.pipeline.context import BuildContext
 from lambdapack.pipeline.depinputs import index_url, requirement_sources, uv_requirements_file
 from lambdapack.pipeline.resolutions import Installed, fully_pinned, load_installed, store_installed
-from lambdapack.resolve.ceiling import Ceiling, plan_ceiling
 from lambdapack.resolve.distributions import (
     Distribution,
     missing_requirements,
@@ -40,7 +39,6 @@ from lambdapack.resolve.install import (
     deadline_error,
     effective_locations,
     install_argv,
-    is_offline,
     parse_compile_output,
     proxied_environment,
     resolve_limits,
@@ -89,7 +87,7 @@ def install(ctx: BuildContext, reqs: Requirements, uv: str, env: dict[str, str])
                 return cached
     site = ctx.work / "site"
     site.mkdir()
-    ceiling = _ceiling_of(ctx, env)
+    ceiling = ceiling_of(ctx, env)
     shown = ctx.target.uv_platform if ceiling is None else (
         f"{ceiling.uv_platform}, index pages cut to glibc {'.'.join(map(str, ceiling.glibc))}")
     ctx.say(f"resolving and installing for {ctx.target.describe()} with uv ({shown})")
@@ -141,14 +139,6 @@ def _run_uv(ctx: BuildContext, run: _UvRun, limits: Limits) -> dict[str, str]:
     return laptop
 
 
-def _ceiling_of(ctx: BuildContext, env: dict[str, str]) -> Ceiling | None:
-    """The glibc ceiling to cut index pages to; None when uv targets the runtime's glibc exactly,
-    or uv is offline (its cache knows no loopback page: it keeps uv's safe, older target)."""
-    if is_offline(env):
-        return None
-    return plan_ceiling(ctx.target.runtime.glibc, ctx.target.arch.machine)
-
-
 @contextlib.contextmanager
 def _ceiling_index(
     ctx: BuildContext, run: _UvRun, limits: Limits
@@ -157,7 +147,7 @@ def _ceiling_index(
     ceiling applies, else every index and find-links behind the loopback index for the run."""
     from lambdapack.resolve.indexproxy import Upstream, cut_find_links, serving
 
-    ceiling = _ceiling_of(ctx, run.env)
+    ceiling = ceiling_of(ctx, run.env)
     if ceiling is None:
         yield ctx.opts.install, run.env, lambda text: text
         return
@@ -183,7 +173,7 @@ def _local_dir(location: str) -> Path | None:
 
 
 def _platform_of(ctx: BuildContext, env: dict[str, str]) -> str:
-    ceiling = _ceiling_of(ctx, env)
+    ceiling = ceiling_of(ctx, env)
     return ctx.target.uv_platform if ceiling is None else ceiling.uv_platform
 
 
