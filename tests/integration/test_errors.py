@@ -75,8 +75,10 @@ CASES = [
     Case("conflicting-pins", 2, network=True, requirements=_text("r.txt", "six==1.16.0\nsix==1.17.0\n")),
     Case("hash-mismatch", 2, network=True,
          requirements=_text("r.txt", "six==1.17.0 --hash=sha256:" + "0" * 64 + "\n"), stderr_has=("hash",)),
-    Case("no-wheel-pandas-arm64", 1, runtime="python3.11", arch="arm64", network=True,
-         requirements=_text("r.txt", "pandas==3.1.1\n"), stderr_has=("pandas",)),
+    # numpy 2.4's aarch64 wheels need glibc 2.27, one above Amazon Linux 2's 2.26 (pandas 3.1.1,
+    # the case here before, has a manylinux_2_24 wheel that the exact ceiling now finds).
+    Case("no-wheel-numpy-arm64-al2", 1, runtime="python3.11", arch="arm64", network=True,
+         requirements=_text("r.txt", "numpy==2.4.6\n"), stderr_has=("numpy", "glibc 2.26")),
     Case("no-wheel-numpy-py311", 1, runtime="python3.11", network=True,
          requirements=_text("r.txt", "numpy==2.5.5\n"), stderr_has=("numpy",)),
     Case("registry-unreachable", 1, network=False,  # talks only to 127.0.0.1:9
