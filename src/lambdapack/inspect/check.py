@@ -30,7 +30,7 @@ from lambdapack.facts.layout import (
     shown_in,
 )
 from lambdapack.facts.runtimes import RUNTIMES, get_arch, get_runtime
-from lambdapack.inspect import checks
+from lambdapack.inspect import sizerules
 from lambdapack.inspect.archive import Artifact, open_artifact
 from lambdapack.inspect.entries import ArtifactError
 from lambdapack.inspect.findings import WARNING, Finding, Severity
@@ -203,7 +203,7 @@ def check(
         result.findings += _archive_problems(opened)
         unzipped = sum(e.size for art in opened.all for e in art.entries if not e.is_dir)  # function + layers
         zipped = [(str(art.path), art.path.stat().st_size) for art in opened.all if art.kind == "zip"]
-        result.findings += checks.check_sizes(unzipped, zipped, len(layers))
+        result.findings += sizerules.check_sizes(unzipped, zipped, len(layers))
         return result
 
 

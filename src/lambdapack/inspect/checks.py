@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from lambdapack.facts import limits
 from lambdapack.inspect.binarykind import BinaryKind, classify
 from lambdapack.inspect.elf.model import ELFInfo, ELFInvalid
 from lambdapack.inspect.elf.reader import read_elf, read_elf_file, read_elf_prefix
@@ -25,7 +24,6 @@ from lambdapack.target.tags import Target
 __all__ = [
     "Member",
     "check_binaries",
-    "check_sizes",
     "dead_variants",
     "extension_suffixes",
     "is_extension_module_name",
@@ -399,49 +397,3 @@ def _num(version_name: str) -> tuple[int, ...]:
         return tuple(int(x) for x in raw.split("."))
     except ValueError:
         return ()
-
-
-def _mb(n: int) -> str:
-    return f"{n / 1_000_000:.1f} MB"
-
-
-def check_sizes(unzipped_total: int, zipped: Sequence[tuple[str, int]], layer_count: int) -> list[Finding]:
-    """LP101-LP103 on sizes known before upload (unzipped: function + all layers)."""
-    out: list[Finding] = []
-    if unzipped_total >= limits.UNZIPPED_BYTES:
-        out.append(
-            Finding(
-                "LP101",
-                ERROR,
-                "",
-                None,
-                f"unzipped size {unzipped_total:,} bytes ({_mb(unzipped_total)}) is over Lambda's "
-                f"limit of {limits.UNZIPPED_BYTES:,} bytes for the function and all its layers",
-                "split dependencies into fewer/smaller packages, drop boto3 (the runtime has it), "
-                "or use a container image (10 GB)",
-            )
-        )
-    for path, size in zipped:
-        if size > limits.ZIPPED_DIRECT_UPLOAD_BYTES:
-            out.append(
-                Finding(
-                    "LP102",
-                    WARNING,
-                    path,
-                    None,
-                    f"zip is {size:,} bytes ({_mb(size)}), over the 50 MB direct-upload limit",
-                    "upload it to S3 and deploy from there (S3Bucket/S3Key)",
-                )
-            )
-    if layer_count > limits.MAX_LAYERS:
-        out.append(
-            Finding(
-                "LP103",
-                ERROR,
-                "",
-                None,
-                f"{layer_count} layers; a function can use at most {limits.MAX_LAYERS}",
-                "merge layers (lambdapack build --layer can put several packages in one)",
-            )
-        )
-    return out

@@ -76,18 +76,18 @@ def slim(asm: Assembly, inst: Installed, deps: list[StagedFile], prefix: str) ->
 
 def bytecode(
     asm: Assembly, interp: Interpreter, deps: list[StagedFile], code: list[StagedFile]
-) -> tuple[list[StagedFile], list[StagedFile]]:
-    """Hash-based .pyc for every .py, compiled once per (content, Python, mode, Lambda path)."""
+) -> tuple[list[StagedFile], list[StagedFile], int]:
+    """Hash-based .pyc for every .py, compiled once per (content, Python, mode, Lambda path).
+    Returns the deps and code with their .pyc added, and the bytes those .pyc take."""
     # Imported here, as before the split: a build without an interpreter never loads the compiler.
     from lambdapack.assemble.bytecode import InvalidationMode
 
     mode = InvalidationMode(asm.ctx.opts.pyc_mode)
     dep_root = FUNCTION_ROOT if asm.ctx.kind is BuildKind.FUNCTION else LAYER_ROOT
     counts = [0, 0]  # compiled, from the cache
-    out = [entries + _pyc_for(asm, interp, mode, entries, root, counts)
-           for entries, root in ((deps, dep_root), (code, FUNCTION_ROOT))]
+    pyc = [_pyc_for(asm, interp, mode, entries, root, counts) for entries, root in ((deps, dep_root), (code, FUNCTION_ROOT))]
     log.info("bytecode: %d compiled, %d from the cache", counts[0], counts[1])
-    return out[0], out[1]
+    return deps + pyc[0], code + pyc[1], sum(e.size for e in pyc[0] + pyc[1])
 
 
 def _pyc_for(asm: Assembly, interp: Interpreter, mode: InvalidationMode, entries: list[StagedFile], root: str,

@@ -7,7 +7,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from lambdapack.inspect import checks
+from lambdapack.inspect import sizerules
 from lambdapack.inspect.findings import has_errors
 from lambdapack.pack.members import BlobStore
 from lambdapack.pack.zipwriter import ZipSettings, atomic_output, write_zip_to
@@ -45,7 +45,7 @@ def pack_all(ctx: BuildContext, plan: PackPlan, result: BuildResult, art_key: st
             staged.append((kind, out, tmp))
             saved = result.saved_by_dist if kind == deps_zip else {}
             result.size_reports.append(measure(kind, tmp, out, entries, saved))
-        size_findings = checks.check_sizes(
+        size_findings = sizerules.check_sizes(
             0, [(str(o.artifact.path), o.artifact.zipped_bytes) for o in result.outputs], 0
         )
         result.findings += size_findings

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lambdapack.inspect import checks
+from lambdapack.inspect import sizerules
 from lambdapack.inspect.findings import Severity, has_errors
 from lambdapack.pack.members import BlobStore
 from lambdapack.pipeline.cachekeys import artifact_key_of
@@ -43,10 +43,11 @@ def stage_verify_pack(ctx: BuildContext, inst: Installed, src: Sources) -> tuple
 
     asm = Assembly(ctx, result, shas)
     deps = slim(asm, inst, deps, dep_prefix)
+    compiled = 0  # bytes of the .pyc this build adds: LP101 says whether --no-compile would fit
     if interp is not None:
-        deps, code = bytecode(asm, interp, deps, code)
+        deps, code, compiled = bytecode(asm, interp, deps, code)
     zips = _zip_plan(ctx, deps, code)
-    _verify(ctx, result, deps, code, zips)
+    _verify(ctx, result, deps, code, zips, compiled)
     store = ctx.cache.blobs if ctx.cache is not None else BlobStore(ctx.work / "blobs")
     # Files hashed moments ago by this build need no second hash when compressed;
     # files that came from the cache do (they may have been altered in place).
@@ -89,7 +90,7 @@ def _zip_plan(ctx: BuildContext, deps: list[StagedFile],
 
 
 def _verify(ctx: BuildContext, result: BuildResult, deps: list[StagedFile], code: list[StagedFile],
-            zips: list[tuple[str, Path, list[StagedFile]]]) -> None:
+            zips: list[tuple[str, Path, list[StagedFile]]], compiled: int) -> None:
     """The rules and the limits known before packing, reported together; any error stops here."""
     from lambdapack.pipeline.verifying import allow_secrets, verify
 
@@ -97,7 +98,7 @@ def _verify(ctx: BuildContext, result: BuildResult, deps: list[StagedFile], code
     result.findings += allow_secrets(ctx.opts.allow_secrets, verify(ctx, deps, code))
     result.unzipped_total = ctx.attached_unzipped + sum(e.size for _k, _p, es in zips for e in es)
     layer_count = len(ctx.opts.attach_layers) + (1 if ctx.kind is BuildKind.SPLIT else 0)
-    result.findings += checks.check_sizes(result.unzipped_total, [], layer_count)
+    result.findings += sizerules.check_sizes(result.unzipped_total, [], layer_count, compiled)
     if has_errors(result.findings):
         n = sum(1 for f in result.findings if f.severity is Severity.ERROR)
         raise BuildFailed(f"verification failed: {n} problem(s) found; no zip was written", result)

@@ -1,0 +1,74 @@
+"""The size rules (LP101-LP103): Lambda's limits on sizes known before upload, and what
+the build's own bytecode adds to the unzipped total, so the LP101 error can say whether
+`--no-compile` alone would bring the package within the limit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from lambdapack.facts import limits
+from lambdapack.inspect.findings import ERROR, WARNING, Finding
+
+__all__ = ["check_sizes", "oversize_finding"]
+
+_SPLIT_FIX = ("split dependencies into fewer/smaller packages, drop boto3 (the runtime has it), "
+              "or use a container image (10 GB)")
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1_000_000:.1f} MB"
+
+
+def oversize_finding(unzipped_total: int, compiled_bytecode: int = 0) -> Finding:
+    """LP101 for `unzipped_total` bytes, of which `compiled_bytecode` are .pyc this build wrote.
+    The bytecode is the one part the user can drop with a flag, so its share is said exactly."""
+    message = (f"unzipped size {unzipped_total:,} bytes ({_mb(unzipped_total)}) is over Lambda's "
+               f"limit of {limits.UNZIPPED_BYTES:,} bytes for the function and all its layers")
+    fix = _SPLIT_FIX
+    if compiled_bytecode > 0:
+        rest = unzipped_total - compiled_bytecode
+        fits = rest < limits.UNZIPPED_BYTES
+        message += (f"; {compiled_bytecode:,} bytes ({_mb(compiled_bytecode)}) of it is the bytecode this build "
+                    f"compiled: with --no-compile it would be {rest:,} bytes ({_mb(rest)}), "
+                    + ("within the limit" if fits else "still over the limit"))
+        if fits:
+            # Without .pyc Python compiles each module in memory at every cold start (/var/task is read-only).
+            fix = ("build with --no-compile (cold starts then compile the modules they import), or "
+                   + _SPLIT_FIX)
+        else:
+            fix = (f"--no-compile alone is not enough; {_SPLIT_FIX}; --slim aggressive also leaves out "
+                   "tests, docs and debug sections")
+    return Finding("LP101", ERROR, "", None, message, fix)
+
+
+def check_sizes(unzipped_total: int, zipped: Sequence[tuple[str, int]], layer_count: int,
+                compiled_bytecode: int = 0) -> list[Finding]:
+    """LP101-LP103 on sizes known before upload (unzipped: function + all layers;
+    `compiled_bytecode`: the bytes of .pyc this build compiled, 0 when it compiled none)."""
+    out: list[Finding] = []
+    if unzipped_total >= limits.UNZIPPED_BYTES:
+        out.append(oversize_finding(unzipped_total, compiled_bytecode))
+    for path, size in zipped:
+        if size > limits.ZIPPED_DIRECT_UPLOAD_BYTES:
+            out.append(
+                Finding(
+                    "LP102",
+                    WARNING,
+                    path,
+                    None,
+                    f"zip is {size:,} bytes ({_mb(size)}), over the 50 MB direct-upload limit",
+                    "upload it to S3 and deploy from there (S3Bucket/S3Key)",
+                )
+            )
+    if layer_count > limits.MAX_LAYERS:
+        out.append(
+            Finding(
+                "LP103",
+                ERROR,
+                "",
+                None,
+                f"{layer_count} layers; a function can use at most {limits.MAX_LAYERS}",
+                "merge layers (lambdapack build --layer can put several packages in one)",
+            )
+        )
+    return out
