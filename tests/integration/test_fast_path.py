@@ -24,6 +24,8 @@ FULL_PATH_ONLY = (
     "lambdapack.inspect.rules",
     "lambdapack.inspect.smoke",
     "lambdapack.resolve.heldback",
+    "lambdapack.resolve.indexpages",
+    "lambdapack.resolve.indexproxy",
     "lambdapack.report.sarif",
     "lambdapack.pipeline.fullbuild",
     "lambdapack.pipeline.installing",

@@ -7,13 +7,11 @@ import json
 import pytest
 
 from lambdapack.facts.runtimes import RUNTIMES
-from lambdapack.resolve.ceiling import (
-    Ceiling,
+from lambdapack.resolve.ceiling import Ceiling, keeps, plan_ceiling
+from lambdapack.resolve.indexpages import (
     filter_html,
     filter_json,
-    keeps,
     parse_anchors,
-    plan_ceiling,
     redact,
     split_credentials,
     userinfo_secrets,

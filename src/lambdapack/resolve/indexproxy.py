@@ -26,11 +26,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-from lambdapack.resolve.ceiling import (
-    Ceiling,
+from lambdapack.resolve.ceiling import Ceiling, keeps
+from lambdapack.resolve.indexpages import (
     filter_html,
     filter_json,
-    keeps,
     redact,
     split_credentials,
     userinfo_secrets,
