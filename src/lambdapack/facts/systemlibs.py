@@ -122,10 +122,6 @@ class Unresolved:
 
 def expand_entry(entry: str, origin: str) -> str:
     """A search entry or DT_NEEDED path of an object in directory ``origin``, as an absolute path."""
-    return _expand(entry, origin)
-
-
-def _expand(entry: str, origin: str) -> str:
     for token, value in (("${ORIGIN}", origin), ("$ORIGIN", origin), ("${LIB}", "lib64"), ("$LIB", "lib64")):
         entry = entry.replace(token, value)
     return _normalise(entry)
@@ -163,7 +159,7 @@ def inherited_rpath(obj: LinkedFile, loader_rpath: Sequence[str] = ()) -> tuple[
     """The DT_RPATH directories a lookup by ``obj`` (or by an object it loads) inherits,
     expanded: its own DT_RPATH (ignored when it has DT_RUNPATH), then its loaders'
     (``loader_rpath``, what this function returned for the object that loaded it)."""
-    own = () if obj.runpath else tuple(_expand(d, obj.origin) for d in obj.rpath)
+    own = () if obj.runpath else tuple(expand_entry(d, obj.origin) for d in obj.rpath)
     return (*own, *loader_rpath)
 
 
@@ -176,7 +172,7 @@ def search_path(
     if not obj.runpath:
         dirs.extend(chain_rpath)
     dirs.extend(lambda_ld_library_path())
-    dirs.extend(_expand(d, obj.origin) for d in obj.runpath)
+    dirs.extend(expand_entry(d, obj.origin) for d in obj.runpath)
     dirs.extend(_normalise(d) for d in extra_dirs)
     return tuple(dict.fromkeys(dirs))  # ld.so tries a repeated directory once
 
@@ -199,7 +195,7 @@ def find_library(name: str, search: Sequence[str], available: Collection[str], s
 def needed_path(name: str, obj: LinkedFile, available: Collection[str], system: Collection[str]) -> str | None:
     """Where a DT_NEEDED entry containing ``/`` (a path, not searched for) points:
     a path in ``available``, :data:`SYSTEM`, or None."""
-    path = _expand(name, obj.origin)
+    path = expand_entry(name, obj.origin)
     if path in available:
         return path
     directory, base = posixpath.split(path)
@@ -226,7 +222,7 @@ def resolve_needed(
     for name in dict.fromkeys(elf.needed):
         if "/" in name:
             if needed_path(name, elf, available, system) is None:
-                unresolved.append(Unresolved(name, (posixpath.dirname(_expand(name, elf.origin)),)))
+                unresolved.append(Unresolved(name, (posixpath.dirname(expand_entry(name, elf.origin)),)))
         elif find_library(name, search, available, system) is None:
             unresolved.append(Unresolved(name, search))
     return unresolved
