@@ -138,3 +138,31 @@ def test_nothing_left_out_when_it_cannot_fit(project: Any, tmp_path: Path) -> No
     assert r.returncode == 1, r.explain()
     assert [f["code"] for f in r.json["findings"] if f["severity"] == "error"] == ["LP101"]
     assert r.json["without_bytecode"] == []
+
+
+@pytest.mark.network
+@pytest.mark.slow
+def test_scikit_learn_arm64_python311_fits_by_its_test_modules(tmp_path: Path) -> None:
+    """The case of the issue: 262.8 MB with all bytecode (LP101 before); measured here, the
+    test modules' bytecode of scikit-learn, scipy, numpy and joblib (30.0 MB) is enough."""
+    need_interpreter((3, 11))
+    src = write_handler(tmp_path / "src", "import sklearn")
+    (tmp_path / "req.txt").write_text("scikit-learn\n")
+    base = ["build", str(src), "-r", str(tmp_path / "req.txt"), "--runtime", "python3.11", "--arch", "arm64"]
+    _r, data = lp_build_json([*base, "-o", str(tmp_path / "fn.zip")], cwd=tmp_path, timeout=1800)
+    assert data["unzipped_total_bytes"] < LIMIT
+    left = {w["name"]: w for w in data["without_bytecode"]}
+    assert "scikit-learn" in left, data["without_bytecode"]
+    (lp104,) = [f for f in data["findings"] if f["code"] == "LP104"]
+    assert "scikit-learn (" in lp104["message"]
+    with zipfile.ZipFile(tmp_path / "fn.zip") as zf:
+        pyc = [n for n in zf.namelist() if n.startswith("sklearn/") and n.endswith(".pyc")]
+    if left["scikit-learn"]["tests_only"]:
+        assert [n for n in pyc if "/tests/" in n] == [] and pyc, "only its test modules lose their bytecode"
+    else:
+        assert pyc == []
+    # --compile keeps it all, and fails with the hint
+    r = run_lp([*base, "-o", str(tmp_path / "all.zip"), "--compile", "--format", "json"], cwd=tmp_path, timeout=1800)
+    assert r.returncode == 1, r.explain()
+    (lp101,) = [f for f in r.json["findings"] if f["code"] == "LP101"]
+    assert "the default (without --compile) would leave out the bytecode of" in lp101["message"]
