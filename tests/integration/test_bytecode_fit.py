@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from host_pythons import need_interpreter
 from lp_helpers import lp_build_json, make_zero_layer, run_lp, write_handler
+from test_check_output import assert_valid, build_validator
 
 LIMIT = 262_144_000
 BASE = ["--runtime", "python3.12", "--arch", "x86_64"]
@@ -97,6 +98,7 @@ def test_test_modules_then_the_largest_distribution_left_out(project: Any, tmp_p
     assert lp104["severity"] == "warning" and "left out the bytecode of fitbig (" in lp104["message"], lp104
     assert "to fit within 262,144,000 bytes" in lp104["message"]
     assert data["unzipped_total_bytes"] == LIMIT + 1 - pyc["fitbig"] < LIMIT
+    assert_valid(build_validator(), data)
     # the zip holds no .pyc of fitbig, and fitsmall's and the user's are all still there
     assert _pyc_by_top(out) == {"fitsmall": pyc["fitsmall"], "__pycache__": pyc["__pycache__"]}
     # the same inputs give the same bytes, built again or from the no-change shortcut
@@ -127,6 +129,7 @@ def test_compile_keeps_everything_and_lp101_says_what_the_default_would_do(proje
     assert r.returncode == 1, r.explain()
     (lp101,) = [f for f in r.json["findings"] if f["code"] == "LP101"]
     assert "the default (without --compile) would leave out the bytecode of fitbig (" in lp101["message"], lp101
+    assert r.json["without_bytecode"] == []
     assert not [f for f in r.json["findings"] if f["code"] == "LP104"] and not out.exists()
 
 
