@@ -120,9 +120,9 @@ def _add_output_files(out: argparse._ArgumentGroup) -> None:
     comp = out.add_mutually_exclusive_group()
     comp.add_argument("--compile", dest="compile", action="store_const", const="on", default=None,
                       help="ship hash-based .pyc for everything, compiled by a local Python of the target's "
-                      "version (default: when one is found, leaving out the dependencies' bytecode that "
-                      "alone takes the package over the 250 MB limit, said as LP104; with --compile that "
-                      "is LP101 instead)")
+                      "version (default: when one is found; if bytecode alone takes the package over the "
+                      "250 MB limit, the dependencies' test modules' and then the largest distributions' "
+                      "bytecode is left out until it fits, said as LP104; --compile fails with LP101 instead)")
     comp.add_argument("--no-compile", dest="compile", action="store_const", const="off",
                       help="ship no bytecode")
     out.add_argument("--pyc-mode", choices=("unchecked-hash", "checked-hash"),
