@@ -20,14 +20,19 @@ def _mb(n: int) -> str:
     return f"{n / 1_000_000:.1f} MB"
 
 
+def _size(n: int) -> str:
+    """MB as elsewhere in these rules, kB below 0.1 MB (a small package's tests are not '0.0 MB')."""
+    return _mb(n) if n >= 100_000 else f"{n / 1000:.1f} kB"
+
+
 def _and(words: Sequence[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def _left_out_phrase(left_out: Sequence[tuple[str, int, bool]]) -> str:
     """'scikit-learn (31.2 MB) and scipy (20.1 MB), and of the test modules of numpy (1.2 MB)'."""
-    whole = [f"{name} ({_mb(n)})" for name, n, tests_only in left_out if not tests_only]
-    tests = [f"{name} ({_mb(n)})" for name, n, tests_only in left_out if tests_only]
+    whole = [f"{name} ({_size(n)})" for name, n, tests_only in left_out if not tests_only]
+    tests = [f"{name} ({_size(n)})" for name, n, tests_only in left_out if tests_only]
     parts = ([_and(whole)] if whole else []) + ([f"the test modules of {_and(tests)}"] if tests else [])
     return ", and of ".join(parts)
 
