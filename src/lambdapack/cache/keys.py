@@ -130,6 +130,8 @@ class ArtifactKeyInputs:
     allow_secrets: Sequence[str]
     deps: Sequence[FileId]
     code: Sequence[FileId]
+    # --compile: every .pyc ships, where the default may leave some out to fit the size limit.
+    all_pyc: bool = False
 
 
 def artifact_key(k: ArtifactKeyInputs) -> str:
@@ -142,5 +144,6 @@ def artifact_key(k: ArtifactKeyInputs) -> str:
         "layers": list(k.layers),
         # A zip let through by --allow-secret must not be reused by a build without it.
         **({"allow_secrets": list(k.allow_secrets)} if k.allow_secrets else {}),
+        **({"all_pyc": True} if k.all_pyc else {}),  # absent by default: default builds keep their keys
         "deps": sorted(k.deps), "code": sorted(k.code),
     })

@@ -119,8 +119,10 @@ def _add_output_files(out: argparse._ArgumentGroup) -> None:
                      help="drop boto3, botocore, s3transfer, jmespath (and what only they need): the runtime has them")
     comp = out.add_mutually_exclusive_group()
     comp.add_argument("--compile", dest="compile", action="store_const", const="on", default=None,
-                      help="ship hash-based .pyc compiled by a local Python of the target's version "
-                      "(default: when one is found)")
+                      help="ship hash-based .pyc for everything, compiled by a local Python of the target's "
+                      "version (default: when one is found; if bytecode alone takes the package over the "
+                      "250 MB limit, the dependencies' test modules' and then the largest distributions' "
+                      "bytecode is left out until it fits, said as LP104; --compile fails with LP101 instead)")
     comp.add_argument("--no-compile", dest="compile", action="store_const", const="off",
                       help="ship no bytecode")
     out.add_argument("--pyc-mode", choices=("unchecked-hash", "checked-hash"),

@@ -35,6 +35,9 @@ def print_build(result: BuildResult, stream: TextIO) -> None:
         print(render_smoke(result.smoke).rstrip(), file=stream)
     for note in result.slim_notes:
         print(f"note: {note}", file=stream)
+    if result.without_bytecode:
+        left = ", ".join(f"{w.name}{' (tests)' if w.tests_only else ''} {mb(w.bytes)}" for w in result.without_bytecode)
+        print(f"without bytecode (to fit the size limit): {left}", file=stream)
     for w in result.warnings:
         print(st(f"warning: {w}", "33"), file=stream)
 

@@ -49,6 +49,7 @@ RULES: dict[str, Rule] = {
         Rule("LP101", "unzipped size over Lambda's 250 MB limit (function + layers)", _E),
         Rule("LP102", "zip over 50 MB: direct upload refused, upload through S3", _W),
         Rule("LP103", "more than 5 layers", _E),
+        Rule("LP104", "bytecode left out to fit the size limit (those modules compile at each cold start)", _W),
         Rule("LP201", "layer layout: packages at the zip root instead of python/", _E),
         Rule("LP202", "layer layout: python/lib/pythonX.Y/ for another Python version", _E),
         Rule("LP203", "handler module not found on the Lambda path", _E),

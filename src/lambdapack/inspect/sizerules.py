@@ -1,6 +1,7 @@
-"""The size rules (LP101-LP103): Lambda's limits on sizes known before upload, and what
+"""The size rules (LP101-LP104): Lambda's limits on sizes known before upload, and what
 the build's own bytecode adds to the unzipped total, so the LP101 error can say whether
-`--no-compile` alone would bring the package within the limit."""
+`--no-compile` alone would bring the package within the limit, and LP104 can say which
+bytecode a default build left out to fit (`assemble/bytecodefit.py` decides which)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Sequence
 from lambdapack.facts import limits
 from lambdapack.inspect.findings import ERROR, WARNING, Finding
 
-__all__ = ["check_sizes", "oversize_finding"]
+__all__ = ["bytecode_left_out_finding", "check_sizes", "oversize_finding"]
 
 _SPLIT_FIX = ("split dependencies into fewer/smaller packages, drop boto3 (the runtime has it), "
               "or use a container image (10 GB)")
@@ -19,9 +20,40 @@ def _mb(n: int) -> str:
     return f"{n / 1_000_000:.1f} MB"
 
 
-def oversize_finding(unzipped_total: int, compiled_bytecode: int = 0) -> Finding:
+def _size(n: int) -> str:
+    """MB as elsewhere in these rules, kB below 0.1 MB (a small package's tests are not '0.0 MB')."""
+    return _mb(n) if n >= 100_000 else f"{n / 1000:.1f} kB"
+
+
+def _and(words: Sequence[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _left_out_phrase(left_out: Sequence[tuple[str, int, bool]]) -> str:
+    """'scikit-learn (31.2 MB) and scipy (20.1 MB), and of the test modules of numpy (1.2 MB)'."""
+    whole = [f"{name} ({_size(n)})" for name, n, tests_only in left_out if not tests_only]
+    tests = [f"{name} ({_size(n)})" for name, n, tests_only in left_out if tests_only]
+    parts = ([_and(whole)] if whole else []) + ([f"the test modules of {_and(tests)}"] if tests else [])
+    return ", and of ".join(parts)
+
+
+def bytecode_left_out_finding(left_out: Sequence[tuple[str, int, bool]], limit: int) -> Finding:
+    """LP104: a default build left out bytecode to fit; `left_out` is (distribution name,
+    bytes, only its test modules') in the order they are reported."""
+    whole = any(not tests_only for _n, _b, tests_only in left_out)
+    cost = ("their modules compile at each cold start that imports them" if whole
+            else "a handler never imports test modules")
+    return Finding("LP104", WARNING, "", None,
+                   f"left out the bytecode of {_left_out_phrase(left_out)} to fit within {limit:,} bytes; {cost}",
+                   "nothing to do if cold starts are fast enough; to ship all bytecode make room ("
+                   + _SPLIT_FIX + "); --compile fails instead of leaving any out, --no-compile ships none")
+
+
+def oversize_finding(unzipped_total: int, compiled_bytecode: int = 0,
+                     would_fit: Sequence[tuple[str, int, bool]] = ()) -> Finding:
     """LP101 for `unzipped_total` bytes, of which `compiled_bytecode` are .pyc this build wrote.
-    The bytecode is the one part the user can drop with a flag, so its share is said exactly."""
+    The bytecode is the one part the user can drop with a flag, so its share is said exactly;
+    `would_fit`: what the default (bytecode where it fits) would have left out, under --compile."""
     message = (f"unzipped size {unzipped_total:,} bytes ({_mb(unzipped_total)}) is over Lambda's "
                f"limit of {limits.UNZIPPED_BYTES:,} bytes for the function and all its layers")
     fix = _SPLIT_FIX
@@ -38,16 +70,22 @@ def oversize_finding(unzipped_total: int, compiled_bytecode: int = 0) -> Finding
         else:
             fix = (f"--no-compile alone is not enough; {_SPLIT_FIX}; --slim aggressive also leaves out "
                    "tests, docs and debug sections")
+    if would_fit:
+        message += (f"; the default (without --compile) would leave out the bytecode of "
+                    f"{_left_out_phrase(would_fit)} and fit")
+        fix = ("build without --compile (only that bytecode is left out) or with --no-compile (none ships), or "
+               + _SPLIT_FIX)
     return Finding("LP101", ERROR, "", None, message, fix)
 
 
 def check_sizes(unzipped_total: int, zipped: Sequence[tuple[str, int]], layer_count: int,
-                compiled_bytecode: int = 0) -> list[Finding]:
+                compiled_bytecode: int = 0, would_fit: Sequence[tuple[str, int, bool]] = ()) -> list[Finding]:
     """LP101-LP103 on sizes known before upload (unzipped: function + all layers;
-    `compiled_bytecode`: the bytes of .pyc this build compiled, 0 when it compiled none)."""
+    `compiled_bytecode`: the bytes of .pyc this build compiled, 0 when it compiled none;
+    `would_fit`: what leaving bytecode out to fit would drop, said when --compile forbade it)."""
     out: list[Finding] = []
     if unzipped_total >= limits.UNZIPPED_BYTES:
-        out.append(oversize_finding(unzipped_total, compiled_bytecode))
+        out.append(oversize_finding(unzipped_total, compiled_bytecode, would_fit))
     for path, size in zipped:
         if size > limits.ZIPPED_DIRECT_UPLOAD_BYTES:
             out.append(

@@ -16,7 +16,7 @@ from lambdapack.cache.keys import pyc_key
 from lambdapack.facts.layout import FUNCTION_ROOT, LAYER_ROOT, lambda_path
 from lambdapack.pack.members import file_sha256
 from lambdapack.pipeline.context import BuildContext
-from lambdapack.pipeline.options import BuildKind
+from lambdapack.pipeline.options import BuildKind, CompileMode
 from lambdapack.pipeline.resolutions import Installed
 from lambdapack.pipeline.result import BuildResult
 from lambdapack.staged import StagedFile
@@ -76,9 +76,9 @@ def slim(asm: Assembly, inst: Installed, deps: list[StagedFile], prefix: str) ->
 
 def bytecode(
     asm: Assembly, interp: Interpreter, deps: list[StagedFile], code: list[StagedFile]
-) -> tuple[list[StagedFile], list[StagedFile], int]:
+) -> tuple[list[StagedFile], list[StagedFile], list[StagedFile]]:
     """Hash-based .pyc for every .py, compiled once per (content, Python, mode, Lambda path).
-    Returns the deps and code with their .pyc added, and the bytes those .pyc take."""
+    Returns the deps and code with their .pyc added, and those .pyc."""
     # Imported here, as before the split: a build without an interpreter never loads the compiler.
     from lambdapack.assemble.bytecode import InvalidationMode
 
@@ -87,7 +87,36 @@ def bytecode(
     counts = [0, 0]  # compiled, from the cache
     pyc = [_pyc_for(asm, interp, mode, entries, root, counts) for entries, root in ((deps, dep_root), (code, FUNCTION_ROOT))]
     log.info("bytecode: %d compiled, %d from the cache", counts[0], counts[1])
-    return deps + pyc[0], code + pyc[1], sum(e.size for e in pyc[0] + pyc[1])
+    return deps + pyc[0], code + pyc[1], pyc[0] + pyc[1]
+
+
+def fit_bytecode(asm: Assembly, deps: list[StagedFile], code: list[StagedFile],
+                 pyc: list[StagedFile]) -> tuple[list[StagedFile], list[StagedFile], list[tuple[str, int, bool]]]:
+    """When the compiled .pyc are what takes the package over the unzipped limit, leave out
+    what `plan_fit` says (default compile mode: LP104 and `result.without_bytecode` say so).
+    Under --compile nothing is left out; the plan is returned for LP101 to quote instead."""
+    from lambdapack.assemble.bytecodefit import FitEntry, plan_fit
+    from lambdapack.facts.limits import UNZIPPED_BYTES
+    from lambdapack.inspect.sizerules import bytecode_left_out_finding
+    from lambdapack.pipeline.result import WithoutBytecode
+
+    ctx, result = asm.ctx, asm.result
+    shipped = deps if ctx.kind is BuildKind.LAYER else deps + code  # as staging's zip plan packs them
+    compiled = {e.arcname for e in pyc}
+    plan = plan_fit([FitEntry(e.arcname, e.distribution, e.arcname in compiled, e.size) for e in shipped],
+                    ctx.attached_unzipped + sum(e.size for e in shipped), UNZIPPED_BYTES)
+    if plan is None or not plan.drop:
+        return deps, code, []
+    # A distribution's label is "name version" (pipeline/resolutions.py).
+    named = [(x.distribution.rsplit(" ", 1), x) for x in plan.left_out]
+    said = [(nv[0], x.bytes, x.tests_only) for nv, x in named]
+    if ctx.compile is CompileMode.ON:
+        return deps, code, said
+    result.without_bytecode = [WithoutBytecode(nv[0], nv[-1] if len(nv) > 1 else "", x.bytes, x.tests_only)
+                               for nv, x in named]
+    result.findings.append(bytecode_left_out_finding(said, UNZIPPED_BYTES))
+    ctx.say(f"leaving out {plan.saved:,} bytes of bytecode to fit Lambda's unzipped limit")
+    return ([e for e in deps if e.arcname not in plan.drop], [e for e in code if e.arcname not in plan.drop], [])
 
 
 def _pyc_for(asm: Assembly, interp: Interpreter, mode: InvalidationMode, entries: list[StagedFile], root: str,

@@ -165,4 +165,5 @@ def artifact_key_of(ctx: BuildContext, interp: Interpreter | None, layer_shas: l
         strip=strip_tools(target) if opts.slim == "aggressive" else [], layers=layer_shas,
         allow_secrets=opts.allow_secrets,
         deps=[(e.arcname, shas.get(e.arcname, ""), e.executable) for e in deps],
-        code=[(e.arcname, shas.get(e.arcname, ""), e.executable) for e in code]))
+        code=[(e.arcname, shas.get(e.arcname, ""), e.executable) for e in code],
+        all_pyc=interp is not None and ctx.compile is CompileMode.ON))

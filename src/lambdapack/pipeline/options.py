@@ -93,7 +93,9 @@ class BuildOptions:
     dep_excludes: tuple[str, ...] = ()  # --exclude patterns, applied to dependencies too
     keeps: tuple[str, ...] = ()  # --keep patterns: never removed or stripped
     exclude_runtime_provided: bool = False
-    compile: str = "auto"  # CompileMode: auto (when an interpreter of the target's version exists) | on | off
+    # CompileMode: auto (when an interpreter of the target's version exists; leaves out the dependency
+    # bytecode that alone takes the package over the unzipped limit, LP104) | on (all of it) | off
+    compile: str = "auto"
     pyc_mode: str = "unchecked-hash"  # or checked-hash
     # Source-tree policy: a symlink leaving SRC_DIR is an error unless deliberately allowed.
     follow_external_links: bool = False

@@ -18,7 +18,20 @@ if TYPE_CHECKING:
     from lambdapack.resolve.heldback import HeldBack
     from lambdapack.resolve.inputs import Requirements
 
-__all__ = ["BuildFailed", "BuildResult", "Output"]
+__all__ = ["BuildFailed", "BuildResult", "Output", "WithoutBytecode"]
+
+
+@dataclass(frozen=True)
+class WithoutBytecode:
+    """A distribution shipped without (some of) its bytecode so the package fits the limit."""
+
+    name: str
+    version: str
+    bytes: int  # the .pyc bytes left out
+    tests_only: bool  # only its test modules' bytecode: what a handler imports still has it
+
+    def as_dict(self) -> dict[str, object]:
+        return {"name": self.name, "version": self.version, "bytes": self.bytes, "tests_only": self.tests_only}
 
 
 @dataclass(frozen=True)
@@ -54,6 +67,7 @@ class BuildResult:
     smoke: SmokeResult | None = None
     saved_by_dist: dict[str, int] = field(default_factory=dict)  # bytes slimming removed
     slim_notes: list[str] = field(default_factory=list)
+    without_bytecode: list[WithoutBytecode] = field(default_factory=list)  # left out to fit the limit
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -86,6 +100,7 @@ class BuildResult:
             "smoke": self.smoke.as_dict() if self.smoke is not None else None,
             "slim": {"saved_bytes": sum(self.saved_by_dist.values()), "by_distribution": dict(self.saved_by_dist),
                      "notes": list(self.slim_notes)},
+            "without_bytecode": [w.as_dict() for w in self.without_bytecode],
         }
 
 

@@ -14,7 +14,7 @@ from lambdapack.inspect.findings import Finding
 from lambdapack.pack.members import file_sha256
 from lambdapack.pack.zipwriter import WrittenZip, atomic_output
 from lambdapack.pipeline.context import BuildContext
-from lambdapack.pipeline.result import BuildResult, Output
+from lambdapack.pipeline.result import BuildResult, Output, WithoutBytecode
 from lambdapack.pipeline.sizereports import report_from_dict
 
 if TYPE_CHECKING:
@@ -100,6 +100,8 @@ def _restore(hit: tuple[ArtifactMeta, list[Path]], outs: list[tuple[str, Path]],
     data = meta.result
     result.saved_by_dist = dict(data.get("slim", {}).get("by_distribution", {}))
     result.slim_notes = list(data.get("slim", {}).get("notes", []))
+    # Artifacts stored before the field existed left no bytecode out.
+    result.without_bytecode = [WithoutBytecode(**w) for w in data.get("without_bytecode", [])]
     for (kind, out), z, o in zip(outs, zips, meta.outputs, strict=True):
         with atomic_output(out) as tmp:
             # A hard link costs nothing; cached zips are never written in place (only

@@ -38,16 +38,19 @@ def stage_verify_pack(ctx: BuildContext, inst: Installed, src: Sources) -> tuple
             return reuse(ctx, hit, result), art_key
 
     # Only now the steps that make a new zip: a build whose artifact is cached never loads them.
-    from lambdapack.pipeline.assembling import Assembly, bytecode, slim
+    from lambdapack.pipeline.assembling import Assembly, bytecode, fit_bytecode, slim
     from lambdapack.pipeline.packing import PackPlan, pack_all
 
     asm = Assembly(ctx, result, shas)
     deps = slim(asm, inst, deps, dep_prefix)
-    compiled = 0  # bytes of the .pyc this build adds: LP101 says whether --no-compile would fit
+    pyc: list[StagedFile] = []  # the .pyc this build adds: LP101 says whether --no-compile would fit
+    would_fit: list[tuple[str, int, bool]] = []  # under --compile: what the default would leave out
     if interp is not None:
-        deps, code, compiled = bytecode(asm, interp, deps, code)
+        deps, code, pyc = bytecode(asm, interp, deps, code)
+        deps, code, would_fit = fit_bytecode(asm, deps, code, pyc)
     zips = _zip_plan(ctx, deps, code)
-    _verify(ctx, result, deps, code, zips, compiled)
+    shipped = {e.arcname for _k, _p, es in zips for e in es}
+    _verify(ctx, result, deps, code, zips, (sum(e.size for e in pyc if e.arcname in shipped), would_fit))
     store = ctx.cache.blobs if ctx.cache is not None else BlobStore(ctx.work / "blobs")
     # Files hashed moments ago by this build need no second hash when compressed;
     # files that came from the cache do (they may have been altered in place).
@@ -90,15 +93,16 @@ def _zip_plan(ctx: BuildContext, deps: list[StagedFile],
 
 
 def _verify(ctx: BuildContext, result: BuildResult, deps: list[StagedFile], code: list[StagedFile],
-            zips: list[tuple[str, Path, list[StagedFile]]], compiled: int) -> None:
-    """The rules and the limits known before packing, reported together; any error stops here."""
+            zips: list[tuple[str, Path, list[StagedFile]]], pyc: tuple[int, list[tuple[str, int, bool]]]) -> None:
+    """The rules and the limits known before packing, reported together; any error stops here.
+    `pyc`: the bytes of bytecode this build compiled and ships, and what the default would leave out."""
     from lambdapack.pipeline.verifying import allow_secrets, verify
 
     ctx.say(f"verifying {len(deps) + len(code)} files for {ctx.target}")
     result.findings += allow_secrets(ctx.opts.allow_secrets, verify(ctx, deps, code))
     result.unzipped_total = ctx.attached_unzipped + sum(e.size for _k, _p, es in zips for e in es)
     layer_count = len(ctx.opts.attach_layers) + (1 if ctx.kind is BuildKind.SPLIT else 0)
-    result.findings += sizerules.check_sizes(result.unzipped_total, [], layer_count, compiled)
+    result.findings += sizerules.check_sizes(result.unzipped_total, [], layer_count, *pyc)
     if has_errors(result.findings):
         n = sum(1 for f in result.findings if f.severity is Severity.ERROR)
         raise BuildFailed(f"verification failed: {n} problem(s) found; no zip was written", result)
