@@ -8,6 +8,7 @@ import base64
 import contextlib
 import hashlib
 import http.server
+import json
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -223,3 +224,58 @@ def test_the_note_comes_from_the_index_uv_took_the_project_from(tmp_path: Path) 
     assert r.json["held_back"] == [
         {"name": "demo", "chosen": "1.0", "newest": "2.0", "reason": AL2023_NOTE, "fits": None}]
     assert not any(a == "lambdapack-held-back" for _p, a, _ok in primary.agents)
+
+
+@contextlib.contextmanager
+def json_index(root: Path) -> Iterator[Served]:
+    """A PEP 691 JSON index on loopback (as PyPI answers a JSON Accept header), from `root`'s files."""
+    served = Served("")
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *a: Any, **kw: Any) -> None:
+            super().__init__(*a, directory=str(root), **kw)
+
+        def do_GET(self) -> None:
+            served.agents.append((self.path, self.headers.get("User-Agent", ""), True))
+            parts = self.path.strip("/").split("/")
+            if len(parts) != 2 or parts[0] != "simple" or "json" not in self.headers.get("Accept", ""):
+                super().do_GET()  # the wheels themselves
+                return
+            whls = sorted((root / "files").glob(f"{parts[1]}-*.whl"))
+            body = json.dumps({"meta": {"api-version": "1.0"}, "name": parts[1], "files": [
+                {"filename": w.name, "url": f"../../files/{w.name}",
+                 "hashes": {"sha256": hashlib.sha256(w.read_bytes()).hexdigest()}} for w in whls]}).encode()
+            self.send_response(200 if whls else 404)
+            self.send_header("Content-Type", "application/vnd.pypi.simple.v1+json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    served.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield served
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_pep_691_json_index_and_a_find_links_page(tmp_path: Path) -> None:
+    files = write_index(tmp_path / "index", TWO)
+    with json_index(tmp_path / "index") as served:
+        r = build(tmp_path, "--index-url", f"{served.url}/simple", "--no-compile", "--format", "json")
+    assert r.returncode == 0, r.explain()
+    assert held(r)["demo"]["reason"] == AL2023_NOTE
+    links = "".join(f'<a href="files/{p.name}">{p.name}</a>\n' for p in sorted(files.iterdir()))
+    (tmp_path / "index" / "links.html").write_text(f"<html><body>{links}</body></html>")
+    (tmp_path / "empty" / "simple").mkdir(parents=True)
+    with index_server(tmp_path / "index") as pages, index_server(tmp_path / "empty") as nothing:
+        r = build(tmp_path, "--index-url", f"{nothing.url}/simple", "--find-links", f"{pages.url}/links.html",
+                  "--no-compile", "--format", "json")
+    assert r.returncode == 0, r.explain()
+    assert held(r)["demo"]["reason"] == AL2023_NOTE
