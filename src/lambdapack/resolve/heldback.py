@@ -117,8 +117,8 @@ def _why_not(name: str, newest: str, files: Sequence[IndexFile], target: Target,
         return f"{name} {newest} has a fitting wheel, but a requirement keeps {name} older"
     if any(t in target.tag_rank for _f, tags in wheels for t in tags):
         u = ".".join(map(str, uv_glibc))
-        return (f"{name} {newest} has a wheel for glibc {glibc}, but uv resolved for manylinux {u} "
-                f"(the safe target on {rt.os} when uv runs offline)")
+        return (f"{name} {newest} has a wheel for glibc {glibc}, but uv resolved for manylinux {u}, "
+                f"its nearest target below it (the exact ceiling is off when uv runs offline)")
     # Wheels kept out only by glibc (the same tag with the runtime's own platform would fit),
     # each by the lowest glibc it names.
     needs = sorted({min(g) for _f, tags in wheels if (g := _glibc_only(tags, target))})
