@@ -201,7 +201,8 @@ def run(args: argparse.Namespace) -> int:
     except BuildFailed as e:
         if args.format == "json":
             data = e.result.as_dict()
-            data["error"] = {"message": e.message, "hint": e.hint}
+            data["ok"] = False  # also when the failure was not a finding (an error after the install)
+            data["error"] = {"message": e.message, "hint": e.hint, "exit_code": e.exit_code}
             print(json.dumps(data, indent=2))
         else:
             print_build(e.result, sys.stdout)

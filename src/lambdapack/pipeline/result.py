@@ -92,7 +92,7 @@ class BuildResult:
                 {"name": d.display_name, "version": d.version, "wheel_tag": ".".join(d.tags)}
                 for d in self.distributions
             ],
-            "held_back": [h.as_dict() for h in self.held_back],
+            "held_back": [h.as_json() for h in self.held_back],
             "findings": [f.as_dict() for f in self.findings],
             "warnings": list(self.warnings),
             "cached": self.cached,
@@ -109,6 +109,7 @@ class BuildFailed(LambdapackError):
 
     exit_code = 1
 
-    def __init__(self, message: str, result: BuildResult, hint: str | None = None) -> None:
+    def __init__(self, message: str, result: BuildResult, hint: str | None = None, *, exit_code: int = 1) -> None:
         super().__init__(message, hint)
         self.result = result
+        self.exit_code = exit_code  # another error after the install keeps its own code
