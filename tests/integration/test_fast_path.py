@@ -26,6 +26,8 @@ FULL_PATH_ONLY = (
     "lambdapack.resolve.heldback",
     "lambdapack.resolve.indexpages",
     "lambdapack.resolve.indexproxy",
+    "lambdapack.resolve.indexlisting",
+    "lambdapack.resolve.indexhttp",
     "lambdapack.report.sarif",
     "lambdapack.pipeline.fullbuild",
     "lambdapack.pipeline.installing",

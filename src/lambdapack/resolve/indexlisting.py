@@ -11,7 +11,6 @@ HTTP basic auth and into no text. Deciding is pure (`parse_page`, `search_order`
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 from collections.abc import Mapping, Sequence
@@ -124,7 +123,8 @@ def read_location(url: str, timeout: float) -> tuple[int, str, bytes, str]:
     file:// URL is read from disk (a directory as its index.html, as in a static PEP 503 tree);
     credentials go as basic auth, and errors are logged without them."""
     import urllib.error  # only when versions differ; keeps a no-change rebuild's start-up short
-    import urllib.request
+
+    from lambdapack.resolve.indexhttp import open_index
 
     plain, userinfo = split_credentials(url if "://" in url else Path(url).resolve().as_uri())
     if urlsplit(plain).scheme == "file":
@@ -137,10 +137,8 @@ def read_location(url: str, timeout: float) -> tuple[int, str, bytes, str]:
         ctype = "application/vnd.pypi.simple.v1+json" if path.suffix == ".json" else "text/html"
         return 200, ctype, body, path.as_uri()
     headers = {"Accept": _ACCEPT, "User-Agent": "lambdapack-held-back"}
-    if userinfo is not None:
-        headers["Authorization"] = "Basic " + base64.b64encode(userinfo.encode()).decode()
     try:
-        with urllib.request.urlopen(urllib.request.Request(plain, headers=headers), timeout=timeout) as r:
+        with open_index(plain, userinfo, headers, timeout) as r:
             return 200, r.headers.get("Content-Type", ""), r.read(), r.geturl()
     except urllib.error.HTTPError as e:
         return e.code, "", b"", plain

@@ -12,7 +12,6 @@ are cut the same way as a directory of symbolic links.
 
 from __future__ import annotations
 
-import base64
 import logging
 import shutil
 import threading
@@ -27,6 +26,7 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 from lambdapack.resolve.ceiling import Ceiling, keeps
+from lambdapack.resolve.indexhttp import open_index
 from lambdapack.resolve.indexpages import (
     filter_html,
     filter_json,
@@ -97,10 +97,8 @@ def _fetch(proxy: Proxy, up: Upstream, rest: str, accept: str) -> tuple[int, str
             return 404, "text/plain", b"not found\n"
         return 200, ctype, _cut(body, ctype, plain, proxy.ceiling)
     headers = {"Accept": accept or _DEFAULT_ACCEPT, "User-Agent": "lambdapack-index-proxy"}
-    if userinfo is not None:
-        headers["Authorization"] = "Basic " + base64.b64encode(userinfo.encode()).decode()
     try:
-        with urllib.request.urlopen(urllib.request.Request(plain, headers=headers), timeout=proxy.timeout) as r:
+        with open_index(plain, userinfo, headers, proxy.timeout) as r:
             body, ctype, final = r.read(), r.headers.get("Content-Type", ""), r.geturl()
     except urllib.error.HTTPError as e:
         proxy.failures.append(f"{plain}: HTTP {e.code} {e.reason}")
