@@ -143,6 +143,8 @@ def test_private_index_with_credentials_gets_the_newest_wheel_within_glibc_2_26(
     # 2.0 needs glibc 2.28, 0.9 is musl; 1.5 (manylinux_2_24) is the newest that runs on Lambda.
     assert _installed(out) == 'VERSION = "1.5"\n'
     assert [d["version"] for d in r.json["distributions"]] == ["1.5"]
+    # The report says what uv resolved for: its next target above the ceiling, pages cut to 2.26.
+    assert (r.json["target"]["uv_platform"], r.json["target"]["glibc_ceiling"]) == ("x86_64-manylinux_2_28", "2.26")
     # The page came through the proxy; the wheel from the upstream itself, to uv, with the credentials.
     assert served.agents["/simple/demo/"] == _PROXY_UA
     wheel = "/files/demo-1.5-py3-none-manylinux_2_24_x86_64.whl"
@@ -170,6 +172,7 @@ def test_al2023_keeps_uv_s_own_target_without_a_proxy(tmp_path: Path) -> None:
         r, out = _build(tmp_path, "python3.12", "--index-url", f"{served.url}/simple")
     assert r.returncode == 0, r.explain()
     assert _installed(out) == 'VERSION = "2.0"\n'  # glibc 2.34 takes the manylinux_2_28 wheel
+    assert (r.json["target"]["uv_platform"], r.json["target"]["glibc_ceiling"]) == ("x86_64-manylinux_2_34", None)
     assert served.agents and all(a.startswith("uv/") for a in served.agents.values())  # uv asked directly
     assert SECRET not in r.stdout + r.stderr
 

@@ -12,7 +12,10 @@ from lambdapack.pipeline.result import BuildResult
 
 def print_build(result: BuildResult, stream: TextIO) -> None:
     st = Style(stream)
-    print(f"target: {result.target.describe()} via uv {result.target.uv_platform}", file=stream)
+    via = result.uv_platform or result.target.uv_platform
+    if result.glibc_ceiling is not None:
+        via += f", index pages cut to glibc {result.glibc_ceiling}"
+    print(f"target: {result.target.describe()} via uv {via}", file=stream)
     print(f"dependencies: {result.inputs.describe()}", file=stream)
     if result.distributions:
         print(f"installed {len(result.distributions)} distributions:", file=stream)

@@ -9,7 +9,7 @@ import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from lambdapack import __version__
 from lambdapack.cache.keys import (
@@ -76,6 +76,20 @@ def resolved_platform(ctx: BuildContext, env: Mapping[str, str]) -> str:
     if ceiling is None:
         return ctx.target.uv_platform
     return f"{ceiling.uv_platform}, pages cut to glibc {ceiling.glibc[0]}.{ceiling.glibc[1]}"
+
+
+class UvTarget(TypedDict):
+    uv_platform: str
+    glibc_ceiling: str | None
+
+
+def uv_target(ctx: BuildContext) -> UvTarget:
+    """What a result says uv resolved for: its --python-platform and, when the index pages were
+    cut to the runtime's glibc (the loopback index), that glibc."""
+    ceiling = ceiling_of(ctx, os.environ)
+    if ceiling is None:
+        return {"uv_platform": ctx.target.uv_platform, "glibc_ceiling": None}
+    return {"uv_platform": ceiling.uv_platform, "glibc_ceiling": f"{ceiling.glibc[0]}.{ceiling.glibc[1]}"}
 
 
 def resolution_key_of(ctx: BuildContext, reqs: Requirements, req_file: Path, env: dict[str, str]) -> str:

@@ -10,7 +10,7 @@ import os
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from lambdapack.errors import LambdapackError
-from lambdapack.pipeline.cachekeys import ceiling_of, resolution_key_of
+from lambdapack.pipeline.cachekeys import ceiling_of, resolution_key_of, uv_target
 from lambdapack.pipeline.context import BuildContext
 from lambdapack.pipeline.depinputs import load_inputs, uv_requirements_file
 from lambdapack.pipeline.installing import install
@@ -92,5 +92,5 @@ def _after_install(ctx: BuildContext, inst: Installed, e: LambdapackError, held:
     """Any other error after the install, as a failed build with what is known (the installed
     distributions, the held-back notes); it keeps its message, hint and exit code."""
     result = BuildResult(target=ctx.target, inputs=inst.reqs, distributions=inst.dists, held_back=held,
-                         warnings=ctx.warnings)
+                         warnings=ctx.warnings, **uv_target(ctx))
     return BuildFailed(e.message, result, e.hint, exit_code=e.exit_code)

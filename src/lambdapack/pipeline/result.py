@@ -68,6 +68,8 @@ class BuildResult:
     saved_by_dist: dict[str, int] = field(default_factory=dict)  # bytes slimming removed
     slim_notes: list[str] = field(default_factory=list)
     without_bytecode: list[WithoutBytecode] = field(default_factory=list)  # left out to fit the limit
+    uv_platform: str | None = None  # what uv resolved for (None: the target's own uv platform)
+    glibc_ceiling: str | None = None  # the glibc the index pages were cut to (resolve/ceiling.py)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -78,7 +80,8 @@ class BuildResult:
                 "arch": self.target.arch.value,
                 "os": self.target.runtime.os,
                 "glibc": ".".join(map(str, self.target.runtime.glibc)),
-                "uv_platform": self.target.uv_platform,
+                "uv_platform": self.uv_platform or self.target.uv_platform,
+                "glibc_ceiling": self.glibc_ceiling,
                 "preview": self.target.runtime.preview,
             },
             "inputs": {

@@ -13,6 +13,7 @@ from lambdapack.cache.keys import digest
 from lambdapack.inspect.findings import Finding
 from lambdapack.pack.members import file_sha256
 from lambdapack.pack.zipwriter import WrittenZip, atomic_output
+from lambdapack.pipeline.cachekeys import uv_target
 from lambdapack.pipeline.context import BuildContext
 from lambdapack.pipeline.result import BuildResult, Output, WithoutBytecode
 from lambdapack.pipeline.sizereports import report_from_dict
@@ -77,7 +78,7 @@ def from_inputs_pointer(ctx: BuildContext, cache: CacheStore, key: str) -> Build
         except TypeError:
             return None  # a damaged pointer is a miss
     result = BuildResult(target=ctx.target, inputs=reqs, distributions=dists, held_back=held,
-                         warnings=[*ctx.warnings, *stored_warnings])
+                         warnings=[*ctx.warnings, *stored_warnings], **uv_target(ctx))
     return reuse(ctx, hit, result)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from lambdapack.inspect import sizerules
 from lambdapack.inspect.findings import Severity, has_errors
 from lambdapack.pack.members import BlobStore
-from lambdapack.pipeline.cachekeys import artifact_key_of
+from lambdapack.pipeline.cachekeys import artifact_key_of, uv_target
 from lambdapack.pipeline.context import BuildContext
 from lambdapack.pipeline.interpreters import compile_interpreter
 from lambdapack.pipeline.options import BuildKind
@@ -24,7 +24,8 @@ __all__ = ["stage_verify_pack"]
 
 def stage_verify_pack(ctx: BuildContext, inst: Installed, src: Sources) -> tuple[BuildResult, str | None]:
     """Stage, verify and pack; also returns the artifact key (None without a cache)."""
-    result = BuildResult(target=ctx.target, inputs=inst.reqs, distributions=inst.dists, warnings=ctx.warnings)
+    result = BuildResult(target=ctx.target, inputs=inst.reqs, distributions=inst.dists, warnings=ctx.warnings,
+                         **uv_target(ctx))
     ctx.say("staging")
     dep_prefix = "python/" if ctx.kind.has_layer else ""
     deps, shas = _staged_deps(ctx, inst, src, dep_prefix)
