@@ -1,5 +1,5 @@
 """The real uv against a loopback index that refuses every request (401 or 403): the build
-fails as an authentication failure of that index, not as a missing package, and the
+fails (exit 2, input) as an authentication failure of that index, not as a missing package, and the
 credentials of the index URL appear nowhere in what lambdapack prints. python3.12 runs uv
 against the index directly, python3.11 (Amazon Linux 2) through the glibc-ceiling proxy."""
 
@@ -57,7 +57,7 @@ def test_a_refusing_index_is_an_authentication_failure(
                 "-r", str(tmp_path / "requirements.txt"), "-o", str(out), "--no-cache", "--index-url", url],
                env=clean_env(drop=["UV_INDEX_URL", "UV_DEFAULT_INDEX", "UV_INDEX", "UV_EXTRA_INDEX_URL",
                                    "UV_FIND_LINKS"]), timeout=300)
-    assert r.returncode == 1, r.explain()
+    assert r.returncode == 2, r.explain()  # input: the user's credentials, as a package that does not exist
     assert seen, "uv never asked the index"
     assert "Traceback" not in r.stderr and not out.exists()
     errors = [ln for ln in r.stderr.splitlines() if ln.startswith("error: ")]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from lambdapack.errors import BuildError, UsageError
+from lambdapack.errors import InputError, UsageError
 from lambdapack.facts.runtimes import Arch, get_runtime
 from lambdapack.resolve.install import InstallOptions, Limits, check_index_locations, deadline_error
 from lambdapack.resolve.uvfailure import classify_uv_failure, hide_credentials, uv_cause
@@ -33,7 +33,7 @@ UV_403 = _NO_SOLUTION + (
 @pytest.mark.parametrize(("text", "status"), [(UV_401, "401 Unauthorized"), (UV_403, "403 Forbidden")])
 def test_a_refusing_index_is_an_authentication_failure(text: str, status: str) -> None:
     e = classify_uv_failure(text, T312)
-    assert isinstance(e, BuildError)
+    assert isinstance(e, InputError) and e.exit_code == 2  # the user's to fix, as a package that does not exist
     assert e.message.startswith("authentication failed for the package index at http://127.0.0.1:"), e.message
     assert status in e.message and "does not exist" not in e.message
     assert e.hint and "UV_INDEX_" in e.hint and "netrc" in e.hint and "index URL" in e.hint

@@ -274,14 +274,15 @@ def classify_uv_failure(
     return BuildError(f"uv failed: {cause or 'no message'}", "run with --debug for uv's full output")
 
 
-def _auth_failure(stderr: str) -> BuildError | None:
-    """The index answered 401/403: uv then reports the package as missing, which it may not be."""
+def _auth_failure(stderr: str) -> InputError | None:
+    """The index answered 401/403: uv then reports the package as missing, which it may not be.
+    Input (exit 2), as a package that does not exist: the credentials are the user's to fix."""
     m = _AUTH_HINT.search(stderr)
     if m is None:
         return None
     url, status = hide_credentials(m.group("url")), m.group("status")
     why = "rejected the credentials (or got none)" if status.startswith("401") else "refused access"
-    return BuildError(
+    return InputError(
         f"authentication failed for the package index at {url}: it {why} ({status})",
         "check the token in the index URL (https://user:TOKEN@host/...), the UV_INDEX_* variables "
         "(UV_INDEX_<NAME>_USERNAME / _PASSWORD) or ~/.netrc, and that it may read this index; nothing was written",
