@@ -6,7 +6,19 @@ loader on real wheels."""
 
 from __future__ import annotations
 
-from lambdapack.facts.systemlibs import LinkedFile, Unresolved, lambda_ld_library_path
+from pathlib import Path
+
+import pytest
+
+from lambdapack.facts.systemlibs import (
+    LinkedFile,
+    Unresolved,
+    inherited_rpath,
+    lambda_ld_library_path,
+    search_path,
+)
+from lambdapack.inspect.elf.model import ELFInfo
+from lambdapack.inspect.elf.reader import read_elf_file
 from lambdapack.inspect.loading import extension_roots, unresolved_needed
 
 AL2 = "Amazon Linux 2"
@@ -193,3 +205,174 @@ def test_many_extension_modules_sharing_a_closure_stay_fast() -> None:
     start = time.perf_counter()
     assert verdict(*exts, *libs) == {}
     assert time.perf_counter() - start < 5
+
+
+# --- one object loaded directly, on real ELF files (tests/fixtures/needed) -----------
+# The exact directories searched, in order, for a failed lookup (ld.so(8)).
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "needed"
+EXT312 = "/var/task/foo/_ext.cpython-312-x86_64-linux-gnu.so"
+LD_LIBRARY_PATH = (
+    "/var/lang/lib", "/lib64", "/usr/lib64", "/var/runtime", "/var/runtime/lib", "/var/task", "/var/task/lib",
+    "/opt/lib",
+)
+
+
+def directly(obj: LinkedFile, available: set[str], os_name: str = AL2023) -> list[Unresolved]:
+    """What fails when ``obj`` is the only object, loaded as an extension module."""
+    return unresolved_needed({obj.path: obj}, [obj.path], available | {obj.path}, os_name).get(obj.path, [])
+
+
+def elf(name: str) -> ELFInfo:
+    return read_elf_file(str(FIXTURES / name))
+
+
+def resolve(info: ELFInfo, elf_path: str, available: set[str], os_name: str = AL2023) -> list[Unresolved]:
+    return directly(LinkedFile(elf_path, info.needed, info.rpath, info.runpath), available, os_name)
+
+
+def test_an_unknown_os_is_refused() -> None:
+    with pytest.raises(ValueError, match="Amazon Linux 2023"):
+        directly(LinkedFile(EXT312, ["libc.so.6"]), set(), "Debian 12")
+
+
+# --- (a) a library Amazon Linux lacks, not bundled ---------------------------
+
+
+@pytest.mark.parametrize("os_name", [AL2, AL2023])
+def test_missing_library_is_reported(os_name: str) -> None:
+    info = elf("ext_needs_foo.so")
+    available = {EXT312, "/var/task/foo/__init__.py", "/var/task/foo/libfoo.so.1"}  # next to it is not searched
+    assert resolve(info, EXT312, available, os_name) == [Unresolved("libfoo.so.1", LD_LIBRARY_PATH)]
+
+
+# --- (b) auditwheel style: $ORIGIN/../foo.libs -------------------------------
+
+
+def test_origin_runpath_resolves_when_bundled() -> None:
+    info = elf("ext_runpath_origin.so")
+    available = {EXT312, "/var/task/foo.libs/libfoo.so.1"}
+    assert resolve(info, EXT312, available) == []
+
+
+def test_origin_runpath_unresolved_when_missing() -> None:
+    info = elf("ext_runpath_origin.so")
+    available = {EXT312, "/var/task/foo.libs/libbar.so.1", "/var/task/foo/libfoo.so.1"}
+    assert resolve(info, EXT312, available) == [
+        Unresolved("libfoo.so.1", (*LD_LIBRARY_PATH, "/var/task/foo.libs"))
+    ]
+
+
+def test_origin_runpath_in_a_layer() -> None:
+    info = elf("ext_runpath_origin.so")
+    ext = "/opt/python/lib/python3.12/site-packages/foo/_ext.cpython-312-x86_64-linux-gnu.so"
+    ok = {ext, "/opt/python/lib/python3.12/site-packages/foo.libs/libfoo.so.1"}
+    assert resolve(info, ext, ok) == []
+    # The same library under the function's /var/task does not help the layer's ELF.
+    bad = {ext, "/var/task/foo.libs/libfoo.so.1"}
+    assert resolve(info, ext, bad) == [
+        Unresolved("libfoo.so.1", (*LD_LIBRARY_PATH, "/opt/python/lib/python3.12/site-packages/foo.libs"))
+    ]
+
+
+def test_origin_rpath_searched_first() -> None:
+    info = elf("ext_rpath_origin.so")
+    assert resolve(info, EXT312, {"/var/task/foo.libs/libfoo.so.1"}) == []
+    assert resolve(info, EXT312, set()) == [Unresolved("libfoo.so.1", ("/var/task/foo.libs", *LD_LIBRARY_PATH))]
+
+
+# --- (c) only glibc ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("os_name", [AL2, AL2023])
+def test_glibc_only_resolves_from_the_system(os_name: str) -> None:
+    assert resolve(elf("ext_libc_only.so"), EXT312, set(), os_name) == []
+
+
+# --- (d) DT_RPATH is ignored when DT_RUNPATH exists --------------------------
+
+
+def test_rpath_ignored_when_runpath_present() -> None:
+    info = elf("ext_rpath_and_runpath.so")
+    only_rpath_dir = {"/var/task/foo/rpath_dir/libfoo.so.1"}
+    assert resolve(info, EXT312, only_rpath_dir) == [
+        Unresolved("libfoo.so.1", (*LD_LIBRARY_PATH, "/var/task/foo/runpath_dir"))
+    ]
+    assert resolve(info, EXT312, {"/var/task/foo/runpath_dir/libfoo.so.1"}) == []
+
+
+def test_rpath_alone_is_used() -> None:
+    # Same search list without the RUNPATH: RPATH goes first.
+    info = elf("ext_rpath_and_runpath.so")
+    got = directly(LinkedFile(EXT312, info.needed, info.rpath, ()), {"/var/task/foo/rpath_dir/libfoo.so.1"}, AL2023)
+    assert got == []
+
+
+# --- (e) LD_LIBRARY_PATH directories: layer lib/, function lib/ and root -----
+
+
+@pytest.mark.parametrize(
+    "where", ["/opt/lib/libfoo.so.1", "/var/task/lib/libfoo.so.1", "/var/task/libfoo.so.1"]
+)
+def test_found_via_ld_library_path(where: str) -> None:
+    assert resolve(elf("ext_needs_foo.so"), EXT312, {EXT312, where}) == []
+
+
+def test_layer_python_dir_is_not_a_library_dir() -> None:
+    available = {"/opt/python/libfoo.so.1", "/opt/python/lib/libfoo.so.1", "/opt/libfoo.so.1"}
+    assert resolve(elf("ext_needs_foo.so"), EXT312, available) == [Unresolved("libfoo.so.1", LD_LIBRARY_PATH)]
+
+
+# --- details -----------------------------------------------------------------
+
+
+def test_origin_forms_and_normalisation() -> None:
+    elf_path = "/var/task/a/b/_x.so"
+    available = {"/var/task/a/libs/libq.so.2", "/var/task/a/b/sub/libr.so.3", "/var/task/rel/libs.so.4"}
+    linked = LinkedFile(
+        elf_path,
+        ["libq.so.2", "libr.so.3", "libs.so.4"],
+        [],
+        ["${ORIGIN}/../libs/", "$ORIGIN/./sub", "rel"],  # relative: from Lambda's cwd /var/task
+    )
+    got = directly(linked, available, AL2)
+    assert got == []
+
+
+def test_needed_paths() -> None:
+    available = {"/var/task/foo/vendor/libv.so"}
+    needed = [
+        "$ORIGIN/vendor/libv.so",
+        "/lib64/libc.so.6",
+        "/var/task/libnope.so",
+        "vendor/libw.so",
+        "/usr/lib64/libzzz.so.9",
+    ]
+    got = directly(LinkedFile(EXT312, needed), available, AL2)
+    assert got == [
+        Unresolved("/var/task/libnope.so", ("/var/task",)),
+        Unresolved("vendor/libw.so", ("/var/task/vendor",)),
+        Unresolved("/usr/lib64/libzzz.so.9", ("/usr/lib64",)),
+    ]
+
+
+def test_duplicates_reported_once_and_order_kept() -> None:
+    got = directly(LinkedFile(EXT312, ["libb.so.1", "libc.so.6", "liba.so.1", "libb.so.1"]), set(), AL2)
+    assert [u.library for u in got] == ["libb.so.1", "liba.so.1"]
+
+
+def test_version_specific_system_libraries() -> None:
+    # An AL2-era wheel linking OpenSSL 1.0 breaks on python3.12 (AL2023), and vice versa.
+    assert directly(LinkedFile(EXT312, ["libssl.so.10"]), set(), AL2) == []
+    assert directly(LinkedFile(EXT312, ["libssl.so.10"]), set(), AL2023) == [
+        Unresolved("libssl.so.10", LD_LIBRARY_PATH)
+    ]
+    assert directly(LinkedFile(EXT312, ["libssl.so.3"]), set(), AL2) == [
+        Unresolved("libssl.so.3", LD_LIBRARY_PATH)
+    ]
+
+
+def test_the_search_puts_extra_dirs_after_runpath() -> None:
+    obj = LinkedFile(EXT312, ["libk.so.1"], [], ["/var/task/r"])
+    assert search_path(obj, inherited_rpath(obj), ("/var/task/x", "/opt/lib")) == (
+        *LD_LIBRARY_PATH, "/var/task/r", "/var/task/x")

@@ -7,10 +7,11 @@ The data, its sources and its confidence notes live in
 ``lambdapack/data/amazonlinux.json``; ``scripts/collect_al_libs.sh`` regenerates
 it from the real images.
 
-:func:`resolve_needed` replays the dynamic loader's search for each DT_NEEDED
-entry of one ELF, against the files of the merged artifact (function under
-``/var/task``, layers under ``/opt``) and that soname set. It is pure: no
-file system access. The search order follows ld.so(8):
+:func:`search_path` is the dynamic loader's search for a DT_NEEDED entry, and
+:func:`find_library` / :func:`needed_path` where it ends, against the files of the
+merged artifact (function under ``/var/task``, layers under ``/opt``) and that
+soname set; ``inspect.loading`` walks each load with them. Pure: no file system
+access. The search order follows ld.so(8):
 
 1. DT_RPATH, only when the object has no DT_RUNPATH;
 2. ``LD_LIBRARY_PATH`` as Lambda sets it (from the data file);
@@ -26,13 +27,11 @@ directory, which on Lambda is ``/var/task``. A DT_NEEDED entry containing ``/``
 is a path and is not searched for. ``$PLATFORM`` is left unexpanded (such a path
 never matches).
 
-:func:`search_path` is that order for one lookup by an object loaded through a
+:func:`search_path` applies that order to one lookup by an object loaded through a
 chain of objects (glibc ``_dl_map_object``): when the object has no DT_RUNPATH,
 the DT_RPATH of the object *and of every object that loaded it* comes first (an
 object with DT_RUNPATH has its own DT_RPATH ignored, ``get-dynamic-info.h``);
-DT_RUNPATH is the object's own only. :func:`resolve_needed` judges one object as
-if loaded directly (its chain is itself); ``inspect.loading`` walks the whole load
-graph with it.
+DT_RUNPATH is the object's own only (:func:`inherited_rpath` builds the chain).
 """
 
 from __future__ import annotations
@@ -57,7 +56,6 @@ __all__ = [
     "known_systems",
     "lambda_ld_library_path",
     "needed_path",
-    "resolve_needed",
     "search_path",
     "system_sonames",
 ]
@@ -200,29 +198,3 @@ def needed_path(name: str, obj: LinkedFile, available: Collection[str], system: 
         return path
     directory, base = posixpath.split(path)
     return SYSTEM if directory in _system_dirs() and base in system else None
-
-
-def resolve_needed(
-    elf: LinkedFile,
-    available: Collection[str],
-    os_name: str,
-    extra_dirs: Sequence[str] = DEFAULT_EXTRA_DIRS,
-) -> list[Unresolved]:
-    """The DT_NEEDED entries of the ELF at Lambda path ``elf.path`` that would not load.
-
-    ``available`` holds the absolute, normalised Lambda paths of every file
-    in the merged artifact; ``os_name`` is ``Runtime.os``. A library counts as found
-    when ``<dir>/<name>`` is in ``available`` for a searched directory, or when its
-    name is one of :func:`system_sonames`. Each unresolved name is reported once, in
-    DT_NEEDED order, with the directories that were searched for it.
-    """
-    system = system_sonames(os_name)
-    search = search_path(elf, inherited_rpath(elf), extra_dirs)
-    unresolved: list[Unresolved] = []
-    for name in dict.fromkeys(elf.needed):
-        if "/" in name:
-            if needed_path(name, elf, available, system) is None:
-                unresolved.append(Unresolved(name, (posixpath.dirname(expand_entry(name, elf.origin)),)))
-        elif find_library(name, search, available, system) is None:
-            unresolved.append(Unresolved(name, search))
-    return unresolved

@@ -155,6 +155,6 @@ def unresolved_needed(
     result: dict[str, list[Unresolved]] = {}
     for path in objects:  # the objects' order, each object's entries in DT_NEEDED order
         if path in out:
-            order = {n: i for i, n in enumerate(objects[path].needed)}
+            order = {n: i for i, n in enumerate(dict.fromkeys(objects[path].needed))}  # first occurrence
             result[path] = sorted(out[path], key=lambda u: order.get(u.library, 0))
     return result

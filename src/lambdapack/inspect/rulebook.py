@@ -43,7 +43,8 @@ RULES: dict[str, Rule] = {
         Rule("LP005", "extension module built for another Python, ABI or platform (a warning when the "
              "runtime's variant of the module is beside it: dead weight)", _EW),
         Rule("LP006", "file looks like ELF but cannot be parsed", _W),
-        Rule("LP007", "DT_NEEDED library neither bundled nor part of the runtime's Amazon Linux", _E),
+        Rule("LP007", "DT_NEEDED library neither bundled nor part of the runtime's Amazon Linux (a warning "
+             "for a module the package loads only on request and does without: facts/optional)", _EW),
         Rule("LP008", "empty, truncated or non-ELF shared object (an extension module or a library "
              "something loads)", _EW),
         Rule("LP101", "unzipped size over Lambda's 250 MB limit (function + layers)", _E),

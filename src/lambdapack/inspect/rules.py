@@ -31,7 +31,6 @@ from lambdapack.target.tags import Target
 __all__ = ["run_view_rules"]
 
 
-
 def _dir_shown(path: str, origin: str) -> str:
     """A directory's name inside its artifact, as files are shown."""
     root = FUNCTION_ROOT if origin == "function" else "/opt"
@@ -104,20 +103,27 @@ def _unloadable(
     view: LambdaView, elfs: dict[str, ELFInfo], shown: dict[str, tuple[str, str | None]], target: Target
 ) -> list[Finding]:
     """LP007 as ld.so loads them: each extension module with what it pulls in, then the rest."""
+    from lambdapack.facts.optional import optional_library
     from lambdapack.facts.systemlibs import LinkedFile
     from lambdapack.inspect.loading import extension_roots, unresolved_needed
 
     linked = {p: LinkedFile(p, i.needed, i.rpath, i.runpath, i.soname) for p, i in elfs.items()}
     roots = extension_roots(linked, view.sys_path)
     findings: list[Finding] = []
+    where = f"not in the package and not part of {target.runtime.os}"
     for path, missing in unresolved_needed(linked, roots, set(view.files), target.runtime.os).items():
         arcname, distribution = shown[path]
         for u in missing:
+            ship = f"ship {u.library} in a layer's lib/ (/opt/lib) or the function's lib/ (/var/task/lib)"
+            opt = optional_library(path, view.sys_path, distribution, u.library)
+            if opt is not None:  # the package imports it only on request and falls back (facts/optional)
+                findings.append(Finding("LP007", WARNING, arcname, distribution,
+                                        f"{opt.what} cannot load ({u.library} is {where}); {opt.without}",
+                                        f"nothing to do unless you need it; to use it, {ship} ({opt.source})"))
+                continue
             findings.append(
-                Finding("LP007", ERROR, arcname, distribution,
-                        f"needs {u.library}, which is not in the package and not part of {target.runtime.os}",
-                        f"use a wheel that bundles {u.library} (auditwheel-repaired), or ship it in a "
-                        "layer's lib/ (/opt/lib) or the function's lib/ (/var/task/lib)")
+                Finding("LP007", ERROR, arcname, distribution, f"needs {u.library}, which is {where}",
+                        f"use a wheel that bundles {u.library} (auditwheel-repaired), or {ship}")
             )
     return findings
 

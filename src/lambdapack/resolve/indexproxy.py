@@ -147,11 +147,18 @@ def _handler(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        # uv dropping a kept-alive connection is no error of the build; socketserver would
+        # print a traceback to stderr (only cli/ prints).
+        log.debug("index proxy: request from %s failed", client_address, exc_info=True)
+
+
 @contextmanager
 def serving(upstreams: Sequence[Upstream], ceiling: Ceiling, timeout: float) -> Iterator[Proxy]:
     """A loopback index for the `with` block, stopped after it (also on an error or Ctrl-C)."""
     proxy = Proxy(tuple(upstreams), ceiling, timeout)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(proxy))
+    server = _Server(("127.0.0.1", 0), _handler(proxy))
     server.daemon_threads = True
     proxy.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, name="lambdapack-index-proxy", daemon=True)

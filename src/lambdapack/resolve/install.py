@@ -21,7 +21,7 @@ from packaging.utils import canonicalize_name
 from lambdapack.errors import BuildError, InputError, UsageError
 from lambdapack.host import processes
 from lambdapack.resolve.inputs import Requirements, parse_requirements_text
-from lambdapack.resolve.uvfailure import uv_cause
+from lambdapack.resolve.uvfailure import hide_credentials, uv_cause
 from lambdapack.target.tags import Target
 
 __all__ = [
@@ -255,13 +255,13 @@ def check_index_locations(
     for label, value in given:
         if not _is_url_or_dir(value, is_dir):
             raise UsageError(
-                f"{label} {value!r}: not an http(s) URL or a local path",
+                f"{label} {hide_credentials(value)!r}: not an http(s) URL or a local path",
                 "pass e.g. https://pypi.org/simple, file:///srv/index, or an existing directory",
             )
     for value in opts.find_links:
         if not _is_url_or_dir(value, is_dir, files_too=True):
             raise UsageError(
-                f"--find-links {value!r}: not an http(s) URL or an existing local path",
+                f"--find-links {hide_credentials(value)!r}: not an http(s) URL or an existing local path",
                 "pass a directory of wheels, an HTML page of links, or its http(s) URL",
             )
 
@@ -354,9 +354,9 @@ def start_uv(argv: Sequence[str], env: Mapping[str, str]) -> processes.Process[s
 
 
 def deadline_error(what: str, limits: Limits, stderr: str, index: str | None = None) -> BuildError:
-    """uv was stopped at the overall deadline (pure)."""
+    """uv was stopped at the overall deadline (pure); the index is named without its credentials."""
     seen = uv_cause(stderr)
-    stalled = f" (the package index at {index} may be stalled)" if index else ""
+    stalled = f" (the package index at {hide_credentials(index)} may be stalled)" if index else ""
     tail = f"; uv had said: {seen}" if seen else ""
     return BuildError(
         f"{what} did not finish within {limits.deadline:g} s{stalled}; uv was stopped{tail}",

@@ -16,7 +16,7 @@ from packaging.utils import canonicalize_name
 from lambdapack.errors import BuildError, InputError
 from lambdapack.target.tags import Target
 
-__all__ = ["bounded_lines", "classify_uv_failure", "uv_cause"]
+__all__ = ["bounded_lines", "classify_uv_failure", "hide_credentials", "uv_cause"]
 
 # uv's text inside one of our messages: at most this many lines and characters.
 MAX_LINES = 20
@@ -30,6 +30,22 @@ _AT_POSITION = re.compile(r"in `([^`\n]+)` at position (\d+)")
 _AT_LINE = re.compile(r"^error: (.*): (\S.*?):(\d+):(\d+)\s*$", re.MULTILINE)
 _FETCH_URL = re.compile(r"Failed to fetch: `?([^\s`]+?)`?\s*$", re.MULTILINE)
 _GIT_URL = re.compile(r"(?:git\+)?(https?://[^\s`'\"]+|ssh://[^\s`'\"]+|git@[^\s`'\"]+)")
+# The userinfo of an http(s) URL in text (also git+https): user, then an optional :password.
+_USERINFO = re.compile(r"(?P<scheme>\b(?:[A-Za-z][A-Za-z0-9.-]*\+)?https?://)(?P<user>[^\s/?#:`'\"]*)"
+                       r"(?P<password>:[^\s/?#`'\"]*)?@", re.IGNORECASE)  # up to the netloc's last @
+# uv 0.13's hints when an index refuses the request (its URL shown without credentials).
+_AUTH_HINT = re.compile(r"An index(?: URL)? \((?P<url>[^\s)]+)\)[^\n]*?(?P<status>401 Unauthorized|403 Forbidden)")
+
+
+def hide_credentials(text: str) -> str:
+    """``text`` with the credentials of every http(s) URL in it hidden: ``user:****@host``, or
+    ``****@host`` when the user name is all there is (then it is the token)."""
+
+    def hide(m: re.Match[str]) -> str:
+        who = f"{m.group('user')}:****" if m.group("password") is not None else "****"
+        return f"{m.group('scheme')}{who}@"
+
+    return _USERINFO.sub(hide, text)
 
 
 def _clip(line: str, limit: int) -> str:
@@ -53,7 +69,7 @@ def bounded_lines(lines: Sequence[str], max_lines: int = MAX_LINES, max_chars: i
 
 def uv_cause(stderr: str) -> str:
     """uv's own explanation on one line, bounded (progress and interpreter notes left out)."""
-    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+    lines = [ln.strip() for ln in hide_credentials(stderr).splitlines() if ln.strip()]
     lines = [ln for ln in lines if not ln.startswith(_NOISE)]
     causes = [re.sub(r"^(cause:|Caused by:|╰─▶|×|error:)\s*", "", ln) for ln in lines]
     causes = [c for c in causes if c and not c.startswith("hint:") and not re.fullmatch(r"\^+", c)]
@@ -213,7 +229,8 @@ def classify_uv_failure(
     the requirement files uv read to their bytes, to name the offending line.
     """
     sources = sources or {}
-    found = _parse_failure(stderr, sources) or _unrequestable(stderr, sources)
+    stderr = hide_credentials(stderr)  # every message below may quote a URL from it
+    found = _parse_failure(stderr, sources) or _unrequestable(stderr, sources) or _auth_failure(stderr)
     if found is not None:
         return found
     cause = uv_cause(stderr)
@@ -255,3 +272,18 @@ def classify_uv_failure(
             "use a version with a wheel for the target; only pure-Python sdists can be built",
         )
     return BuildError(f"uv failed: {cause or 'no message'}", "run with --debug for uv's full output")
+
+
+def _auth_failure(stderr: str) -> InputError | None:
+    """The index answered 401/403: uv then reports the package as missing, which it may not be.
+    Input (exit 2), as a package that does not exist: the credentials are the user's to fix."""
+    m = _AUTH_HINT.search(stderr)
+    if m is None:
+        return None
+    url, status = hide_credentials(m.group("url")), m.group("status")
+    why = "rejected the credentials (or got none)" if status.startswith("401") else "refused access"
+    return InputError(
+        f"authentication failed for the package index at {url}: it {why} ({status})",
+        "check the token in the index URL (https://user:TOKEN@host/...), the UV_INDEX_* variables "
+        "(UV_INDEX_<NAME>_USERNAME / _PASSWORD) or ~/.netrc, and that it may read this index; nothing was written",
+    )
