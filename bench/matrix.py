@@ -22,7 +22,8 @@ and each is checked without lambdapack's code:
               architecture (found with lambdapack.host.interpreters: PATH, pyenv, uv) as
               `python -I -S -B -c "<sys.path = [tree] + stdlib; one-line native smoke>"`, with
               LD_LIBRARY_PATH set to the tree's lib/ (Lambda's /opt/lib). arm64 runs under
-              qemu-aarch64 when `--arm64-root` names an arm64 sysroot with a python3.X in it.
+              qemu-aarch64 when an `--arm64-root` (it may repeat) names an arm64 sysroot with that
+              python3.X in it (Debian's: bookworm has 3.11, trixie 3.13; `--make-arm64-root`).
               This machine's glibc is newer than Lambda's: the import proves loadability of
               what is bundled, the readelf column the glibc ceiling.
 
