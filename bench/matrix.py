@@ -715,6 +715,7 @@ def render(results: Sequence[Result], ctx: Context, elapsed: float) -> str:
                       for (r, a), i in ctx.interpreters.items()})
     head = [
         "lambdapack popular-packages matrix (bench/matrix.py)",
+        f"run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: matrix.py {' '.join(sys.argv[1:])}",
         f"lambdapack {_lambdapack_rev()}; uv {_first_line([uv_bin(), '--version'])}; "
         f"{_first_line(['readelf', '--version'])}",
         f"{len(results)} cells in {elapsed / 60:.1f} min; interpreters: " + "; ".join(interps),
@@ -743,8 +744,16 @@ def arm64_header(results: Sequence[Result], ctx: Context) -> list[str]:
         glibc = root_glibc(interp, ctx.scratch)
         out.append(f"arm64 {name} imports: qemu-aarch64 -L {root} (Debian's arm64 python{runtime.version}, glibc "
                    f"{glibc}): newer than the runtime's glibc {dotted(runtime.glibc)}, so only the readelf column "
-                   "checks the glibc ceiling")
-    return out
+                   f"checks the glibc ceiling{root_debs(root, runtime.version)}")
+    qemu = shutil.which("qemu-aarch64") or shutil.which("qemu-aarch64-static")
+    return [f"arm64: {_first_line([qemu, '--version'])}", *out] if out and qemu else out
+
+
+def root_debs(root: Path, version: str) -> str:
+    """The .deb files --make-arm64-root unpacked that decide an import: interpreter, glibc, libstdc++."""
+    debs = root.parent / f"{root.name}.apt" / "debs"
+    names = [d.name for want in (f"python{version}_", "libc6_", "libstdc++6_") for d in sorted(debs.glob(f"{want}*.deb"))]
+    return f"; from {', '.join(names)}" if names else ""
 
 
 def _first_line(cmd: Sequence[str]) -> str:
