@@ -22,7 +22,8 @@ and each is checked without lambdapack's code:
               architecture (found with lambdapack.host.interpreters: PATH, pyenv, uv) as
               `python -I -S -B -c "<sys.path = [tree] + stdlib; one-line native smoke>"`, with
               LD_LIBRARY_PATH set to the tree's lib/ (Lambda's /opt/lib). arm64 runs under
-              qemu-aarch64 when `--arm64-root` names an arm64 sysroot with a python3.X in it.
+              qemu-aarch64 when an `--arm64-root` (it may repeat) names an arm64 sysroot with that
+              python3.X in it (Debian's: bookworm has 3.11, trixie 3.13; `--make-arm64-root`).
               This machine's glibc is newer than Lambda's: the import proves loadability of
               what is bundled, the readelf column the glibc ceiling.
 
@@ -374,6 +375,7 @@ class Context:
     cache: Path
     scratch: Path
     interpreters: dict[tuple[str, str], Interpreter | None]
+    arm64: Arm64Roots | None = None
 
 
 def one_cell(package: str, runtime: Runtime, arch: Arch, ctx: Context) -> Result:
@@ -429,38 +431,89 @@ def check_tree(root: Path, smoke: str, runtime: Runtime, arch: Arch, interp: Int
 # --- interpreters, including arm64 under qemu-user -----------------------------------------------
 
 
-def arm64_wrappers(sysroot: Path, scratch: Path) -> dict[str, str] | None:
-    """An environ whose PATH has `python3.X` wrappers running the sysroot's arm64 Pythons under qemu."""
+@dataclass
+class Arm64Roots:
+    """The arm64 Pythons of the roots given: an environ whose PATH has a `python3.X` wrapper per
+    minor version (running that root's interpreter under qemu-aarch64) and which root each is from."""
+
+    env: dict[str, str]
+    roots: dict[str, Path]  # python3.X -> the sysroot its wrapper runs
+
+
+def arm64_wrappers(sysroots: Sequence[Path], scratch: Path) -> Arm64Roots | None:
+    """Wrappers for every `usr/bin/python3.X` of `sysroots`; a minor version in two roots runs
+    from the first given, so `--arm64-root` order decides."""
     qemu = shutil.which("qemu-aarch64") or shutil.which("qemu-aarch64-static")
-    if qemu is None:
+    if qemu is None or not sysroots:
         return None
     bindir = scratch / "arm64-bin"
     bindir.mkdir(exist_ok=True)
-    for exe in sorted((sysroot / "usr" / "bin").glob("python3.*")):
-        if re.fullmatch(r"python3\.\d+", exe.name):
+    roots: dict[str, Path] = {}
+    for sysroot in sysroots:
+        for exe in sorted((sysroot / "usr" / "bin").glob("python3.*")):
+            if not re.fullmatch(r"python3\.\d+", exe.name):
+                continue
+            if exe.name in roots:
+                log(f"arm64 {exe.name}: {roots[exe.name]} (first given), not {sysroot}")
+                continue
+            roots[exe.name] = sysroot
             w = bindir / exe.name
             w.write_text(f'#!/bin/sh\nexec "{qemu}" -L "{sysroot}" "{exe}" "$@"\n')
             w.chmod(0o755)
-    return {"PATH": str(bindir), "HOME": str(scratch)}
+    return Arm64Roots(env={"PATH": str(bindir), "HOME": str(scratch)}, roots=roots)
+
+
+def root_glibc(interp: Interpreter, home: Path) -> str:
+    """The glibc an arm64 import really runs on: the root's, as the interpreter reports it."""
+    code = "import os; print(os.confstr('CS_GNU_LIBC_VERSION'))"
+    try:
+        p = run([interp.path, "-I", "-S", "-c", code], {"PATH": "/usr/bin:/bin", "HOME": str(home)}, 120)
+    except Failed:
+        return "?"
+    return p.stdout.strip().removeprefix("glibc ") or "?"
 
 
 # Besides the interpreter: the system libraries Amazon Linux has that Debian's python3.X does not
 # pull in (C++ extensions need libstdc++; the catalog's GLIBCXX ceiling is its version there).
 SYSROOT_EXTRAS = ("libstdc++6",)
+DEBIAN_MIRROR = "http://deb.debian.org/debian"
+DEBIAN_KEYRING = Path("/usr/share/keyrings/debian-archive-keyring.gpg")
 
 
-def make_arm64_root(sysroot: Path, python: str) -> None:
+def suite_sources(suite: str, mirror: str = DEBIAN_MIRROR, keyring: Path = DEBIAN_KEYRING) -> str:
+    """A sources.list naming only `suite`'s arm64 main, verified with Debian's archive keyring."""
+    if not re.fullmatch(r"[a-z][a-z0-9-]*", suite):
+        raise Failed(f"{suite!r} is not a Debian suite name (e.g. bookworm, trixie)")
+    return f"deb [arch=arm64 signed-by={keyring}] {mirror} {suite} main\n"
+
+
+def apt_options(state: Path, suite: str | None) -> list[str]:
+    """apt with a private state; with `suite`, also a private sources list (none of this machine's)."""
+    opts = ["-o", "APT::Architecture=arm64", "-o", "APT::Architectures::=arm64", "-o", f"Dir::State::Lists={state}/lists",
+            "-o", f"Dir::Cache={state}/cache", "-o", f"Dir::State::status={state}/status"]
+    if suite is None:
+        return opts
+    if not DEBIAN_KEYRING.is_file():
+        raise Failed(f"{DEBIAN_KEYRING} is missing (apt-get install debian-archive-keyring)")
+    (state / "sources.list.d").mkdir(exist_ok=True)
+    (state / "sources.list").write_text(suite_sources(suite))
+    # An empty SourceParts directory: the host's sources.list.d (other suites, other vendors) stays out.
+    return [*opts, "-o", f"Dir::Etc::SourceList={state}/sources.list",
+            "-o", f"Dir::Etc::SourceParts={state}/sources.list.d"]
+
+
+def make_arm64_root(sysroot: Path, python: str, suite: str | None = None) -> None:
     """Unpack Debian's arm64 `python` (and SYSROOT_EXTRAS) with their dependencies into `sysroot`.
 
     apt runs with a private state (its own lists, cache and an empty status) and this machine's
-    sources.list, so the host's architecture list and packages stay as they are.
+    sources.list, or with `suite` a private one naming only that suite (python3.13 is in trixie),
+    so the host's architecture list, sources and packages stay as they are.
     """
     state = sysroot.parent / f"{sysroot.name}.apt"
     for d in ("lists/partial", "cache/archives/partial", "debs"):
         (state / d).mkdir(parents=True, exist_ok=True)
     (state / "status").touch()
-    opts = ["-o", "APT::Architecture=arm64", "-o", "APT::Architectures::=arm64", "-o", f"Dir::State::Lists={state}/lists",
-            "-o", f"Dir::Cache={state}/cache", "-o", f"Dir::State::status={state}/status"]
+    opts = apt_options(state, suite)
     env = user_env()
     for cmd in (["apt-get", *opts, "update", "-q"],):
         p = run(cmd, env, 600)
@@ -478,6 +531,17 @@ def make_arm64_root(sysroot: Path, python: str) -> None:
         p = run(["dpkg-deb", "-x", str(deb), str(sysroot)], env, 600)
         if p.returncode != 0:
             raise Failed(f"dpkg-deb -x {deb.name}: {last_line(p)}")
+    merge_usr(sysroot)
+
+
+def merge_usr(sysroot: Path) -> None:
+    """/lib -> usr/lib (and bin, sbin) where the packages left none: since trixie, Debian's packages
+    ship only /usr and base-files makes the links, and the interpreter's PT_INTERP is
+    /lib/ld-linux-aarch64.so.1 (qemu -L looks it up under the root, else on this machine)."""
+    for name in ("bin", "sbin", "lib"):
+        link = sysroot / name
+        if not link.exists() and not link.is_symlink() and (sysroot / "usr" / name).is_dir():
+            link.symlink_to(Path("usr") / name)
 
 
 def find_interpreters(runtimes: Sequence[Runtime], arches: Sequence[Arch], arm64_env: dict[str, str] | None
@@ -573,9 +637,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--jobs", type=int, default=1, help="cells at once (default 1)")
     ap.add_argument("--out", type=Path, help="also write the report here")
     ap.add_argument("--json", type=Path, help="raw per-cell results")
-    ap.add_argument("--arm64-root", type=Path, help="an arm64 sysroot with usr/bin/python3.X, run under qemu-aarch64")
-    ap.add_argument("--make-arm64-root", metavar="PYTHON", help="first unpack Debian's arm64 PYTHON (e.g. python3.11)"
-                    " and its dependencies into --arm64-root (needs apt-get; installs nothing on this machine)")
+    ap.add_argument("--arm64-root", type=Path, action="append", default=[],
+                    help="an arm64 sysroot with usr/bin/python3.X, run under qemu-aarch64; may repeat (each root gives "
+                    "the python3.X it has; a version in two roots runs from the first)")
+    ap.add_argument("--make-arm64-root", metavar="PYTHON", help="first unpack Debian's arm64 PYTHON (e.g. python3.13)"
+                    " and its dependencies into the last --arm64-root, unless it has usr/bin/PYTHON already "
+                    "(needs apt-get; installs nothing on this machine)")
+    ap.add_argument("--arm64-suite", metavar="SUITE", help="the Debian suite --make-arm64-root takes PYTHON from "
+                    "(e.g. trixie for python3.13; default: this machine's sources.list)")
     ap.add_argument("--scratch", type=Path, help="work here (kept) instead of a temporary directory")
     return ap.parse_args(argv)
 
@@ -593,6 +662,24 @@ def select(args: argparse.Namespace) -> tuple[list[str], list[Runtime], list[Arc
         raise SystemExit(f"matrix.py: {e}") from None
 
 
+def arm64_setup(args: argparse.Namespace, scratch: Path) -> Arm64Roots | None:
+    """--make-arm64-root into the last --arm64-root (unless it has that Python), then the wrappers."""
+    roots = [r.resolve() for r in args.arm64_root]
+    if args.arm64_suite and not args.make_arm64_root:
+        raise SystemExit("matrix.py: --arm64-suite is for --make-arm64-root")
+    if args.make_arm64_root:
+        if not roots:
+            raise SystemExit("matrix.py: --make-arm64-root needs --arm64-root DIR")
+        if (roots[-1] / "usr" / "bin" / args.make_arm64_root).exists():
+            log(f"arm64 root {roots[-1]} has {args.make_arm64_root} already: reused")
+        else:
+            try:
+                make_arm64_root(roots[-1], args.make_arm64_root, args.arm64_suite)
+            except Failed as e:
+                raise SystemExit(f"matrix.py: making the arm64 root failed: {e}") from None
+    return arm64_wrappers(roots, scratch)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     packages, runtimes, arches = select(args)
@@ -600,16 +687,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise SystemExit("matrix.py: readelf (binutils) is needed")
     scratch = args.scratch or Path(tempfile.mkdtemp(prefix="lp-matrix-"))
     scratch.mkdir(parents=True, exist_ok=True)
-    if args.make_arm64_root:
-        if not args.arm64_root:
-            raise SystemExit("matrix.py: --make-arm64-root needs --arm64-root DIR")
-        try:
-            make_arm64_root(args.arm64_root.resolve(), args.make_arm64_root)
-        except Failed as e:
-            raise SystemExit(f"matrix.py: making the arm64 root failed: {e}") from None
-    arm64_env = arm64_wrappers(args.arm64_root.resolve(), scratch) if args.arm64_root else None
+    arm64 = arm64_setup(args, scratch)
     ctx = Context(cache=scratch / "lambdapack-cache", scratch=scratch,
-                  interpreters=find_interpreters(runtimes, arches, arm64_env))
+                  interpreters=find_interpreters(runtimes, arches, arm64.env if arm64 else None), arm64=arm64)
     cells = [(p, r, a) for r in runtimes for a in arches for p in packages]
     started = time.monotonic()
     results: list[Result] = []
@@ -635,6 +715,7 @@ def render(results: Sequence[Result], ctx: Context, elapsed: float) -> str:
                       for (r, a), i in ctx.interpreters.items()})
     head = [
         "lambdapack popular-packages matrix (bench/matrix.py)",
+        f"run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: matrix.py {' '.join(sys.argv[1:])}",
         f"lambdapack {_lambdapack_rev()}; uv {_first_line([uv_bin(), '--version'])}; "
         f"{_first_line(['readelf', '--version'])}",
         f"{len(results)} cells in {elapsed / 60:.1f} min; interpreters: " + "; ".join(interps),
@@ -644,9 +725,35 @@ def render(results: Sequence[Result], ctx: Context, elapsed: float) -> str:
         "GLIBC_ needed> or FAIL <problems>",
         "",
     ]
+    head[-1:-1] = arm64_header(results, ctx)
     body = [table(results), "", *summary(results)]
     n = notes(results)
     return "\n".join(head + body + (["", "notes:", *n] if n else []))
+
+
+def arm64_header(results: Sequence[Result], ctx: Context) -> list[str]:
+    """Which root each arm64 import ran from, on which glibc: newer than Amazon Linux's, so the import
+    cannot show a too-new GLIBC_ need; the readelf column checks that against the runtime's."""
+    out: list[str] = []
+    for name in sorted({r.runtime for r in results if r.arch == Arch.ARM64.value}):
+        interp = ctx.interpreters.get((name, Arch.ARM64.value))
+        if interp is None or ctx.arm64 is None:
+            continue
+        runtime = get_runtime(name)
+        root = ctx.arm64.roots.get(f"python{runtime.version}", Path("?"))
+        glibc = root_glibc(interp, ctx.scratch)
+        out.append(f"arm64 {name} imports: qemu-aarch64 -L {root} (Debian's arm64 python{runtime.version}, glibc "
+                   f"{glibc}): newer than the runtime's glibc {dotted(runtime.glibc)}, so only the readelf column "
+                   f"checks the glibc ceiling{root_debs(root, runtime.version)}")
+    qemu = shutil.which("qemu-aarch64") or shutil.which("qemu-aarch64-static")
+    return [f"arm64: {_first_line([qemu, '--version'])}", *out] if out and qemu else out
+
+
+def root_debs(root: Path, version: str) -> str:
+    """The .deb files --make-arm64-root unpacked that decide an import: interpreter, glibc, libstdc++."""
+    debs = root.parent / f"{root.name}.apt" / "debs"
+    names = [d.name for want in (f"python{version}_", "libc6_", "libstdc++6_") for d in sorted(debs.glob(f"{want}*.deb"))]
+    return f"; from {', '.join(names)}" if names else ""
 
 
 def _first_line(cmd: Sequence[str]) -> str:
