@@ -96,3 +96,11 @@ def test_no_pyproject_beside_the_lock(tmp_path: Path) -> None:
 ])
 def test_python_constraints_as_markers(constraint: str, marker: str | None) -> None:
     assert python_marker(constraint) == marker
+
+
+def test_pyproject_of_a_poetry_1_project_points_to_its_lock() -> None:
+    from lambdapack.resolve.pyprojectfile import read_pyproject
+
+    with pytest.raises(InputError) as e:
+        read_pyproject(LOCKS / "poetry1" / "pyproject.toml", ())
+    assert "no [project] table" in e.value.message and "--lock poetry.lock" in (e.value.hint or "")

@@ -26,7 +26,11 @@ def pyproject_requirements(data: dict[str, object], extras: tuple[str, ...], whe
 
     project = data.get("project")
     if not isinstance(project, dict):
-        raise InputError(f"{where} has no [project] table", "add [project] dependencies, or use -r")
+        tool = data.get("tool")
+        poetry = isinstance(tool, dict) and "poetry" in tool
+        raise InputError(f"{where} has no [project] table",
+                         "a Poetry project: pass --lock poetry.lock (run `poetry lock` first if there is none)"
+                         if poetry else "add [project] dependencies, or use -r")
     deps = project.get("dependencies", [])
     if "dependencies" in project.get("dynamic", []):
         raise InputError(
