@@ -5,13 +5,14 @@ from pathlib import Path
 import pytest
 
 from lambdapack.errors import InputError
-from lambdapack.resolve.inputs import (
-    find_default_input,
-    parse_requirements_text,
-    pyproject_requirements,
-    read_pyproject,
-    read_requirements_file,
-)
+from lambdapack.resolve.detect import choose_default_input
+from lambdapack.resolve.pyprojectfile import pyproject_requirements, read_pyproject
+from lambdapack.resolve.requirementsfile import parse_requirements_text, read_requirements_file
+
+
+def find_default_input(src: Path) -> Path | None:
+    choice = choose_default_input(src)
+    return choice.path if choice is not None else None
 
 
 def names(reqs: list) -> list[str]:  # type: ignore[type-arg]
@@ -100,7 +101,7 @@ def test_default_input_order(tmp_path: Path) -> None:
 import io  # noqa: E402
 import os  # noqa: E402
 
-from lambdapack.resolve.inputs import (  # noqa: E402
+from lambdapack.resolve.requirementsfile import (  # noqa: E402
     MAX_REQUIREMENTS_BYTES,
     absolute_includes,
     decode_requirements,

@@ -112,11 +112,13 @@ def _dependency_input_files(ctx: BuildContext) -> dict[str, str] | None:
         files["piped"] = dep_path.sha256
         files["piped-base"] = str(dep_path.base)
     elif dep_path is not None:
-        sibling = dep_path.with_name("pyproject.toml")
+        # A lock is read with its project file (uv export, the stale-lock checks): both key the build.
+        siblings = [dep_path.with_name(n) for n in ("pyproject.toml", "Pipfile")] if ctx.dep_kind == "lock" else []
         try:
             files[str(dep_path.resolve())] = file_sha256(dep_path)
-            if ctx.dep_kind == "lock" and sibling.is_file():  # uv export reads the project too
-                files[str(sibling)] = file_sha256(sibling)
+            for sibling in siblings:
+                if sibling.is_file():
+                    files[str(sibling)] = file_sha256(sibling)
         except OSError:
             return None
     return files

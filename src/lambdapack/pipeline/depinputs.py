@@ -8,14 +8,11 @@ from pathlib import Path
 
 from lambdapack.errors import UsageError
 from lambdapack.pipeline.options import BuildOptions
-from lambdapack.resolve.inputs import (
-    Piped,
-    Requirements,
-    piped_requirements,
-    read_pyproject,
-    read_requirements_file,
-)
+from lambdapack.resolve.detect import lock_format
+from lambdapack.resolve.inputs import Piped, Requirements
 from lambdapack.resolve.install import lock_export
+from lambdapack.resolve.pyprojectfile import read_pyproject
+from lambdapack.resolve.requirementsfile import piped_requirements, read_requirements_file
 
 __all__ = ["index_url", "load_inputs", "requirement_sources", "uv_requirements_file"]
 
@@ -52,8 +49,26 @@ def load_inputs(
     if kind == "pyproject":
         return read_pyproject(path, opts.extras)
     if kind == "lock":
-        return lock_export(uv, path, opts.extras, work / "lock-requirements.txt", env, opts.install)
+        return _read_lock(path, opts, uv, work / "lock-requirements.txt", env)
     raise UsageError(f"unknown dependency input kind {kind!r}")
+
+
+def _read_lock(path: Path, opts: BuildOptions, uv: str, out: Path, env: dict[str, str]) -> Requirements:
+    """A lock of any format as pinned requirements in `out` (uv.lock through `uv export`, the rest read here)."""
+    fmt = lock_format(path)
+    if fmt == "poetry":
+        from lambdapack.resolve.poetrylock import read_poetry_lock
+
+        return read_poetry_lock(path, opts.extras, out)
+    if fmt == "pipenv":
+        from lambdapack.resolve.pipfilelock import read_pipfile_lock
+
+        return read_pipfile_lock(path, opts.extras, out)
+    if fmt == "pylock":
+        from lambdapack.resolve.pylock import read_pylock
+
+        return read_pylock(path, opts.extras, out)
+    return lock_export(uv, path, opts.extras, out, env, opts.install)
 
 
 def uv_requirements_file(reqs: Requirements, work: Path) -> Path:

@@ -14,7 +14,9 @@ from lambdapack.errors import READING_SOURCE, InputError, UsageError, from_os_er
 from lambdapack.facts.runtimes import Runtime, get_arch, get_runtime, lifecycle, newest_supported
 from lambdapack.pack.zipwriter import check_writable
 from lambdapack.pipeline.options import BuildKind, BuildOptions, CompileMode, Progress
-from lambdapack.resolve.inputs import Piped, find_default_input, is_piped_path, read_piped
+from lambdapack.resolve.detect import choose_default_input, lock_format, refuse_lock_as_requirements
+from lambdapack.resolve.inputs import Piped
+from lambdapack.resolve.requirementsfile import is_piped_path, read_piped
 from lambdapack.target.tags import Target
 
 __all__ = ["Preflight", "default_output", "preflight"]
@@ -90,11 +92,10 @@ def _choose_inputs(opts: BuildOptions, kind: BuildKind, progress: Progress) -> t
     if given:
         return _given_input(*given[0])
     if opts.src is not None:
-        found = find_default_input(opts.src)
+        found = choose_default_input(opts.src)  # an unreadable Pipfile or Poetry project: InputError
         if found is not None:
-            dep_kind = {"uv.lock": "lock", "pyproject.toml": "pyproject"}.get(found.name, "requirements")
-            progress(f"dependencies: using {found} (found in the source directory)")
-            return dep_kind, found
+            progress(f"dependencies: using {found.path} ({found.note})")
+            return found.kind, found.path
     if kind.has_layer:
         raise UsageError("a layer needs dependencies: pass -r requirements.txt, --pyproject or --lock")
     progress("dependencies: none (no -r/--pyproject/--lock, none found in the source directory)")
@@ -117,6 +118,10 @@ def _given_input(dep_kind: str, path: Path) -> tuple[str, Path | Piped]:
         return dep_kind, read_piped(path, sys.stdin.buffer if sys.stdin is not None else None, Path.cwd())
     if not path.exists():
         raise InputError(f"{path} does not exist", "check the path given to -r / --pyproject / --lock")
+    if dep_kind == "requirements":
+        refuse_lock_as_requirements(path)
+    elif dep_kind == "lock":
+        lock_format(path)  # a name we cannot tell the format of: UsageError now, not after the work
     return dep_kind, path
 
 

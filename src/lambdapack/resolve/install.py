@@ -20,7 +20,8 @@ from packaging.utils import canonicalize_name
 
 from lambdapack.errors import BuildError, InputError, UsageError
 from lambdapack.host import processes
-from lambdapack.resolve.inputs import Requirements, parse_requirements_text
+from lambdapack.resolve.inputs import Requirements
+from lambdapack.resolve.requirementsfile import parse_requirements_text
 from lambdapack.resolve.uvfailure import hide_credentials, uv_cause
 from lambdapack.target.tags import Target
 
@@ -157,13 +158,16 @@ def compile_argv(
 
 
 def export_lock_argv(uv: str, project_dir: Path, extras: Sequence[str], out: Path) -> list[str]:
-    """uv.lock -> pinned requirements (no dev groups, no editable project itself)."""
+    """uv.lock -> pinned requirements (no dev groups, no editable project itself).
+
+    `--locked`: uv's own check that the lock still matches pyproject.toml; a stale lock is
+    an error, never a build of what the project no longer asks for (`stale_lock`)."""
     argv = [
         uv,
         "export",
         "--project",
         str(project_dir),
-        "--frozen",
+        "--locked",
         "--no-dev",
         "--no-editable",
         "--no-emit-project",
@@ -389,6 +393,9 @@ def lock_export(
     if res.timed_out:
         raise deadline_error(f"exporting {lock} with uv", limits, res.stderr)
     if res.returncode != 0:
+        if "needs to be updated" in res.stderr:  # uv's words for a lock that --locked refuses
+            raise InputError(f"{lock} is out of date with {project / 'pyproject.toml'}",
+                             "run `uv lock` to update it, then rebuild")
         raise InputError(
             f"cannot read {lock}: {uv_cause(res.stderr)}", "run `uv lock` to refresh the lock file"
         )

@@ -1,0 +1,234 @@
+"""Requirements files: read bounded and checked to be text, parsed as pip's parser would
+(continuations, comments, `-r` includes), and piped inputs (`-r -`, `-r <(...)`) read once."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+if TYPE_CHECKING:
+    from packaging.requirements import Requirement
+
+from lambdapack.errors import InputError
+from lambdapack.resolve.inputs import MAX_REQUIREMENTS_BYTES, STDIN_NAME, Piped, Requirements, display_path
+
+__all__ = [
+    "absolute_includes",
+    "decode_requirements",
+    "is_piped_path",
+    "parse_requirements_text",
+    "piped_requirements",
+    "read_piped",
+    "read_requirements_file",
+    "read_text_file",
+]
+
+
+def decode_requirements(data: bytes, name: str, what: str = "requirements file") -> str:
+    """The text of a requirements file (or another `what`), or an InputError saying why it is not one."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]  # Notepad's UTF-8 signature; pip skips it too
+    nul = data.find(b"\0")
+    if nul >= 0:
+        raise _not_text(name, what, data, nul, "a NUL byte")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise _not_text(name, what, data, e.start, "not UTF-8") from None
+
+
+def _not_text(name: str, what: str, data: bytes, offset: int, why: str) -> InputError:
+    line = data.count(b"\n", 0, offset) + 1
+    return InputError(
+        f"{name} is not a text {what}: byte {offset} (line {line}; bytes count from 0) is 0x{data[offset]:02x}, {why}",
+        f"pass a {what} saved as UTF-8 text (a file written by PowerShell's `>` is UTF-16: re-save it as UTF-8)",
+    )
+
+
+def _too_large(name: str, what: str) -> InputError:
+    return InputError(
+        f"{name} is larger than {MAX_REQUIREMENTS_BYTES // (1024 * 1024)} MiB, the limit for a {what}",
+        "check that it is the file you meant (a lock export of a large project is about 1 MB)",
+    )
+
+
+def _read_bounded(stream: BinaryIO, name: str, what: str = "requirements file") -> bytes:
+    """At most MAX_REQUIREMENTS_BYTES of `stream`, read once; one byte more is an error."""
+    chunks: list[bytes] = []
+    total = 0
+    while total <= MAX_REQUIREMENTS_BYTES:
+        chunk = stream.read(min(1 << 20, MAX_REQUIREMENTS_BYTES + 1 - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    if total > MAX_REQUIREMENTS_BYTES:
+        raise _too_large(name, what)
+    return b"".join(chunks)
+
+
+def read_text_file(path: Path, what: str = "requirements file") -> str:
+    """A requirements-like file's text, bounded and checked to be text. OSError propagates."""
+    with path.open("rb") as f:
+        st = os.fstat(f.fileno())
+        if stat.S_ISREG(st.st_mode) and st.st_size > MAX_REQUIREMENTS_BYTES:
+            raise _too_large(str(path), what)  # without reading it
+        return decode_requirements(_read_bounded(f, str(path), what), str(path), what)
+
+
+def is_piped_path(path: Path) -> bool:
+    """Whether `path` must be read exactly once by us: `-` (standard input), a pipe or
+    other non-regular file, or a /dev/fd/N or /proc path (bash's `<(...)`), which names
+    one of *our* descriptors and so means nothing to uv in its own process."""
+    text = str(path)
+    if text == STDIN_NAME:
+        return True
+    if text.startswith(("/dev/", "/proc/")):
+        return True
+    try:
+        return not stat.S_ISREG(path.stat().st_mode) and not path.is_dir()
+    except OSError:
+        return False  # the caller reports a missing file
+
+
+_INCLUDE_LINE = re.compile(r"^(\s*(?:-r|--requirement|-c|--constraint)(?:\s+|\s*=\s*))(\S+)(.*)$")
+
+
+def absolute_includes(text: str, base: Path) -> str:
+    """`text` with every relative -r/-c path made absolute against `base` (nothing else changes)."""
+    out: list[str] = []
+    for line in text.splitlines(keepends=True):
+        m = _INCLUDE_LINE.match(line)
+        if m is not None and not Path(m.group(2)).is_absolute() and "://" not in m.group(2):
+            line = f"{m.group(1)}{(base / m.group(2)).resolve()}{m.group(3)}"
+            if not line.endswith("\n"):
+                line += "\n"
+        out.append(line)
+    return "".join(out)
+
+
+def read_piped(path: Path, stdin: BinaryIO | None, base: Path) -> Piped:
+    """Read a piped requirements input exactly once (standard input when `path` is `-`);
+    `base` is the directory its relative paths mean (the caller's current directory)."""
+    name = display_path(path)
+    if str(path) == STDIN_NAME:
+        if stdin is None:
+            raise InputError("-r - reads requirements from standard input, but there is none",
+                             "pipe them in: cat requirements.txt | lambdapack build ... -r -")
+        data = _read_bounded(stdin, name)
+    else:
+        try:
+            with path.open("rb") as f:
+                data = _read_bounded(f, name)
+        except OSError as e:
+            raise InputError(
+                f"cannot read requirements from {path}: {e.strerror}",
+                "pass a readable file with -r, or pipe the requirements in with -r -",
+            ) from None
+    text = decode_requirements(data, name)
+    return Piped(path, absolute_includes(text, base), base)
+
+
+_OPTION_WITH_VALUE = re.compile(r"\s--hash[=\s]\S+")
+
+
+def _logical_lines(text: str) -> list[str]:
+    """Join backslash continuations and drop comments, as pip's parser does."""
+    out: list[str] = []
+    buf = ""
+    for raw in text.splitlines():
+        line = raw
+        if line.rstrip().endswith("\\"):
+            buf += line.rstrip()[:-1] + " "
+            continue
+        line = buf + line
+        buf = ""
+        # A comment starts at "#" preceded by whitespace or at line start.
+        line = re.sub(r"(^|\s)#.*$", "", line).strip()
+        if line:
+            out.append(line)
+    if buf.strip():
+        out.append(re.sub(r"(^|\s)#.*$", "", buf).strip())
+    return out
+
+
+def parse_requirements_text(text: str, base: Path, _seen: frozenset[Path] = frozenset()) -> list[Requirement]:
+    """Top-level named requirements of a requirements file (follows -r includes).
+
+    Options (--index-url, -c, --hash …) are uv's business; unnamed requirements
+    (paths, URLs without #egg=) are installed but cannot be name-checked.
+    """
+    # Imported here, not at the top: a no-change rebuild never parses requirements.
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    reqs: list[Requirement] = []
+    for line in _logical_lines(text):
+        m = re.match(r"^(-r|--requirement)[\s=]+(\S+)$", line)
+        if m:
+            inc = (base / m.group(2)).resolve()
+            if inc in _seen:
+                continue
+            try:
+                inc_text = read_text_file(inc)
+            except OSError as e:
+                raise InputError(
+                    f"cannot read {inc} (included from a requirements file): {e.strerror}",
+                    "fix the -r path; it is relative to the including file",
+                ) from None
+            reqs += parse_requirements_text(inc_text, inc.parent, _seen | {inc})
+            continue
+        if line.startswith("-"):
+            continue
+        line = _OPTION_WITH_VALUE.sub("", " " + line).strip()
+        try:
+            reqs.append(Requirement(line))
+        except InvalidRequirement:
+            if re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]*\s*(\[|[<>=!~;]|$)", line):
+                raise InputError(
+                    f"invalid requirement {line!r}",
+                    "use PEP 508 syntax, e.g. `requests>=2.31` or `six; python_version < '3.12'`",
+                ) from None
+            # A path or URL: uv installs it; we cannot know its name beforehand.
+            continue
+    return reqs
+
+
+def read_requirements_file(path: Path) -> Requirements:
+    try:
+        text = read_text_file(path)
+    except OSError as e:
+        raise InputError(
+            f"cannot read requirements file {path}: {e.strerror}",
+            "pass a readable requirements.txt with -r, or --pyproject / --lock",
+        ) from None
+    reqs = parse_requirements_text(text, path.parent, frozenset({path.resolve()}))
+    return Requirements("requirements", path, tuple(reqs), (), tuple(_included_files(text, path.parent)))
+
+
+def piped_requirements(piped: Piped, uv_file: Path) -> Requirements:
+    """Requirements of a piped input; `uv_file` (in the work directory) is written here."""
+    uv_file.write_text(piped.text, encoding="utf-8")
+    reqs = parse_requirements_text(piped.text, piped.base)
+    return Requirements("requirements", piped.given, tuple(reqs), (),
+                        tuple(_included_files(piped.text, piped.base)), uv_file)
+
+
+def _included_files(text: str, base: Path, seen: frozenset[Path] = frozenset()) -> list[Path]:
+    """Every file a requirements file pulls in (-r, -c), recursively."""
+    out: list[Path] = []
+    for line in _logical_lines(text):
+        m = re.match(r"^(-r|--requirement|-c|--constraint)[\s=]+(\S+)$", line)
+        if not m:
+            continue
+        inc = (base / m.group(2)).resolve()
+        if inc in seen:
+            continue
+        out.append(inc)
+        try:
+            out += _included_files(read_text_file(inc), inc.parent, seen | {inc})
+        except (OSError, InputError):
+            continue
+    return out
