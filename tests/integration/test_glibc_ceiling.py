@@ -15,7 +15,6 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from loopback import loopback
 from lp_helpers import clean_env, extract_elf_members, glibc_needs, require_readelf, run_lp
 
 USER, SECRET = "aws", "s3cr3t-T0ken"
@@ -107,15 +107,9 @@ def private_index(root: Path) -> Iterator[Served]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    served.url = f"http://{USER}:{SECRET}@127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with loopback(Handler) as port:
+        served.url = f"http://{USER}:{SECRET}@127.0.0.1:{port}"
         yield served
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _build(tmp: Path, runtime: str, *extra: str, env: dict[str, str] | None = None) -> tuple[Any, Path]:

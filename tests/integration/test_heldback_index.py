@@ -9,7 +9,6 @@ import contextlib
 import hashlib
 import http.server
 import json
-import threading
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from loopback import loopback
 from lp_helpers import Run, clean_env, run_lp
 
 USER, SECRET = "ci", "h3ld-T0ken-zz"
@@ -92,16 +92,10 @@ def index_server(root: Path, *, auth: bool = False) -> Iterator[Served]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     creds = f"{USER}:{SECRET}@" if auth else ""
-    served.url = f"http://{creds}127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with loopback(Handler) as port:
+        served.url = f"http://{creds}127.0.0.1:{port}"
         yield served
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def build(tmp: Path, *extra: str, runtime: str = "python3.12", reqs: str = "demo\n", src: Path | None = None) -> Run:
@@ -254,15 +248,9 @@ def json_index(root: Path) -> Iterator[Served]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    served.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with loopback(Handler) as port:
+        served.url = f"http://127.0.0.1:{port}"
         yield served
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_pep_691_json_index_and_a_find_links_page(tmp_path: Path) -> None:

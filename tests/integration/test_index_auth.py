@@ -6,11 +6,11 @@ against the index directly, python3.11 (Amazon Linux 2) through the glibc-ceilin
 from __future__ import annotations
 
 import http.server
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from loopback import loopback
 from lp_helpers import clean_env, run_lp, write_handler
 
 SECRET = "s3cretTOKEN"
@@ -36,14 +36,8 @@ class _Refusing(http.server.BaseHTTPRequestHandler):
 def refusing_index(request: pytest.FixtureRequest) -> Iterator[tuple[int, str, list[str | None]]]:
     seen: list[str | None] = []
     handler = type("Handler", (_Refusing,), {"status": request.param, "seen": seen})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield request.param, f"http://alice:{SECRET}@127.0.0.1:{server.server_address[1]}/simple/", seen
-    finally:
-        server.shutdown()
-        server.server_close()
+    with loopback(handler) as port:
+        yield request.param, f"http://alice:{SECRET}@127.0.0.1:{port}/simple/", seen
 
 
 @pytest.mark.parametrize("runtime", ["python3.12", "python3.11"])

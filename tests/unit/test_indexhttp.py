@@ -3,11 +3,11 @@ loopback servers, real urllib)."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
+from loopback import loopback
 
 from lambdapack.resolve.indexhttp import open_index
 
@@ -45,18 +45,9 @@ class _Handler(BaseHTTPRequestHandler):
 @pytest.fixture()
 def servers() -> Iterator[tuple[int, int]]:
     SEEN.clear()
-    a = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    b = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    _Handler.other_port = b.server_address[1]
-    threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in (a, b)]
-    for t in threads:
-        t.start()
-    try:
-        yield a.server_address[1], b.server_address[1]
-    finally:
-        for s in (a, b):
-            s.shutdown()
-            s.server_close()
+    with loopback(_Handler) as a, loopback(_Handler) as b:
+        _Handler.other_port = b
+        yield a, b
 
 
 def test_same_origin_redirect_keeps_the_credentials(servers: tuple[int, int]) -> None:
