@@ -8,8 +8,6 @@ interpreter, next to a real `--with-layer` zip of zeros sized so that the .pyc d
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ import pytest
 from host_pythons import need_interpreter
 from lp_helpers import lp_build_json, make_zero_layer, run_lp, write_handler
 from test_check_output import assert_valid, build_validator
+from wheels import write_wheel
 
 LIMIT = 262_144_000
 BASE = ["--runtime", "python3.12", "--arch", "x86_64"]
@@ -25,19 +24,6 @@ BASE = ["--runtime", "python3.12", "--arch", "x86_64"]
 
 def _module(n: int) -> bytes:
     return "".join(f"def f{j}(x):\n    return x * {j} + len('{j}' * 3)\n\n" for j in range(n)).encode()
-
-
-def _wheel(dest: Path, name: str, files: dict[str, bytes]) -> None:
-    dist = f"{name}-1.0.dist-info"
-    files = {**files, f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n".encode(),
-             f"{dist}/WHEEL": b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
-    record = "".join(
-        f"{p},sha256={base64.urlsafe_b64encode(hashlib.sha256(b).digest()).rstrip(b'=').decode()},{len(b)}\n"
-        for p, b in files.items()) + f"{dist}/RECORD,,\n"
-    with zipfile.ZipFile(dest / f"{name}-1.0-py3-none-any.whl", "w") as zf:
-        for p, b in files.items():
-            zf.writestr(p, b)
-        zf.writestr(f"{dist}/RECORD", record)
 
 
 def _pyc_by_top(zip_path: Path) -> dict[str, int]:
@@ -60,10 +46,10 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str], 
     (src / "helpers.py").write_bytes(_module(300))  # the user's own bytecode: never left out
     wheels = root / "wheels"
     wheels.mkdir()
-    _wheel(wheels, "fitbig", {"fitbig/__init__.py": b"", **{f"fitbig/m{i}.py": _module(400) for i in range(4)},
+    write_wheel(wheels, "fitbig", "1.0", files={"fitbig/__init__.py": b"", **{f"fitbig/m{i}.py": _module(400) for i in range(4)},
                               "fitbig/tests/__init__.py": b"",
                               **{f"fitbig/tests/test_{i}.py": _module(200) for i in range(2)}})
-    _wheel(wheels, "fitsmall", {"fitsmall/__init__.py": _module(300)})
+    write_wheel(wheels, "fitsmall", "1.0", files={"fitsmall/__init__.py": _module(300)})
     (root / "empty").mkdir()
     (root / "req.txt").write_text("fitbig\nfitsmall\n")
     deps = ["-r", str(root / "req.txt"), "--index-url", str(root / "empty"), "--find-links", str(wheels)]

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from loopback import loopback
 from lp_helpers import clean_env, extract_elf_members, glibc_needs, require_readelf, run_lp
+from wheels import write_wheel
 
 USER, SECRET = "aws", "s3cr3t-T0ken"
 _TAGS = {
@@ -36,38 +37,13 @@ _PROXY_UA = "lambdapack-index-proxy"
 _LOOPBACK_INDEX = re.compile(r"127\.0\.0\.1:\d+/\d+/")  # a page of the proxy, never to be shown
 
 
-def make_wheel(dest: Path, name: str, version: str, tag: str) -> Path:
-    """A valid wheel with one module that says its version."""
-    dist = f"{name}-{version}.dist-info"
-    files = {
-        f"{name}/__init__.py": f'VERSION = "{version}"\n'.encode(),
-        f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode(),
-        f"{dist}/WHEEL": ("Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: false\n"
-                          + "".join(f"Tag: {t}\n" for t in _expand(tag))).encode(),
-    }
-    record = "".join(
-        f"{p},sha256={base64.urlsafe_b64encode(hashlib.sha256(b).digest()).rstrip(b'=').decode()},{len(b)}\n"
-        for p, b in files.items()) + f"{dist}/RECORD,,\n"
-    path = dest / f"{name}-{version}-{tag}.whl"
-    with zipfile.ZipFile(path, "w") as zf:
-        for p, b in files.items():
-            zf.writestr(p, b)
-        zf.writestr(f"{dist}/RECORD", record)
-    return path
-
-
-def _expand(tag: str) -> list[str]:
-    py, abi, plats = tag.split("-")
-    return [f"{py}-{abi}-{p}" for p in plats.split(".")]
-
-
 def write_index(root: Path, name: str = "demo") -> Path:
     """A static PEP 503 tree: /simple/demo/index.html with relative links into /files/."""
     files = root / "files"
     files.mkdir(parents=True)
     links = []
     for version, tag in _TAGS.items():
-        whl = make_wheel(files, name, version, tag)
+        whl = write_wheel(files, name, version, tag)
         sha = hashlib.sha256(whl.read_bytes()).hexdigest()
         links.append(f'<a href="../../files/{whl.name}#sha256={sha}">{whl.name}</a><br/>')
     page = root / "simple" / name

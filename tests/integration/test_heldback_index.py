@@ -9,7 +9,6 @@ import contextlib
 import hashlib
 import http.server
 import json
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,31 +17,11 @@ from typing import Any
 import pytest
 from loopback import loopback
 from lp_helpers import Run, clean_env, run_lp
+from wheels import write_wheel
 
 USER, SECRET = "ci", "h3ld-T0ken-zz"
 AL2023_NOTE = "demo 2.0 ships only manylinux_2_35 wheels; python3.12 (Amazon Linux 2023) has glibc 2.34"
 TWO = {"demo": {"1.0": "manylinux_2_17_x86_64", "2.0": "manylinux_2_35_x86_64"}}
-
-
-def make_wheel(dest: Path, name: str, version: str, plat: str, requires: tuple[str, ...] = ()) -> Path:
-    """A valid wheel (METADATA, WHEEL, RECORD) with one module that says its version."""
-    dist = f"{name}-{version}.dist-info"
-    meta = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n" + "".join(
-        f"Requires-Dist: {r}\n" for r in requires)
-    files = {
-        f"{name}/__init__.py": f'VERSION = "{version}"\n'.encode(),
-        f"{dist}/METADATA": meta.encode(),
-        f"{dist}/WHEEL": f"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: false\nTag: py3-none-{plat}\n".encode(),
-    }
-    record = "".join(
-        f"{p},sha256={base64.urlsafe_b64encode(hashlib.sha256(b).digest()).rstrip(b'=').decode()},{len(b)}\n"
-        for p, b in files.items()) + f"{dist}/RECORD,,\n"
-    path = dest / f"{name}-{version}-py3-none-{plat}.whl"
-    with zipfile.ZipFile(path, "w") as zf:
-        for p, b in files.items():
-            zf.writestr(p, b)
-        zf.writestr(f"{dist}/RECORD", record)
-    return path
 
 
 def write_index(root: Path, projects: dict[str, dict[str, str]],
@@ -54,7 +33,7 @@ def write_index(root: Path, projects: dict[str, dict[str, str]],
     for name, versions in projects.items():
         links = []
         for version, plat in versions.items():
-            whl = make_wheel(files, name, version, plat, (requires or {}).get((name, version), ()))
+            whl = write_wheel(files, name, version, f"py3-none-{plat}", requires=(requires or {}).get((name, version), ()))
             sha = hashlib.sha256(whl.read_bytes()).hexdigest()
             links.append(f'<a href="../../files/{whl.name}#sha256={sha}">{whl.name}</a><br/>')
         (root / "simple" / name).mkdir()
