@@ -132,3 +132,21 @@ def test_the_no_change_rebuild_ignores_what_the_zip_ignores(tmp_path: Path) -> N
     _, fourth = _build(src, out)
     assert fourth["cached"] is False
     assert "server.log" in zip_names(out)
+
+
+def test_a_secret_is_an_error_until_gitignore_leaves_it_out(tmp_path: Path) -> None:
+    """The secrets check (LP402) still judges what ships; a .gitignore'd .env no longer ships."""
+    src = write_handler(tmp_path / "src")
+    (src / ".env").write_text("aws_secret_access_key = k9Jd8sLq2Wv7Xn3Bp5Rt1Yz6Mc4Fg0Hh2Aa9Qe1T\n", encoding="utf-8")
+    (src / "README.md").write_text("# x\n", encoding="utf-8")
+    argv = ["build", str(src), *TARGET, "-o", str(tmp_path / "out.zip"), "--no-compile", "--no-cache", "--format", "json"]
+    failed = run_lp(argv, cwd=tmp_path, env=clean_env({"UV_OFFLINE": "1"}))
+    assert failed.returncode == 1, failed.explain()
+    assert any(f["code"] == "LP402" and f["path"].endswith(".env") for f in failed.json["findings"])
+    assert failed.json["source_left_out"] == [{"path": "README.md", "reason": "packaging", "origin": "default",
+                                               "pattern": "README*"}]  # the failed build's report says it too
+    assert_valid(build_validator(), failed.json)
+    (src / ".gitignore").write_text(".env\n", encoding="utf-8")
+    _, data = _build(src, tmp_path / "out.zip")
+    assert zip_names(tmp_path / "out.zip") == ["lambda_function.py"]
+    assert {"path": ".env", "reason": ".gitignore", "origin": ".gitignore", "pattern": ".env"} in data["source_left_out"]
