@@ -80,6 +80,11 @@ def test_gitignore_pattern_semantics(lines: list[str], path: str, is_dir: bool, 
     assert _ignored(lines, path, is_dir=is_dir) is expected
 
 
+def test_a_byte_order_mark_is_not_part_of_the_first_pattern() -> None:
+    f = parse_ignore("\ufeff*.log\n", ".gitignore", ".gitignore", "")
+    assert f is not None and IgnoreRules((f,)).decide("a.log", False) is not None
+
+
 def test_comment_and_blank_lines_are_no_patterns() -> None:
     assert parse_line("# x") is None and parse_line("   ") is None and parse_line("") is None
     assert compile_lines(["# only", "", "  "]) is None

@@ -94,7 +94,7 @@ class IgnoreFile:
 
 def parse_ignore(text: str, kind: str, origin: str, base: str) -> IgnoreFile | None:
     """The patterns in `text`; None when it has none (only comments and blank lines)."""
-    spec = compile_lines(text.split("\n"))
+    spec = compile_lines(text.removeprefix("\ufeff").split("\n"))  # git skips a UTF-8 BOM too
     return IgnoreFile(kind, origin, base, spec) if spec is not None else None
 
 
