@@ -188,6 +188,15 @@ def test_an_ignored_symlink_out_of_the_tree_is_left_out_not_refused(tmp_path: Pa
         _walk(src)
 
 
+def test_a_linked_gitignore_is_not_read_as_git_does_not(tmp_path: Path) -> None:
+    shared = _tree(tmp_path / "shared", {"ignore": "*.log\n"})
+    src = _tree(tmp_path / "src", {"app.py": "", "a.log": ""})
+    (src / ".gitignore").symlink_to(shared / "ignore")
+    assert _walk(src)[0] == ["a.log", "app.py"]
+    (src / ".lambdapackignore").symlink_to(shared / "ignore")  # ours is followed: one file for many functions
+    assert _walk(src)[0] == ["app.py"]
+
+
 def test_an_unreadable_gitignore_is_a_clear_error(tmp_path: Path) -> None:
     import os
 

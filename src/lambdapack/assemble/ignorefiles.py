@@ -38,8 +38,8 @@ def folder_ignore_files(folder: str, rel: str, names: Iterable[str], offset: str
     for name in IGNORE_FILE_NAMES:
         if name in present:
             path = Path(folder, name)
-            if not path.is_file():
-                continue  # a folder named .gitignore: git ignores it too
+            if not path.is_file() or (name == GITIGNORE and path.is_symlink()):
+                continue  # a folder named .gitignore; a linked .gitignore, which git does not follow
             base = offset + (rel + "/" if rel else "")
             parsed = parse_ignore(_read(path), name, f"{rel}/{name}" if rel else name, base)
             if parsed is not None:
