@@ -4,7 +4,8 @@ that tree's `.git/info/exclude` and the `.gitignore` files of SRC_DIR's parents 
 
 Not read: git's global `core.excludesFile` (it differs per machine, so the same tree would
 give different zips on a laptop and in CI) and git's index (a tracked file that a
-`.gitignore` matches is still left out: re-include it with `!` in `.lambdapackignore`).
+`.gitignore` matches is still left out: re-include it with `!` in `.lambdapackignore`), nor a
+`.gitignore` that is a symlink (git does not follow one).
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ def starting_rules(src: Path) -> IgnoreRules:
     for depth in range(len(parts)):  # the parents of SRC_DIR, top first; SRC_DIR's own is walked
         base = "/".join(parts[:depth])
         gi = top.joinpath(*parts[:depth], GITIGNORE)
-        if gi.is_file():
+        if gi.is_file() and not gi.is_symlink():
             parsed = parse_ignore(_read(gi), GITIGNORE, str(gi), base + "/" if base else "")
             if parsed is not None:
                 files.append(parsed)
