@@ -50,6 +50,7 @@ def split(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         for dp, dns, fs in os.walk(src)
         if "__pycache__" not in Path(dp).parts
         for f in fs
+        if not (dp == str(src) and f == "requirements.txt")  # a packaging file: left out (README)
     )
     return {"fn": fn, "layer": lay, "data": data, "sources": sources}
 

@@ -7,6 +7,7 @@ dependencies under `python/`, the first of Lambda's Python folders in /opt.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import os
 import stat
@@ -14,6 +15,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from lambdapack.assemble.ignore import PACKAGING_REASON, IgnoreRules, LeftOut, kept, packaging_rule
+from lambdapack.assemble.ignorefiles import folder_ignore_files, starting_rules
 from lambdapack.assemble.patterns import PathPattern
 from lambdapack.errors import InputError
 from lambdapack.resolve.distributions import Distribution, read_distributions
@@ -111,23 +114,28 @@ class _Dir:
     chain: tuple[tuple[str, str], ...]
     start: str
     external: str | None  # the target outside SRC_DIR that led here (--follow-external-links)
+    rules: IgnoreRules  # the ignore files in force here (assemble/ignore.py)
 
 
 @dataclass(frozen=True)
 class SourceOptions:
     """How the user's source tree is walked: where its files go in the zip (`prefix`),
-    what is left out (--exclude-tests, --exclude, outputs and caches in `skip_paths`),
-    and whether links out of SRC_DIR are followed (--follow-external-links)."""
+    what is left out (--exclude-tests, --exclude, outputs and caches in `skip_paths`; ignore
+    files and packaging files unless `ignore_files` is off, `keeps` (--keep) shipping some
+    anyway), and whether links out of SRC_DIR are followed (--follow-external-links)."""
 
     prefix: str = ""
     exclude_tests: bool = False
     extra_excludes: Sequence[str] = ()
     skip_paths: Iterable[Path] = ()
     follow_external_links: bool = False
+    keeps: Sequence[str] = ()
+    ignore_files: bool = True
 
 
 def source_entries(
-    src: Path, options: SourceOptions = SourceOptions(), *, notes: list[str] | None = None
+    src: Path, options: SourceOptions = SourceOptions(), *, notes: list[str] | None = None,
+    left_out: list[LeftOut] | None = None,
 ) -> list[StagedFile]:
     """The user's code, minus VCS folders, caches, virtualenvs and our own outputs.
 
@@ -138,11 +146,16 @@ def source_entries(
     outside SRC_DIR is an InputError (it may be ~/.aws/credentials) unless
     `follow_external_links`; then each file it brings gets a note. Dangling links, link
     cycles, FIFOs, sockets and devices are skipped with a note (special files are never
-    opened: a FIFO blocks forever). Notes are appended to `notes`.
+    opened: a FIFO blocks forever). Notes are appended to `notes`; what `.gitignore`,
+    `.lambdapackignore` and the packaging rules left out, to `left_out` (assemble/ignore.py).
 
     The walk is iterative and resolves only symlinks, so it is linear in the tree's size.
     """
-    return _SourceWalk(src, options, notes if notes is not None else []).run()
+    walk = _SourceWalk(src, options, notes if notes is not None else [])
+    out = walk.run()
+    if left_out is not None:
+        left_out.extend(walk.left_out)
+    return out
 
 
 class _SourceWalk:
@@ -160,9 +173,12 @@ class _SourceWalk:
         self.said = notes
         self.outside: list[tuple[str, str]] = []  # (link, target) leaving SRC_DIR
         self.out: list[StagedFile] = []
+        self.keeps = [PathPattern(p) for p in options.keeps]
+        self.left_out: list[LeftOut] = []
 
     def run(self) -> list[StagedFile]:
-        stack = [_Dir(os.fspath(self.src), "", self.root_real, (), self.root_real, None)]
+        rules = starting_rules(self.src) if self.options.ignore_files else IgnoreRules()
+        stack = [_Dir(os.fspath(self.src), "", self.root_real, (), self.root_real, None, rules)]
         while stack:
             d = stack.pop()
             try:
@@ -172,6 +188,9 @@ class _SourceWalk:
                 raise _walk_error(err, d.disk) from None
             if d.rel and any(e.name == "pyvenv.cfg" for e in listing):
                 continue  # a virtualenv, whatever its name
+            if self.options.ignore_files:
+                d = dataclasses.replace(d, rules=d.rules.adding(
+                    folder_ignore_files(d.disk, d.rel, (e.name for e in listing), d.rules.offset)))
             subdirs: list[_Dir] = []
             for e in listing:
                 sub = self._visit(d, e)
@@ -185,7 +204,7 @@ class _SourceWalk:
     def _visit(self, d: _Dir, e: os.DirEntry[str]) -> _Dir | None:
         """Take one listed entry: a file is added, a directory to walk is returned."""
         rel = f"{d.rel}/{e.name}" if d.rel else e.name
-        if _name_excluded(rel, self.compiled):
+        if _name_excluded(rel, self.compiled) or self._ignored(d, e, rel):
             return None
         found = self._resolve(d, e, rel)
         if found is None:
@@ -197,12 +216,12 @@ class _SourceWalk:
             if self.options.exclude_tests and not d.rel and e.name in TEST_DIRS:
                 return None
             if not link:
-                return _Dir(e.path, rel, real, d.chain, d.start, external)
+                return _Dir(e.path, rel, real, d.chain, d.start, external, d.rules)
             spans = (*d.chain, (d.start, d.real))
             if any(_inside(end, real) and _inside(real, start) for start, end in spans):
                 self.said.append(f"{rel}: skipped, a symlink to {real}, which contains it (a link cycle)")
                 return None
-            return _Dir(real, rel, real, spans, real, external)
+            return _Dir(real, rel, real, spans, real, external, d.rules)
         if not stat.S_ISREG(st.st_mode):
             self.said.append(f"{rel}: skipped, {_special_kind(st.st_mode)}")
             return None
@@ -212,6 +231,26 @@ class _SourceWalk:
         path = Path(real if link else e.path)
         self.out.append(StagedFile(self.options.prefix + rel, path, _executable(st), st.st_size, dist))
         return None
+
+    def _ignored(self, d: _Dir, e: os.DirEntry[str], rel: str) -> bool:
+        """Left out by an ignore file or a packaging rule (and recorded), unless --keep ships it.
+        A symlink matches as a file, as in git; an output or cache already skipped is not recorded."""
+        if not self.options.ignore_files or (self.keeps and kept(rel, self.keeps)):
+            return False
+        try:
+            is_dir = e.is_dir(follow_symlinks=False)
+        except OSError:
+            return False  # _resolve reports it
+        why = d.rules.decide(rel, is_dir) if d.rules.files else None
+        if why is None and not is_dir:
+            rule = packaging_rule(rel)
+            why = LeftOut(rel, PACKAGING_REASON, "default", rule) if rule is not None else None
+        if why is None:
+            return False
+        if not e.is_symlink() and os.path.normcase(os.path.join(d.real, e.name)) in self.skip:  # noqa: PTH118
+            return True  # our own output (a zip beside the code): skipped as before, not "left out"
+        self.left_out.append(why)
+        return True
 
     def _resolve(
         self, d: _Dir, e: os.DirEntry[str], rel: str

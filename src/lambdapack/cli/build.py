@@ -114,7 +114,8 @@ def _add_output_files(out: argparse._ArgumentGroup) -> None:
         help="what to leave out of the dependencies (default safe); the exact lists are in the README",
     )
     out.add_argument("--keep", action="append", metavar="PATTERN",
-                     help="never remove or strip matching dependency files (wins over --slim and --exclude)")
+                     help="never remove or strip matching dependency files (wins over --slim and --exclude), and "
+                          "ship matching source files that .gitignore, .lambdapackignore or the packaging rules left out")
     out.add_argument("--exclude-runtime-provided", action="store_true", default=None,
                      help="drop boto3, botocore, s3transfer, jmespath (and what only they need): the runtime has them")
     comp = out.add_mutually_exclusive_group()

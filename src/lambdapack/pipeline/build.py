@@ -23,7 +23,7 @@ from lambdapack.pipeline.cachekeys import inputs_key_of
 from lambdapack.pipeline.context import BuildContext
 from lambdapack.pipeline.options import BuildOptions, Progress
 from lambdapack.pipeline.preflight import Preflight, preflight
-from lambdapack.pipeline.result import BuildResult
+from lambdapack.pipeline.result import BuildFailed, BuildResult
 from lambdapack.pipeline.reuse import from_inputs_pointer
 from lambdapack.pipeline.sources import read_sources
 
@@ -82,7 +82,14 @@ def _build_in(ctx: BuildContext) -> BuildResult:
     if ctx.cache is not None and key is not None and not ctx.opts.refresh:
         done = from_inputs_pointer(ctx, ctx.cache, key)
         if done is not None:
+            done.source_left_out = src.left_out
             return done
     from lambdapack.pipeline.fullbuild import build_fully
 
-    return build_fully(ctx, src, key)
+    try:
+        result = build_fully(ctx, src, key)
+    except BuildFailed as e:  # its report (--format json) says what was left out too
+        e.result.source_left_out = src.left_out
+        raise
+    result.source_left_out = src.left_out
+    return result

@@ -12,6 +12,7 @@ from lambdapack.pipeline.sizereports import report_json
 from lambdapack.target.tags import Target
 
 if TYPE_CHECKING:
+    from lambdapack.assemble.ignore import LeftOut
     from lambdapack.inspect.smoke import SmokeResult
     from lambdapack.report.sizes import SizeReport
     from lambdapack.resolve.distributions import Distribution
@@ -70,6 +71,7 @@ class BuildResult:
     without_bytecode: list[WithoutBytecode] = field(default_factory=list)  # left out to fit the limit
     uv_platform: str | None = None  # what uv resolved for (None: the target's own uv platform)
     glibc_ceiling: str | None = None  # the glibc the index pages were cut to (resolve/ceiling.py)
+    source_left_out: list[LeftOut] = field(default_factory=list)  # by .gitignore & co (assemble/ignore.py)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -104,6 +106,7 @@ class BuildResult:
             "slim": {"saved_bytes": sum(self.saved_by_dist.values()), "by_distribution": dict(self.saved_by_dist),
                      "notes": list(self.slim_notes)},
             "without_bytecode": [w.as_dict() for w in self.without_bytecode],
+            "source_left_out": [x.as_dict() for x in self.source_left_out],
         }
 
 

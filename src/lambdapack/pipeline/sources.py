@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lambdapack.assemble.ignore import LeftOut, left_out_line
 from lambdapack.assemble.stage import SourceOptions, source_entries
 from lambdapack.cache.keys import files_key
 from lambdapack.pack.members import file_sha256
@@ -28,22 +29,26 @@ class Sources:
     code_shas: dict[str, str]  # arcname -> content sha256
     interp: Interpreter | None  # found for the target's version (None with --no-compile)
     layer_shas: list[str]  # content keys of the --with-layer zips (empty without a cache)
+    left_out: list[LeftOut]  # what .gitignore, .lambdapackignore and the packaging rules left out
 
 
 def read_sources(ctx: BuildContext) -> Sources:
-    code = _code_entries(ctx)
+    left_out: list[LeftOut] = []
+    code = _code_entries(ctx, left_out)
     code_shas = {e.arcname: file_sha256(e.path) for e in code}
     # Looked up once: the inputs key names it, and bytecode is compiled with it.
     interp = (find_interpreter_cached(ctx.target.runtime.python, ctx.cache)
               if ctx.compile is not CompileMode.OFF else None)
     # --with-layer zips can be large: hashed once, for both cache keys (they opened fine above).
     layer_shas = [_layer_digest(p) for p in ctx.opts.attach_layers] if ctx.cache is not None else []
-    return Sources(code, code_shas, interp, layer_shas)
+    return Sources(code, code_shas, interp, layer_shas, left_out)
 
 
-def _code_entries(ctx: BuildContext) -> list[StagedFile]:
+def _code_entries(ctx: BuildContext, left_out: list[LeftOut]) -> list[StagedFile]:
     """The user's source files that go into the function zip (none for a layer); the
-    walk's notes (skipped special files, files from outside SRC_DIR) go to the warnings."""
+    walk's notes (skipped special files, files from outside SRC_DIR) go to the warnings,
+    what the ignore and packaging rules left out to `left_out` and one progress line.
+    The same walk feeds the no-change shortcut's key, so an ignored file never counts."""
     opts = ctx.opts
     if opts.src is None or not ctx.kind.has_code:
         return []
@@ -55,8 +60,13 @@ def _code_entries(ctx: BuildContext) -> list[StagedFile]:
         extra_excludes=opts.excludes,
         skip_paths=[p for p in skip if p.exists()],
         follow_external_links=opts.follow_external_links,
+        keeps=opts.keeps,
     )
-    return source_entries(opts.src, options, notes=ctx.warnings)
+    code = source_entries(opts.src, options, notes=ctx.warnings, left_out=left_out)
+    line = left_out_line(left_out)
+    if line is not None:
+        ctx.say(line)
+    return code
 
 
 def _layer_digest(path: Path) -> str:
