@@ -159,6 +159,9 @@ def test_config_flag_picks_the_file(tmp_path: Path) -> None:
     write(tmp_path / "other" / "pyproject.toml", '[project]\nname = "x"\n')
     assert "has no [tool.lambdapack] table" in error_of(tmp_path, Path("other/pyproject.toml")).message
     assert error_of(tmp_path, Path("missing.toml")).message == "missing.toml: no such config file"
+    assert error_of(tmp_path, Path("conf")).message == "conf: is a directory, not a config file"
+    (tmp_path / "conf" / "latin1.toml").write_bytes(b'handler = "caf\xe9.main"\n')
+    assert error_of(tmp_path, Path("conf/latin1.toml")).message == "conf/latin1.toml: not UTF-8 text (byte 14)"
 
 
 def test_both_files_in_one_directory_is_an_error(tmp_path: Path) -> None:

@@ -64,11 +64,13 @@ def _pyproject_table(pyproject: Path, cwd: Path) -> Mapping[str, object] | None:
     # Skip the parse of pyproject.toml files that cannot mention us: an unrelated, broken one in a
     # parent directory must not fail every build below it.
     try:
-        if b"lambdapack" not in pyproject.read_bytes():
-            return None
+        data = pyproject.read_bytes()
     except OSError:
         return None  # unreadable and not ours to judge: the search goes on
-    return lambdapack_table(read_toml(pyproject, _shown(pyproject, cwd)), pyproject, _shown(pyproject, cwd))
+    if b"lambdapack" not in data:
+        return None
+    shown = _shown(pyproject, cwd)
+    return lambdapack_table(parse_toml(data, shown), pyproject, shown)
 
 
 def lambdapack_table(data: Mapping[str, object], path: Path, shown: str | None = None) -> Mapping[str, object] | None:
@@ -84,7 +86,7 @@ def lambdapack_table(data: Mapping[str, object], path: Path, shown: str | None =
 
 
 def read_toml(path: Path, shown: str) -> dict[str, object]:
-    """The one read of a config file."""
+    """The read of a config file that must be one (given, or a lambdapack.toml found)."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -94,6 +96,11 @@ def read_toml(path: Path, shown: str) -> dict[str, object]:
                          f"pass {show_path(path / STANDALONE)} or {show_path(path / PYPROJECT)}") from None
     except OSError as e:
         raise from_os_error(e, _READING, path) from e
+    return parse_toml(data, shown)
+
+
+def parse_toml(data: bytes, shown: str) -> dict[str, object]:
+    """The file's TOML; a file that is not is a one-line error."""
     try:
         return tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError as e:
