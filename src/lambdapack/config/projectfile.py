@@ -30,11 +30,12 @@ def load_project(config: Path | None, cwd: Path) -> Project:
     """The project of `--config FILE`, else of the file found from `cwd` upwards, else an empty one."""
     if config is not None:
         path = cwd / config
-        table = lambdapack_table(read_toml(path, _shown(path, cwd)), path, _shown(path, cwd))
+        shown = _shown(path, cwd)
+        table = lambdapack_table(read_toml(path, shown), path, shown)
         if table is None:
-            raise UsageError(f"--config {config}: {config} has no [tool.lambdapack] table",
+            raise UsageError(f"{shown}: has no [tool.lambdapack] table (given with --config)",
                              "add one, or pass the lambdapack.toml or pyproject.toml that has it")
-        return parse_project(table, path, _shown(path, cwd))
+        return parse_project(table, path, shown)
     for directory in (cwd, *cwd.parents):
         found = _config_in(directory, cwd)
         if found is not None:
