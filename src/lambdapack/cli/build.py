@@ -17,6 +17,7 @@ from lambdapack.cli.arguments import add_format, add_target
 from lambdapack.cli.buildsummary import print_build
 from lambdapack.cli.progress import progress
 from lambdapack.cli.style import print_error
+from lambdapack.config.projectfile import load_project
 from lambdapack.config.settings import Layers, build_options
 from lambdapack.errors import LambdapackError, exit_codes_help, from_os_error
 from lambdapack.pipeline.build import build
@@ -34,7 +35,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     b.add_argument("src", nargs="?", type=Path, metavar="SRC_DIR", help="your handler code")
-    add_target(b)
+    add_target(b, required=False)
+    b.add_argument("--config", type=Path, metavar="FILE",
+                   help="the project config: a lambdapack.toml, or a pyproject.toml with [tool.lambdapack] "
+                   "(default: the first found from the current directory upwards); see docs/config.md")
     kind = b.add_mutually_exclusive_group()
     kind.add_argument("--layer", action="store_true", help="build a layer zip (dependencies under python/)")
     kind.add_argument(
@@ -191,7 +195,8 @@ def run(args: argparse.Namespace) -> int:
     say = progress(args.quiet or args.format == "json")
     try:
         try:
-            opts = build_options(Layers(flags=given_flags(args), environ=os.environ))
+            project = load_project(args.config, Path.cwd())
+            opts = build_options(Layers(flags=given_flags(args), environ=os.environ, file=project.defaults))
             if args.report is not None:
                 from lambdapack.pack.zipwriter import check_writable
 

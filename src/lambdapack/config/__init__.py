@@ -1,1 +1,1 @@
-"""Where a build's settings come from: defaults, a config-file section, the environment, flags."""
+"""Where a build's settings come from: defaults, the project config file (its defaults and a function's section), the environment, flags."""

@@ -1,8 +1,9 @@
-"""The config seam: defaults, then a config-file section, then environment variables, then CLI flags.
+"""The config seam: built-in defaults, then the config file's defaults, then a function's own
+section, then environment variables, then CLI flags (docs/config.md is the reference).
 
 Each setting is declared once in :data:`SETTINGS` (name, flag, environment variables, type,
 default); :func:`build_options` turns the layers into today's ``BuildOptions``. No file is
-read here: the caller passes the section as a mapping (the project config file comes later).
+read here: the caller passes the file's sections as mappings (config.projectfile reads them).
 
 Some variables are read, validated and defaulted by the layer that uses them, lazily and with
 messages that name the variable (``resolve_limits`` for the timeouts, the build for the cache's
@@ -29,7 +30,8 @@ class Source(enum.Enum):
     """Where a setting's value came from, lowest precedence first."""
 
     DEFAULT = "default"
-    FILE = "file"
+    FILE = "file"  # the config file's defaults ([tool.lambdapack])
+    FUNCTION = "function"  # the function's own section ([tool.lambdapack.functions.NAME])
     ENV = "env"
     FLAG = "flag"
 
@@ -156,6 +158,20 @@ class Layers:
     flags: Mapping[str, object] = field(default_factory=dict)
     environ: Mapping[str, str] = field(default_factory=dict)
     file: Mapping[str, object] = field(default_factory=dict)
+    function: Mapping[str, object] = field(default_factory=dict)
+
+
+# One choice spelled three ways: the highest layer that names any of them decides all three, so a
+# function's `lock` replaces the file's `requirements` (and --lock both) instead of conflicting.
+DEPENDENCY_SOURCES = ("requirements", "pyproject", "lock")
+
+
+def _dependency_source_layer(layers: Layers) -> Source | None:
+    for source, given in ((Source.FLAG, layers.flags), (Source.FUNCTION, layers.function),
+                          (Source.FILE, layers.file)):
+        if any(name in given for name in DEPENDENCY_SOURCES):
+            return source
+    return None
 
 
 def _env_var(setting: Setting, environ: Mapping[str, str]) -> str | None:
@@ -163,11 +179,17 @@ def _env_var(setting: Setting, environ: Mapping[str, str]) -> str | None:
 
 
 def source_of(setting: Setting, layers: Layers) -> Source:
-    """Which layer decides the setting: flag > env > file > default."""
+    """Which layer decides the setting: flag > env > function section > file defaults > default."""
+    if setting.name in DEPENDENCY_SOURCES:
+        decides = _dependency_source_layer(layers)
+        given = {Source.FLAG: layers.flags, Source.FUNCTION: layers.function, Source.FILE: layers.file}
+        return decides if decides is not None and setting.name in given[decides] else Source.DEFAULT
     if setting.name in layers.flags:
         return Source.FLAG
     if _env_var(setting, layers.environ) is not None:
         return Source.ENV
+    if setting.name in layers.function:
+        return Source.FUNCTION
     if setting.name in layers.file:
         return Source.FILE
     return Source.DEFAULT
@@ -186,7 +208,8 @@ def value_of(setting: Setting, layers: Layers) -> Any:
         assert var is not None
         raw, label, hint = layers.environ[var], f"{var}={layers.environ[var]!r}", f"set {var} again, or unset it"
     else:
-        raw, label = layers.file[setting.name], f"config {setting.name}={layers.file[setting.name]!r}"
+        section = layers.function if source is Source.FUNCTION else layers.file
+        raw, label = section[setting.name], f"config {setting.name}={section[setting.name]!r}"
         hint = f"fix {setting.name} in the config file"
     try:
         return setting.parse(raw)
@@ -196,7 +219,7 @@ def value_of(setting: Setting, layers: Layers) -> Any:
 
 def _handed_down(setting: Setting, layers: Layers) -> Any:
     """The value to pass on; None where the layer below reads the environment and default itself."""
-    if setting.read_below and source_of(setting, layers) not in (Source.FLAG, Source.FILE):
+    if setting.read_below and source_of(setting, layers) not in (Source.FLAG, Source.FUNCTION, Source.FILE):
         return None
     return value_of(setting, layers)
 
@@ -211,7 +234,8 @@ def build_options(layers: Layers) -> BuildOptions:
         (install if group == "install" else top)[name] = value
     for required in ("runtime", "arch"):
         if top[required] is None:
-            raise UsageError(f"no {required} given", f"pass --{required}")
+            raise UsageError(f"no {required} given",
+                             f"pass --{required}, or set {required} in [tool.lambdapack] or lambdapack.toml")
     return BuildOptions(**top, dep_excludes=top["excludes"], install=InstallOptions(**install))
 
 
