@@ -63,8 +63,9 @@ EXIT_CODES: tuple[ExitCode, ...] = (
     ExitCode(2, {
         "build": "bad usage or input: unknown runtime/arch, a runtime whose updates AWS blocks (without "
                  "--allow-blocked-runtime), unreadable requirements, a package that does not "
-                 "exist, an index that refuses the credentials (401/403), conflicting pins, a path given that "
-                 "cannot be used (not a directory, a directory, too long, permission denied)",
+                 "exist, an index that refuses the credentials (401/403), conflicting pins, a config file that "
+                 "cannot be read or names an unknown key, a path given that cannot be used (not a directory, "
+                 "a directory, too long, permission denied)",
         "check": "could not check: bad usage or input (an unknown runtime/arch, a corrupt archive)",
         "smoke": "bad usage or input",
         "why": "bad usage",
