@@ -7,8 +7,11 @@ import contextlib
 import os
 import re
 import stat
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 if TYPE_CHECKING:
     from packaging.requirements import Requirement
@@ -20,6 +23,7 @@ __all__ = [
     "absolute_includes",
     "decode_requirements",
     "is_piped_path",
+    "local_directories",
     "parse_requirements_text",
     "piped_requirements",
     "read_piped",
@@ -27,6 +31,7 @@ __all__ = [
     "read_text_file",
     "split_line_options",
     "uv_requirements_text",
+    "with_built_wheels",
     "write_uv_copies",
 ]
 
@@ -347,3 +352,49 @@ def _file_level(opt: str, value: str, name: str | None, req: str, where: str) ->
         f"{where}: {req!r} sets {opt}, which uv (the installer lambdapack runs) cannot take per requirement",
         "drop the option from that line; build settings for one package go in its pyproject.toml",
     )
+
+
+_EDITABLE = re.compile(r"^(?:-e|--editable)(?:\s+|\s*=\s*)")
+_EXTRAS = re.compile(r"(\[[^\]]*\])$")
+
+
+def _local_directory(line: str, cwd: Path) -> tuple[Path, str] | None:
+    """The local directory a requirement line names (`./pkg`, `-e ./pkg`, `file:///abs/pkg`,
+    `name @ file:///abs/pkg`), with its `[extras]`; relative paths mean `cwd`, as for uv and pip."""
+    if line.startswith("-") and not _EDITABLE.match(line):
+        return None  # an option line (-r, --index-url, ...): uv's business
+    req = split_line_options(_EDITABLE.sub("", line, count=1))[0].split(";")[0].strip()
+    where = req.split(" @ ", 1)[1].strip() if " @ " in req else req
+    extras = ""
+    m = _EXTRAS.search(where)
+    if m is not None and " @ " not in req:
+        where, extras = where[: m.start()], m.group(1)
+    if where.startswith("file:"):
+        path = Path(url2pathname(urlsplit(where).path))
+    elif where.startswith((".", "/", "~")) or os.sep in where:
+        path = Path(where).expanduser()
+    else:
+        return None
+    path = cwd / path
+    return (path.resolve(), extras) if path.is_dir() else None
+
+
+def local_directories(text: str, cwd: Path) -> list[Path]:
+    """The local directories `text`'s requirement lines name: the user's own code, which
+    lambdapack builds into wheels itself (includes are not followed)."""
+    found = (_local_directory(line, cwd) for line in _logical_lines(text) if not _INCLUDE_LINE.match(line))
+    return list(dict.fromkeys(d for d, _ in filter(None, found)))
+
+
+def with_built_wheels(text: str, cwd: Path, base: Path, wheels: Mapping[Path, Path]) -> str:
+    """`text` with each local-directory line replaced by the wheel built from it (installed
+    non-editably, so `-e` goes) and relative includes made absolute against `base` (pure but for
+    the directory checks)."""
+    out: list[str] = []
+    for line in _logical_lines(text):
+        found = None if _INCLUDE_LINE.match(line) else _local_directory(line, cwd)
+        if found is not None and found[0] in wheels:
+            marker = line.split(";", 1)[1].strip() if ";" in line else ""
+            line = f"{wheels[found[0]]}{found[1]}" + (f" ; {marker}" if marker else "")
+        out.append(line)
+    return absolute_includes("\n".join(out) + "\n", base)
