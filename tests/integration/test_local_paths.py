@@ -6,6 +6,7 @@ directory of wheels the test writes."""
 
 from __future__ import annotations
 
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -115,3 +116,30 @@ def test_a_local_package_whose_build_fails_names_it(tmp_path: Path) -> None:
     assert r.returncode == 1, r.explain()  # type: ignore[attr-defined]
     assert f"building the local package {pkg} into a wheel failed" in r.stderr, r.stderr  # type: ignore[attr-defined]
     assert not out.exists()
+
+
+def test_a_path_member_of_a_uv_lock_is_built_from_the_project_not_the_current_directory(
+    tmp_path: Path, uv_cmd: list[str]
+) -> None:
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    _local_package(proj, "shared", requires=("alpha",))
+    (proj / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "0"\nrequires-python = ">=3.11"\ndependencies = ["shared"]\n\n'
+        '[tool.uv.sources]\nshared = { path = "shared" }\n', encoding="utf-8")
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    write_wheel(wheels, "alpha", "1.0")
+    (tmp_path / "empty").mkdir()
+    locked = subprocess.run([*uv_cmd, "lock", "--index-url", str(tmp_path / "empty"), "--find-links", str(wheels)],
+                            cwd=proj, capture_output=True, text=True, timeout=120)
+    assert locked.returncode == 0, locked.stderr
+    write_handler(tmp_path / "src", "import shared, alpha")
+    out = tmp_path / "fn.zip"
+    r = run_lp(["build", str(tmp_path / "src"), "--lock", str(proj / "uv.lock"), *TARGET,
+                "--index-url", str(tmp_path / "empty"), "--find-links", str(wheels), "-o", str(out)],
+               cwd=tmp_path, timeout=300)  # not the project's directory: ./shared means proj/shared
+    assert r.returncode == 0, r.explain()
+    names = zip_names(out)
+    assert "shared/__init__.py" in names and "alpha/__init__.py" in names, names
+    assert not [n for n in names if n.endswith(".pth") or "__editable__" in n], names

@@ -43,3 +43,25 @@ def test_names_are_still_checked_with_options_on_the_line(tmp_path: Path) -> Non
     reqs = parse_requirements_text("numpy==2.0 --only-binary=:all:\nsix --prefer-binary\n", tmp_path)
     assert [r.name for r in reqs] == ["numpy", "six"]
     assert str(reqs[0].specifier) == "==2.0"
+
+
+def test_local_directories_and_their_wheels(tmp_path: Path) -> None:
+    (tmp_path / "shared").mkdir()
+    shared = tmp_path / "shared"
+    text = (f"./shared[x]\n-e ./shared\nfoo[y] @ {shared.as_uri()} ; python_version > '3'\n-r more.txt\n"
+            "--index-url https://example.invalid/simple\nsix==1.17\n./missing\n")
+    from lambdapack.resolve.requirementsfile import local_directories, with_built_wheels
+
+    assert local_directories(text, tmp_path) == [shared]
+    wheel = tmp_path / "w" / "shared-0.1-py3-none-any.whl"
+    assert with_built_wheels(text, tmp_path, tmp_path, {shared: wheel}).splitlines() == [
+        f"{wheel}[x]", str(wheel), f"foo[y] @ {wheel.as_uri()} ; python_version > '3'", f"-r {tmp_path / 'more.txt'}",
+        "--index-url https://example.invalid/simple", "six==1.17", "./missing"]
+
+
+def test_a_lock_exports_members_relative_to_its_project(tmp_path: Path) -> None:
+    from lambdapack.resolve.requirementsfile import absolute_local_paths
+
+    (tmp_path / "shared").mkdir()
+    assert absolute_local_paths("./shared\nalpha==1.0\n./shared[x] ; python_version > '3'\n", tmp_path) == (
+        f"{tmp_path / 'shared'}\nalpha==1.0\n{tmp_path / 'shared'}[x] ; python_version > '3'\n")

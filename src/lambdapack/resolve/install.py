@@ -22,6 +22,7 @@ from lambdapack.errors import BuildError, InputError, UsageError
 from lambdapack.host import processes
 from lambdapack.resolve.inputs import Requirements
 from lambdapack.resolve.requirementsfile import (
+    absolute_local_paths,
     local_directories,
     parse_requirements_text,
     read_text_file,
@@ -441,5 +442,9 @@ def lock_export(
         raise InputError(
             f"cannot read {lock}: {uv_cause(res.stderr)}", "run `uv lock` to refresh the lock file"
         )
-    reqs = parse_requirements_text(out.read_text(encoding="utf-8"), out.parent)
+    # uv writes workspace and path members relative to the project; uv pip install reads them
+    # relative to its own directory, so they are made absolute here.
+    text = absolute_local_paths(out.read_text(encoding="utf-8"), project)
+    out.write_text(text, encoding="utf-8")
+    reqs = parse_requirements_text(text, out.parent)
     return Requirements("lock", lock, tuple(reqs), tuple(extras))

@@ -21,6 +21,7 @@ from lambdapack.resolve.inputs import MAX_REQUIREMENTS_BYTES, STDIN_NAME, Piped,
 
 __all__ = [
     "absolute_includes",
+    "absolute_local_paths",
     "decode_requirements",
     "is_piped_path",
     "local_directories",
@@ -360,14 +361,15 @@ _EXTRAS = re.compile(r"(\[[^\]]*\])$")
 
 def _local_directory(line: str, cwd: Path) -> tuple[Path, str] | None:
     """The local directory a requirement line names (`./pkg`, `-e ./pkg`, `file:///abs/pkg`,
-    `name @ file:///abs/pkg`), with its `[extras]`; relative paths mean `cwd`, as for uv and pip."""
+    `name @ file:///abs/pkg`), and what goes before the wheel in the line that replaces it (a
+    name and its extras, `name[x] @ `) or after it (`[x]`); relative paths mean `cwd`, as for uv."""
     if line.startswith("-") and not _EDITABLE.match(line):
         return None  # an option line (-r, --index-url, ...): uv's business
     req = split_line_options(_EDITABLE.sub("", line, count=1))[0].split(";")[0].strip()
-    where = req.split(" @ ", 1)[1].strip() if " @ " in req else req
+    named, _, where = req.rpartition(" @ ")
     extras = ""
     m = _EXTRAS.search(where)
-    if m is not None and " @ " not in req:
+    if m is not None and not named:
         where, extras = where[: m.start()], m.group(1)
     if where.startswith("file:"):
         path = Path(url2pathname(urlsplit(where).path))
@@ -376,7 +378,7 @@ def _local_directory(line: str, cwd: Path) -> tuple[Path, str] | None:
     else:
         return None
     path = cwd / path
-    return (path.resolve(), extras) if path.is_dir() else None
+    return (path.resolve(), f"{named.strip()} @ " if named else extras) if path.is_dir() else None
 
 
 def local_directories(text: str, cwd: Path) -> list[Path]:
@@ -384,6 +386,19 @@ def local_directories(text: str, cwd: Path) -> list[Path]:
     lambdapack builds into wheels itself (includes are not followed)."""
     found = (_local_directory(line, cwd) for line in _logical_lines(text) if not _INCLUDE_LINE.match(line))
     return list(dict.fromkeys(d for d, _ in filter(None, found)))
+
+
+def absolute_local_paths(text: str, base: Path) -> str:
+    """`text` with relative local-directory lines (`./pkg`, as `uv export` writes a workspace
+    member) made absolute against `base`, which they mean, not the directory uv runs in."""
+    out: list[str] = []
+    for line in _logical_lines(text):
+        found = None if _INCLUDE_LINE.match(line) else _local_directory(line, base)
+        if found is not None and line.startswith("."):
+            token = line.split(None, 1)[0]
+            line = f"{found[0]}{found[1]}{line[len(token):]}"  # found[1]: the token's [extras]
+        out.append(line)
+    return "\n".join(out) + "\n"
 
 
 def with_built_wheels(text: str, cwd: Path, base: Path, wheels: Mapping[Path, Path]) -> str:
@@ -395,6 +410,8 @@ def with_built_wheels(text: str, cwd: Path, base: Path, wheels: Mapping[Path, Pa
         found = None if _INCLUDE_LINE.match(line) else _local_directory(line, cwd)
         if found is not None and found[0] in wheels:
             marker = line.split(";", 1)[1].strip() if ";" in line else ""
-            line = f"{wheels[found[0]]}{found[1]}" + (f" ; {marker}" if marker else "")
+            wheel, around = wheels[found[0]], found[1]
+            line = f"{around}{wheel.as_uri()}" if around.endswith(" @ ") else f"{wheel}{around}"
+            line += f" ; {marker}" if marker else ""
         out.append(line)
     return absolute_includes("\n".join(out) + "\n", base)
