@@ -143,3 +143,14 @@ def test_a_path_member_of_a_uv_lock_is_built_from_the_project_not_the_current_di
     names = zip_names(out)
     assert "shared/__init__.py" in names and "alpha/__init__.py" in names, names
     assert not [n for n in names if n.endswith(".pth") or "__editable__" in n], names
+
+
+def test_a_local_package_in_an_included_file_says_to_add_allow_sdist(tmp_path: Path) -> None:
+    _local_package(tmp_path, "shared")
+    (tmp_path / "more.txt").write_text("./shared\n", encoding="utf-8")
+    r, out = _build(tmp_path, "-r more.txt\n")
+    assert r.returncode == 1, r.explain()  # type: ignore[attr-defined]
+    lines = [ln for ln in r.stderr.splitlines() if ln.startswith(("error:", "hint:"))]  # type: ignore[attr-defined]
+    assert lines[0] == "error: shared can only be installed by building it from source, which this build does not do"
+    assert "add --allow-sdist" in lines[1], lines
+    assert not out.exists()
