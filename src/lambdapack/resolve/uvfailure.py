@@ -233,8 +233,9 @@ def classify_uv_failure(
     """
     sources = sources or {}
     stderr = hide_credentials(stderr)  # every message below may quote a URL from it
-    found = _parse_failure(stderr, sources) or _unrequestable(stderr, sources) or _auth_failure(stderr)
-    found = found or _no_binary_failure(stderr) or _build_disabled(stderr)
+    found: InputError | BuildError | None = (
+        _parse_failure(stderr, sources) or _unrequestable(stderr, sources) or _auth_failure(stderr)
+        or _no_binary_failure(stderr) or _build_disabled(stderr))
     if found is not None:
         return found
     cause = uv_cause(stderr)
