@@ -154,3 +154,29 @@ def test_a_local_package_in_an_included_file_says_to_add_allow_sdist(tmp_path: P
     assert lines[0] == "error: shared can only be installed by building it from source, which this build does not do"
     assert "add --allow-sdist" in lines[1], lines
     assert not out.exists()
+
+
+def test_an_edit_to_a_local_package_is_built_and_no_change_is_reused(tmp_path: Path) -> None:
+    pkg = _local_package(tmp_path, "shared", requires=("alpha",))
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    write_wheel(wheels, "alpha", "1.0")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "requirements.txt").write_text("./shared\n", encoding="utf-8")
+    write_handler(tmp_path / "src", "import shared")
+    out = tmp_path / "fn.zip"
+    args = ["build", str(tmp_path / "src"), "-r", str(tmp_path / "requirements.txt"), *TARGET, *cache,
+            "--index-url", str(tmp_path / "empty"), "--find-links", str(wheels), "-o", str(out)]
+
+    def built() -> bytes:
+        r = run_lp(args, cwd=tmp_path, timeout=300)
+        assert r.returncode == 0, r.explain()
+        with zipfile.ZipFile(out) as zf:
+            return zf.read("shared/__init__.py")
+
+    assert built() == b"VALUE = 1\n"
+    (pkg / "shared" / "__init__.py").write_text("VALUE = 2\n", encoding="utf-8")  # same name and version
+    assert built() == b"VALUE = 2\n"
+    r = run_lp(args, cwd=tmp_path, timeout=300)
+    assert r.returncode == 0 and "no change" in r.stderr, r.explain()

@@ -50,7 +50,7 @@ def test_local_directories_and_their_wheels(tmp_path: Path) -> None:
     shared = tmp_path / "shared"
     text = (f"./shared[x]\n-e ./shared\nfoo[y] @ {shared.as_uri()} ; python_version > '3'\n-r more.txt\n"
             "--index-url https://example.invalid/simple\nsix==1.17\n./missing\n")
-    from lambdapack.resolve.requirementsfile import local_directories, with_built_wheels
+    from lambdapack.resolve.localpaths import local_directories, with_built_wheels
 
     assert local_directories(text, tmp_path) == [shared]
     wheel = tmp_path / "w" / "shared-0.1-py3-none-any.whl"
@@ -60,7 +60,7 @@ def test_local_directories_and_their_wheels(tmp_path: Path) -> None:
 
 
 def test_a_lock_exports_members_relative_to_its_project(tmp_path: Path) -> None:
-    from lambdapack.resolve.requirementsfile import absolute_local_paths
+    from lambdapack.resolve.localpaths import absolute_local_paths
 
     (tmp_path / "shared").mkdir()
     assert absolute_local_paths("./shared\nalpha==1.0\n./shared[x] ; python_version > '3'\n", tmp_path) == (

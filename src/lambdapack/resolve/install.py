@@ -21,13 +21,8 @@ from packaging.utils import canonicalize_name
 from lambdapack.errors import BuildError, InputError, UsageError
 from lambdapack.host import processes
 from lambdapack.resolve.inputs import Requirements
-from lambdapack.resolve.requirementsfile import (
-    absolute_local_paths,
-    local_directories,
-    parse_requirements_text,
-    read_text_file,
-    with_built_wheels,
-)
+from lambdapack.resolve.localpaths import absolute_local_paths, local_directories, with_built_wheels
+from lambdapack.resolve.requirementsfile import parse_requirements_text, read_text_file
 from lambdapack.resolve.uvfailure import hide_credentials, uv_cause
 from lambdapack.target.tags import Target
 

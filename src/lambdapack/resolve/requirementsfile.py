@@ -7,11 +7,8 @@ import contextlib
 import os
 import re
 import stat
-from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
-from urllib.parse import urlsplit
-from urllib.request import url2pathname
 
 if TYPE_CHECKING:
     from packaging.requirements import Requirement
@@ -21,10 +18,8 @@ from lambdapack.resolve.inputs import MAX_REQUIREMENTS_BYTES, STDIN_NAME, Piped,
 
 __all__ = [
     "absolute_includes",
-    "absolute_local_paths",
     "decode_requirements",
     "is_piped_path",
-    "local_directories",
     "parse_requirements_text",
     "piped_requirements",
     "read_piped",
@@ -32,7 +27,6 @@ __all__ = [
     "read_text_file",
     "split_line_options",
     "uv_requirements_text",
-    "with_built_wheels",
     "write_uv_copies",
 ]
 
@@ -104,14 +98,14 @@ def is_piped_path(path: Path) -> bool:
         return False  # the caller reports a missing file
 
 
-_INCLUDE_LINE = re.compile(r"^(\s*(?:-r|--requirement|-c|--constraint)(?:\s+|\s*=\s*))(\S+)(.*)$")
+INCLUDE_LINE = re.compile(r"^(\s*(?:-r|--requirement|-c|--constraint)(?:\s+|\s*=\s*))(\S+)(.*)$")
 
 
 def absolute_includes(text: str, base: Path) -> str:
     """`text` with every relative -r/-c path made absolute against `base` (nothing else changes)."""
     out: list[str] = []
     for line in text.splitlines(keepends=True):
-        m = _INCLUDE_LINE.match(line)
+        m = INCLUDE_LINE.match(line)
         if m is not None and not Path(m.group(2)).is_absolute() and "://" not in m.group(2):
             line = f"{m.group(1)}{(base / m.group(2)).resolve()}{m.group(3)}"
             if not line.endswith("\n"):
@@ -142,7 +136,7 @@ def read_piped(path: Path, stdin: BinaryIO | None, base: Path) -> Piped:
     return Piped(path, absolute_includes(text, base), base)
 
 
-def _logical_lines(text: str) -> list[str]:
+def logical_lines(text: str) -> list[str]:
     """Join backslash continuations and drop comments, as pip's parser does."""
     out: list[str] = []
     buf = ""
@@ -172,7 +166,7 @@ def parse_requirements_text(text: str, base: Path, _seen: frozenset[Path] = froz
     from packaging.requirements import InvalidRequirement, Requirement
 
     reqs: list[Requirement] = []
-    for line in _logical_lines(text):
+    for line in logical_lines(text):
         m = re.match(r"^(-r|--requirement)[\s=]+(\S+)$", line)
         if m:
             inc = (base / m.group(2)).resolve()
@@ -231,7 +225,7 @@ def piped_requirements(piped: Piped, uv_file: Path) -> Requirements:
 def _included_files(text: str, base: Path, seen: frozenset[Path] = frozenset()) -> list[Path]:
     """Every file a requirements file pulls in (-r, -c), recursively."""
     out: list[Path] = []
-    for line in _logical_lines(text):
+    for line in logical_lines(text):
         m = re.match(r"^(-r|--requirement|-c|--constraint)[\s=]+(\S+)$", line)
         if not m:
             continue
@@ -253,7 +247,7 @@ def write_uv_copies(text: str, path: Path, base: Path, work: Path, seen: frozens
     out: list[str] = []
     changed = False
     for line in text.splitlines():
-        m = _INCLUDE_LINE.match(line)
+        m = INCLUDE_LINE.match(line)
         if m is not None and "://" not in m.group(2):
             inc = (base / m.group(2)).resolve()
             copy = None
@@ -315,7 +309,7 @@ def uv_requirements_text(text: str, where: str) -> str | None:
 
     out: list[str] = []
     moved: list[str] = []
-    for line in _logical_lines(text):
+    for line in logical_lines(text):
         if line.startswith("-"):
             out.append(line)
             continue
@@ -353,65 +347,3 @@ def _file_level(opt: str, value: str, name: str | None, req: str, where: str) ->
         f"{where}: {req!r} sets {opt}, which uv (the installer lambdapack runs) cannot take per requirement",
         "drop the option from that line; build settings for one package go in its pyproject.toml",
     )
-
-
-_EDITABLE = re.compile(r"^(?:-e|--editable)(?:\s+|\s*=\s*)")
-_EXTRAS = re.compile(r"(\[[^\]]*\])$")
-
-
-def _local_directory(line: str, cwd: Path) -> tuple[Path, str] | None:
-    """The local directory a requirement line names (`./pkg`, `-e ./pkg`, `file:///abs/pkg`,
-    `name @ file:///abs/pkg`), and what goes before the wheel in the line that replaces it (a
-    name and its extras, `name[x] @ `) or after it (`[x]`); relative paths mean `cwd`, as for uv."""
-    if line.startswith("-") and not _EDITABLE.match(line):
-        return None  # an option line (-r, --index-url, ...): uv's business
-    req = split_line_options(_EDITABLE.sub("", line, count=1))[0].split(";")[0].strip()
-    named, _, where = req.rpartition(" @ ")
-    extras = ""
-    m = _EXTRAS.search(where)
-    if m is not None and not named:
-        where, extras = where[: m.start()], m.group(1)
-    if where.startswith("file:"):
-        path = Path(url2pathname(urlsplit(where).path))
-    elif where.startswith((".", "/", "~")) or os.sep in where:
-        path = Path(where).expanduser()
-    else:
-        return None
-    path = cwd / path
-    return (path.resolve(), f"{named.strip()} @ " if named else extras) if path.is_dir() else None
-
-
-def local_directories(text: str, cwd: Path) -> list[Path]:
-    """The local directories `text`'s requirement lines name: the user's own code, which
-    lambdapack builds into wheels itself (includes are not followed)."""
-    found = (_local_directory(line, cwd) for line in _logical_lines(text) if not _INCLUDE_LINE.match(line))
-    return list(dict.fromkeys(d for d, _ in filter(None, found)))
-
-
-def absolute_local_paths(text: str, base: Path) -> str:
-    """`text` with relative local-directory lines (`./pkg`, as `uv export` writes a workspace
-    member) made absolute against `base`, which they mean, not the directory uv runs in."""
-    out: list[str] = []
-    for line in _logical_lines(text):
-        found = None if _INCLUDE_LINE.match(line) else _local_directory(line, base)
-        if found is not None and line.startswith("."):
-            token = line.split(None, 1)[0]
-            line = f"{found[0]}{found[1]}{line[len(token):]}"  # found[1]: the token's [extras]
-        out.append(line)
-    return "\n".join(out) + "\n"
-
-
-def with_built_wheels(text: str, cwd: Path, base: Path, wheels: Mapping[Path, Path]) -> str:
-    """`text` with each local-directory line replaced by the wheel built from it (installed
-    non-editably, so `-e` goes) and relative includes made absolute against `base` (pure but for
-    the directory checks)."""
-    out: list[str] = []
-    for line in _logical_lines(text):
-        found = None if _INCLUDE_LINE.match(line) else _local_directory(line, cwd)
-        if found is not None and found[0] in wheels:
-            marker = line.split(";", 1)[1].strip() if ";" in line else ""
-            wheel, around = wheels[found[0]], found[1]
-            line = f"{around}{wheel.as_uri()}" if around.endswith(" @ ") else f"{wheel}{around}"
-            line += f" ; {marker}" if marker else ""
-        out.append(line)
-    return absolute_includes("\n".join(out) + "\n", base)
