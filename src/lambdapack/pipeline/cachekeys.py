@@ -31,6 +31,7 @@ from lambdapack.pipeline.options import CompileMode
 from lambdapack.resolve.ceiling import Ceiling, plan_ceiling
 from lambdapack.resolve.inputs import Piped, Requirements
 from lambdapack.resolve.install import InstallOptions, is_offline
+from lambdapack.resolve.localpaths import local_tree_stamps
 from lambdapack.staged import StagedFile
 from lambdapack.target.tags import Target
 
@@ -111,6 +112,7 @@ def _dependency_input_files(ctx: BuildContext) -> dict[str, str] | None:
         # (resolved, /dev/fd/63 is /proc/PID/fd/pipe:[inode], new on every run).
         files["piped"] = dep_path.sha256
         files["piped-base"] = str(dep_path.base)
+        files |= local_tree_stamps("requirements", None, dep_path.text)
     elif dep_path is not None:
         # A lock is read with its project file (uv export, the stale-lock checks): both key the build.
         siblings = [dep_path.with_name(n) for n in ("pyproject.toml", "Pipfile")] if ctx.dep_kind == "lock" else []
@@ -121,6 +123,7 @@ def _dependency_input_files(ctx: BuildContext) -> dict[str, str] | None:
                     files[str(sibling)] = file_sha256(sibling)
         except OSError:
             return None
+        files |= local_tree_stamps(ctx.dep_kind, dep_path)  # local packages are sources too
     return files
 
 

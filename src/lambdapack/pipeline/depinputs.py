@@ -45,7 +45,7 @@ def load_inputs(
         # this file and the resolution key hashes it.
         return piped_requirements(path, work / "piped-requirements.txt")
     if kind == "requirements":
-        return read_requirements_file(path)
+        return read_requirements_file(path, work)
     if kind == "pyproject":
         return read_pyproject(path, opts.extras)
     if kind == "lock":

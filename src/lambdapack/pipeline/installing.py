@@ -34,6 +34,7 @@ from lambdapack.resolve.inputs import Requirements
 from lambdapack.resolve.install import (
     InstallOptions,
     Limits,
+    build_local_wheels,
     check_index_locations,
     compile_argv,
     deadline_error,
@@ -74,7 +75,8 @@ def install(ctx: BuildContext, reqs: Requirements, uv: str, env: dict[str, str])
     limits = resolve_limits(opts.install, env)
     if reqs.source is None:
         return Installed(reqs, [], [], {}, [], {}, "none")
-    req_file = uv_requirements_file(reqs, ctx.work)
+    # Local directories are built into wheels first: the install itself stays binary-only.
+    req_file = build_local_wheels(uv, uv_requirements_file(reqs, ctx.work), ctx.work, sys.executable, opts.install, env)
     index = index_url(opts)
     res_key = resolution_key_of(ctx, reqs, req_file, env)
     if cache is not None and not opts.refresh:

@@ -46,7 +46,7 @@ def fully_pinned(reqs: Requirements) -> bool:
 
 
 def _dist_key(d: Distribution, index: str | None) -> str:
-    return dist_key(index, d.name, d.version, d.tags, d.dist_info)
+    return dist_key(index, d.name, d.version, d.tags, f"{d.dist_info}#{d.record_sha256}")  # content, not only name
 
 
 def store_installed(cache: CacheStore, inst: Installed, index: str | None, res_key: str) -> Installed:

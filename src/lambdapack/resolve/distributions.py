@@ -6,6 +6,7 @@ Pure reading, no uv: the resolver, the stager and the inspector all read it.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,6 +32,9 @@ class Distribution:
     tags: tuple[str, ...]  # from WHEEL
     dist_info: str  # relative path of the .dist-info directory
     files: tuple[str, ...]  # relative paths from RECORD (as installed)
+    # sha256 of RECORD, which hashes every file: a wheel built here from a local package keeps
+    # its name and version across edits, so only this tells its builds apart ("" when not read).
+    record_sha256: str = ""
 
     @property
     def is_pure(self) -> bool:
@@ -54,8 +58,11 @@ def read_distributions(site: Path) -> list[Distribution]:
             tags = wmeta.get_all("Tag") or []
         files: list[str] = []
         record = info / "RECORD"
+        record_sha = ""
         if record.is_file():
-            files = record_paths(record.read_text(encoding="utf-8", errors="replace"))
+            data = record.read_bytes()
+            record_sha = hashlib.sha256(data).hexdigest()
+            files = record_paths(data.decode("utf-8", errors="replace"))
         name = meta.get("Name", info.name.split("-")[0])
         dists.append(
             Distribution(
@@ -65,6 +72,7 @@ def read_distributions(site: Path) -> list[Distribution]:
                 tags=tuple(tags),
                 dist_info=info.name,
                 files=tuple(files),
+                record_sha256=record_sha,
             )
         )
     return dists

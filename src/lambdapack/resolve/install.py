@@ -21,13 +21,15 @@ from packaging.utils import canonicalize_name
 from lambdapack.errors import BuildError, InputError, UsageError
 from lambdapack.host import processes
 from lambdapack.resolve.inputs import Requirements
-from lambdapack.resolve.requirementsfile import parse_requirements_text
+from lambdapack.resolve.localpaths import absolute_local_paths, local_directories, with_built_wheels
+from lambdapack.resolve.requirementsfile import parse_requirements_text, read_text_file
 from lambdapack.resolve.uvfailure import hide_credentials, uv_cause
 from lambdapack.target.tags import Target
 
 __all__ = [
     "InstallOptions",
     "Limits",
+    "build_local_wheels",
     "check_index_locations",
     "deadline_error",
     "effective_locations",
@@ -122,6 +124,42 @@ def install_argv(
         "-r",
         str(requirements_file),
     ]
+
+
+def build_wheel_argv(uv: str, source: Path, out_dir: Path, python: str, opts: InstallOptions) -> list[str]:
+    """Build one local directory into a wheel (pure). `--no-build` holds its build requirements
+    to wheels; the directory itself, the user's own code, is built."""
+    return [uv, "build", "--wheel", "--no-build", "--out-dir", str(out_dir), "--python", python,
+            "--no-progress", "--color", "never", *_index_args(opts), str(source)]
+
+
+def build_local_wheels(
+    uv: str, req_file: Path, work: Path, python: str, opts: InstallOptions, env: Mapping[str, str]
+) -> Path:
+    """`req_file`, or when it names local directories (`./pkg`, `-e ./pkg`, `file:///abs/pkg`) a
+    copy in `work` naming the wheels uv built from them, so the install stays binary-only without
+    --allow-sdist; what they build to is held to the sdist policy (`native_builds`)."""
+    text = read_text_file(req_file)
+    cwd = Path.cwd()
+    wheels: dict[Path, Path] = {}
+    for i, source in enumerate(local_directories(text, cwd)):
+        out_dir = work / "local-wheels" / str(i)
+        limits = resolve_limits(opts, env)
+        res = run_uv(build_wheel_argv(uv, source, out_dir, python, opts), uv_environment(env, limits),
+                     limits.deadline)
+        if res.timed_out:
+            raise deadline_error(f"building the local package {source}", limits, res.stderr)
+        built = sorted(out_dir.glob("*.whl")) if res.returncode == 0 else []
+        if len(built) != 1:
+            raise BuildError(f"building the local package {source} into a wheel failed: "
+                             f"{uv_cause(res.stderr) or 'uv built no wheel'}",
+                             "fix its pyproject.toml or build backend (`uv build --wheel` in it shows the same)")
+        wheels[source] = built[0].resolve()
+    if not wheels:
+        return req_file
+    out = work / "requirements-local.txt"
+    out.write_text(with_built_wheels(text, cwd, req_file.parent, wheels), encoding="utf-8")
+    return out
 
 
 def with_platform(argv: Sequence[str], platform: str) -> list[str]:
@@ -399,5 +437,9 @@ def lock_export(
         raise InputError(
             f"cannot read {lock}: {uv_cause(res.stderr)}", "run `uv lock` to refresh the lock file"
         )
-    reqs = parse_requirements_text(out.read_text(encoding="utf-8"), out.parent)
+    # uv writes workspace and path members relative to the project; uv pip install reads them
+    # relative to its own directory, so they are made absolute here.
+    text = absolute_local_paths(out.read_text(encoding="utf-8"), project)
+    out.write_text(text, encoding="utf-8")
+    reqs = parse_requirements_text(text, out.parent)
     return Requirements("lock", lock, tuple(reqs), tuple(extras))

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import stat
@@ -24,6 +25,9 @@ __all__ = [
     "read_piped",
     "read_requirements_file",
     "read_text_file",
+    "split_line_options",
+    "uv_requirements_text",
+    "write_uv_copies",
 ]
 
 
@@ -94,14 +98,14 @@ def is_piped_path(path: Path) -> bool:
         return False  # the caller reports a missing file
 
 
-_INCLUDE_LINE = re.compile(r"^(\s*(?:-r|--requirement|-c|--constraint)(?:\s+|\s*=\s*))(\S+)(.*)$")
+INCLUDE_LINE = re.compile(r"^(\s*(?:-r|--requirement|-c|--constraint)(?:\s+|\s*=\s*))(\S+)(.*)$")
 
 
 def absolute_includes(text: str, base: Path) -> str:
     """`text` with every relative -r/-c path made absolute against `base` (nothing else changes)."""
     out: list[str] = []
     for line in text.splitlines(keepends=True):
-        m = _INCLUDE_LINE.match(line)
+        m = INCLUDE_LINE.match(line)
         if m is not None and not Path(m.group(2)).is_absolute() and "://" not in m.group(2):
             line = f"{m.group(1)}{(base / m.group(2)).resolve()}{m.group(3)}"
             if not line.endswith("\n"):
@@ -132,10 +136,7 @@ def read_piped(path: Path, stdin: BinaryIO | None, base: Path) -> Piped:
     return Piped(path, absolute_includes(text, base), base)
 
 
-_OPTION_WITH_VALUE = re.compile(r"\s--hash[=\s]\S+")
-
-
-def _logical_lines(text: str) -> list[str]:
+def logical_lines(text: str) -> list[str]:
     """Join backslash continuations and drop comments, as pip's parser does."""
     out: list[str] = []
     buf = ""
@@ -165,7 +166,7 @@ def parse_requirements_text(text: str, base: Path, _seen: frozenset[Path] = froz
     from packaging.requirements import InvalidRequirement, Requirement
 
     reqs: list[Requirement] = []
-    for line in _logical_lines(text):
+    for line in logical_lines(text):
         m = re.match(r"^(-r|--requirement)[\s=]+(\S+)$", line)
         if m:
             inc = (base / m.group(2)).resolve()
@@ -182,7 +183,7 @@ def parse_requirements_text(text: str, base: Path, _seen: frozenset[Path] = froz
             continue
         if line.startswith("-"):
             continue
-        line = _OPTION_WITH_VALUE.sub("", " " + line).strip()
+        line = split_line_options(line)[0]
         try:
             reqs.append(Requirement(line))
         except InvalidRequirement:
@@ -196,7 +197,9 @@ def parse_requirements_text(text: str, base: Path, _seen: frozenset[Path] = froz
     return reqs
 
 
-def read_requirements_file(path: Path) -> Requirements:
+def read_requirements_file(path: Path, work: Path | None = None) -> Requirements:
+    """A requirements file; when a line carries options uv does not take on a line, the copy uv
+    reads is written into `work` (without `work`, such a file is read as it is)."""
     try:
         text = read_text_file(path)
     except OSError as e:
@@ -205,12 +208,15 @@ def read_requirements_file(path: Path) -> Requirements:
             "pass a readable requirements.txt with -r, or --pyproject / --lock",
         ) from None
     reqs = parse_requirements_text(text, path.parent, frozenset({path.resolve()}))
-    return Requirements("requirements", path, tuple(reqs), (), tuple(_included_files(text, path.parent)))
+    included = tuple(_included_files(text, path.parent))
+    uv_file = write_uv_copies(text, path, path.parent, work) if work is not None else None
+    return Requirements("requirements", path, tuple(reqs), (), included, uv_file)
 
 
 def piped_requirements(piped: Piped, uv_file: Path) -> Requirements:
     """Requirements of a piped input; `uv_file` (in the work directory) is written here."""
-    uv_file.write_text(piped.text, encoding="utf-8")
+    text = uv_requirements_text(piped.text, piped.name)
+    uv_file.write_text(piped.text if text is None else absolute_includes(text, piped.base), encoding="utf-8")
     reqs = parse_requirements_text(piped.text, piped.base)
     return Requirements("requirements", piped.given, tuple(reqs), (),
                         tuple(_included_files(piped.text, piped.base)), uv_file)
@@ -219,7 +225,7 @@ def piped_requirements(piped: Piped, uv_file: Path) -> Requirements:
 def _included_files(text: str, base: Path, seen: frozenset[Path] = frozenset()) -> list[Path]:
     """Every file a requirements file pulls in (-r, -c), recursively."""
     out: list[Path] = []
-    for line in _logical_lines(text):
+    for line in logical_lines(text):
         m = re.match(r"^(-r|--requirement|-c|--constraint)[\s=]+(\S+)$", line)
         if not m:
             continue
@@ -232,3 +238,112 @@ def _included_files(text: str, base: Path, seen: frozenset[Path] = frozenset()) 
         except (OSError, InputError):
             continue
     return out
+
+
+def write_uv_copies(text: str, path: Path, base: Path, work: Path, seen: frozenset[Path] = frozenset()) -> Path | None:
+    """The copy of `path` that uv reads, written into `work`, when it or a file it includes has
+    per-line options uv does not take (None: uv reads the files as they are). A copy's includes
+    point at their absolute paths, or at their own copies."""
+    out: list[str] = []
+    changed = False
+    for line in text.splitlines():
+        m = INCLUDE_LINE.match(line)
+        if m is not None and "://" not in m.group(2):
+            inc = (base / m.group(2)).resolve()
+            copy = None
+            if inc not in seen and inc.is_file():
+                with _suppress_unreadable():
+                    copy = write_uv_copies(read_text_file(inc), inc, inc.parent, work, seen | {inc})
+            if copy is not None:
+                line, changed = f"{m.group(1)}{copy}{m.group(3)}", True
+        out.append(line)
+    joined = "\n".join(out) + "\n"
+    translated = uv_requirements_text(joined, str(path))
+    if translated is None and not changed:
+        return None
+    dest = work / f"requirements-uv-{len(list(work.glob('requirements-uv-*.txt')))}.txt"
+    dest.write_text(absolute_includes(joined if translated is None else translated, base), encoding="utf-8")
+    return dest
+
+
+def _suppress_unreadable() -> contextlib.AbstractContextManager[None]:
+    # An include that cannot be read is reported by the parser (or by uv), not here.
+    return contextlib.suppress(OSError, InputError)
+
+
+# Per-line options pip accepts; uv's parser takes only --hash on a line, so the others are
+# moved to file-level lines (scoped to the line's project) in the copy uv reads.
+_VALUED = ("--hash", "--no-binary", "--only-binary", "--config-settings", "-C", "--global-option")
+_FLAGS = ("--prefer-binary",)
+
+
+def split_line_options(line: str) -> tuple[str, list[tuple[str, str]]]:
+    """A requirement line's requirement and its options, split as pip's parser does (the first
+    token that starts with "-" starts the options). An unknown option is an InputError."""
+    tokens = line.split()
+    first = next((i for i, t in enumerate(tokens) if t.startswith("-")), len(tokens))
+    opts: list[tuple[str, str]] = []
+    rest = tokens[first:]
+    while rest:
+        token = rest.pop(0)
+        name, eq, value = token.partition("=")
+        if name.startswith("-C") and name != "-C" and not name.startswith("--"):
+            name, value, eq = "-C", token[2:], "="  # -Ckey=value
+        if name in _FLAGS and not eq:
+            opts.append((name, ""))
+        elif name in _VALUED and (eq or rest):
+            opts.append((name, value if eq else rest.pop(0)))
+        else:
+            raise InputError(
+                f"{line!r}: {token} is not an option pip or uv takes on a requirement line",
+                "a requirement line takes --hash, --no-binary, --only-binary and --prefer-binary",
+            )
+    return " ".join(tokens[:first]), opts
+
+
+def uv_requirements_text(text: str, where: str) -> str | None:
+    """`text` as uv's parser takes it (pure): per-line --no-binary/--only-binary/--prefer-binary
+    moved to file-level lines, scoped to the line's project (`:all:` on a line means that
+    project); None when no line needs it. An option uv cannot honour is an InputError."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    out: list[str] = []
+    moved: list[str] = []
+    for line in logical_lines(text):
+        if line.startswith("-"):
+            out.append(line)
+            continue
+        req, opts = split_line_options(line)
+        if all(o == "--hash" for o, _ in opts):
+            out.append(line)
+            continue
+        try:
+            name: str | None = Requirement(req).name
+        except InvalidRequirement:
+            name = None  # a path or URL: uv learns its name only when it builds it
+        for opt, value in opts:
+            moved += _file_level(opt, value, name, req, where)
+        out.append(" ".join([req, *(f"--hash={v}" for o, v in opts if o == "--hash")]))
+    if not moved:
+        return None
+    return "\n".join([*out, *dict.fromkeys(moved)]) + "\n"
+
+
+def _file_level(opt: str, value: str, name: str | None, req: str, where: str) -> list[str]:
+    """The file-level lines that carry one per-line option to uv (pure)."""
+    if opt == "--hash":
+        return []
+    if opt == "--prefer-binary":
+        return ["--prefer-binary"]
+    if opt in ("--no-binary", "--only-binary"):
+        names = [n for n in value.split(",") if n and n != ":none:"]
+        if ":all:" in names:
+            if name is None:
+                raise InputError(f"{where}: {opt}=:all: on {req!r}, whose project name is not known before it is built",
+                                 f"name the project on that line (`name @ {req}`), or put {opt} on a line of its own")
+            names = [name]
+        return [f"{opt} {n}" for n in names]
+    raise InputError(
+        f"{where}: {req!r} sets {opt}, which uv (the installer lambdapack runs) cannot take per requirement",
+        "drop the option from that line; build settings for one package go in its pyproject.toml",
+    )

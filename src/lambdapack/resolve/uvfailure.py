@@ -28,6 +28,9 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _AT_POSITION = re.compile(r"in `([^`\n]+)` at position (\d+)")
 # "Unexpected '-', expected '-c', '-e', '-r' or the start of a requirement: r.txt:1:1"
 _AT_LINE = re.compile(r"^error: (.*): (\S.*?):(\d+):(\d+)\s*$", re.MULTILINE)
+# uv 0.13's hint when --no-binary (a requirements line's, moved to a file-level line) leaves no file.
+_NO_BINARY = re.compile(r"using pre-built wheels is disabled for `([^`]+)`")
+_BUILD_DISABLED = re.compile(r"Building source distributions (?:for `[^`]+` )?is disabled, but attempted to build `([^`]+)`")
 _FETCH_URL = re.compile(r"Failed to fetch: `?([^\s`]+?)`?\s*$", re.MULTILINE)
 _GIT_URL = re.compile(r"(?:git\+)?(https?://[^\s`'\"]+|ssh://[^\s`'\"]+|git@[^\s`'\"]+)")
 # The userinfo of an http(s) URL in text (also git+https): user, then an optional :password.
@@ -230,7 +233,9 @@ def classify_uv_failure(
     """
     sources = sources or {}
     stderr = hide_credentials(stderr)  # every message below may quote a URL from it
-    found = _parse_failure(stderr, sources) or _unrequestable(stderr, sources) or _auth_failure(stderr)
+    found: InputError | BuildError | None = (
+        _parse_failure(stderr, sources) or _unrequestable(stderr, sources) or _auth_failure(stderr)
+        or _no_binary_failure(stderr) or _build_disabled(stderr))
     if found is not None:
         return found
     cause = uv_cause(stderr)
@@ -272,6 +277,32 @@ def classify_uv_failure(
             "use a version with a wheel for the target; only pure-Python sdists can be built",
         )
     return BuildError(f"uv failed: {cause or 'no message'}", "run with --debug for uv's full output")
+
+
+def _no_binary_failure(stderr: str) -> InputError | None:
+    """--no-binary for a project (on a requirement line) that has no usable source distribution."""
+    m = _NO_BINARY.search(stderr)
+    if m is None:
+        return None
+    return InputError(
+        f"the requirements ask for {m.group(1)} to be built from source (--no-binary), "
+        "and no source distribution of it can be used",
+        "pass --allow-sdist to build source distributions (only pure-Python results are kept), "
+        "or drop --no-binary for it",
+    )
+
+
+def _build_disabled(stderr: str) -> BuildError | None:
+    """uv would have to build a project from source under --only-binary: a local path the build does
+    not build itself (one in a file included with -r), a URL to an sdist, or a git requirement."""
+    m = _BUILD_DISABLED.search(stderr)
+    if m is None:
+        return None
+    return BuildError(
+        f"{m.group(1)} can only be installed by building it from source, which this build does not do",
+        "add --allow-sdist to build it (only a pure-Python result is kept); local path requirements in the "
+        "requirements file itself are built without it, those in a file it includes with -r are not",
+    )
 
 
 def _auth_failure(stderr: str) -> InputError | None:
