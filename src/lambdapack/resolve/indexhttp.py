@@ -13,10 +13,12 @@ import base64
 import urllib.request
 from collections.abc import Mapping
 from http.client import HTTPMessage, HTTPResponse
+from pathlib import Path
 from typing import IO, cast
 from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
-__all__ = ["open_index"]
+__all__ = ["open_index", "read_file_page"]
 
 
 class _SameHostAuth(urllib.request.HTTPRedirectHandler):
@@ -44,3 +46,13 @@ def open_index(url: str, userinfo: str | None, headers: Mapping[str, str], timeo
         sent["Authorization"] = "Basic " + base64.b64encode(userinfo.encode()).decode()
     # http(s) only (callers read file URLs themselves), so the response is an HTTPResponse.
     return cast(HTTPResponse, _OPENER.open(urllib.request.Request(url, headers=sent), timeout=timeout))
+
+
+def read_file_page(url: str) -> tuple[bytes, str, str]:
+    """(body, content type, final URL) of a file:// page; a directory stands for its index.html,
+    as in a static PEP 503 tree. Raises OSError."""
+    path = Path(url2pathname(urlsplit(url).path))
+    if path.is_dir():
+        path = path / "index.html"
+    kind = "application/vnd.pypi.simple.v1+json" if path.suffix == ".json" else "text/html"
+    return path.read_bytes(), kind, path.as_uri()

@@ -124,18 +124,15 @@ def read_location(url: str, timeout: float) -> tuple[int, str, bytes, str]:
     credentials go as basic auth, and errors are logged without them."""
     import urllib.error  # only when versions differ; keeps a no-change rebuild's start-up short
 
-    from lambdapack.resolve.indexhttp import open_index
+    from lambdapack.resolve.indexhttp import open_index, read_file_page
 
     plain, userinfo = split_credentials(url if "://" in url else Path(url).resolve().as_uri())
     if urlsplit(plain).scheme == "file":
-        path = Path(url2pathname(urlsplit(plain).path))
-        path = path / "index.html" if path.is_dir() else path
         try:
-            body = path.read_bytes()
+            body, ctype, final = read_file_page(plain)
         except OSError:
             return 404, "", b"", plain
-        ctype = "application/vnd.pypi.simple.v1+json" if path.suffix == ".json" else "text/html"
-        return 200, ctype, body, path.as_uri()
+        return 200, ctype, body, final
     headers = {"Accept": _ACCEPT, "User-Agent": "lambdapack-held-back"}
     try:
         with open_index(plain, userinfo, headers, timeout) as r:

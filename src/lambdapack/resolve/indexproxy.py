@@ -23,10 +23,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
-from urllib.request import url2pathname
 
 from lambdapack.resolve.ceiling import Ceiling, keeps
-from lambdapack.resolve.indexhttp import open_index
+from lambdapack.resolve.indexhttp import open_index, read_file_page
 from lambdapack.resolve.indexpages import (
     filter_html,
     filter_json,
@@ -77,22 +76,13 @@ class Proxy:
         return redact(text, userinfo_secrets([u.url for u in self.upstreams]))
 
 
-def _read_local(url: str) -> tuple[bytes, str]:
-    """A file:// page: a directory stands for its index.html, as in a static PEP 503 tree."""
-    path = Path(url2pathname(urlsplit(url).path))
-    if path.is_dir():
-        path = path / "index.html"
-    kind = "application/vnd.pypi.simple.v1+json" if path.suffix == ".json" else "text/html"
-    return path.read_bytes(), kind
-
-
 def _fetch(proxy: Proxy, up: Upstream, rest: str, accept: str) -> tuple[int, str, bytes]:
     """(status, content type, body) for one page, filtered when it is one."""
     target = up.base + rest if not up.flat else up.base
     plain, userinfo = split_credentials(target)
     if urlsplit(plain).scheme == "file":
         try:
-            body, ctype = _read_local(plain)
+            body, ctype, _final = read_file_page(plain)
         except OSError:
             return 404, "text/plain", b"not found\n"
         return 200, ctype, _cut(body, ctype, plain, proxy.ceiling)
