@@ -17,9 +17,10 @@ from lambdapack.cli.arguments import add_format, add_target
 from lambdapack.cli.buildsummary import print_build
 from lambdapack.cli.progress import progress
 from lambdapack.cli.style import print_error
+from lambdapack.config.project import Project
 from lambdapack.config.projectfile import load_project
 from lambdapack.config.settings import Layers, build_options
-from lambdapack.errors import LambdapackError, exit_codes_help, from_os_error
+from lambdapack.errors import LambdapackError, UsageError, exit_codes_help, from_os_error
 from lambdapack.pipeline.build import build
 from lambdapack.pipeline.result import BuildFailed, BuildResult
 
@@ -34,7 +35,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "dist/layer-<runtime>-<arch>.zip",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    b.add_argument("src", nargs="?", type=Path, metavar="SRC_DIR", help="your handler code")
+    b.add_argument("src", nargs="*", metavar="SRC_DIR | NAME",
+                   help="your handler code; or, in a project (docs/config.md), the functions and layers to "
+                   "build (default: all of them; a function's layers are built with it)")
     add_target(b, required=False)
     b.add_argument("--config", type=Path, metavar="FILE",
                    help="the project config: a lambdapack.toml, or a pyproject.toml with [tool.lambdapack] "
@@ -56,6 +59,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     cache.add_argument("--refresh", action="store_true", default=None,
                        help="resolve again even if a cached resolution of the same inputs is fresh")
     out.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
+    b.add_argument("-j", "--jobs", type=int, metavar="N",
+                   help="a project build's artifacts built at once (default: the number of CPUs)")
     add_format(b)
 
 
@@ -177,7 +182,7 @@ _DESTS = {
     "install.deadline": "deadline", "attach_layers": "with_layer", "compresslevel": "compression_level",
     "keeps": "keep", "allow_secrets": "allow_secret",
 }
-_SAME = ("runtime", "arch", "src", "requirements", "pyproject", "lock", "output", "layer_output",
+_SAME = ("runtime", "arch", "requirements", "pyproject", "lock", "output", "layer_output",
          "exclude_tests", "handler", "cache_dir", "refresh", "smoke", "slim", "exclude_runtime_provided",
          "compile", "pyc_mode", "follow_external_links", "allow_blocked_runtime")
 
@@ -186,16 +191,40 @@ def given_flags(args: argparse.Namespace) -> dict[str, Any]:
     """The build settings the command line gave, by setting name (a flag left out is None)."""
     flags = {name: getattr(args, dest) for name, dest in (*_DESTS.items(), *((n, n) for n in _SAME))}
     flags["kind"] = "layer" if args.layer else "split" if args.split else None
+    flags["src"] = Path(args.src[0]) if args.src else None
     flags["use_cache"] = False if args.no_cache else None
     flags["held_back"] = False if args.no_held_back else None
     return {name: value for name, value in flags.items() if value is not None}
 
 
+def _project_names(args: argparse.Namespace, project: Project) -> list[str] | None:
+    """The artifacts to build when this is a project build (empty: all), else None (one SRC_DIR).
+    A name the project defines wins over a directory of that name."""
+    names: list[str] = args.src
+    if (project.functions or project.layers) and not (args.layer or args.split):
+        if all(n in project.functions or n in project.layers for n in names) or len(names) > 1:
+            return names  # none: all of them; the plan names any unknown one
+    elif len(names) > 1:
+        raise UsageError(f"one SRC_DIR, got {len(names)}: {' '.join(names)}",
+                         "build one directory at a time, or describe the functions in a project config "
+                         "(docs/config.md)")
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     say = progress(args.quiet or args.format == "json")
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError(f"--jobs {args.jobs}: give 1 or more")
     try:
         try:
             project = load_project(args.config, Path.cwd())
+            names = _project_names(args, project)
+            if names is not None:
+                from lambdapack.cli.projectbuild import build_project
+
+                flags = given_flags(args)
+                flags.pop("src", None)
+                return build_project(project, names, flags, args)
             opts = build_options(Layers(flags=given_flags(args), environ=os.environ, file=project.defaults))
             if args.report is not None:
                 from lambdapack.pack.zipwriter import check_writable

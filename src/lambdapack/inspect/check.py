@@ -39,7 +39,8 @@ from lambdapack.inspect.smokeplan import modules_to_import, top_level_modules
 from lambdapack.resolve.distributions import record_paths
 from lambdapack.target.tags import Target
 
-__all__ = ["CheckResult", "add_artifact", "check", "distribution_owners", "function_as_layer", "infer_target"]
+__all__ = ["CheckResult", "add_artifact", "check", "distribution_owners", "function_as_layer", "infer_target",
+           "layer_distributions"]
 
 
 @dataclass
@@ -88,6 +89,18 @@ def distribution_owners(art: Artifact) -> dict[str, str]:
             owners[lambda_rel(base, path)] = label
         owners.setdefault(e.name.rsplit("/", 1)[0], label)
     return owners
+
+
+def layer_distributions(art: Artifact, python: str) -> list[tuple[str, str]]:
+    """(name, version) of every distribution in a layer where Python `python` ("3.12") finds it:
+    python/ and python/lib/pythonX.Y/site-packages/ of that version only."""
+    roots = ("python/", f"python/lib/python{python}/site-packages/")
+    found = []
+    for e in art.entries:
+        m = _RECORD_RE.match(e.name)
+        if m and m.group(1) in roots:
+            found.append((m.group(2), m.group(3)))
+    return found
 
 
 def lambda_rel(base: str, path: str) -> str:

@@ -12,6 +12,7 @@ from lambdapack.pipeline.sizereports import report_json
 from lambdapack.target.tags import Target
 
 if TYPE_CHECKING:
+    from lambdapack.assemble.fromlayers import FromLayer
     from lambdapack.assemble.ignore import LeftOut
     from lambdapack.inspect.smoke import SmokeResult
     from lambdapack.report.sizes import SizeReport
@@ -72,6 +73,7 @@ class BuildResult:
     uv_platform: str | None = None  # what uv resolved for (None: the target's own uv platform)
     glibc_ceiling: str | None = None  # the glibc the index pages were cut to (resolve/ceiling.py)
     source_left_out: list[LeftOut] = field(default_factory=list)  # by .gitignore & co (assemble/ignore.py)
+    from_layers: list[FromLayer] = field(default_factory=list)  # provided by --with-layer layers instead
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -107,6 +109,7 @@ class BuildResult:
                      "notes": list(self.slim_notes)},
             "without_bytecode": [w.as_dict() for w in self.without_bytecode],
             "source_left_out": [x.as_dict() for x in self.source_left_out],
+            "from_layers": [x.as_dict() for x in self.from_layers],
         }
 
 

@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lambdapack.assemble.fromlayers import FromLayer
 from lambdapack.cache.keys import digest
 from lambdapack.inspect.findings import Finding
 from lambdapack.pack.members import file_sha256
@@ -103,6 +104,7 @@ def _restore(hit: tuple[ArtifactMeta, list[Path]], outs: list[tuple[str, Path]],
     result.slim_notes = list(data.get("slim", {}).get("notes", []))
     # Artifacts stored before the field existed left no bytecode out.
     result.without_bytecode = [WithoutBytecode(**w) for w in data.get("without_bytecode", [])]
+    result.from_layers = [FromLayer(**x) for x in data.get("from_layers", [])]
     for (kind, out), z, o in zip(outs, zips, meta.outputs, strict=True):
         with atomic_output(out) as tmp:
             # A hard link costs nothing; cached zips are never written in place (only

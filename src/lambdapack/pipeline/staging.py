@@ -27,6 +27,10 @@ def stage_verify_pack(ctx: BuildContext, inst: Installed, src: Sources) -> tuple
     result = BuildResult(target=ctx.target, inputs=inst.reqs, distributions=inst.dists, warnings=ctx.warnings,
                          **uv_target(ctx))
     ctx.say("staging")
+    if ctx.opts.attach_layers:
+        from lambdapack.pipeline.fromlayers import without_layer_dists
+
+        inst = without_layer_dists(ctx, inst, result)
     dep_prefix = "python/" if ctx.kind.has_layer else ""
     deps, shas = _staged_deps(ctx, inst, src, dep_prefix)
     code = src.code

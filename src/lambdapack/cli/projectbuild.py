@@ -1,0 +1,128 @@
+"""`lambdapack build` for a project: every function and layer of the config (or the named ones),
+one progress line per artifact and step, one summary table, and the manifest (docs/config.md)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from lambdapack.cli.style import Style, mb, print_error
+from lambdapack.config.project import Project
+from lambdapack.pipeline.options import Progress
+from lambdapack.project.manifest import MANIFEST_NAME, manifest_of, write_manifest
+from lambdapack.project.plan import Job, plan_project
+from lambdapack.project.run import Outcome, run_jobs
+
+__all__ = ["build_project"]
+
+
+def build_project(project: Project, names: Sequence[str], flags: Mapping[str, object],
+                  args: argparse.Namespace) -> int:
+    """Plan, build in parallel, write the manifest, print the table (or the manifest as JSON).
+    `args`: the command line's --format, --quiet, --jobs and --report."""
+    fmt, quiet, workers, report = args.format, args.quiet, args.jobs, args.report
+    jobs = plan_project(project, flags, os.environ, names)
+    lock = threading.Lock()
+    st = Style(sys.stderr)
+
+    def progress_for(job: Job) -> Progress:
+        label = f"{job.name} ({job.target})" if job.kind == "function" else f"layer {job.name} ({job.target})"
+
+        def say(msg: str) -> None:
+            if not quiet and fmt != "json":
+                with lock:  # whole lines, never two threads' halves
+                    print(st(f"• {label}: {msg}", "2"), file=sys.stderr, flush=True)
+
+        return say
+
+    n = workers if workers is not None else min(os.cpu_count() or 1, len(jobs))
+    outcomes = run_jobs(jobs, progress_for, n)
+    manifest = project.output_dir / MANIFEST_NAME
+    defined = frozenset([*project.functions, *project.layers])
+    data = write_manifest(manifest, lambda previous: manifest_of(outcomes, manifest, project.path, previous, defined))
+    if report is not None:
+        _write_report(report, outcomes)
+    if fmt == "json":
+        print(json.dumps(data, indent=2))
+    else:
+        print_table(outcomes, sys.stdout)
+        print(f"manifest: {manifest}")
+        if report is not None:
+            print(f"size report written to {report}")
+        for o in outcomes:
+            if o.error is not None:
+                print_error(f"{_label(o.job)}: {o.error.message}", o.error.hint)
+    failed = [o for o in outcomes if not o.ok]
+    if not failed:
+        return 0
+    first = next((o.error for o in failed if o.error is not None), None)
+    return first.exit_code if first is not None else 1
+
+
+def _label(job: Job) -> str:
+    return f"{job.kind} {job.name} ({job.target})"
+
+
+def _write_report(report: Path, outcomes: list[Outcome]) -> None:
+    from lambdapack.pack.zipwriter import atomic_output
+    from lambdapack.report.page import render_html
+
+    sizes = [r for o in outcomes if o.result is not None for r in o.result.size_reports]
+    with atomic_output(report) as tmp:
+        tmp.write_text(render_html(sizes, f"lambdapack size report: {report.stem}"), encoding="utf-8")
+
+
+def _row(o: Outcome) -> list[str]:
+    from lambdapack.facts import limits
+
+    job = o.job
+    if o.result is None or not o.result.outputs:
+        status = "skipped" if o.skipped else "failed"
+        return [job.name, job.kind, job.target, "", "", "", "", "", status]
+    r = o.result
+    a = r.outputs[0].artifact
+    budget = r.unzipped_total if job.kind == "function" else a.unzipped_bytes
+    status = "failed" if o.error is not None else "cached" if r.cached else f"rebuilt {o.seconds:.1f}s"
+    return [job.name, job.kind, job.target, str(a.files), mb(a.zipped_bytes), mb(a.unzipped_bytes),
+            f"{budget / limits.UNZIPPED_BYTES:.0%}", a.sha256_base64, status]
+
+
+_HEAD = ["name", "kind", "target", "files", "zipped", "unzipped", "of 250 MB", "CodeSha256", ""]
+
+
+def print_table(outcomes: list[Outcome], stream: TextIO) -> None:
+    """One row per artifact; then each artifact's findings, warnings and notes, named."""
+    rows = [_HEAD, *(_row(o) for o in outcomes)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(_HEAD))]
+    right = {3, 4, 5, 6}
+    for r in rows:
+        cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))]
+        print("  ".join(cells).rstrip(), file=stream)
+    st = Style(stream)
+    for o in outcomes:
+        _print_notes(o, stream, st)
+
+
+def _print_notes(o: Outcome, stream: TextIO, st: Style) -> None:
+    r, name = o.result, _label(o.job)
+    if o.skipped:
+        print(f"{name}: {o.skipped}", file=stream)
+    if r is None:
+        return
+    if r.from_layers:
+        print(f"{name}: from its layers: " + ", ".join(f"{x.name} {x.version}" for x in r.from_layers), file=stream)
+    for h in r.held_back:
+        print(st(f"{name}: held back: {h.name} {h.chosen} ({h.newest} newest); {h.reason}", "33"), file=stream)
+    for f in r.findings:
+        color = "31" if f.severity == "error" else "33"
+        where = f" {f.path}" if f.path else ""
+        print(st(f"{name}: {f.severity} {f.code}{where}: {f.message}", color), file=stream)
+    for w in r.warnings:
+        print(st(f"{name}: warning: {w}", "33"), file=stream)
+

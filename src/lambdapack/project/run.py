@@ -1,0 +1,79 @@
+"""Running a project's jobs: independent artifacts in parallel (threads: the heavy work is in uv,
+the compile workers and zlib, which leave the GIL), each function once its layers are built.
+
+A failed job does not stop the others; the functions that use a failed layer are skipped with
+that reason. Each job is one ordinary single build (pipeline.build), with its own cache handle,
+so the cache's locks work between the threads as between processes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+
+from lambdapack.errors import LambdapackError, from_os_error
+from lambdapack.pipeline.build import build
+from lambdapack.pipeline.options import BuildOptions, Progress
+from lambdapack.pipeline.result import BuildFailed, BuildResult
+from lambdapack.project.plan import Job
+
+__all__ = ["Outcome", "run_jobs"]
+
+Builder = Callable[[BuildOptions, Progress], BuildResult]
+
+
+@dataclass
+class Outcome:
+    """What became of one job: a result, an error (with the result when the build got that far), or skipped."""
+
+    job: Job
+    result: BuildResult | None = None
+    error: LambdapackError | None = None
+    skipped: str | None = None  # why it was not built
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.result is not None and self.error is None and self.skipped is None
+
+
+def run_jobs(jobs: list[Job], progress_for: Callable[[Job], Progress], workers: int,
+             builder: Builder = build) -> list[Outcome]:
+    """Build every job; the outcomes come back in the plan's order."""
+    pending = list(jobs)
+    outcomes: dict[str, Outcome] = {}
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="lambdapack-build") as pool:
+        running: dict[Future[Outcome], Job] = {}
+        while pending or running:
+            for job in [j for j in pending if all(k in outcomes for k in j.needs)]:
+                pending.remove(job)
+                failed = [k for k in job.needs if not outcomes[k].ok]
+                if failed:
+                    outcomes[job.key] = Outcome(job, skipped=f"not built: {', '.join(failed)} failed")
+                    continue
+                running[pool.submit(_run_one, job, progress_for(job), builder)] = job
+            if not running:
+                continue
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                job = running.pop(fut)
+                outcomes[job.key] = fut.result()
+    return [outcomes[j.key] for j in jobs]
+
+
+def _run_one(job: Job, say: Progress, builder: Builder) -> Outcome:
+    started = time.perf_counter()
+    out = Outcome(job)
+    try:
+        try:
+            out.result = builder(job.options, say)
+        except OSError as e:
+            raise from_os_error(e) from e
+    except BuildFailed as e:
+        out.result, out.error = e.result, e
+    except LambdapackError as e:
+        out.error = e
+    out.seconds = time.perf_counter() - started
+    return out
