@@ -14,6 +14,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from lambdapack.errors import LambdapackError, from_os_error
+from lambdapack.host.processes import stop_all
 from lambdapack.pipeline.build import build
 from lambdapack.pipeline.options import BuildOptions, Progress
 from lambdapack.pipeline.result import BuildFailed, BuildResult
@@ -21,6 +22,7 @@ from lambdapack.project.plan import Job
 
 __all__ = ["Outcome", "run_jobs"]
 
+_POLL_SECONDS = 0.1
 Builder = Callable[[BuildOptions, Progress], BuildResult]
 
 
@@ -44,7 +46,8 @@ def run_jobs(jobs: list[Job], progress_for: Callable[[Job], Progress], workers: 
     """Build every job; the outcomes come back in the plan's order."""
     pending = list(jobs)
     outcomes: dict[str, Outcome] = {}
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="lambdapack-build") as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="lambdapack-build")
+    try:
         running: dict[Future[Outcome], Job] = {}
         while pending or running:
             for job in [j for j in pending if all(k in outcomes for k in j.needs)]:
@@ -56,10 +59,18 @@ def run_jobs(jobs: list[Job], progress_for: Callable[[Job], Progress], workers: 
                 running[pool.submit(_run_one, job, progress_for(job), builder)] = job
             if not running:
                 continue
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            # In short slices: a wait without a timeout is not interrupted by Ctrl-C on Windows.
+            finished, _ = wait(running, timeout=_POLL_SECONDS, return_when=FIRST_COMPLETED)
             for fut in finished:
                 job = running.pop(fut)
                 outcomes[job.key] = fut.result()
+    except BaseException:
+        # Ctrl-C or SIGTERM: kill every child now, so the threads end with them instead of
+        # the interpreter waiting for each build to finish.
+        stop_all()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     return [outcomes[j.key] for j in jobs]
 
 
