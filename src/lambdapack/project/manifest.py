@@ -112,6 +112,15 @@ def write_manifest(path: Path, build: Any) -> dict[str, Any]:
         raise from_os_error(e, WRITING_OUTPUT, path) from e
     with lock, hold(lock, exclusive=True):
         data: dict[str, Any] = build(read_manifest(path))
-        with atomic_output(path) as tmp:
-            tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        text = json.dumps(data, indent=2) + "\n"
+        if _current_text(path) != text:  # a no-change build leaves the file (and its mtime) alone
+            with atomic_output(path) as tmp:
+                tmp.write_text(text, encoding="utf-8")
     return data
+
+
+def _current_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
