@@ -84,6 +84,51 @@ def test_sigterm_during_bytecode_compilation_exits_130_within_2s(tmp_path: Path)
     assert list(tmp.iterdir()) == []  # the work directory was removed
 
 
+def _many_modules(src: Path, packages: int) -> None:
+    src.mkdir(parents=True)
+    (src / "lambda_function.py").write_text("def lambda_handler(event, context):\n    return 1\n")
+    body = "".join(f"def f{i}(x):\n    y = [x * {i} for _ in range(3)]\n    return {{'k{i}': y}}\n\n"
+                   for i in range(400))
+    for p in range(packages):
+        pkg = src / f"pkg{p}"
+        pkg.mkdir()
+        (pkg / "__init__.py").write_text("")
+        for m in range(100):
+            (pkg / f"m{m}.py").write_text(body)
+
+
+def test_sigterm_during_a_project_build_stops_every_artifact_within_2s(tmp_path: Path) -> None:
+    """Two functions compiling in two threads: the killed compile workers are not retried with
+    new ones (they would be, as crashes, without stop_all(refuse_new=True)), nothing is written."""
+    _needs_312()
+    for name in ("a", "b"):
+        _many_modules(tmp_path / name, 10)
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.lambdapack]\nruntime = "python3.12"\narch = "x86_64"\ncompile = "on"\nuse_cache = false\n'
+        'held_back = false\n'
+        + "".join(f'[tool.lambdapack.functions.{n}]\nsrc = "{n}"\nhandler = "lambda_function.lambda_handler"\n'
+                  for n in ("a", "b")))
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = clean_env({"TMPDIR": str(tmp)})
+    proc = subprocess.Popen([*LP, "build", "-j", "2"], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+        took, kids, rest = _terminate_when(proc, b"compiling")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, rest
+    print(f"project build: exited {took:.2f} s after SIGTERM")
+    assert took < 2.0 * LOADED, f"exit took {took:.2f} s"
+    assert b"interrupted; no output was written" in rest
+    assert b"Traceback" not in rest
+    left = still_there(lambda: alive(kids))
+    assert not left, f"compile workers left running: {left}"
+    assert not list(tmp_path.glob("dist/*.zip"))
+    assert list(tmp.iterdir()) == []  # every build's work directory was removed
+
+
 def test_sigterm_during_a_smoke_test_kills_the_import_and_what_it_started(tmp_path: Path) -> None:
     _needs_312()
     src = tmp_path / "src"

@@ -57,11 +57,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         err = from_os_error(e)
         print_error(err.message, err.hint)
         return err.exit_code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         live = sys.modules.get("lambdapack.host.processes")  # loaded only if a child was ever started
         if live is not None:
             live.stop_all()
-        print_error("interrupted; no output was written")
+        # A project build says which zips it finished before the stop (project.run.Interrupted).
+        print_error(getattr(e, "message", "interrupted; no output was written"))
         return 130
 
 

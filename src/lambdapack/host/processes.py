@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Generic, TypeVar
 
-__all__ = ["Group", "Process", "Result", "Stopped", "Timeout", "run", "run_text", "script", "start", "start_text", "stop_all"]
+__all__ = ["Group", "Process", "Result", "Stopped", "Stopping", "Timeout", "run", "run_text", "script", "start", "start_text", "stop_all"]
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +169,8 @@ def _start(argv: Sequence[str], env: Mapping[str, str], cwd: str | Path | None, 
     if sys.platform == "win32" and grouped:
         flags = subprocess.CREATE_NEW_PROCESS_GROUP
     decode: dict[str, Any] = {"text": True, "encoding": "utf-8", "errors": "replace"} if text else {}
+    if _refusing.is_set():
+        raise Stopping
     with _signals_deferred():
         # An interrupt inside Popen (after the fork, while it waits for the exec) or
         # before the child is registered would leave a child nobody knows of: deferred
@@ -180,13 +182,19 @@ def _start(argv: Sequence[str], env: Mapping[str, str], cwd: str | Path | None, 
         )
         proc = Process(popen, grouped, "" if text else b"")
         with _live_lock:
-            _live.add(proc)
+            refused = _refusing.is_set()
+            if not refused:
+                _live.add(proc)
+        if refused:  # started while stop_all ran: it goes the way of the others
+            proc.kill()
+            raise Stopping
     return proc
 
 
 # Children started and not yet reaped: `stop_all` kills them when the program is interrupted.
 _live: set[Process[Any]] = set()
 _live_lock = threading.Lock()
+_refusing = threading.Event()  # set by stop_all(refuse_new=True); never cleared
 _INTERRUPTS = tuple(s for s in (getattr(signal, "SIGINT", None), getattr(signal, "SIGTERM", None)) if s is not None)
 
 
@@ -221,10 +229,18 @@ def _reaped(proc: Process[Any]) -> None:
         _live.discard(proc)
 
 
-def stop_all() -> None:
+class Stopping(KeyboardInterrupt):
+    """A child was to be started after `stop_all(refuse_new=True)`: the program is ending."""
+
+
+def stop_all(refuse_new: bool = False) -> None:
     """Kill every child (and its group) that is still running: the program is ending on
-    an interrupt, and no child may outlive it, whatever moment the signal came."""
+    an interrupt, and no child may outlive it, whatever moment the signal came.
+    `refuse_new`: other threads may still be running (a project build's); a child they
+    start from now on raises Stopping, so none retries a killed step with a new child."""
     with _live_lock:
+        if refuse_new:
+            _refusing.set()
         running = list(_live)
         _live.clear()
     for proc in running:

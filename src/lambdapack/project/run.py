@@ -8,10 +8,12 @@ so the cache's locks work between the threads as between processes.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from pathlib import Path
 
 from lambdapack.errors import LambdapackError, from_os_error
 from lambdapack.host.processes import stop_all
@@ -20,7 +22,7 @@ from lambdapack.pipeline.options import BuildOptions, Progress
 from lambdapack.pipeline.result import BuildFailed, BuildResult
 from lambdapack.project.plan import Job
 
-__all__ = ["Outcome", "run_jobs"]
+__all__ = ["Interrupted", "Outcome", "run_jobs"]
 
 _POLL_SECONDS = 0.1
 Builder = Callable[[BuildOptions, Progress], BuildResult]
@@ -46,6 +48,19 @@ def run_jobs(jobs: list[Job], progress_for: Callable[[Job], Progress], workers: 
     """Build every job; the outcomes come back in the plan's order."""
     pending = list(jobs)
     outcomes: dict[str, Outcome] = {}
+    stopping = threading.Event()
+
+    def progress(job: Job) -> Progress:
+        say = progress_for(job)
+
+        def checked(msg: str) -> None:
+            # After Ctrl-C a build ends at its next step, instead of packing a zip nobody waits for.
+            if stopping.is_set():
+                raise _Stopped
+            say(msg)
+
+        return checked
+
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="lambdapack-build")
     try:
         running: dict[Future[Outcome], Job] = {}
@@ -56,7 +71,7 @@ def run_jobs(jobs: list[Job], progress_for: Callable[[Job], Progress], workers: 
                 if failed:
                     outcomes[job.key] = Outcome(job, skipped=f"not built: {', '.join(failed)} failed")
                     continue
-                running[pool.submit(_run_one, job, progress_for(job), builder)] = job
+                running[pool.submit(_run_one, job, progress(job), builder)] = job
             if not running:
                 continue
             # In short slices: a wait without a timeout is not interrupted by Ctrl-C on Windows.
@@ -64,14 +79,35 @@ def run_jobs(jobs: list[Job], progress_for: Callable[[Job], Progress], workers: 
             for fut in finished:
                 job = running.pop(fut)
                 outcomes[job.key] = fut.result()
+    except KeyboardInterrupt:
+        # Ctrl-C or SIGTERM: kill every child now and let each thread end at its next step,
+        # then say which zips were finished before the stop (each is renamed into place whole).
+        stopping.set()
+        stop_all(refuse_new=True)
+        pool.shutdown(wait=True, cancel_futures=True)
+        done = [*outcomes.values(), *(f.result() for f in running if f.done() and not f.cancelled()
+                                      and f.exception() is None)]
+        raise Interrupted([o.job.options.output for o in done if o.ok and o.job.options.output]) from None
     except BaseException:
-        # Ctrl-C or SIGTERM: kill every child now, so the threads end with them instead of
-        # the interpreter waiting for each build to finish.
+        stopping.set()
         stop_all()
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown()
     return [outcomes[j.key] for j in jobs]
+
+
+class Interrupted(KeyboardInterrupt):
+    """A project build stopped by Ctrl-C or SIGTERM; `message` names the zips finished before it."""
+
+    def __init__(self, written: list[Path]) -> None:
+        super().__init__()
+        self.message = ("interrupted; finished before the stop: " + ", ".join(str(p) for p in written)
+                        + "; nothing else was written") if written else "interrupted; no output was written"
+
+
+class _Stopped(Exception):
+    """Raised in a build thread when the project build was interrupted."""
 
 
 def _run_one(job: Job, say: Progress, builder: Builder) -> Outcome:
