@@ -49,7 +49,7 @@ def test_bytecode_alone_over_the_limit_says_no_compile_fits(measured: tuple[Path
     src, plain, pyc = measured
     layer = make_zero_layer(tmp_path / "layer.zip", LIMIT - plain - pyc // 2)
     f = _lp101(src, layer, tmp_path)
-    said = re.search(r"; ([\d,]+) bytes \([\d.]+ MB\) of it is the bytecode this build compiled", f["message"])
+    said = re.search(r"; ([\d,]+) bytes \([\d.]+ (?:B|KiB|MiB|GiB)\) of it is the bytecode this build compiled", f["message"])
     assert said is not None, f
     assert int(said.group(1).replace(",", "")) == pyc
     assert f"it would be {LIMIT - pyc // 2:,} bytes" in f["message"] and "within the limit" in f["message"], f

@@ -103,11 +103,11 @@ def test_lp104_names_the_distributions_and_bytes() -> None:
     f = bytecode_left_out_finding([("scikit-learn", 31_200_000, False), ("scipy", 20_100_000, False),
                                    ("numpy", 1_200_000, True)], UNZIPPED_BYTES)
     assert f.code == "LP104" and f.severity == "warning"
-    assert f.message == ("left out the bytecode of scikit-learn (31.2 MB) and scipy (20.1 MB), and of the test "
-                         "modules of numpy (1.2 MB) to fit within 262,144,000 bytes; their modules compile at "
+    assert f.message == ("left out the bytecode of scikit-learn (29.8 MiB) and scipy (19.2 MiB), and of the test "
+                         "modules of numpy (1.1 MiB) to fit within 262,144,000 bytes; their modules compile at "
                          "each cold start that imports them")
     tests_only = bytecode_left_out_finding([("numpy", 1_200_000, True), ("narwhals", 27_368, True)], UNZIPPED_BYTES)
-    assert "test modules of numpy (1.2 MB) and narwhals (27.4 kB) to fit" in tests_only.message
+    assert "test modules of numpy (1.1 MiB) and narwhals (26.7 KiB) to fit" in tests_only.message
     assert "a handler never imports test modules" in tests_only.message
 
 
@@ -115,5 +115,5 @@ def test_lp101_under_compile_says_what_the_default_would_leave_out() -> None:
     (f,) = check_sizes(UNZIPPED_BYTES + 5, [], 0, 40_000_000, [("scikit-learn", 31_200_000, False)])
     assert f.code == "LP101"
     assert f.message.endswith("; the default (without --compile) would leave out the bytecode of "
-                              "scikit-learn (31.2 MB) and fit")
+                              "scikit-learn (29.8 MiB) and fit")
     assert f.fix.startswith("build without --compile")

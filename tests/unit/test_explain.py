@@ -298,7 +298,7 @@ def test_request_too_large() -> None:
         "An error occurred (RequestEntityTooLargeException) when calling the CreateFunction operation: "
         "Request must be smaller than 69905067 bytes for the CreateFunction operation"
     )
-    assert e.code == "EX014" and "S3" in e.fix and "50 MB" in e.cause and "LP102" in e.confirm
+    assert e.code == "EX014" and "S3" in e.fix and "50 MiB" in e.cause and "LP102" in e.confirm
 
 
 # ---------------------------------------------------------------- 9. permissions

@@ -184,7 +184,7 @@ def test_table_lists_distributions_and_largest_files_within_the_width(rep: SizeR
     assert lines[0] == f"layer {rep.artifact}"
     assert all(len(line) <= 80 for line in lines[1:]), [line for line in lines[1:] if len(line) > 80]
     assert "numpy 2.1.0" in text and "six 1.16.0" in text and "boto3 1.0" in text
-    assert f"{rep.budget_share * 100:.1f}% of Lambda's 250 MB" in text
+    assert f"{rep.budget_share * 100:.1f}% of Lambda's 250 MiB" in text
     assert "largest 3 files" in text
     # The long .so path is elided in the middle: both ends survive.
     so_line = next(line for line in lines if "linux-gnu.so" in line)
@@ -196,7 +196,7 @@ def test_table_lists_distributions_and_largest_files_within_the_width(rep: SizeR
 
 _TABLE_AT_80 = """\
   8 files, 146.2 KiB unzipped, 142.7 KiB zipped, slimming saved 5.9 KiB
-  [..............................] 0.1% of Lambda's 250 MB unzipped limit
+  [..............................] 0.1% of Lambda's 250 MiB unzipped limit
 
   distribution                   files   unzipped     zipped   budget      saved
   numpy 2.1.0                        5  130.6 KiB  127.1 KiB     0.1%     1000 B
@@ -226,7 +226,7 @@ def test_table_fits_a_narrow_terminal(rep: SizeReport, width: int) -> None:
         assert lines[0] == f"layer {rep.artifact}"  # the path to copy stays whole
         assert all(len(line) <= width for line in lines[1:]), [line for line in lines[1:] if len(line) > width]
     text = render_table(rep, width=width)
-    assert "slimming saved 5.9 KiB" in text and "0.1% of Lambda's 250 MB unzipped limit" in text
+    assert "slimming saved 5.9 KiB" in text and "0.1% of Lambda's 250 MiB unzipped limit" in text
     assert "(OVER)" in render_table(over, width=width)
     assert ("distribution" in text) == (width >= 64)  # the heading, once its column is wide enough
 

@@ -13,8 +13,8 @@ SKLEARN_PLAIN = 200 * 1024 * 1024
 def test_sklearn_arm64_fits_without_bytecode() -> None:
     f = oversize_finding(SKLEARN_TOTAL, SKLEARN_TOTAL - SKLEARN_PLAIN)
     assert f.code == "LP101"
-    assert "53,084,800 bytes (53.1 MB) of it is the bytecode this build compiled" in f.message
-    assert f"it would be {SKLEARN_PLAIN:,} bytes (209.7 MB), within the limit" in f.message
+    assert "53,084,800 bytes (50.6 MiB) of it is the bytecode this build compiled" in f.message
+    assert f"it would be {SKLEARN_PLAIN:,} bytes (200.0 MiB), within the limit" in f.message
     assert f.fix.startswith("build with --no-compile")
 
 

@@ -93,7 +93,7 @@ def _row(o: Outcome) -> list[str]:
             f"{budget / limits.UNZIPPED_BYTES:.0%}", a.sha256_base64, status]
 
 
-_HEAD = ["name", "kind", "target", "files", "zipped", "unzipped", "of 250 MB", "CodeSha256", ""]
+_HEAD = ["name", "kind", "target", "files", "zipped", "unzipped", "of 250 MiB", "CodeSha256", ""]
 
 
 def print_table(outcomes: list[Outcome], stream: TextIO) -> None:

@@ -25,7 +25,7 @@ class Style:
 
 def mb(n: int) -> str:
     # Binary units throughout: Lambda's "250 MB" is 262,144,000 bytes = 250 MiB.
-    from lambdapack.report.units import human  # lazily: `tags` and `why` never need it
+    from lambdapack.units import human  # lazily: `tags` and `why` never need it
 
     return human(n)
 

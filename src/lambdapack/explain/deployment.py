@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from lambdapack import units
 from lambdapack.explain.commands import build_command, check_command
 from lambdapack.explain.hits import Advice, Hit, hit
 from lambdapack.explain.target import InferredTarget
@@ -25,10 +26,10 @@ _PERMISSION = re.compile(
     r"Layer conversion failed: Some files do not have read permissions|"
     r"\bEACCES\b|\[Errno 13\] Permission denied:?\s*(\S*)"
 )
-# Lambda's limits as its documentation and its own messages round them.
-_UNZIPPED_MB = f"{UNZIPPED_BYTES // 2**20} MB"
-_DIRECT_UPLOAD_MB = f"{ZIPPED_DIRECT_UPLOAD_BYTES // 2**20} MB"
-_CONTAINER_IMAGE_GB = f"{CONTAINER_IMAGE_BYTES // 2**30} GB"
+# Lambda's limits in binary units, as everywhere (units.py: its "250 MB" is 250 MiB).
+_UNZIPPED_MB = units.limit(UNZIPPED_BYTES)
+_DIRECT_UPLOAD_MB = units.limit(ZIPPED_DIRECT_UPLOAD_BYTES)
+_CONTAINER_IMAGE_GB = units.limit(CONTAINER_IMAGE_BYTES)
 
 
 def size_limit(line: str, t: InferredTarget) -> list[Hit]:

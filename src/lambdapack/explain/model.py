@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lambdapack import units
 from lambdapack.facts.limits import UNZIPPED_BYTES
 
 __all__ = ["CODES", "Explanation"]
@@ -22,7 +23,7 @@ CODES: dict[str, str] = {
     "EX010": "binary corrupted (stripped or truncated)",
     "EX011": "code does not parse on this runtime's Python",
     "EX012": "handler setting does not name a function in the module",
-    "EX013": f"unzipped size over Lambda's {UNZIPPED_BYTES // 2**20} MB limit",
+    "EX013": f"unzipped size over Lambda's {units.limit(UNZIPPED_BYTES)} limit",
     "EX014": "zip too large for a direct upload",
     "EX015": "files in the package not readable by the Lambda user",
     "EX016": "handler module failed to import (other cause)",

@@ -47,7 +47,7 @@ RULES: dict[str, Rule] = {
              "for a module the package loads only on request and does without: facts/optional)", _EW),
         Rule("LP008", "empty, truncated or non-ELF shared object (an extension module or a library "
              "something loads)", _EW),
-        Rule("LP101", "unzipped size over Lambda's 250 MB limit (function + layers)", _E),
+        Rule("LP101", "unzipped size over Lambda's 250 MiB limit (function + layers)", _E),
         Rule("LP102", "zip over 50 MB: direct upload refused, upload through S3", _W),
         Rule("LP103", "more than 5 layers", _E),
         Rule("LP104", "bytecode left out to fit the size limit (those modules compile at each cold start)", _W),

@@ -12,6 +12,7 @@ import stat
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 
+from lambdapack import units
 from lambdapack.facts import sdk
 from lambdapack.facts.layout import (
     FUNCTION_ROOT,
@@ -291,7 +292,7 @@ def shadowing(view: LambdaView) -> list[Finding]:
                 out.append(
                     Finding("LP206", INFO, shown_in(files[0].origin, name),
                             files[0].distribution,
-                            f"{name} is bundled ({size / 1e6:.1f} MB); it takes precedence over the runtime's copy, "
+                            f"{name} is bundled ({units.human(size)}); it takes precedence over the runtime's copy, "
                             "which AWS updates with the runtime",
                             "keep it to pin the SDK version (AWS's advice), or drop it to save space "
                             "(lambdapack build --exclude-runtime-provided, later)")
@@ -402,11 +403,11 @@ def bytecode(view: LambdaView, target: Target) -> list[Finding]:
     out: list[Finding] = []
     for (where, dist), (n, b, tag) in sorted(foreign.items(), key=lambda kv: kv[0][0]):
         out.append(Finding("LP403", WARNING, where, dist,
-                           f"{n} .pyc file(s) compiled for {tag} ({b / 1e6:.2f} MB); {target.runtime.name} never reads them",
+                           f"{units.count(n, '.pyc file')} compiled for {tag} ({units.human(b)}); {target.runtime.name} never reads them",
                            "build on/for the runtime's Python (lambdapack build ships no foreign bytecode)"))
     for (where, dist), (n, b) in sorted(stamped.items(), key=lambda kv: kv[0][0]):
         out.append(Finding("LP404", WARNING, where, dist,
-                           f"{n} timestamp-based .pyc file(s) ({b / 1e6:.2f} MB): their recorded source mtime will not "
+                           f"{units.count(n, 'timestamp-based .pyc file')} ({units.human(b)}): their recorded source mtime will not "
                            "match after extraction, so Python recompiles on every cold start",
                            "ship hash-based .pyc (compileall --invalidation-mode unchecked-hash) or none"))
     return out

@@ -7,22 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from lambdapack import units
 from lambdapack.facts import limits
 from lambdapack.inspect.findings import ERROR, WARNING, Finding
 
 __all__ = ["bytecode_left_out_finding", "check_sizes", "oversize_finding"]
 
 _SPLIT_FIX = ("split dependencies into fewer/smaller packages, drop boto3 (the runtime has it), "
-              "or use a container image (10 GB)")
-
-
-def _mb(n: int) -> str:
-    return f"{n / 1_000_000:.1f} MB"
-
-
-def _size(n: int) -> str:
-    """MB as elsewhere in these rules, kB below 0.1 MB (a small package's tests are not '0.0 MB')."""
-    return _mb(n) if n >= 100_000 else f"{n / 1000:.1f} kB"
+              f"or use a container image ({units.limit(limits.CONTAINER_IMAGE_BYTES)})")
 
 
 def _and(words: Sequence[str]) -> str:
@@ -30,9 +22,9 @@ def _and(words: Sequence[str]) -> str:
 
 
 def _left_out_phrase(left_out: Sequence[tuple[str, int, bool]]) -> str:
-    """'scikit-learn (31.2 MB) and scipy (20.1 MB), and of the test modules of numpy (1.2 MB)'."""
-    whole = [f"{name} ({_size(n)})" for name, n, tests_only in left_out if not tests_only]
-    tests = [f"{name} ({_size(n)})" for name, n, tests_only in left_out if tests_only]
+    """'scikit-learn (29.8 MiB) and scipy (19.2 MiB), and of the test modules of numpy (1.1 MiB)'."""
+    whole = [f"{name} ({units.human(n)})" for name, n, tests_only in left_out if not tests_only]
+    tests = [f"{name} ({units.human(n)})" for name, n, tests_only in left_out if tests_only]
     parts = ([_and(whole)] if whole else []) + ([f"the test modules of {_and(tests)}"] if tests else [])
     return ", and of ".join(parts)
 
@@ -54,14 +46,14 @@ def oversize_finding(unzipped_total: int, compiled_bytecode: int = 0,
     """LP101 for `unzipped_total` bytes, of which `compiled_bytecode` are .pyc this build wrote.
     The bytecode is the one part the user can drop with a flag, so its share is said exactly;
     `would_fit`: what the default (bytecode where it fits) would have left out, under --compile."""
-    message = (f"unzipped size {unzipped_total:,} bytes ({_mb(unzipped_total)}) is over Lambda's "
-               f"limit of {limits.UNZIPPED_BYTES:,} bytes for the function and all its layers")
+    message = (f"unzipped size {unzipped_total:,} bytes ({units.human(unzipped_total)}) is over Lambda's "
+               f"{units.limit(limits.UNZIPPED_BYTES)} limit ({limits.UNZIPPED_BYTES:,} bytes) for the function and all its layers")
     fix = _SPLIT_FIX
     if compiled_bytecode > 0:
         rest = unzipped_total - compiled_bytecode
         fits = rest < limits.UNZIPPED_BYTES
-        message += (f"; {compiled_bytecode:,} bytes ({_mb(compiled_bytecode)}) of it is the bytecode this build "
-                    f"compiled: with --no-compile it would be {rest:,} bytes ({_mb(rest)}), "
+        message += (f"; {compiled_bytecode:,} bytes ({units.human(compiled_bytecode)}) of it is the bytecode this build "
+                    f"compiled: with --no-compile it would be {rest:,} bytes ({units.human(rest)}), "
                     + ("within the limit" if fits else "still over the limit"))
         if fits:
             # Without .pyc Python compiles each module in memory at every cold start (/var/task is read-only).
@@ -94,7 +86,7 @@ def check_sizes(unzipped_total: int, zipped: Sequence[tuple[str, int]], layer_co
                     WARNING,
                     path,
                     None,
-                    f"zip is {size:,} bytes ({_mb(size)}), over the 50 MB direct-upload limit",
+                    f"zip is {size:,} bytes ({units.human(size)}), over the {units.limit(limits.ZIPPED_DIRECT_UPLOAD_BYTES)} direct-upload limit",
                     "upload it to S3 and deploy from there (S3Bucket/S3Key)",
                 )
             )

@@ -42,7 +42,7 @@ def prune(cache: Cache, cap: int, result: BuildResult, say: Progress) -> None:
     by now, so a failure here is a warning, not a failed build."""
     try:
         if cache.auto_prune(cap):
-            from lambdapack.report.units import human
+            from lambdapack.units import human
 
             say(f"cache: over its {human(cap)} cap; pruned the least recently used entries")
     except (LambdapackError, OSError) as e:

@@ -17,7 +17,7 @@ from lambdapack.facts.limits import UNZIPPED_BYTES
 from lambdapack.report.sizes import KINDS, SizeReport, file_kind, unowned_label
 from lambdapack.report.summary import kind_totals
 from lambdapack.report.treemap import treemap_cells
-from lambdapack.report.units import human, percent
+from lambdapack.units import human, percent
 
 __all__ = ["dist_colour", "render_html"]
 

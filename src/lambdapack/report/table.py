@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lambdapack.facts.limits import UNZIPPED_BYTES
 from lambdapack.report.sizes import SizeReport
-from lambdapack.report.units import human, percent
+from lambdapack.units import human, limit, percent
 
 __all__ = ["render_table"]
 
@@ -53,7 +53,7 @@ def _headline(rep: SizeReport, width: int) -> list[str]:
         lines = [f"{totals}, {saved}"]
     else:  # a narrow terminal: the saving gets its own line
         lines = [totals, f"  {saved}"]
-    share = f" {percent(rep.budget_share)} of Lambda's 250 MB unzipped limit" + (
+    share = f" {percent(rep.budget_share)} of Lambda's {limit(UNZIPPED_BYTES)} unzipped limit" + (
         " (OVER)" if rep.unzipped > UNZIPPED_BYTES else ""
     )
     bar_w = max(0, min(_BAR, width - 4 - len(share)))  # 4: the indent and the brackets
