@@ -104,6 +104,9 @@ def _add_output_files(out: argparse._ArgumentGroup) -> None:
         "-o", "--output", type=Path, metavar="ZIP", help="function zip (or the layer zip with --layer)"
     )
     out.add_argument("--layer-output", type=Path, metavar="ZIP", help="layer zip of --split")
+    out.add_argument("--output-dir", dest="tree_dir", type=Path, metavar="DIR",
+                     help="also write the artifact unpacked into DIR (what SAM's makefile builds and CDK's local "
+                     "bundling want): the zip's files, bytes and exec bits; DIR's old contents are replaced")
     out.add_argument("--exclude-tests", action="store_true", default=None,
                      help="leave tests/ and test/ of SRC_DIR out")
     out.add_argument("--follow-external-links", action="store_true", default=None,
@@ -182,7 +185,7 @@ _DESTS = {
     "install.deadline": "deadline", "attach_layers": "with_layer", "compresslevel": "compression_level",
     "keeps": "keep", "allow_secrets": "allow_secret",
 }
-_SAME = ("runtime", "arch", "requirements", "pyproject", "lock", "output", "layer_output",
+_SAME = ("runtime", "arch", "requirements", "pyproject", "lock", "output", "layer_output", "tree_dir",
          "exclude_tests", "handler", "cache_dir", "refresh", "smoke", "slim", "exclude_runtime_provided",
          "compile", "pyc_mode", "follow_external_links", "allow_blocked_runtime")
 
@@ -227,6 +230,9 @@ def run(args: argparse.Namespace) -> int:
 
                 flags = given_flags(args)
                 flags.pop("src", None)
+                if "tree_dir" in flags:  # every artifact would replace the same directory
+                    raise UsageError("--output-dir writes one artifact's tree, and this is a project build",
+                                     "set tree_dir in [tool.lambdapack.functions.NAME] of the project config")
                 return build_project(project, names, flags, args)
             opts = build_options(Layers(flags=given_flags(args), environ=os.environ, file=project.defaults))
             if args.report is not None:
@@ -269,5 +275,8 @@ def _finish(args: argparse.Namespace, result: BuildResult) -> None:
         print(json.dumps(result.as_dict(), indent=2))
     else:
         print_build(result, sys.stdout)
+        for o in result.outputs:
+            if o.tree is not None:
+                print(f"unpacked tree written to {o.tree}")
         if args.report is not None:
             print(f"size report written to {args.report}")
