@@ -79,6 +79,12 @@ def test_no_change_rebuild_replaces_the_old_tree(tmp_path: Path) -> None:
     assert_valid(build_validator(), data)
     assert_tree_is_zip(tree, out)
     assert (tree / "lambda_function.py").read_text() == (src / "lambda_function.py").read_text()
+    # An intact tree is checked, not rewritten: its files stay the same files.
+    inode = (tree / "lambda_function.py").stat().st_ino
+    r, data = lp_build_json(args, env=env)
+    assert data["cached"] is True, r.explain()
+    assert (tree / "lambda_function.py").stat().st_ino == inode
+    assert_tree_is_zip(tree, out)
 
 
 def test_existing_directory_is_replaced_and_text_says_so(tmp_path: Path) -> None:

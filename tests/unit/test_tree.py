@@ -16,6 +16,7 @@ from lambdapack.pack.tree import (
     tree_conflict,
     tree_from_staged,
     tree_from_zip,
+    tree_matches_zip,
 )
 from lambdapack.pack.zipwriter import write_zip
 from lambdapack.staged import StagedFile
@@ -134,3 +135,25 @@ def test_tree_conflict(tmp_path: Path) -> None:
     assert "zip output" in (tree_conflict(tmp_path / "out", src, protected) or "")
     assert "home directory" in (tree_conflict(tmp_path / "home", None, protected) or "")
     assert tree_conflict(tmp_path / "home" / "tree", None, protected) is None
+
+
+def test_tree_matches_zip_only_when_exactly_the_members(tmp_path: Path) -> None:
+    entries = [_staged(tmp_path, "bin/tool", b"x" * 3000, True), _staged(tmp_path, "pkg/sub/m.py", b"y = 1\n")]
+    zip_path = write_zip(entries, tmp_path / "out.zip").path
+    tree = tmp_path / "tree"
+    assert not tree_matches_zip(zip_path, tree)  # missing
+    tree.mkdir()
+    assert not tree_matches_zip(zip_path, tree)  # empty (what SAM hands over)
+    tree_from_zip(zip_path, tree)
+    assert tree_matches_zip(zip_path, tree)
+    (tree / "pkg" / "sub" / "m.py").write_bytes(b"y = 2\n")  # same size, other bytes
+    assert not tree_matches_zip(zip_path, tree)
+    (tree / "pkg" / "sub" / "m.py").write_bytes(b"y = 1\n")
+    (tree / "pkg" / "sub" / "m.py").chmod(0o644)
+    assert tree_matches_zip(zip_path, tree)
+    (tree / "extra").mkdir()
+    assert not tree_matches_zip(zip_path, tree)  # an extra directory is something extra
+    (tree / "extra").rmdir()
+    if os.name != "nt":
+        (tree / "bin" / "tool").chmod(0o644)
+        assert not tree_matches_zip(zip_path, tree)

@@ -13,8 +13,10 @@ import contextlib
 import errno
 import os
 import shutil
+import stat
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
 
@@ -22,7 +24,8 @@ from lambdapack.errors import BuildError, Operation, from_os_error
 from lambdapack.pack.zipwriter import in_zip_order
 from lambdapack.staged import StagedFile
 
-__all__ = ["WRITING_TREE", "atomic_tree", "check_tree_writable", "tree_conflict", "tree_from_staged", "tree_from_zip"]
+__all__ = ["WRITING_TREE", "atomic_tree", "check_tree_writable", "tree_conflict", "tree_from_staged", "tree_from_zip",
+           "tree_matches_zip"]
 
 WRITING_TREE = Operation("writing the unpacked tree", "pass another --output-dir")
 _CHUNK = 1 << 20
@@ -68,35 +71,69 @@ def _set_mode(path: Path, executable: bool) -> None:
         os.chmod(path, 0o755 if executable else 0o644)
 
 
-def _place(root: Path, name: str) -> Path:
-    target = root.joinpath(*_safe_parts(name))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    return target
+def _targets(root: Path, names: Sequence[str]) -> list[Path]:
+    """Where each member goes, its directories made once each (not once per file)."""
+    targets = [root.joinpath(*_safe_parts(n)) for n in names]
+    for d in sorted({t.parent for t in targets}):
+        d.mkdir(parents=True, exist_ok=True)
+    return targets
 
 
 def tree_from_staged(entries: Sequence[StagedFile], root: Path) -> int:
     """Copy the members the zip of `entries` has into `root` (empty); returns the file count."""
     ordered = in_zip_order(entries)
-    for e in ordered:
-        target = _place(root, e.arcname)
+    for e, target in zip(ordered, _targets(root, [e.arcname for e in ordered]), strict=True):
         shutil.copyfile(e.path, target)
         _set_mode(target, e.executable)
     return len(ordered)
 
 
+def _files_of(zf: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    return [i for i in zf.infolist() if not i.is_dir()]  # our zips have no directory entries
+
+
+def _executable(info: zipfile.ZipInfo) -> bool:
+    return bool((info.external_attr >> 16) & 0o111)
+
+
 def tree_from_zip(zip_path: Path, root: Path) -> int:
     """Extract a zip we wrote (a cached artifact: only the zip is at hand) into `root`."""
-    count = 0
     with zipfile.ZipFile(zip_path) as zf:
-        for info in zf.infolist():
-            if info.is_dir():
-                continue  # our zips have none; the files' parents are made below
-            target = _place(root, info.filename)
+        infos = _files_of(zf)
+        for info, target in zip(infos, _targets(root, [i.filename for i in infos]), strict=True):
             with zf.open(info) as src, open(target, "wb") as dst:
                 shutil.copyfileobj(src, dst, _CHUNK)
-            _set_mode(target, bool((info.external_attr >> 16) & 0o111))
-            count += 1
-    return count
+            _set_mode(target, _executable(info))
+    return len(infos)
+
+
+def tree_matches_zip(zip_path: Path, root: Path) -> bool:
+    """Whether `root` already holds exactly the zip's members: the same files (nothing more, no
+    links), sizes, CRC-32s and exec bits. Reading is several times cheaper than rewriting, so a
+    no-change rebuild leaves an intact tree in place."""
+    try:
+        with zipfile.ZipFile(zip_path) as zf:
+            infos = {i.filename: i for i in _files_of(zf)}
+        found = {p.relative_to(root).as_posix(): p for p in root.rglob("*")}
+        dirs = {d.as_posix() for n in infos for d in PurePosixPath(n).parents} - {"."}
+        if set(found) != set(infos) | dirs:
+            return False
+        return all(_same_file(found[n], i) for n, i in infos.items())
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return False
+
+
+def _same_file(path: Path, info: zipfile.ZipInfo) -> bool:
+    st = path.lstat()
+    if not stat.S_ISREG(st.st_mode) or st.st_size != info.file_size:
+        return False
+    if os.name != "nt" and stat.S_IMODE(st.st_mode) != (0o755 if _executable(info) else 0o644):
+        return False
+    crc = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            crc = zlib.crc32(chunk, crc)
+    return crc == info.CRC
 
 
 def check_tree_writable(dest: Path) -> None:

@@ -96,13 +96,17 @@ def reuse(ctx: BuildContext, hit: tuple[ArtifactMeta, list[Path]], result: Build
     tree = ctx.opts.tree_dir
     if tree is None:
         return _restore(hit, outs, result)
-    from lambdapack.pack.tree import atomic_tree, tree_from_zip
+    from lambdapack.pack.tree import atomic_tree, tree_from_zip, tree_matches_zip
 
-    # Only the zip is cached: the tree is extracted from it, and swapped in after the zip.
-    with atomic_tree(tree) as tmp:
-        ctx.say(f"writing the unpacked tree {tree}")
-        tree_from_zip(hit[1][0], tmp)
+    if tree_matches_zip(hit[1][0], tree):
+        ctx.say(f"the unpacked tree {tree} is up to date")
         result = _restore(hit, outs, result)
+    else:
+        # Only the zip is cached: the tree is extracted from it, and swapped in after the zip.
+        with atomic_tree(tree) as tmp:
+            ctx.say(f"writing the unpacked tree {tree}")
+            tree_from_zip(hit[1][0], tmp)
+            result = _restore(hit, outs, result)
     result.outputs[0] = dataclasses.replace(result.outputs[0], tree=tree)
     return result
 
