@@ -134,6 +134,12 @@ def test_refuses_a_tree_holding_the_zip_and_split_builds(tmp_path: Path) -> None
     r = run_lp(["build", str(src), *TARGET, "--split", "--output-dir", str(tree)], cwd=tmp_path)
     assert r.returncode == 2, r.explain()
     assert "--split" in r.stderr
+    layer = tmp_path / "layer"
+    (layer / "python").mkdir(parents=True)
+    r = run_lp(["build", str(src), *TARGET, "-o", str(tmp_path / "fn.zip"), "--with-layer", str(layer),
+                "--output-dir", str(layer)])
+    assert r.returncode == 2, r.explain()
+    assert "--with-layer" in r.stderr and (layer / "python").is_dir()
     assert not tree.exists()
     assert_no_outputs(tmp_path)
 
