@@ -7,6 +7,7 @@ the exec bit where the zip's external attributes have it, nothing more.
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import zipfile
@@ -172,11 +173,39 @@ def test_failed_build_leaves_the_old_tree(tmp_path: Path) -> None:
     assert_no_outputs(tmp_path)
 
 
-def test_project_build_refuses_the_flag(tmp_path: Path) -> None:
+_PROJECT = """runtime = "python3.12"
+arch = "x86_64"
+[functions.api]
+src = "src"
+handler = "lambda_function.lambda_handler"
+tree_dir = "build/api"
+[functions.worker]
+src = "src"
+handler = "lambda_function.lambda_handler"
+"""
+
+
+def test_project_function_tree_dir_and_manifest(tmp_path: Path) -> None:
     _source(tmp_path)
-    (tmp_path / "lambdapack.toml").write_text(
-        'runtime = "python3.12"\narch = "x86_64"\n[functions.api]\nsrc = "src"\nhandler = "lambda_function.lambda_handler"\n')
-    r = run_lp(["build", "--output-dir", "tree"], cwd=tmp_path)
+    (tmp_path / "lambdapack.toml").write_text(_PROJECT)
+    r = run_lp(["build", "-j", "1"], cwd=tmp_path)
+    assert r.returncode == 0, r.explain()
+    assert_tree_is_zip(tmp_path / "build" / "api", tmp_path / "dist" / "api.zip")
+    manifest = json.loads((tmp_path / "dist" / "lambdapack.json").read_text())
+    trees = {a["name"]: a["tree"] for a in manifest["artifacts"]}
+    assert trees == {"api": "../build/api", "worker": None}
+
+
+@pytest.mark.parametrize(("config", "args", "says"), [
+    (_PROJECT, ["--output-dir", "tree"], "--output-dir"),
+    ('tree_dir = "tree"\n' + _PROJECT, [], "defaults"),
+    (_PROJECT + 'tree_dir = "build/api"\n', [], "has the tree_dir of function api"),
+])
+def test_project_build_refuses_a_shared_tree(tmp_path: Path, config: str, args: list[str], says: str) -> None:
+    _source(tmp_path)
+    (tmp_path / "lambdapack.toml").write_text(config)
+    r = run_lp(["build", *args], cwd=tmp_path)
     assert r.returncode == 2, r.explain()
-    assert "tree_dir" in r.stderr
-    assert not (tmp_path / "tree").exists()
+    assert says in r.stderr and "tree_dir" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "tree").exists() and not (tmp_path / "build").exists()
+    assert not (tmp_path / "dist").exists()
