@@ -104,6 +104,9 @@ def _add_output_files(out: argparse._ArgumentGroup) -> None:
         "-o", "--output", type=Path, metavar="ZIP", help="function zip (or the layer zip with --layer)"
     )
     out.add_argument("--layer-output", type=Path, metavar="ZIP", help="layer zip of --split")
+    out.add_argument("--output-dir", dest="tree_dir", type=Path, metavar="DIR",
+                     help="also write the artifact unpacked into DIR (what SAM's makefile builds and CDK's local "
+                     "bundling want): the zip's files, bytes and exec bits; DIR's old contents are replaced")
     out.add_argument("--exclude-tests", action="store_true", default=None,
                      help="leave tests/ and test/ of SRC_DIR out")
     out.add_argument("--follow-external-links", action="store_true", default=None,
@@ -182,7 +185,7 @@ _DESTS = {
     "install.deadline": "deadline", "attach_layers": "with_layer", "compresslevel": "compression_level",
     "keeps": "keep", "allow_secrets": "allow_secret",
 }
-_SAME = ("runtime", "arch", "requirements", "pyproject", "lock", "output", "layer_output",
+_SAME = ("runtime", "arch", "requirements", "pyproject", "lock", "output", "layer_output", "tree_dir",
          "exclude_tests", "handler", "cache_dir", "refresh", "smoke", "slim", "exclude_runtime_provided",
          "compile", "pyc_mode", "follow_external_links", "allow_blocked_runtime")
 
@@ -214,6 +217,24 @@ def _project_names(args: argparse.Namespace, project: Project) -> list[str] | No
     return None
 
 
+def _refuse_shared_tree(project: Project, flags: dict[str, Any]) -> None:
+    """A project's unpacked trees (tree_dir) are per artifact: one directory given to several
+    would be replaced by each build in turn."""
+    hint = "set tree_dir in [tool.lambdapack.functions.NAME] (one directory per function)"
+    if "tree_dir" in flags:
+        raise UsageError("--output-dir writes one artifact's tree, and this is a project build", hint)
+    if "tree_dir" in project.defaults:
+        raise UsageError(f"{project.path}: tree_dir in the defaults would be every artifact's tree", hint)
+    seen: dict[str, str] = {}
+    for name, own in [*((f"function {n}", f.own) for n, f in project.functions.items()),
+                      *((f"layer {n}", la.own) for n, la in project.layers.items())]:
+        if "tree_dir" in own:
+            key = os.path.normcase(Path(own["tree_dir"]).absolute())
+            if key in seen:
+                raise UsageError(f"{project.path}: {name} has the tree_dir of {seen[key]}: {own['tree_dir']}", hint)
+            seen[key] = name
+
+
 def run(args: argparse.Namespace) -> int:
     say = progress(args.quiet or args.format == "json")
     if args.jobs is not None and args.jobs < 1:
@@ -227,6 +248,7 @@ def run(args: argparse.Namespace) -> int:
 
                 flags = given_flags(args)
                 flags.pop("src", None)
+                _refuse_shared_tree(project, flags)
                 return build_project(project, names, flags, args)
             opts = build_options(Layers(flags=given_flags(args), environ=os.environ, file=project.defaults))
             if args.report is not None:
@@ -269,5 +291,8 @@ def _finish(args: argparse.Namespace, result: BuildResult) -> None:
         print(json.dumps(result.as_dict(), indent=2))
     else:
         print_build(result, sys.stdout)
+        for o in result.outputs:
+            if o.tree is not None:
+                print(f"unpacked tree written to {o.tree}")
         if args.report is not None:
             print(f"size report written to {args.report}")

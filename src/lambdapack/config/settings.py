@@ -116,6 +116,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("extras", "--extra", _texts, ()),
     Setting("output", "--output", _path),
     Setting("layer_output", "--layer-output", _path),
+    Setting("tree_dir", "--output-dir", _path),
     Setting("exclude_tests", "--exclude-tests", _switch, False),
     # One pattern list for your code and the dependencies (BuildOptions.excludes and .dep_excludes).
     Setting("excludes", "--exclude", _texts, ()),

@@ -28,8 +28,8 @@ from lambdapack.errors import WRITING_OUTPUT, from_os_error
 from lambdapack.pack.members import PACK_MIN, SMALL, Blob, BlobStore, PackWriter, file_sha256, seal
 from lambdapack.staged import StagedFile
 
-__all__ = ["WrittenZip", "ZipSettings", "atomic_output", "check_writable", "write_zip", "write_zip_to",
-           "zip_date_time"]
+__all__ = ["WrittenZip", "ZipSettings", "atomic_output", "check_writable", "in_zip_order", "write_zip",
+           "write_zip_to", "zip_date_time"]
 
 ZIP_EPOCH = 315532800  # 1980-01-01T00:00:00Z, the earliest DOS date a zip can hold
 _CHUNK = 1 << 20
@@ -193,7 +193,7 @@ def write_zip_to(
     from the content-addressed `store` when one is given, then copied in name order.
     """
     stamp = settings.stamp()
-    ordered = _in_zip_order(entries)
+    ordered = in_zip_order(entries)
     with contextlib.ExitStack() as stack:
         if store is None:
             scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix=".lambdapack-blobs-", dir=tmp.parent))
@@ -212,7 +212,7 @@ def write_zip_to(
     )
 
 
-def _in_zip_order(entries: Sequence[StagedFile]) -> list[StagedFile]:
+def in_zip_order(entries: Sequence[StagedFile]) -> list[StagedFile]:
     """Entries sorted by their UTF-8 name, the first of each name kept."""
     ordered: list[StagedFile] = []
     seen: set[str] = set()

@@ -78,6 +78,7 @@ class BuildOptions:
     extras: tuple[str, ...] = ()
     output: Path | None = None
     layer_output: Path | None = None
+    tree_dir: Path | None = None  # --output-dir: the artifact also as an unpacked tree (pack/tree.py)
     exclude_tests: bool = False
     excludes: tuple[str, ...] = ()
     install: InstallOptions = field(default_factory=InstallOptions)

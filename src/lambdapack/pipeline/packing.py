@@ -3,6 +3,7 @@ run and the artifact cached, and only then every zip moved into place together."
 
 from __future__ import annotations
 
+import dataclasses
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,3 +64,16 @@ def pack_all(ctx: BuildContext, plan: PackPlan, result: BuildResult, art_key: st
 
             meta = ArtifactMeta(result.as_dict(), [report_to_dict(r) for r in result.size_reports])
             ctx.cache.save_artifact(art_key, meta, [(k, t) for k, _o, t in staged])
+        if opts.tree_dir is not None:
+            _write_tree(ctx, stack, opts.tree_dir, plan.zips[0][2], result)
+
+
+def _write_tree(ctx: BuildContext, stack: ExitStack, tree: Path, entries: list[StagedFile],
+                result: BuildResult) -> None:
+    """--output-dir: the one zip's members, from the staged files; swapped in with the zips."""
+    from lambdapack.pack.tree import atomic_tree, tree_from_staged
+
+    tmp = stack.enter_context(atomic_tree(tree))
+    ctx.say(f"writing the unpacked tree {tree}")
+    tree_from_staged(entries, tmp)
+    result.outputs[0] = dataclasses.replace(result.outputs[0], tree=tree)

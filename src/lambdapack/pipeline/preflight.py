@@ -137,7 +137,8 @@ def _check_outputs(opts: BuildOptions, kind: BuildKind, target: Target) -> tuple
         lay = opts.layer_output or default_output("layer", target)
     for p in (fn, lay):
         if p is not None and p.is_dir():
-            raise UsageError(f"output {p} is a directory", "give a file name ending in .zip with -o")
+            raise UsageError(f"output {p} is a directory",
+                             "use --output-dir DIR for an unpacked tree, or -o DIR/name.zip")
     if fn is not None and lay is not None and fn.resolve() == lay.resolve():
         raise UsageError(
             "the function and layer outputs are the same file", "pass different -o / --layer-output"
@@ -145,7 +146,28 @@ def _check_outputs(opts: BuildOptions, kind: BuildKind, target: Target) -> tuple
     for p in (fn, lay):
         if p is not None:
             check_writable(p)  # a read-only or unwritable output fails now, not after the install
+    if opts.tree_dir is not None:
+        _check_tree(opts, opts.tree_dir, kind, [p for p in (fn, lay) if p is not None])
     return fn, lay
+
+
+def _check_tree(opts: BuildOptions, tree: Path, kind: BuildKind, zips: list[Path]) -> None:
+    """--output-dir: one artifact, and a directory whose replacement removes nothing of the user's."""
+    from lambdapack.pack.tree import check_tree_writable, tree_conflict
+
+    if kind is BuildKind.SPLIT:
+        raise UsageError("--output-dir writes one artifact as a tree; a --split build makes two",
+                         "build the function and the layer apart, each with its own --output-dir")
+    protected = [("the zip output", z) for z in zips] + [("the current directory", Path.cwd())]
+    protected += [("the --with-layer layer", p) for p in opts.attach_layers]
+    home = Path("~").expanduser()
+    if home.is_absolute():
+        protected.append(("the home directory", home))
+    why = tree_conflict(tree, opts.src, protected)
+    if why is not None:
+        raise UsageError(why, "give --output-dir a directory of its own, outside SRC_DIR (its old contents "
+                         "are replaced), and -o a zip path outside it")
+    check_tree_writable(tree)
 
 
 def _attached_layers_unzipped(paths: Sequence[Path]) -> int:

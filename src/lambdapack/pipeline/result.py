@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lambdapack.errors import LambdapackError
@@ -40,6 +41,7 @@ class WithoutBytecode:
 class Output:
     kind: str  # "function" | "layer"
     artifact: WrittenZip
+    tree: Path | None = None  # --output-dir: the same members as an unpacked tree
 
     def as_dict(self) -> dict[str, object]:
         a = self.artifact
@@ -51,6 +53,7 @@ class Output:
             "zipped_bytes": a.zipped_bytes,
             "unzipped_bytes": a.unzipped_bytes,
             "files": a.files,
+            "tree": str(self.tree) if self.tree is not None else None,
         }
 
 

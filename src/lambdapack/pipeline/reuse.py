@@ -92,8 +92,23 @@ def reuse(ctx: BuildContext, hit: tuple[ArtifactMeta, list[Path]], result: Build
         from lambdapack.pipeline.smoketest import run_smoke
 
         run_smoke(ctx, result, zips.get("function"), zips.get("layer"))
-    outs = [(k, ctx.output_of(k)) for k in kinds]
-    return _restore(hit, [(k, o) for k, o in outs if o is not None], result)
+    outs = [(k, o) for k, o in ((k, ctx.output_of(k)) for k in kinds) if o is not None]
+    tree = ctx.opts.tree_dir
+    if tree is None:
+        return _restore(hit, outs, result)
+    from lambdapack.pack.tree import atomic_tree, tree_from_zip, tree_matches_zip
+
+    if tree_matches_zip(hit[1][0], tree):
+        ctx.say(f"the unpacked tree {tree} is up to date")
+        result = _restore(hit, outs, result)
+    else:
+        # Only the zip is cached: the tree is extracted from it, and swapped in after the zip.
+        with atomic_tree(tree) as tmp:
+            ctx.say(f"writing the unpacked tree {tree}")
+            tree_from_zip(hit[1][0], tmp)
+            result = _restore(hit, outs, result)
+    result.outputs[0] = dataclasses.replace(result.outputs[0], tree=tree)
+    return result
 
 
 def _restore(hit: tuple[ArtifactMeta, list[Path]], outs: list[tuple[str, Path]],
