@@ -197,15 +197,15 @@ def test_project_function_tree_dir_and_manifest(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("config", "args", "says"), [
-    (_PROJECT, ["--output-dir", "tree"], "--output-dir"),
-    ('tree_dir = "tree"\n' + _PROJECT, [], "defaults"),
-    (_PROJECT + 'tree_dir = "build/api"\n', [], "has the tree_dir of function api"),
+    (_PROJECT, ["--output-dir", "tree"], "--output-dir names a single artifact"),
+    ('tree_dir = "tree"\n' + _PROJECT, [], "tree_dir in the defaults"),
+    (_PROJECT + 'tree_dir = "build/api"\n', [], "function api would both write"),
 ])
 def test_project_build_refuses_a_shared_tree(tmp_path: Path, config: str, args: list[str], says: str) -> None:
     _source(tmp_path)
     (tmp_path / "lambdapack.toml").write_text(config)
     r = run_lp(["build", *args], cwd=tmp_path)
     assert r.returncode == 2, r.explain()
-    assert says in r.stderr and "tree_dir" in r.stderr and "Traceback" not in r.stderr
+    assert says in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "tree").exists() and not (tmp_path / "build").exists()
     assert not (tmp_path / "dist").exists()

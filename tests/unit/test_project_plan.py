@@ -105,3 +105,19 @@ def test_two_layers_with_different_versions_conflict() -> None:
     assert len(conflicts) == 1 and "layers a and b" in conflicts[0]
     _taken, conflicts = match_layers([], [LayerDist("six", "1.16.0", "a"), LayerDist("Six", "1.16.0", "b")])
     assert conflicts == []
+
+
+def test_trees_are_per_artifact(tmp_path: Path) -> None:
+    jobs = plan_project(project(tmp_path, CONFIG.replace('[functions.solo]\nsrc = "solo"\n',
+                                                         '[functions.solo]\nsrc = "solo"\ntree_dir = "build/solo"\n')),
+                        {}, {}, ["solo"])
+    assert jobs[0].options.tree_dir == tmp_path / "build/solo"
+    # A layer with two targets would replace one tree with the other.
+    two_targets = CONFIG.replace('architectures = ["x86_64", "arm64"]\n',
+                                 'architectures = ["x86_64", "arm64"]\ntree_dir = "build/common"\n')
+    with pytest.raises(UsageError, match="layer 'common' is built for several targets"):
+        plan_project(project(tmp_path, two_targets), {}, {})
+    with pytest.raises(UsageError, match="tree_dir in the defaults"):
+        plan_project(project(tmp_path, 'tree_dir = "t"\n' + CONFIG), {}, {})
+    with pytest.raises(UsageError, match="--output-dir names a single artifact"):
+        plan_project(project(tmp_path), {"tree_dir": Path("t")}, {})

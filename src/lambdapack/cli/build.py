@@ -217,24 +217,6 @@ def _project_names(args: argparse.Namespace, project: Project) -> list[str] | No
     return None
 
 
-def _refuse_shared_tree(project: Project, flags: dict[str, Any]) -> None:
-    """A project's unpacked trees (tree_dir) are per artifact: one directory given to several
-    would be replaced by each build in turn."""
-    hint = "set tree_dir in [tool.lambdapack.functions.NAME] (one directory per function)"
-    if "tree_dir" in flags:
-        raise UsageError("--output-dir writes one artifact's tree, and this is a project build", hint)
-    if "tree_dir" in project.defaults:
-        raise UsageError(f"{project.path}: tree_dir in the defaults would be every artifact's tree", hint)
-    seen: dict[str, str] = {}
-    for name, own in [*((f"function {n}", f.own) for n, f in project.functions.items()),
-                      *((f"layer {n}", la.own) for n, la in project.layers.items())]:
-        if "tree_dir" in own:
-            key = os.path.normcase(Path(own["tree_dir"]).absolute())
-            if key in seen:
-                raise UsageError(f"{project.path}: {name} has the tree_dir of {seen[key]}: {own['tree_dir']}", hint)
-            seen[key] = name
-
-
 def run(args: argparse.Namespace) -> int:
     say = progress(args.quiet or args.format == "json")
     if args.jobs is not None and args.jobs < 1:
@@ -248,7 +230,6 @@ def run(args: argparse.Namespace) -> int:
 
                 flags = given_flags(args)
                 flags.pop("src", None)
-                _refuse_shared_tree(project, flags)
                 return build_project(project, names, flags, args)
             opts = build_options(Layers(flags=given_flags(args), environ=os.environ, file=project.defaults))
             if args.report is not None:

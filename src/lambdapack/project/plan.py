@@ -28,7 +28,7 @@ __all__ = ["PROJECT_ONLY_FLAGS", "Job", "plan_project"]
 
 # Flags that name one artifact's files or kind: a project build takes each from the config.
 PROJECT_ONLY_FLAGS = {"output": "-o/--output", "layer_output": "--layer-output", "kind": "--layer/--split",
-                      "handler": "--handler", "src": "SRC_DIR"}
+                      "handler": "--handler", "src": "SRC_DIR", "tree_dir": "--output-dir"}
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,9 @@ def plan_project(project: Project, flags: Mapping[str, object], environ: Mapping
         if setting in flags:
             raise UsageError(f"{flag} names a single artifact; a project build takes it from the config",
                              "set it in the function's or layer's table, or build one directory: lambdapack build DIR")
+    if "tree_dir" in project.defaults:
+        raise UsageError(f"{project.path}: tree_dir in the defaults would be every artifact's tree",
+                         "set tree_dir in [tool.lambdapack.functions.NAME] (one directory per function)")
     functions, layers = _selected(project, names)
     fn_options = {f.name: _function_options(project, f, flags, environ) for f in functions}
     # A layer selected itself is built for all its targets; one pulled in by a selected
@@ -129,17 +132,23 @@ def _layer_options(project: Project, layer: Layer, flags: Mapping[str, object], 
     output = layer.output
     if multi:  # one zip per target: the target goes into the name
         output = output.with_name(f"{output.stem}-{opts.runtime}-{opts.arch}{output.suffix}")
+        if opts.tree_dir is not None:
+            raise UsageError(f"layer {layer.name!r} is built for several targets, and each would replace its "
+                             f"tree_dir {opts.tree_dir}", "build its tree with a single-target layer, "
+                             "or drop tree_dir and use the zips")
     return dataclasses.replace(opts, kind="layer", src=None, output=output, handler=None, attach_layers=(),
                                exclude_tests=False)
 
 
 def _check_outputs(jobs: list[Job]) -> None:
+    """No two artifacts write the same zip, or the same unpacked tree."""
     seen: dict[str, str] = {}
     for job in jobs:
-        out = job.options.output
-        assert out is not None
-        key = os.path.normcase(os.path.normpath(Path(out).absolute()))
-        if key in seen:
-            raise UsageError(f"{job.key} and {seen[key]} would both write {out}",
-                             "give one of them its own 'output' in the project config")
-        seen[key] = job.key
+        for out, key_name in ((job.options.output, "output"), (job.options.tree_dir, "tree_dir")):
+            if out is None:
+                continue
+            key = os.path.normcase(os.path.normpath(Path(out).absolute()))
+            if key in seen:
+                raise UsageError(f"{job.key} and {seen[key]} would both write {out}",
+                                 f"give one of them its own '{key_name}' in the project config")
+            seen[key] = job.key
