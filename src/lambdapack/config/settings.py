@@ -114,6 +114,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("pyproject", "--pyproject", _path),
     Setting("lock", "--lock", _path),
     Setting("extras", "--extra", _texts, ()),
+    Setting("groups", "--group", _texts, ()),
+    Setting("all_extras", "--all-extras", _switch, False),
+    Setting("lock_mode", "--locked | --frozen | --relock", _choice("locked", "frozen", "relock"), "locked"),
     Setting("output", "--output", _path),
     Setting("layer_output", "--layer-output", _path),
     Setting("exclude_tests", "--exclude-tests", _switch, False),
@@ -122,6 +125,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("install.allow_sdist", "--allow-sdist", _switch, False),
     Setting("install.index_url", "--index-url", _text),
     Setting("install.extra_index_urls", "--extra-index-url", _texts, ()),
+    Setting("install.indexes", "--index", _texts, ()),
+    Setting("install.default_index", "--default-index", _text),
     Setting("install.find_links", "--find-links", _texts, ()),
     Setting("install.network_timeout", "--network-timeout", _seconds, DEFAULT_NETWORK_TIMEOUT,
             ("LAMBDAPACK_NETWORK_TIMEOUT", "UV_HTTP_TIMEOUT"), read_below=True),
@@ -236,6 +241,9 @@ def build_options(layers: Layers) -> BuildOptions:
         if top[required] is None:
             raise UsageError(f"no {required} given",
                              f"pass --{required}, or set {required} in [tool.lambdapack] or lambdapack.toml")
+    if top["all_extras"] and top["extras"]:
+        raise UsageError("--all-extras and --extra both choose the extras",
+                         "give one: --all-extras takes every extra the project defines")
     return BuildOptions(**top, dep_excludes=top["excludes"], install=InstallOptions(**install))
 
 

@@ -13,10 +13,15 @@ from lambdapack.resolve.inputs import Requirements
 from lambdapack.resolve.lockfiles import NEVER, Pin, locked_requirements, reduce_marker
 from lambdapack.resolve.pyprojectfile import read_toml
 
-__all__ = ["pylock_pins", "read_pylock"]
+__all__ = ["pylock_extra_names", "pylock_pins", "read_pylock"]
 
 _HINT = "regenerate it (e.g. `uv export --format pylock.toml -o pylock.toml`)"
 PYPI_SIMPLE = "https://pypi.org/simple"
+
+
+def pylock_extra_names(lock: Path) -> tuple[str, ...]:
+    """Every extra the lock declares (--all-extras)."""
+    return tuple(sorted({str(e) for e in cast("list[object]", read_toml(lock).get("extras", []))}))
 
 
 def read_pylock(lock: Path, extras: tuple[str, ...], out: Path) -> Requirements:
