@@ -38,6 +38,9 @@ class Requirements:
     groups: tuple[str, ...] = ()  # PEP 735 dependency groups taken with the main dependencies
     # Said once the input is read (a uv.lock re-locked in a temporary copy with --relock).
     notes: tuple[str, ...] = ()
+    # The file names every distribution to install (a uv.lock export): installed with --no-deps, as
+    # `uv sync` installs a lock, so a built project's wheel pulls in nothing the lock does not pin.
+    closed: bool = False
 
     @property
     def display_name(self) -> str:

@@ -124,8 +124,11 @@ def install_argv(
     dest: Path,
     python: str,
     opts: InstallOptions,
+    *,
+    no_deps: bool = False,
 ) -> list[str]:
-    """The exact uv command that installs for the Lambda target (pure)."""
+    """The exact uv command that installs for the Lambda target (pure); `no_deps` for a file
+    that names the whole closure (a lock's export)."""
     return [
         uv,
         "pip",
@@ -139,6 +142,7 @@ def install_argv(
         "--python-version",
         target.runtime.version,
         *_binary_args(opts),
+        *(["--no-deps"] if no_deps else []),
         "--no-installer-metadata",
         "--no-compile-bytecode",
         "--no-progress",

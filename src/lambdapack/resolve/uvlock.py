@@ -134,4 +134,5 @@ def lock_export(uv: str, lock: Path, req: LockRequest, out: Path, env: Mapping[s
     out.write_text(text, encoding="utf-8")
     reqs = parse_requirements_text(text, out.parent)
     extras = tuple(extra_names(pyproject)) if req.all_extras else req.extras
-    return Requirements("lock", lock, tuple(reqs), extras, groups=req.groups, notes=notes)
+    return Requirements("lock", lock, tuple(reqs), extras, groups=req.groups, notes=notes,
+                        closed=True)
