@@ -30,6 +30,7 @@ __all__ = [
     "Limits",
     "build_local_wheels",
     "check_index_locations",
+    "closure_only",
     "deadline_error",
     "effective_locations",
     "find_uv",
@@ -124,11 +125,8 @@ def install_argv(
     dest: Path,
     python: str,
     opts: InstallOptions,
-    *,
-    no_deps: bool = False,
 ) -> list[str]:
-    """The exact uv command that installs for the Lambda target (pure); `no_deps` for a file
-    that names the whole closure (a lock's export)."""
+    """The exact uv command that installs for the Lambda target (pure)."""
     return [
         uv,
         "pip",
@@ -142,7 +140,6 @@ def install_argv(
         "--python-version",
         target.runtime.version,
         *_binary_args(opts),
-        *(["--no-deps"] if no_deps else []),
         "--no-installer-metadata",
         "--no-compile-bytecode",
         "--no-progress",
@@ -187,6 +184,14 @@ def build_local_wheels(
         return req_file
     out = work / "requirements-local.txt"
     out.write_text(with_built_wheels(text, cwd, req_file.parent, wheels), encoding="utf-8")
+    return out
+
+
+def closure_only(argv: Sequence[str]) -> list[str]:
+    """`argv` installing exactly the file's lines, for a file that names the whole closure (a
+    lock's export), as `uv sync` installs a lock (pure)."""
+    out = list(argv)
+    out.insert(out.index("--no-installer-metadata"), "--no-deps")
     return out
 
 
