@@ -25,7 +25,7 @@ from lambdapack.resolve.install import (
     install_argv,
 )
 from lambdapack.resolve.uvlock import LockRequest, export_lock_argv, relock_argv
-from lambdapack.resolve.uvproject import check_names, is_packaged, package_sources
+from lambdapack.resolve.uvproject import check_names, is_packaged, package_sources, uv_group_lines
 
 LOCKS = Path(__file__).parent.parent / "fixtures" / "locks"
 T = {"runtime": "python3.12", "arch": "x86_64"}
@@ -55,6 +55,12 @@ def test_groups_follow_includes_once_and_refuse_cycles() -> None:
     assert group_lines(data, ["tools"], "p") == ["boto3", "rich"]
     with pytest.raises(InputError, match="includes itself"):
         group_lines(data, ["a"], "p")
+
+
+def test_uvs_legacy_dev_dependencies_are_the_dev_group() -> None:
+    data = {"dependency-groups": {"aws": ["boto3"]}, "tool": {"uv": {"dev-dependencies": ["pytest"]}}}
+    assert uv_group_lines(data, ["aws", "dev"], "p") == ["boto3", "pytest"]
+    assert uv_group_lines(data, ["aws"], "p") == ["boto3"]
 
 
 def test_unknown_names_say_which_exist() -> None:

@@ -92,15 +92,14 @@ def _read_pyproject(path: Path, opts: BuildOptions) -> Requirements:
     """[project].dependencies with the extras and the PEP 735 groups asked for."""
     from packaging.requirements import InvalidRequirement, Requirement
 
-    from lambdapack.resolve.dependencygroups import group_lines
     from lambdapack.resolve.pyprojectfile import pyproject_requirements
-    from lambdapack.resolve.uvproject import check_names, extra_names
+    from lambdapack.resolve.uvproject import check_names, extra_names, uv_group_lines
 
     data = read_toml(path)
     extras = tuple(extra_names(data)) if opts.all_extras else opts.extras
     check_names(data, extras, opts.groups, str(path))
     reqs = pyproject_requirements(data, extras, str(path))
-    for line in group_lines(data, opts.groups, str(path)):
+    for line in uv_group_lines(data, opts.groups, str(path)):
         try:
             reqs.append(Requirement(line))
         except InvalidRequirement as e:

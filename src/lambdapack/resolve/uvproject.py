@@ -9,9 +9,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from lambdapack.errors import UsageError
-from lambdapack.resolve.dependencygroups import group_names, normalize_group
+from lambdapack.resolve.dependencygroups import group_lines, group_names, normalize_group
 
-__all__ = ["check_names", "extra_names", "is_packaged", "package_sources", "uv_group_names"]
+__all__ = ["check_names", "extra_names", "is_packaged", "package_sources", "uv_group_lines", "uv_group_names"]
 
 
 def _tool_uv(data: Mapping[str, object]) -> Mapping[str, object]:
@@ -59,6 +59,20 @@ def uv_group_names(data: Mapping[str, object], where: str) -> list[str]:
     if "dev-dependencies" in _tool_uv(data) and "dev" not in map(normalize_group, names):
         names.append("dev")
     return sorted(names)
+
+
+def uv_group_lines(data: Mapping[str, object], groups: Sequence[str], where: str) -> list[str]:
+    """The requirement lines of `groups`, `dev` from `tool.uv.dev-dependencies` where no PEP 735
+    group of that name exists (uv reads both as one `dev` group)."""
+    defined = {normalize_group(g) for g in group_names(data, where)}
+    found = _tool_uv(data).get("dev-dependencies")
+    legacy = [str(x) for x in found] if isinstance(found, list) else None
+    use_legacy = legacy is not None and "dev" not in defined
+    pep735 = [g for g in groups if not (use_legacy and normalize_group(g) == "dev")]
+    lines = group_lines(data, pep735, where)
+    if legacy is not None and len(pep735) < len(groups):
+        lines += [x for x in legacy if x not in lines]
+    return lines
 
 
 def check_names(data: Mapping[str, object], extras: Sequence[str], groups: Sequence[str], where: str) -> None:
