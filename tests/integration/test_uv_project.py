@@ -77,7 +77,7 @@ def _names(data: dict[str, object]) -> dict[str, str]:
 def test_a_packaged_project_installs_itself_and_its_handler_imports(tmp_path: Path) -> None:
     src = _packaged(tmp_path / "proj")
     out = tmp_path / "fn.zip"
-    cache = ["--cache-dir", str(tmp_path / "cache")]
+    cache = ["--cache-dir", str(src / ".cache" / "lambdapack")]  # inside the project, as configs often put it
     _r, data = lp_build_json(["build", str(src), *TARGET, "-o", str(out), "--handler", "demo.handler.main",
                               "--no-compile", *cache], cwd=tmp_path)
     assert _names(data)["demo"] == "0.1.0" and _names(data)["six"] == "1.17.0"
@@ -90,6 +90,11 @@ def test_a_packaged_project_installs_itself_and_its_handler_imports(tmp_path: Pa
     smoke = run_lp(["smoke", str(out), *TARGET, "--handler", "demo.handler.main"], cwd=tmp_path)
     assert smoke.returncode == 0, smoke.explain()
 
+    # Nothing changed: the no-change shortcut (a cache inside the project does not count as a change).
+    again = run_lp(["build", str(src), *TARGET, "-o", str(out), "--handler", "demo.handler.main",
+                    "--no-compile", *cache], cwd=tmp_path)
+    assert again.returncode == 0 and "no change" in again.stderr, again.explain()
+    assert "resolving" not in again.stderr and "staging" not in again.stderr, again.explain()
     # An edit of the package's source rebuilds it (same name and version, new content).
     time.sleep(0.01)
     (src / "src" / "demo" / "helpers.py").write_text("def shout(s):\n    return s + '!'\n", encoding="utf-8")
