@@ -156,6 +156,32 @@ def test_group_or_relock_for_what_cannot_take_them(tmp_path: Path) -> None:
         load_inputs("lock", d / "poetry.lock", grouped, "uv", tmp_path, {})
 
 
+def test_pylock_groups_come_besides_the_default_ones(tmp_path: Path) -> None:
+    (tmp_path / "pylock.toml").write_text(textwrap.dedent("""\
+        lock-version = "1.0"
+        created-by = "hand"
+        default-groups = ["main"]
+        dependency-groups = ["main", "dev"]
+
+        [[packages]]
+        name = "six"
+        version = "1.17.0"
+        marker = "'main' in dependency_groups"
+
+        [[packages]]
+        name = "pytest"
+        version = "8.0.0"
+        marker = "'dev' in dependency_groups"
+        """), encoding="utf-8")
+    lock = tmp_path / "pylock.toml"
+    plain = load_inputs("lock", lock, BuildOptions(**T), "uv", tmp_path, {})
+    dev = load_inputs("lock", lock, BuildOptions(groups=("dev",), **T), "uv", tmp_path, {})
+    assert {r.name for r in plain.top_level} == {"six"} and {r.name for r in dev.top_level} == {"six", "pytest"}
+    assert dev.groups == ("dev",)
+    with pytest.raises(UsageError, match=r"no dependency group 'docs' \(defined: dev, main\)"):
+        load_inputs("lock", lock, BuildOptions(groups=("docs",), **T), "uv", tmp_path, {})
+
+
 def test_frozen_takes_a_stale_poetry_lock_as_it_is(tmp_path: Path) -> None:
     d = Path(shutil.copytree(LOCKS / "poetry2", tmp_path / "poetry2"))
     py = d / "pyproject.toml"

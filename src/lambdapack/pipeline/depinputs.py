@@ -69,9 +69,9 @@ def _read_lock(path: Path, opts: BuildOptions, uv: str, out: Path, env: dict[str
     if opts.lock_mode == "relock":
         raise UsageError(f"--relock: lambdapack re-locks only uv.lock; {path.name} is re-locked by {_RELOCKED_BY[fmt]}",
                          f"run {_RELOCKED_BY[fmt]} and rebuild, or pass --frozen to build {path.name} as it is")
-    if opts.groups:
+    if opts.groups and fmt != "pylock":
         raise UsageError(f"--group {opts.groups[0]}: dependency groups are read from pyproject.toml "
-                         f"[dependency-groups] or uv.lock, not from {path.name}",
+                         f"[dependency-groups], uv.lock or pylock.toml, not from {path.name}",
                          "leave --group out, or build from the project's pyproject.toml or uv.lock")
     frozen = opts.lock_mode == "frozen"
     if fmt == "poetry":
@@ -85,7 +85,7 @@ def _read_lock(path: Path, opts: BuildOptions, uv: str, out: Path, env: dict[str
         return read_pipfile_lock(path, opts.extras, out, frozen=frozen)  # Pipfile has no extras
     from lambdapack.resolve.pylock import pylock_extra_names, read_pylock
 
-    return read_pylock(path, pylock_extra_names(path) if opts.all_extras else opts.extras, out)
+    return read_pylock(path, pylock_extra_names(path) if opts.all_extras else opts.extras, out, opts.groups)
 
 
 def _read_pyproject(path: Path, opts: BuildOptions) -> Requirements:
