@@ -73,7 +73,9 @@ def _add_dependencies(b: argparse.ArgumentParser) -> None:
     )
     deps.add_argument("--pyproject", type=Path, metavar="FILE", help="pyproject.toml [project].dependencies")
     deps.add_argument(
-        "--lock", type=Path, metavar="FILE", help="uv.lock (its pyproject.toml must be beside it)"
+        "--lock", type=Path, metavar="FILE",
+        help="uv.lock (a packaged project installs itself), poetry.lock, Pipfile.lock or pylock.toml; "
+        "uv.lock and poetry.lock need their pyproject.toml beside them"
     )
     deps.add_argument(
         "--extra",
@@ -84,8 +86,8 @@ def _add_dependencies(b: argparse.ArgumentParser) -> None:
     deps.add_argument("--all-extras", action="store_true", default=None,
                       help="include every extra the project defines (not with --extra)")
     deps.add_argument("--group", action="append", metavar="NAME",
-                      help="a dependency group (PEP 735 [dependency-groups]) of the pyproject.toml or uv.lock "
-                      "to include (repeatable)")
+                      help="a dependency group (PEP 735 [dependency-groups]) of the pyproject.toml, uv.lock "
+                      "or pylock.toml to include (repeatable)")
     _add_lock_modes(deps)
     _add_indexes(deps)
 
