@@ -119,6 +119,12 @@ def test_settings_from_flags_and_file() -> None:
         build_options(Layers(flags=T, file={"lock_mode": "thawed"}))
     with pytest.raises(UsageError, match="--all-extras and --extra"):
         build_options(Layers(flags={**T, "all_extras": True, "extras": ("web",)}))
+    # Said on two levels, the higher one decides.
+    over = build_options(Layers(flags={**T, "all_extras": True, "install.default_index": "https://d/simple"},
+                                file={"extras": ("web",), "install.index_url": "https://f/simple"}))
+    assert over.all_extras and over.extras == () and over.install.index_url == "https://d/simple"
+    under = build_options(Layers(flags={**T, "extras": ("web",)}, file={"all_extras": True}))
+    assert under.extras == ("web",) and not under.all_extras
 
 
 def test_a_projects_groups_and_lock_mode_reach_each_job(tmp_path: Path) -> None:

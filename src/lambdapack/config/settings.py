@@ -229,12 +229,29 @@ def _handed_down(setting: Setting, layers: Layers) -> Any:
     return value_of(setting, layers)
 
 
+# Settings that say one thing two ways: given on two levels, the higher one decides (a flag
+# --default-index over a file's install.index_url); on one level, both is an error.
+_ALTERNATIVES = (("extras", "all_extras"), ("install.index_url", "install.default_index"))
+
+
+def _outranked(layers: Layers) -> set[str]:
+    """The settings to leave at their default because an alternative is given on a higher level."""
+    rank = list(Source)
+    out: set[str] = set()
+    for a, b in _ALTERNATIVES:
+        sa, sb = source_of(_BY_NAME[a], layers), source_of(_BY_NAME[b], layers)
+        if Source.DEFAULT not in (sa, sb) and sa is not sb:
+            out.add(a if rank.index(sa) < rank.index(sb) else b)
+    return out
+
+
 def build_options(layers: Layers) -> BuildOptions:
     """Today's BuildOptions from the layers."""
     top: dict[str, Any] = {}
     install: dict[str, Any] = {}
+    outranked = _outranked(layers)
     for setting in SETTINGS:
-        value = _handed_down(setting, layers)
+        value = setting.default if setting.name in outranked else _handed_down(setting, layers)
         group, _, name = setting.name.rpartition(".")
         (install if group == "install" else top)[name] = value
     for required in ("runtime", "arch"):
