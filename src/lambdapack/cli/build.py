@@ -73,22 +73,52 @@ def _add_dependencies(b: argparse.ArgumentParser) -> None:
     )
     deps.add_argument("--pyproject", type=Path, metavar="FILE", help="pyproject.toml [project].dependencies")
     deps.add_argument(
-        "--lock", type=Path, metavar="FILE", help="uv.lock (its pyproject.toml must be beside it)"
+        "--lock", type=Path, metavar="FILE",
+        help="uv.lock (a packaged project installs itself), poetry.lock, Pipfile.lock or pylock.toml; "
+        "uv.lock and poetry.lock need their pyproject.toml beside them"
     )
     deps.add_argument(
         "--extra",
         action="append",
         metavar="NAME",
-        help="optional dependency group to include (repeatable)",
+        help="an extra ([project.optional-dependencies]) to include (repeatable)",
     )
+    deps.add_argument("--all-extras", action="store_true", default=None,
+                      help="include every extra the project defines (not with --extra)")
+    deps.add_argument("--group", action="append", metavar="NAME",
+                      help="a dependency group (PEP 735 [dependency-groups]) of the pyproject.toml, uv.lock "
+                      "or pylock.toml to include (repeatable)")
+    _add_lock_modes(deps)
+    _add_indexes(deps)
+
+
+def _add_lock_modes(deps: argparse._ArgumentGroup) -> None:
+    lock = deps.add_mutually_exclusive_group()
+    lock.add_argument("--locked", dest="lock_mode", action="store_const", const="locked", default=None,
+                      help="a lock that no longer matches its project file is an error (the default)")
+    lock.add_argument("--frozen", dest="lock_mode", action="store_const", const="frozen",
+                      help="install the lock as it is, without checking it against its project file")
+    lock.add_argument("--relock", dest="lock_mode", action="store_const", const="relock",
+                      help="re-lock a stale uv.lock in a temporary copy and build from that (your uv.lock is "
+                      "not written)")
+
+
+def _add_indexes(deps: argparse._ArgumentGroup) -> None:
+    """Where packages come from, and how long uv may take."""
     deps.add_argument(
         "--allow-sdist",
         action="store_true",
         default=None,
         help="allow packages without wheels when what they build is pure Python",
     )
-    deps.add_argument("--index-url", metavar="URL", help="package index (default: uv's, normally PyPI)")
-    deps.add_argument("--extra-index-url", action="append", metavar="URL")
+    deps.add_argument("--default-index", metavar="URL",
+                      help="the package index that replaces PyPI, as uv's --default-index")
+    deps.add_argument("--index", action="append", metavar="[NAME=]URL",
+                      help="an extra package index, searched before the default one, as uv's --index (repeatable)")
+    deps.add_argument("--index-url", metavar="URL",
+                      help="package index (default: uv's, normally PyPI); the older name of --default-index")
+    deps.add_argument("--extra-index-url", action="append", metavar="URL",
+                      help="an extra package index (repeatable); the older name of --index")
     deps.add_argument("--find-links", action="append", metavar="PATH_OR_URL")
     deps.add_argument("--network-timeout", type=float, metavar="SECONDS", default=None,
                       help="give up on an index request that stalls this long "
@@ -179,13 +209,15 @@ def _add_output_checks(out: argparse._ArgumentGroup) -> None:
 
 # Setting name (config.settings.SETTINGS) -> the argparse dest that gives it, where they differ.
 _DESTS = {
-    "extras": "extra", "excludes": "exclude", "install.allow_sdist": "allow_sdist",
+    "extras": "extra", "groups": "group", "install.indexes": "index", "install.default_index": "default_index",
+    "excludes": "exclude", "install.allow_sdist": "allow_sdist",
     "install.index_url": "index_url", "install.extra_index_urls": "extra_index_url",
     "install.find_links": "find_links", "install.network_timeout": "network_timeout",
     "install.deadline": "deadline", "attach_layers": "with_layer", "compresslevel": "compression_level",
     "keeps": "keep", "allow_secrets": "allow_secret",
 }
-_SAME = ("runtime", "arch", "requirements", "pyproject", "lock", "output", "layer_output", "tree_dir",
+_SAME = ("runtime", "arch", "requirements", "pyproject", "lock", "all_extras", "lock_mode", "output", "layer_output",
+         "tree_dir",
          "exclude_tests", "handler", "cache_dir", "refresh", "smoke", "slim", "exclude_runtime_provided",
          "compile", "pyc_mode", "follow_external_links", "allow_blocked_runtime")
 

@@ -114,6 +114,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("pyproject", "--pyproject", _path),
     Setting("lock", "--lock", _path),
     Setting("extras", "--extra", _texts, ()),
+    Setting("groups", "--group", _texts, ()),
+    Setting("all_extras", "--all-extras", _switch, False),
+    Setting("lock_mode", "--locked | --frozen | --relock", _choice("locked", "frozen", "relock"), "locked"),
     Setting("output", "--output", _path),
     Setting("layer_output", "--layer-output", _path),
     Setting("tree_dir", "--output-dir", _path),
@@ -123,6 +126,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("install.allow_sdist", "--allow-sdist", _switch, False),
     Setting("install.index_url", "--index-url", _text),
     Setting("install.extra_index_urls", "--extra-index-url", _texts, ()),
+    Setting("install.indexes", "--index", _texts, ()),
+    Setting("install.default_index", "--default-index", _text),
     Setting("install.find_links", "--find-links", _texts, ()),
     Setting("install.network_timeout", "--network-timeout", _seconds, DEFAULT_NETWORK_TIMEOUT,
             ("LAMBDAPACK_NETWORK_TIMEOUT", "UV_HTTP_TIMEOUT"), read_below=True),
@@ -225,18 +230,38 @@ def _handed_down(setting: Setting, layers: Layers) -> Any:
     return value_of(setting, layers)
 
 
+# Settings that say one thing two ways: given on two levels, the higher one decides (a flag
+# --default-index over a file's install.index_url); on one level, both is an error.
+_ALTERNATIVES = (("extras", "all_extras"), ("install.index_url", "install.default_index"))
+
+
+def _outranked(layers: Layers) -> set[str]:
+    """The settings to leave at their default because an alternative is given on a higher level."""
+    rank = list(Source)
+    out: set[str] = set()
+    for a, b in _ALTERNATIVES:
+        sa, sb = source_of(_BY_NAME[a], layers), source_of(_BY_NAME[b], layers)
+        if Source.DEFAULT not in (sa, sb) and sa is not sb:
+            out.add(a if rank.index(sa) < rank.index(sb) else b)
+    return out
+
+
 def build_options(layers: Layers) -> BuildOptions:
     """Today's BuildOptions from the layers."""
     top: dict[str, Any] = {}
     install: dict[str, Any] = {}
+    outranked = _outranked(layers)
     for setting in SETTINGS:
-        value = _handed_down(setting, layers)
+        value = setting.default if setting.name in outranked else _handed_down(setting, layers)
         group, _, name = setting.name.rpartition(".")
         (install if group == "install" else top)[name] = value
     for required in ("runtime", "arch"):
         if top[required] is None:
             raise UsageError(f"no {required} given",
                              f"pass --{required}, or set {required} in [tool.lambdapack] or lambdapack.toml")
+    if top["all_extras"] and top["extras"]:
+        raise UsageError("--all-extras and --extra both choose the extras",
+                         "give one: --all-extras takes every extra the project defines")
     return BuildOptions(**top, dep_excludes=top["excludes"], install=InstallOptions(**install))
 
 

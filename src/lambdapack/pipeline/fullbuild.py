@@ -35,6 +35,7 @@ def build_fully(ctx: BuildContext, src: Sources, inputs_key: str | None) -> Buil
     uv = find_uv()
     env = uv_environment(os.environ)
     reqs = load_inputs(ctx.dep_kind, ctx.dep_path, opts, uv, ctx.work, env)
+    ctx.warnings.extend(reqs.notes)  # e.g. a uv.lock re-locked in a copy (--relock)
     inst = install(ctx, reqs, uv, env)
     held_back_job: Future[list[HeldBack]] | None = None
     pool = ThreadPoolExecutor(max_workers=1)

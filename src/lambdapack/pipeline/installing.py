@@ -36,6 +36,7 @@ from lambdapack.resolve.install import (
     Limits,
     build_local_wheels,
     check_index_locations,
+    closure_only,
     compile_argv,
     deadline_error,
     effective_locations,
@@ -117,6 +118,8 @@ def _run_uv(ctx: BuildContext, run: _UvRun, limits: Limits) -> dict[str, str]:
                                                 laptop_platform(target)), run.env)
         with _ceiling_index(ctx, run, limits) as (install_opts, install_env, shown):
             argv = install_argv(run.uv, target, run.req_file, run.site, python, install_opts)
+            if run.reqs.closed:
+                argv = closure_only(argv)
             if install_opts is not opts.install:  # the loopback index: uv's next target above the ceiling
                 argv = with_platform(argv, _platform_of(ctx, run.env))
             res = run_uv(argv, install_env, limits.deadline)

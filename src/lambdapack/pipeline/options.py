@@ -76,6 +76,11 @@ class BuildOptions:
     pyproject: Path | None = None
     lock: Path | None = None
     extras: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()  # PEP 735 dependency groups (pyproject [dependency-groups], uv.lock)
+    all_extras: bool = False  # every extra the project defines (not with `extras`)
+    # A lock's staleness: "locked" (a stale lock is an error) | "frozen" (taken as it is) |
+    # "relock" (a stale uv.lock re-locked in a temporary copy; the user's lock is never written)
+    lock_mode: str = "locked"
     output: Path | None = None
     layer_output: Path | None = None
     tree_dir: Path | None = None  # --output-dir: the artifact also as an unpacked tree (pack/tree.py)

@@ -53,6 +53,7 @@ def _code_entries(ctx: BuildContext, left_out: list[LeftOut]) -> list[StagedFile
     if opts.src is None or not ctx.kind.has_code:
         return []
     skip = [p for p in (ctx.fn_out, ctx.layer_out) if p is not None] + [Path("dist"), ctx.work]
+    skip += _installed_project_sources(ctx)
     if ctx.cache is not None:
         skip.append(ctx.cache.root)  # a cache inside the source tree must never be zipped
     options = SourceOptions(
@@ -67,6 +68,23 @@ def _code_entries(ctx: BuildContext, left_out: list[LeftOut]) -> list[StagedFile
     if line is not None:
         ctx.say(line)
     return code
+
+
+def _installed_project_sources(ctx: BuildContext) -> list[Path]:
+    """A packaged uv project is built and installed as a wheel from its uv.lock: its package's
+    sources (src/, or the package at the root) ship as the installed package, not again as code."""
+    lock = ctx.dep_path
+    if ctx.dep_kind != "lock" or not isinstance(lock, Path) or lock.name != "uv.lock":
+        return []
+    from lambdapack.errors import InputError
+    from lambdapack.resolve.pyprojectfile import read_toml
+    from lambdapack.resolve.uvproject import is_packaged, package_sources
+
+    try:
+        data = read_toml(lock.with_name("pyproject.toml"))
+    except InputError:
+        return []  # the export reports it
+    return package_sources(lock.parent, data) if is_packaged(data) else []
 
 
 def _layer_digest(path: Path) -> str:

@@ -35,6 +35,12 @@ class Requirements:
     # The file uv reads when it is not `source`: a pipe's content, written once to the
     # build's work directory (a pipe cannot be read again, and uv cannot open our /dev/fd).
     uv_file: Path | None = None
+    groups: tuple[str, ...] = ()  # PEP 735 dependency groups taken with the main dependencies
+    # Said once the input is read (a uv.lock re-locked in a temporary copy with --relock).
+    notes: tuple[str, ...] = ()
+    # The file names every distribution to install (a uv.lock export): installed with --no-deps, as
+    # `uv sync` installs a lock, so a built project's wheel pulls in nothing the lock does not pin.
+    closed: bool = False
 
     @property
     def display_name(self) -> str:
@@ -44,7 +50,9 @@ class Requirements:
     def describe(self) -> str:
         if self.source is None:
             return "no dependencies"
-        extra = f" (extras: {', '.join(self.extras)})" if self.extras else ""
+        parts = [f"extras: {', '.join(self.extras)}"] if self.extras else []
+        parts += [f"groups: {', '.join(self.groups)}"] if self.groups else []
+        extra = f" ({'; '.join(parts)})" if parts else ""
         return f"{self.display_name} [{self.kind}]{extra}"
 
 

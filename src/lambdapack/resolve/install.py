@@ -18,10 +18,9 @@ from urllib.parse import urlsplit
 
 from packaging.utils import canonicalize_name
 
-from lambdapack.errors import BuildError, InputError, UsageError
+from lambdapack.errors import BuildError, UsageError
 from lambdapack.host import processes
-from lambdapack.resolve.inputs import Requirements
-from lambdapack.resolve.localpaths import absolute_local_paths, local_directories, with_built_wheels
+from lambdapack.resolve.localpaths import local_directories, with_built_wheels
 from lambdapack.resolve.requirementsfile import parse_requirements_text, read_text_file
 from lambdapack.resolve.uvfailure import hide_credentials, uv_cause
 from lambdapack.target.tags import Target
@@ -31,9 +30,12 @@ __all__ = [
     "Limits",
     "build_local_wheels",
     "check_index_locations",
+    "closure_only",
     "deadline_error",
     "effective_locations",
     "find_uv",
+    "index_args",
+    "index_location",
     "install_argv",
     "is_offline",
     "proxied_environment",
@@ -57,6 +59,29 @@ class InstallOptions:
     network_timeout: float | None = None
     # Seconds resolving and installing may take in all (None: the default).
     deadline: float | None = None
+    # uv's newer spellings: --index (`[name=]url`, an extra index ranked before --extra-index-url)
+    # and --default-index (replaces PyPI). Folded into the two fields above when made, so every
+    # reader of the locations (argv, the glibc-ceiling proxy, the keys, the held-back listing)
+    # sees one list in uv's order.
+    indexes: tuple[str, ...] = ()
+    default_index: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.default_index is not None:
+            if self.index_url is not None:
+                raise UsageError("--index-url and --default-index both name the default index",
+                                 "give one of them (--default-index is uv's newer name for --index-url)")
+            object.__setattr__(self, "index_url", self.default_index)
+            object.__setattr__(self, "default_index", None)
+        if self.indexes:
+            named = tuple(index_location(i) for i in self.indexes)
+            object.__setattr__(self, "extra_index_urls", (*named, *self.extra_index_urls))
+            object.__setattr__(self, "indexes", ())
+
+
+def index_location(entry: str) -> str:
+    """The URL of an `--index` / UV_INDEX entry, `[name=]url` (pure)."""
+    return entry.split("=", 1)[1] if "=" in entry.split("://", 1)[0] else entry
 
 
 def find_uv() -> str:
@@ -76,7 +101,7 @@ def find_uv() -> str:
     return found
 
 
-def _index_args(opts: InstallOptions) -> list[str]:
+def index_args(opts: InstallOptions) -> list[str]:
     args: list[str] = []
     if opts.index_url:
         args += ["--index-url", opts.index_url]
@@ -120,7 +145,7 @@ def install_argv(
         "--no-progress",
         "--color",
         "never",
-        *_index_args(opts),
+        *index_args(opts),
         "-r",
         str(requirements_file),
     ]
@@ -130,7 +155,7 @@ def build_wheel_argv(uv: str, source: Path, out_dir: Path, python: str, opts: In
     """Build one local directory into a wheel (pure). `--no-build` holds its build requirements
     to wheels; the directory itself, the user's own code, is built."""
     return [uv, "build", "--wheel", "--no-build", "--out-dir", str(out_dir), "--python", python,
-            "--no-progress", "--color", "never", *_index_args(opts), str(source)]
+            "--no-progress", "--color", "never", *index_args(opts), str(source)]
 
 
 def build_local_wheels(
@@ -159,6 +184,14 @@ def build_local_wheels(
         return req_file
     out = work / "requirements-local.txt"
     out.write_text(with_built_wheels(text, cwd, req_file.parent, wheels), encoding="utf-8")
+    return out
+
+
+def closure_only(argv: Sequence[str]) -> list[str]:
+    """`argv` installing exactly the file's lines, for a file that names the whole closure (a
+    lock's export), as `uv sync` installs a lock (pure)."""
+    out = list(argv)
+    out.insert(out.index("--no-installer-metadata"), "--no-deps")
     return out
 
 
@@ -191,36 +224,8 @@ def compile_argv(
         "--quiet",
         "--color",
         "never",
-        *_index_args(opts),
+        *index_args(opts),
     ]
-
-
-def export_lock_argv(uv: str, project_dir: Path, extras: Sequence[str], out: Path) -> list[str]:
-    """uv.lock -> pinned requirements (no dev groups, no editable project itself).
-
-    `--locked`: uv's own check that the lock still matches pyproject.toml; a stale lock is
-    an error, never a build of what the project no longer asks for (`stale_lock`)."""
-    argv = [
-        uv,
-        "export",
-        "--project",
-        str(project_dir),
-        "--locked",
-        "--no-dev",
-        "--no-editable",
-        "--no-emit-project",
-        "--no-header",
-        "--no-annotate",
-        "--format",
-        "requirements-txt",
-        "--color",
-        "never",
-        "-o",
-        str(out),
-    ]
-    for e in extras:
-        argv += ["--extra", e]
-    return argv
 
 
 # A stalled index fails within (1 + retries) * timeout plus uv's backoff: 2 * 15 s + ~2 s.
@@ -328,8 +333,7 @@ def effective_locations(opts: InstallOptions, environ: Mapping[str, str]) -> Loc
     extra = list(opts.extra_index_urls)
     if not extra:
         # UV_INDEX entries are `[name=]url`, space-separated, and rank before the extra indexes.
-        named = [e.split("=", 1)[1] if "=" in e.split("://", 1)[0] else e
-                 for e in environ.get("UV_INDEX", "").split()]
+        named = [index_location(e) for e in environ.get("UV_INDEX", "").split()]
         extra = named + environ.get("UV_EXTRA_INDEX_URL", "").split()
     links = opts.find_links or tuple(x for x in environ.get("UV_FIND_LINKS", "").split(",") if x.strip())
     return Locations(index, tuple(extra), tuple(x.strip() for x in links))
@@ -414,32 +418,3 @@ def parse_compile_output(text: str) -> dict[str, str]:
         if spec is not None and spec.operator == "==":
             out[canonicalize_name(req.name)] = spec.version
     return out
-
-
-def lock_export(
-    uv: str, lock: Path, extras: Sequence[str], out: Path, env: Mapping[str, str],
-    opts: InstallOptions | None = None,
-) -> Requirements:
-    project = lock.parent
-    if not (project / "pyproject.toml").is_file():
-        raise InputError(
-            f"{lock} has no pyproject.toml beside it; uv needs both to export the lock",
-            "pass the project's uv.lock, or export it with `uv export` and use -r",
-        )
-    limits = resolve_limits(opts or InstallOptions(), env)
-    res = run_uv(export_lock_argv(uv, project, extras, out), uv_environment(env, limits), limits.deadline)
-    if res.timed_out:
-        raise deadline_error(f"exporting {lock} with uv", limits, res.stderr)
-    if res.returncode != 0:
-        if "needs to be updated" in res.stderr:  # uv's words for a lock that --locked refuses
-            raise InputError(f"{lock} is out of date with {project / 'pyproject.toml'}",
-                             "run `uv lock` to update it, then rebuild")
-        raise InputError(
-            f"cannot read {lock}: {uv_cause(res.stderr)}", "run `uv lock` to refresh the lock file"
-        )
-    # uv writes workspace and path members relative to the project; uv pip install reads them
-    # relative to its own directory, so they are made absolute here.
-    text = absolute_local_paths(out.read_text(encoding="utf-8"), project)
-    out.write_text(text, encoding="utf-8")
-    reqs = parse_requirements_text(text, out.parent)
-    return Requirements("lock", lock, tuple(reqs), tuple(extras))

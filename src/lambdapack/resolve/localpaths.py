@@ -98,6 +98,9 @@ def _tree_files(root: Path) -> Iterator[Path]:
 def _stamp(root: Path) -> str:
     """Each file's path, size and modification time: what `make` trusts, and cheap enough for a
     no-change rebuild (a content hash of a large local package is not)."""
+    if root.is_file():  # a packaged project's single module
+        st = root.stat()
+        return f"{st.st_size}:{st.st_mtime_ns}"
     parts = []
     for path in _tree_files(root):
         try:
@@ -116,13 +119,28 @@ def _lock_directories(lock: Path) -> list[Path]:
         packages = read_toml(lock).get("package", [])
     except InputError:
         return []  # the build reports an unreadable lock itself
-    out = []
+    out: list[Path] = []
+    root = lock.parent.resolve()
     for pkg in packages if isinstance(packages, list) else []:
         source = pkg.get("source", {}) if isinstance(pkg, dict) else {}
         for kind in ("directory", "editable", "path"):
             if isinstance(source.get(kind), str) and (lock.parent / source[kind]).is_dir():
-                out.append((lock.parent / source[kind]).resolve())
+                found = (lock.parent / source[kind]).resolve()
+                out += _own_package(root) if found == root else [found]
     return out
+
+
+def _own_package(root: Path) -> list[Path]:
+    """The packaged project itself: its package's sources, not the whole root, where the outputs,
+    a cache or a virtualenv may live (its loose files are keyed as code, pyproject.toml as input)."""
+    from lambdapack.resolve.pyprojectfile import read_toml
+    from lambdapack.resolve.uvproject import package_sources
+
+    try:
+        found = package_sources(root, read_toml(root / "pyproject.toml"))
+    except InputError:
+        found = []
+    return found or [root]
 
 
 def local_tree_stamps(kind: str, path: Path | None, text: str | None = None) -> dict[str, str]:

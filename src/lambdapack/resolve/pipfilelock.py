@@ -53,8 +53,9 @@ def pipfile_hashes(pipfile: Mapping[str, Any]) -> set[str]:
     return out
 
 
-def read_pipfile_lock(lock: Path, extras: tuple[str, ...], out: Path) -> Requirements:
-    """Pipfile.lock (checked against its Pipfile, when there is one) as pinned, hashed requirements."""
+def read_pipfile_lock(lock: Path, extras: tuple[str, ...], out: Path, *, frozen: bool = False) -> Requirements:
+    """Pipfile.lock (checked against its Pipfile, when there is one, unless `frozen`: --frozen) as
+    pinned, hashed requirements."""
     if extras:
         raise InputError("Pipfile.lock has no extras; --extra applies to pyproject.toml inputs",
                          "leave --extra out (pipenv locks the Pipfile's [packages] as they are)")
@@ -67,7 +68,7 @@ def read_pipfile_lock(lock: Path, extras: tuple[str, ...], out: Path) -> Require
     if not isinstance(data, dict) or not isinstance(data.get("default", {}), dict):
         raise InputError(f"{lock} is not a Pipfile.lock (no \"default\" section)", _HINT)
     pipfile = lock.with_name("Pipfile")
-    if pipfile.is_file():
+    if pipfile.is_file() and not frozen:
         recorded = data.get("_meta", {}).get("hash", {}).get("sha256")
         if recorded not in pipfile_hashes(read_toml(pipfile)):
             raise InputError(f"{lock} is out of date with {pipfile} (its _meta.hash does not match)", _HINT)

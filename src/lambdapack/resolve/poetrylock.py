@@ -21,7 +21,7 @@ from lambdapack.resolve.inputs import Requirements
 from lambdapack.resolve.lockfiles import NEVER, Pin, locked_requirements, reduce_marker
 from lambdapack.resolve.pyprojectfile import read_toml
 
-__all__ = ["content_hash", "poetry_pins", "read_poetry_lock", "stale_reason"]
+__all__ = ["content_hash", "poetry_extra_names", "poetry_pins", "read_poetry_lock", "stale_reason"]
 
 # Poetry's Locker: the pyproject keys its content-hash covers.
 _LEGACY_KEYS = ("dependencies", "source", "extras", "dev-dependencies")
@@ -76,8 +76,9 @@ def _before_2_3(version: str) -> bool:
         return False
 
 
-def read_poetry_lock(lock: Path, extras: tuple[str, ...], out: Path) -> Requirements:
-    """poetry.lock (with its pyproject.toml) as pinned, hashed requirements written to `out`."""
+def read_poetry_lock(lock: Path, extras: tuple[str, ...], out: Path, *, frozen: bool = False) -> Requirements:
+    """poetry.lock (with its pyproject.toml) as pinned, hashed requirements written to `out`;
+    `frozen` (--frozen) takes it as it is, without the content-hash check."""
     pyproject_path = lock.with_name("pyproject.toml")
     if not pyproject_path.is_file():
         raise InputError(f"{lock} has no pyproject.toml beside it; the lock alone does not say what the "
@@ -85,7 +86,7 @@ def read_poetry_lock(lock: Path, extras: tuple[str, ...], out: Path) -> Requirem
     data, pyproject = read_toml(lock), read_toml(pyproject_path)
     with lock.open(encoding="utf-8", errors="replace") as f:
         first = f.readline()
-    why = stale_reason(data, first, pyproject)
+    why = None if frozen else stale_reason(data, first, pyproject)
     if why is not None:
         raise InputError(f"{lock} is out of date with pyproject.toml ({why})", _HINT)
     pins, indexes = poetry_pins(data, pyproject, extras, lock.parent)
@@ -118,6 +119,17 @@ def poetry_pins(
 
 def _version_tuple(text: str) -> tuple[int, ...]:
     return tuple(int(p) for p in re.findall(r"\d+", text)[:2])
+
+
+def poetry_extra_names(lock: Path) -> tuple[str, ...]:
+    """Every extra the lock or its pyproject.toml defines (--all-extras)."""
+    pyproject = lock.with_name("pyproject.toml")
+    data: dict[str, Any] = read_toml(lock)
+    project: dict[str, Any] = read_toml(pyproject) if pyproject.is_file() else {}
+    known = set(data.get("extras", {}) or {})
+    known |= set(project.get("project", {}).get("optional-dependencies", {}))
+    known |= set(project.get("tool", {}).get("poetry", {}).get("extras", {}))
+    return tuple(sorted(known))
 
 
 def _check_extras(data: Mapping[str, Any], pyproject: Mapping[str, Any], extras: tuple[str, ...]) -> None:

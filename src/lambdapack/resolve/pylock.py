@@ -4,22 +4,29 @@ from the requested extras and the lock's `default-groups`."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
 
-from lambdapack.errors import InputError
+from lambdapack.errors import InputError, UsageError
 from lambdapack.resolve.inputs import Requirements
 from lambdapack.resolve.lockfiles import NEVER, Pin, locked_requirements, reduce_marker
 from lambdapack.resolve.pyprojectfile import read_toml
 
-__all__ = ["pylock_pins", "read_pylock"]
+__all__ = ["pylock_extra_names", "pylock_pins", "read_pylock"]
 
 _HINT = "regenerate it (e.g. `uv export --format pylock.toml -o pylock.toml`)"
 PYPI_SIMPLE = "https://pypi.org/simple"
 
 
-def read_pylock(lock: Path, extras: tuple[str, ...], out: Path) -> Requirements:
+def pylock_extra_names(lock: Path) -> tuple[str, ...]:
+    """Every extra the lock declares (--all-extras)."""
+    return tuple(sorted({str(e) for e in cast("list[object]", read_toml(lock).get("extras", []))}))
+
+
+def read_pylock(lock: Path, extras: tuple[str, ...], out: Path, groups: tuple[str, ...] = ()) -> Requirements:
+    """`groups` (--group) are taken besides the lock's `default-groups`."""
     data = read_toml(lock)
     version = str(data.get("lock-version", ""))
     if not version.startswith("1."):
@@ -29,13 +36,21 @@ def read_pylock(lock: Path, extras: tuple[str, ...], out: Path) -> Requirements:
     for extra in extras:
         if extra not in known:
             raise InputError(f"{lock} has no extra {extra!r} (extras: {', '.join(sorted(known)) or 'none'})")
-    pins, indexes = pylock_pins(data, extras, lock.parent)
-    return locked_requirements(lock, pins, extras, out, [f"--extra-index-url {u}" for u in indexes])
+    # PEP 751's `dependency-groups` (optional) lists the groups the lock supports.
+    defined = {str(g) for g in cast("list[object]", data.get("dependency-groups", []))}
+    for group in groups:
+        if "dependency-groups" in data and group not in defined:
+            raise UsageError(f"--group {group}: {lock} has no dependency group {group!r} "
+                             f"(defined: {', '.join(sorted(defined)) or 'none'})", "pass one of the defined names")
+    pins, indexes = pylock_pins(data, extras, lock.parent, groups)
+    reqs = locked_requirements(lock, pins, extras, out, [f"--extra-index-url {u}" for u in indexes])
+    return dataclasses.replace(reqs, groups=groups)
 
 
-def pylock_pins(data: Mapping[str, Any], extras: tuple[str, ...], base: Path) -> tuple[list[Pin], list[str]]:
+def pylock_pins(data: Mapping[str, Any], extras: tuple[str, ...], base: Path,
+                requested: tuple[str, ...] = ()) -> tuple[list[Pin], list[str]]:
     """The packages to install and the non-PyPI indexes they name (pure)."""
-    groups = frozenset(map(str, data.get("default-groups", [])))
+    groups = frozenset(map(str, data.get("default-groups", []))) | frozenset(requested)
     pins, indexes = [], []
     for pkg in data.get("packages", []):
         if not isinstance(pkg, dict) or not pkg.get("name"):
