@@ -223,7 +223,7 @@ def test_later_layer_overwrites_earlier_and_never_writes_through_links(tmp_path:
 def test_render_text_and_dict() -> None:
     f = _f("LP002", SO, "pydantic_core 2.27.2")
     r = SmokeResult(
-        "failed", "1 of 2 import(s) failed: pydantic", "/usr/bin/python3.12 (Python 3.12.3, x86_64)",
+        "failed", "1 of 2 imports failed: pydantic", "/usr/bin/python3.12 (Python 3.12.3, x86_64)",
         [
             ModuleResult("requests", True, 0.0123, None, []),
             ModuleResult("pydantic", False, None, "ImportError: boom\n  at /var/task/x.py:1 in <module>", [f]),

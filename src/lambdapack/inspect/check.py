@@ -38,6 +38,7 @@ from lambdapack.inspect.rules import run_view_rules
 from lambdapack.inspect.smokeplan import modules_to_import, top_level_modules
 from lambdapack.resolve.distributions import record_paths
 from lambdapack.target.tags import Target
+from lambdapack.units import count
 
 __all__ = ["CheckResult", "add_artifact", "check", "distribution_owners", "function_as_layer", "infer_target",
            "layer_distributions"]
@@ -147,11 +148,11 @@ def infer_target(arts: Sequence[Artifact]) -> tuple[str | None, str | None, dict
         name, n = pys.most_common(1)[0]
         if name in RUNTIMES:
             rt = name
-            notes["runtime"] = f"{name} from {n} wheel tag(s) / extension module name(s)"
+            notes["runtime"] = f"{name} from {count(n, 'wheel tag or extension module name', 'wheel tags and extension module names')}"
     if arches:
         a, n = arches.most_common(1)[0]
         arch = get_arch(a).value  # the machine spelling (aarch64) read as its Lambda name
-        notes["arch"] = f"{arch} from {n} wheel tag(s) / extension module name(s)"
+        notes["arch"] = f"{arch} from {count(n, 'wheel tag or extension module name', 'wheel tags and extension module names')}"
     return rt, arch, notes
 
 
@@ -239,7 +240,7 @@ def function_as_layer(names: Sequence[str], version: str, handler: str | None = 
         return []
     shown = ", ".join(layer_modules[:5]) + (", …" if len(layer_modules) > 5 else "")
     return [Finding("LP208", WARNING, "python/", None,
-                    f"looks like a layer: its {len(layer_modules)} module(s) ({shown}) are under python/, which "
+                    f"looks like a layer: its {count(len(layer_modules), 'module')} ({shown}) are under python/, which "
                     "Lambda puts on sys.path only for a layer (/opt/python); from /var/task nothing is importable",
                     "pass it as a layer (--layer ZIP) or build it as one (lambdapack build --layer); a function's "
                     "modules go at the zip root")]

@@ -141,7 +141,7 @@ def layer_layout(view: LambdaView, layers: Sequence[tuple[str, list[str]]], targ
             if pyish:
                 out.append(
                     Finding("LP201", ERROR, shown_in(origin, pyish[0]), None,
-                            f"{len(pyish)} Python package(s) at the layer zip root ({', '.join(pyish[:5])}"
+                            f"{units.count(len(pyish), 'Python package')} at the layer zip root ({', '.join(pyish[:5])}"
                             f"{'…' if len(pyish) > 5 else ''}); Lambda only imports from /opt/python",
                             "put them under python/ in the zip: lambdapack build --layer does this")
                 )

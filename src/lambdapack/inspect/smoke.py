@@ -86,6 +86,7 @@ from lambdapack.inspect.smokeplan import (
 )
 from lambdapack.inspect.smoketree import lay_out, remove_tree, snapshot
 from lambdapack.target.tags import Target
+from lambdapack.units import count
 
 __all__ = ["ModuleResult", "SmokeResult", "no_interpreter_reason", "render_text", "smoke"]
 
@@ -295,7 +296,7 @@ def _verdict(
     failed = [r.module for r in results if not r.ok]
     reasons = [f"the function zip {f.message}; {f.fix}" for f in findings]
     if failed:
-        reasons.append(f"{len(failed)} of {len(results)} import(s) failed: {', '.join(failed)}")
+        reasons.append(f"{len(failed)} of {count(len(results), 'import')} failed: {', '.join(failed)}")
     if changed:
         shown = ", ".join(display_name(p) for p in changed[:5]) + (" …" if len(changed) > 5 else "")
         reasons.append(f"imports wrote into the package tree ({shown}); /var/task and /opt are read-only on "
@@ -324,6 +325,6 @@ def render_text(r: SmokeResult) -> str:
     if r.results:
         ok = sum(1 for m in r.results if m.ok)
         total = sum(m.seconds or 0.0 for m in r.results if m.ok)
-        lines.append(f"{ok} of {len(r.results)} module(s) imported; {total * 1000:.0f} ms of imports "
+        lines.append(f"{ok} of {count(len(r.results), 'module')} imported; {total * 1000:.0f} ms of imports "
                      "(each in a fresh process)")
     return "\n".join(lines) + "\n"

@@ -20,6 +20,7 @@ from lambdapack.pipeline.options import BuildKind, CompileMode
 from lambdapack.pipeline.resolutions import Installed
 from lambdapack.pipeline.result import BuildResult
 from lambdapack.staged import StagedFile
+from lambdapack.units import count
 
 if TYPE_CHECKING:
     from lambdapack.assemble.bytecode import InvalidationMode
@@ -57,7 +58,7 @@ def slim(asm: Assembly, inst: Installed, deps: list[StagedFile], prefix: str) ->
     rules = SlimRules(excludes=opts.dep_excludes, keeps=opts.keeps, drop_dists=drop)
     plan = plan_slim(deps, ctx.target, profile, rules, dist_prefix=prefix)
     if plan.strip:
-        ctx.say(f"slimming ({profile.value}): leaving out {len(plan.removals)} files, stripping up to "
+        ctx.say(f"slimming ({profile.value}): leaving out {count(len(plan.removals), 'file')}, stripping up to "
                 f"{len(plan.strip)} shared objects")
     res = apply_slim(deps, plan, ctx.target, ctx.work)
     saved: dict[str, int] = {}
@@ -141,7 +142,7 @@ def _pyc_for(asm: Assembly, interp: Interpreter, mode: InvalidationMode, entries
             missing.append(e)
     if not missing:
         return pyc
-    asm.ctx.say(f"compiling {len(missing)} modules to {mode.value} bytecode with Python "
+    asm.ctx.say(f"compiling {count(len(missing), 'module')} to {mode.value} bytecode with Python "
                 f"{'.'.join(map(str, interp.version))}")
     res = compile_entries(missing, interp, asm.ctx.work / "pyc" / root.strip("/").replace("/", "_"),
                           lambda_root=lambda a, r=root: lambda_path(r, a), mode=mode)  # type: ignore[misc]

@@ -11,6 +11,7 @@ from lambdapack.inspect.check import layer_distributions
 from lambdapack.pipeline.context import BuildContext
 from lambdapack.pipeline.resolutions import Installed
 from lambdapack.pipeline.result import BuildFailed, BuildResult
+from lambdapack.units import count
 
 __all__ = ["without_layer_dists"]
 
@@ -38,7 +39,7 @@ def without_layer_dists(ctx: BuildContext, inst: Installed, result: BuildResult)
     result.distributions = dists
     files = [f for f in inst.files if f[3] not in labels]
     kept = {f[0] for f in files}
-    ctx.say(f"left out {len(taken)} distribution(s) the layers provide: "
+    ctx.say(f"left out {count(len(taken), 'distribution')} the layers provide: "
             + ", ".join(f"{t.name} {t.version}" for t in taken))
     return dataclasses.replace(inst, dists=dists, files=files,
                                shas={rel: sha for rel, sha in inst.shas.items() if rel in kept})

@@ -51,6 +51,7 @@ from lambdapack.resolve.install import (
     with_platform,
 )
 from lambdapack.resolve.uvfailure import classify_uv_failure
+from lambdapack.units import count
 
 __all__ = ["install"]
 
@@ -86,7 +87,7 @@ def install(ctx: BuildContext, reqs: Requirements, uv: str, env: dict[str, str])
             cached = load_installed(cache, hit, reqs, ctx.target)
             if cached is not None:
                 cached.resolution = (res_key, digest(hit.dists_json()))
-                ctx.say(f"dependencies: {len(cached.dists)} distributions from the cache (no resolution needed)")
+                ctx.say(f"dependencies: {count(len(cached.dists), 'distribution')} from the cache (no resolution needed)")
                 return cached
     site = ctx.work / "site"
     site.mkdir()

@@ -18,6 +18,7 @@ from lambdapack.pipeline.result import BuildFailed, BuildResult
 from lambdapack.pipeline.reuse import reuse
 from lambdapack.pipeline.sources import Sources
 from lambdapack.staged import StagedFile
+from lambdapack.units import count
 
 __all__ = ["stage_verify_pack"]
 
@@ -103,11 +104,11 @@ def _verify(ctx: BuildContext, result: BuildResult, deps: list[StagedFile], code
     `pyc`: the bytes of bytecode this build compiled and ships, and what the default would leave out."""
     from lambdapack.pipeline.verifying import allow_secrets, verify
 
-    ctx.say(f"verifying {len(deps) + len(code)} files for {ctx.target}")
+    ctx.say(f"verifying {count(len(deps) + len(code), 'file')} for {ctx.target}")
     result.findings += allow_secrets(ctx.opts.allow_secrets, verify(ctx, deps, code))
     result.unzipped_total = ctx.attached_unzipped + sum(e.size for _k, _p, es in zips for e in es)
     layer_count = len(ctx.opts.attach_layers) + (1 if ctx.kind is BuildKind.SPLIT else 0)
     result.findings += sizerules.check_sizes(result.unzipped_total, [], layer_count, *pyc)
     if has_errors(result.findings):
         n = sum(1 for f in result.findings if f.severity is Severity.ERROR)
-        raise BuildFailed(f"verification failed: {n} problem(s) found; no zip was written", result)
+        raise BuildFailed(f"verification failed: {count(n, 'problem')} found; no zip was written", result)
