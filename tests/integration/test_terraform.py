@@ -70,7 +70,9 @@ def test_external_program_builds_and_prints_a_flat_string_map(tmp_path: Path) ->
     ({"name": "hello", "build": 1}, "JSON object of strings"),
     ({"project": "."}, 'no "name"'),
     ({"name": "hello", "build": "false"}, "cannot be read"),
-], ids=["not-json", "not-strings", "no-name", "no-manifest"])
+    ({"name": "hello", "arch": "sparc", "build": "false", "project": "missing"}, "cannot be read"),
+    ({"name": "no/such/name"}, "lambdapack_external: error: "),  # lambdapack's own error line, passed on
+], ids=["not-json", "not-strings", "no-name", "no-manifest", "no-project", "build-fails"])
 def test_external_program_errors_are_one_line_on_stderr(tmp_path: Path, query: Any, message: str) -> None:
     root = _example(tmp_path)
     run = _external(root, query)
