@@ -34,8 +34,9 @@ def _example(tmp_path: Path) -> Path:
     return dest
 
 
-def _reader() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("lambdapack_cdk", EXAMPLE / "lambdapack_cdk.py")
+def _reader(root: Path) -> ModuleType:
+    # From the copy: importing writes __pycache__ beside the file, which must not land in examples/.
+    spec = importlib.util.spec_from_file_location("lambdapack_cdk", root / "lambdapack_cdk.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -49,7 +50,7 @@ def _b64sha(path: Path) -> str:
 def test_reader_gives_the_manifest_entry_and_refuses_a_stale_zip(tmp_path: Path) -> None:
     root = _example(tmp_path)
     lp_build_json(["build"], cwd=root)
-    cdk = _reader()
+    cdk = _reader(root)
     manifest = root / "dist" / "lambdapack.json"
     hello = cdk.artifact("hello", manifest=manifest)
     assert Path(hello.path) == (root / "dist" / "hello.zip").resolve()
