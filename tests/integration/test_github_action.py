@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,19 @@ def _action_checkout(dest: Path) -> Path:
     return dest
 
 
-def test_action_installs_lambdapack_builds_and_outputs_the_manifest(tmp_path: Path) -> None:
+@dataclass
+class ActionRun:
+    action: dict[str, Any]
+    project: Path
+    runner: Path
+    run: subprocess.CompletedProcess[str]
+
+    def file(self, name: str) -> str:
+        return (self.runner / name.lower()).read_text(encoding="utf-8")
+
+
+def run_action(tmp_path: Path, given: dict[str, str]) -> ActionRun:
+    """The action with these inputs (project-dir is the example's copy), as a runner would run it."""
     bash = shutil.which("bash")
     if bash is None or os.name == "nt":
         pytest.skip("needs bash on a POSIX host (the action's steps are bash scripts)")
@@ -75,8 +88,7 @@ def test_action_installs_lambdapack_builds_and_outputs_the_manifest(tmp_path: Pa
     action = yaml.safe_load((action_dir / "action.yml").read_text(encoding="utf-8"))
     project = tmp_path / "repo" / "app"
     shutil.copytree(REPO / "examples" / "github-actions", project, ignore=shutil.ignore_patterns("dist"))
-    # Inputs differ from the project config's python3.12 arm64, so the test sees them arrive.
-    given = {"project-dir": str(project), "names": "hello", "runtime": "python3.13", "arch": "x86_64"}
+    given = {"project-dir": str(project), **given}
     inputs = {k: str(v.get("default", "")) for k, v in action["inputs"].items()} | given
     context = {f"inputs.{k}": v for k, v in inputs.items()} | {"github.action_path": str(action_dir)}
     runner = tmp_path / "runner"
@@ -92,18 +104,30 @@ def test_action_installs_lambdapack_builds_and_outputs_the_manifest(tmp_path: Pa
     (runner / "run.sh").write_text(driver(action, context, runner), encoding="utf-8", newline="\n")
     run = subprocess.run([bash, str(runner / "run.sh")], cwd=tmp_path / "repo", env=env, capture_output=True,
                          text=True, timeout=900, check=False)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    return ActionRun(action, project, runner, run)
 
-    outputs = dict(line.split("=", 1) for line in files["GITHUB_OUTPUT"].read_text(encoding="utf-8").splitlines())
+
+def test_action_installs_lambdapack_builds_and_outputs_the_manifest(tmp_path: Path) -> None:
+    # Inputs differ from the project config's python3.12 arm64, so the test sees them arrive.
+    r = run_action(tmp_path, {"names": "hello", "runtime": "python3.13", "arch": "x86_64"})
+    assert r.run.returncode == 0, r.run.stdout[-3000:] + r.run.stderr[-3000:]
+    outputs = dict(line.split("=", 1) for line in r.file("GITHUB_OUTPUT").splitlines())
     step_context = {f"steps.build.outputs.{k}": v for k, v in outputs.items()}
-    manifest = Path(substitute(action["outputs"]["manifest"]["value"], step_context))
-    assert manifest == project / "dist" / "lambdapack.json" and manifest.is_file()
-    assert Path(substitute(action["outputs"]["dist"]["value"], step_context)) == project / "dist"
+    manifest = Path(substitute(r.action["outputs"]["manifest"]["value"], step_context))
+    assert manifest == r.project / "dist" / "lambdapack.json" and manifest.is_file()
+    assert Path(substitute(r.action["outputs"]["dist"]["value"], step_context)) == r.project / "dist"
     data = yaml.safe_load(manifest.read_text(encoding="utf-8"))  # JSON is YAML
     hello = next(a for a in data["artifacts"] if a["name"] == "hello")
     assert (hello["runtime"], hello["arch"], hello["handler"]) == ("python3.13", "x86_64", "app.handler")
     names = set(zipfile.ZipFile(manifest.parent / hello["path"]).namelist())
     assert {"app.py", "six.py"} <= names and not any(n.startswith("attrs/") for n in names)  # attrs: the layer's
     # The lambdapack that built it is the one the action installed, not this test's.
-    assert f"{runner / 'temp' / 'lambdapack-venv'}" in files["GITHUB_PATH"].read_text(encoding="utf-8")
-    assert f"function hello python3.13 x86_64: hello.zip {hello['sha256_base64']}" in run.stderr
+    assert str(r.runner / "temp" / "lambdapack-venv") in r.file("GITHUB_PATH")
+    assert f"function hello python3.13 x86_64: hello.zip {hello['sha256_base64']}" in r.run.stderr
+
+
+def test_a_bad_input_fails_the_step_with_lambdapacks_error_and_no_outputs(tmp_path: Path) -> None:
+    r = run_action(tmp_path, {"arch": "sparc"})
+    assert r.run.returncode == 2, r.run.stderr[-3000:]  # bad usage or input, README's exit-code table
+    assert "error: unknown architecture 'sparc'" in r.run.stderr and "Traceback" not in r.run.stderr
+    assert r.file("GITHUB_OUTPUT") == "" and not (r.project / "dist").exists()
