@@ -8,6 +8,7 @@ so the cache's locks work between the threads as between processes.
 
 from __future__ import annotations
 
+import sysconfig
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -44,6 +45,9 @@ class Outcome:
 def run_jobs(jobs: list[Job], progress_for: Callable[[Job], Progress], workers: int,
              builder: Builder = build) -> list[Outcome]:
     """Build every job; the outcomes come back in the plan's order."""
+    # sysconfig before Python 3.12 publishes its dict before filling it: a first call in two
+    # threads at once returns None for EXE (uv.find_uv_bin crashed). Fill it before the threads.
+    sysconfig.get_config_vars()
     pending = list(jobs)
     outcomes: dict[str, Outcome] = {}
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="lambdapack-build")

@@ -1,0 +1,56 @@
+"""Running a project's jobs (project/run.py) with a real thread pool and a stand-in builder: the
+order of layers and functions, skips after a failed layer, and state shared between threads."""
+
+from __future__ import annotations
+
+import sysconfig
+import threading
+from pathlib import Path
+
+import pytest
+
+from lambdapack.errors import UsageError
+from lambdapack.pipeline.options import BuildOptions, Progress
+from lambdapack.pipeline.result import BuildResult
+from lambdapack.project.plan import Job
+from lambdapack.project.run import run_jobs
+
+
+def _job(key: str, needs: tuple[str, ...] = ()) -> Job:
+    opts = BuildOptions(runtime="python3.12", arch="x86_64", output=Path(f"{key}.zip"))
+    return Job(key, key, "layer" if key.startswith("layer") else "function", opts, needs)
+
+
+def _quiet(_job: Job) -> Progress:
+    return lambda _msg: None
+
+
+def test_sysconfig_is_filled_before_any_build_thread_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Python 3.10/3.11 set sysconfig._CONFIG_VARS to {} and fill it afterwards; two threads
+    # asking first saw EXE as None (uv.find_uv_bin: "can only concatenate str (not NoneType)").
+    monkeypatch.setattr(sysconfig, "_CONFIG_VARS", None)
+    seen: list[object] = []
+
+    def builder(opts: BuildOptions, say: Progress) -> BuildResult:
+        seen.append(dict(getattr(sysconfig, "_CONFIG_VARS", None) or {}).get("EXE"))
+        raise UsageError("stop here")
+
+    outcomes = run_jobs([_job("a"), _job("b")], _quiet, 2, builder)
+    assert [o.error is not None for o in outcomes] == [True, True]
+    assert seen and all(isinstance(exe, str) for exe in seen), seen
+
+
+def test_a_failed_layer_skips_its_functions_and_not_the_others() -> None:
+    started: list[str] = []
+    lock = threading.Lock()
+
+    def builder(opts: BuildOptions, say: Progress) -> BuildResult:
+        with lock:
+            started.append(str(opts.output))
+        raise UsageError(f"{opts.output} failed")
+
+    jobs = [_job("layer x"), _job("fn", ("layer x",)), _job("free")]
+    by = {o.job.key: o for o in run_jobs(jobs, _quiet, 2, builder)}
+    assert by["fn"].skipped == "not built: layer x failed" and by["fn"].error is None
+    assert by["free"].error is not None and not by["free"].ok
+    assert sorted(started) == ["free.zip", "layer x.zip"]
