@@ -54,3 +54,26 @@ def test_a_failed_layer_skips_its_functions_and_not_the_others() -> None:
     assert by["fn"].skipped == "not built: layer x failed" and by["fn"].error is None
     assert by["free"].error is not None and not by["free"].ok
     assert sorted(started) == ["free.zip", "layer x.zip"]
+
+
+def test_every_output_folder_exists_before_the_builds_start(tmp_path: Path) -> None:
+    # Each build's early writable check creates a missing folder and removes it again: in two
+    # threads on one new dist/ that raced ("it exists and is not a directory").
+    blocker = tmp_path / "file"
+    blocker.write_text("", encoding="utf-8")
+    jobs = [_job("layer a"), _job("fn", ("layer a",)), _job("odd")]
+    outs = {"layer a": tmp_path / "dist" / "sub" / "a.zip", "fn": tmp_path / "dist" / "fn.zip",
+            "odd": blocker / "odd.zip"}
+    jobs = [Job(j.key, j.name, j.kind, BuildOptions(runtime="python3.12", arch="x86_64", output=outs[j.key]),
+                j.needs) for j in jobs]
+    seen: list[bool] = []
+
+    def builder(opts: BuildOptions, say: Progress) -> BuildResult:
+        seen.append((tmp_path / "dist" / "sub").is_dir() and (tmp_path / "dist").is_dir())
+        raise UsageError("stop here")
+
+    by = {o.job.key: o for o in run_jobs(jobs, _quiet, 2, builder)}
+    assert seen == [True]  # only the layer ran: fn waits for it, odd never got a folder
+    err = by["odd"].error
+    assert err is not None and err.exit_code == 2 and "writing the output" in err.message, err
+    assert by["fn"].skipped == "not built: layer a failed"
