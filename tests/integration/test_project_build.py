@@ -199,6 +199,20 @@ def test_the_worker_runs_on_its_two_layers(example: Built, tmp_path: Path) -> No
     assert json.loads(out.stdout) == {"processed": 1, "jobs": [{"order": "o-1", "amount": 7}]}
 
 
+def test_smoke_imports_each_function_with_its_layers_and_catches_a_missing_dependency(tmp_path: Path) -> None:
+    _need_python312()
+    proj = copy_example(tmp_path / "project")
+    req = proj / "functions" / "api" / "requirements.txt"
+    req.write_text(req.read_text(encoding="utf-8").replace("python-dateutil==2.9.0.post0\n", ""), encoding="utf-8")
+    r = lp_project(proj, "--smoke")
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.explain()
+    errors = [ln for ln in r.stderr.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1 and "function api" in errors[0] and "smoke test failed" in errors[0], errors
+    assert not (proj / "dist" / "api.zip").exists()
+    # worker and report import only with their layers at /opt: the smoke test had them.
+    assert {e["name"] for e in manifest(proj)["artifacts"]} == {"common", "data", "worker", "report"}
+
+
 def test_a_no_change_rebuild_reuses_every_artifact_and_rewrites_no_zip(example: Built) -> None:
     dist = example.proj / "dist"
     before = {p.name: (p.stat().st_mtime_ns, p.stat().st_ino) for p in dist.glob("*.zip")}
@@ -210,6 +224,27 @@ def test_a_no_change_rebuild_reuses_every_artifact_and_rewrites_no_zip(example: 
     assert {p.name: (p.stat().st_mtime_ns, p.stat().st_ino) for p in dist.glob("*.zip")} == before
     strip = [{k: v for k, v in e.items() if k != "cached"} for e in data["artifacts"]]
     assert strip == [{k: v for k, v in e.items() if k != "cached"} for e in example.data["artifacts"]]
+
+
+def test_one_job_at_a_time_and_single_commands_make_the_same_bytes(example: Built, tmp_path: Path) -> None:
+    """-j 1 (no threads racing) and the single-artifact commands a Makefile would run give the same
+    zips as the parallel project build; a layer shared by two functions is built once."""
+    proj = copy_example(tmp_path / "project")
+    r = lp_project(proj, "-j", "1")
+    assert r.returncode == 0, r.explain()
+    assert sum("layer common (python3.12 x86_64): resolving" in ln for ln in r.stderr.splitlines()) == 1
+    want = {e["path"]: e["sha256"] for e in example.data["artifacts"]}
+    assert {e["path"]: e["sha256"] for e in manifest(proj)["artifacts"]} == want
+    single = tmp_path / "single"
+    r = run_lp(["build", "--layer", "-r", "layers/data.txt", "-o", str(single / "layer-data.zip"),
+                "--runtime", "python3.12", "--arch", "x86_64", "--cache-dir", str(tmp_path / "c2")], cwd=proj)
+    assert r.returncode == 0, r.explain()
+    r = run_lp(["build", "functions/report", "-r", "functions/report/requirements.txt", "--handler", "report.handler",
+                "--with-layer", str(single / "layer-data.zip"), "-o", str(single / "report.zip"),
+                "--runtime", "python3.12", "--arch", "x86_64", "--cache-dir", str(tmp_path / "c2")], cwd=proj)
+    assert r.returncode == 0, r.explain()
+    for name in ("layer-data.zip", "report.zip"):
+        assert hashlib.sha256((single / name).read_bytes()).hexdigest() == want[name], name
 
 
 def test_build_name_builds_that_function_and_its_layer_and_keeps_the_rest(tmp_path: Path) -> None:
