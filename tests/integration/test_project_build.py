@@ -408,8 +408,10 @@ def test_a_uv_workspace_shares_a_local_package_between_two_functions(tmp_path: P
     locked = subprocess.run([sys.executable, "-m", "uv", "lock", "-q", "--python", sys.executable], cwd=root, capture_output=True, text=True,
                             env=clean_env(), timeout=300, check=False)
     assert locked.returncode == 0, locked.stderr
-    r = lp_project(root, "--config", "lp.toml")
+    r = lp_project(root, "--config", "lp.toml", "--smoke")  # each handler imports `shared` (pure wheels)
     assert r.returncode == 0, r.explain()
+    assert ("smoke test skipped" in r.stdout) == (python_exe(12) is None), r.stdout
+    assert "orders (python3.12 x86_64): smoke test: importing" in r.stderr, r.stderr
     for fn in ("orders", "billing"):
         names = zip_names(root / "dist" / f"{fn}.zip")
         assert "shared/__init__.py" in names and "six.py" in names, names
@@ -441,6 +443,9 @@ def test_a_poetry_project_configured_as_a_project_and_its_stale_lock(tmp_path: P
     (proj / "fetch" / "fetch.py").write_text("import requests\n\ndef handler(e, c):\n    return 1\n", encoding="utf-8")
     r = lp_project(proj)
     assert r.returncode == 0, r.explain()
+    r = lp_project(proj, "--smoke", "fetch")  # the handler imports requests from the layer, at /opt
+    assert r.returncode == 0 and ("smoke test skipped" in r.stdout) == (python_exe(12) is None), r.explain()
+    assert "fetch (python3.12 x86_64): smoke test: importing" in r.stderr, r.stderr
     fns = by_name(manifest(proj))
     layer = set(zip_names(proj / "dist" / "layer-deps.zip"))
     assert {"python/requests/__init__.py", "python/socks.py", "python/attrs/__init__.py"} <= layer
