@@ -91,3 +91,14 @@ def test_a_config_mistake_is_exit_2_and_one_error_line(tmp_path: Path) -> None:
     assert run.returncode == 2
     assert json.loads(run.stdout)["error"]["message"] == (
         "pyproject.toml: [tool.lambdapack.functions.api] unknown key 'handlr' (did you mean 'handler'?)")
+
+
+def test_a_mistyped_name_in_a_project_is_named_with_the_closest_one(tmp_path: Path) -> None:
+    # Not a defined name and not a directory: a typo of a function's name, not a missing SRC_DIR.
+    root = project(tmp_path, CONFIG + '\n[tool.lambdapack.functions.api]\nsrc = "app"\n')
+    run = lambdapack(root, "apj")
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert run.stderr.splitlines() == ["error: the project has no function or layer 'apj' (did you mean 'api'?)",
+                                       "hint: defined: api"]
+    # A directory of that name is still built as SRC_DIR.
+    assert built(root, "app", "-o", "dist/one.zip")["outputs"][0]["path"].endswith("one.zip")

@@ -237,10 +237,8 @@ def _project_names(args: argparse.Namespace, project: Project) -> list[str] | No
     A name the project defines wins over a directory of that name."""
     names: list[str] = args.src
     if (project.functions or project.layers) and not (args.layer or args.split):
-        # One argument that is neither a name nor a directory is a mistyped name: the plan says
-        # "did you mean" instead of "no such directory".
-        if all(n in project.functions or n in project.layers for n in names) or len(names) > 1 \
-                or not Path(names[0]).is_dir():
+        if (all(n in project.functions or n in project.layers for n in names) or len(names) > 1
+                or not Path(names[0]).is_dir()):  # a typo of a name, not a SRC_DIR
             return names  # none: all of them; the plan names any unknown one
     elif len(names) > 1:
         raise UsageError(f"one SRC_DIR, got {len(names)}: {' '.join(names)}",
