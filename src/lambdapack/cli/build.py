@@ -15,7 +15,7 @@ from typing import Any
 
 from lambdapack.cli.arguments import add_format, add_target
 from lambdapack.cli.buildsummary import print_build
-from lambdapack.cli.jsonout import print_json
+from lambdapack.cli.jsonout import error_of, print_json
 from lambdapack.cli.jsonout import result as result_json
 from lambdapack.cli.progress import progress
 from lambdapack.cli.style import print_error
@@ -274,7 +274,7 @@ def run(args: argparse.Namespace) -> int:
     except BuildFailed as e:
         if args.format == "json":
             # ok false also when the failure was not a finding (an error after the install)
-            print_json(result_json(e.result.as_dict(), e))
+            print_json(result_json(e.result.as_dict(), error_of(e)))
         else:
             print_build(e.result, sys.stdout)
             print_error(e.message, e.hint)

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 
 from lambdapack.errors import LambdapackError
 
-__all__ = ["FORMAT_VERSION", "error_object", "failure", "print_json", "result", "wants_json"]
+__all__ = ["FORMAT_VERSION", "error_object", "error_of", "failure", "print_json", "result", "wants_json"]
 
 FORMAT_VERSION = 1
 
@@ -22,18 +22,22 @@ def error_object(message: str, hint: str | None, exit_code: int) -> dict[str, ob
     return {"message": message, "hint": hint, "exit_code": exit_code}
 
 
-def result(data: Mapping[str, object], error: LambdapackError | None = None) -> dict[str, object]:
-    """A command's result in the envelope: ok unless `error` says why it is not."""
+def error_of(e: LambdapackError) -> dict[str, object]:
+    return error_object(e.message, e.hint, e.exit_code)
+
+
+def result(data: Mapping[str, object], error: Mapping[str, object] | None = None) -> dict[str, object]:
+    """A command's result in the envelope: ok unless `error` (an error_object) says why not."""
     out: dict[str, object] = {"version": FORMAT_VERSION, "ok": error is None}
     out.update((k, v) for k, v in data.items() if k not in ("version", "ok", "error"))
     if error is not None:
-        out["error"] = error_object(error.message, error.hint, error.exit_code)
+        out["error"] = dict(error)
     return out
 
 
 def failure(message: str, hint: str | None, exit_code: int) -> dict[str, object]:
     """The whole object when the command could not produce its result."""
-    return {"version": FORMAT_VERSION, "ok": False, "error": error_object(message, hint, exit_code)}
+    return result({}, error_object(message, hint, exit_code))
 
 
 def print_json(data: Mapping[str, object]) -> None:

@@ -8,6 +8,7 @@ no command, is argparse's text only: no command, no schema to answer in.
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import signal
@@ -34,14 +35,22 @@ def _command_of(argv: Sequence[str]) -> str | None:
     return first if first in COMMANDS else None
 
 
-def _refused(e: ParseError, argv: Sequence[str]) -> int:
+def _refused(parser: argparse.ArgumentParser, e: ParseError, argv: Sequence[str]) -> int:
     """argparse's usage and message on stderr, as argparse prints them; the JSON object too."""
     command = _command_of(argv)
     if command is not None and wants_json(argv):
         print_json(failure(e.message, f"see lambdapack {command} --help", 2))
-    e.parser.print_usage(sys.stderr)
-    print(f"{e.parser.prog}: error: {e.message}", file=sys.stderr)
+    # The command's usage, also for what argparse reports at the top ("unrecognized arguments").
+    shown = _subparser(parser, command) if command is not None else e.parser
+    shown.print_usage(sys.stderr)
+    print(f"{shown.prog}: error: {e.message}", file=sys.stderr)
     return 2
+
+
+def _subparser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    found: argparse.ArgumentParser = sub.choices[command]
+    return found
 
 
 def _failed(json_out: bool, message: str, hint: str | None, exit_code: int) -> int:
@@ -57,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
     except ParseError as e:
-        return _refused(e, argv)
+        return _refused(parser, e, argv)
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
