@@ -230,9 +230,11 @@ def test_smoke_skipped_and_refused(tmp_path: Path) -> None:
 
 def test_build_offline_success_and_usage_failures(tmp_path: Path) -> None:
     src = write_handler(tmp_path / "src")
-    ok = lp_json("build", "build", "src", *TARGET, "-o", "out/fn.zip", "--no-cache", expect=0, cwd=tmp_path)
-    (out,) = ok["outputs"]
+    ok = lp_json("build", "build", "src", *TARGET, "-o", "out/fn.zip", "--output-dir", "tree", "--no-cache",
+                 expect=0, cwd=tmp_path)
+    (out,) = ok["outputs"]  # given relative, shown absolute
     assert Path(out["path"]).is_absolute() and Path(out["path"]).samefile(tmp_path / "out" / "fn.zip")
+    assert Path(out["tree"]).is_absolute() and Path(out["tree"]).samefile(tmp_path / "tree")
     assert Path(ok["size_report"][0]["artifact"]).is_absolute()
     jobs = lp_json("build", "build", src, *TARGET, "--jobs", "0", expect=2)
     assert "--jobs" in jobs["error"]["message"]

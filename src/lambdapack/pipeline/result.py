@@ -53,7 +53,7 @@ class Output:
             "zipped_bytes": a.zipped_bytes,
             "unzipped_bytes": a.unzipped_bytes,
             "files": a.files,
-            "tree": str(self.tree) if self.tree is not None else None,
+            "tree": str(self.tree.absolute()) if self.tree is not None else None,
         }
 
 
