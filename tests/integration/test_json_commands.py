@@ -223,6 +223,8 @@ def test_smoke_skipped_and_refused(tmp_path: Path) -> None:
         assert skipped["error"]["message"] == skipped["reason"]
     cannot = lp_json("smoke", "smoke", z, expect=2)  # pure Python: nothing says the target
     assert "--runtime" in cannot["error"]["hint"]
+    nothing = lp_json("smoke", "smoke", "--runtime", "python3.12", "--arch", "x86_64", expect=2)
+    assert nothing["error"]["message"] == "nothing to smoke-test"
 
 
 # --- build ------------------------------------------------------------------------------

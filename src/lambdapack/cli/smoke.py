@@ -59,6 +59,8 @@ def _target(args: argparse.Namespace) -> Target:
 def run(args: argparse.Namespace) -> int:
     from lambdapack.inspect.smoke import render_text, smoke
 
+    if args.zip is None and not args.layer:  # before inferring: "cannot infer" would mislead
+        raise UsageError("nothing to smoke-test", "pass a function zip, and/or --layer ZIP")
     target = _target(args)
     res = smoke(args.zip, args.layer, target, handler=args.handler, with_runtime_boto3=args.with_runtime_boto3)
     code = {"passed": 0, "failed": 1, "skipped": 3}[res.status]
