@@ -8,12 +8,17 @@ text, a real cache directory and real local interpreters (smoke), no network.
 
 from __future__ import annotations
 
+import json
 import platform
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from lp_helpers import run_lp, write_handler
+from lp_helpers import clean_env, run_lp, write_handler
 from test_check import HANDLER, make_zip
 from test_check_output import CLOUDWATCH, SCHEMAS, assert_valid, validator
 
@@ -246,3 +251,21 @@ def test_build_offline_success_and_usage_failures(tmp_path: Path) -> None:
     assert "invalid choice" in parse["error"]["message"]
     assert not (tmp_path / "fn.zip").exists()
 
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM is not deliverable to a child on Windows")
+def test_interrupted_is_one_object_too(tmp_path: Path) -> None:
+    """SIGTERM while `explain` waits on a pipe that never ends: exit 130 and the failure object."""
+    argv = [sys.executable, "-m", "lambdapack", "explain", "--format", "json"]
+    with subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, env=clean_env()) as p:
+        assert p.stdin is not None
+        p.stdin.write("START RequestId: 1\n")
+        p.stdin.flush()
+        time.sleep(2)  # the interpreter is up and reading (its import takes ~0.2 s)
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=30)
+    assert p.returncode == 130, err
+    data = json.loads(out)
+    assert_valid(validator("explain.schema.json"), data)
+    assert data["ok"] is False and data["error"]["exit_code"] == 130 and "interrupted" in data["error"]["message"]
