@@ -21,7 +21,8 @@ __all__ = ["measure", "report_from_dict", "report_json", "report_to_dict"]
 def report_json(r: SizeReport) -> dict[str, object]:
     from lambdapack.report.summary import to_json
 
-    return to_json(r)
+    # Absolute like the build's other paths; the text table and the HTML page show it as given.
+    return {**to_json(r), "artifact": str(Path(r.artifact).absolute())}
 
 
 def measure(kind: str, zip_path: Path, final: Path, entries: Sequence[StagedFile], saved: dict[str, int]) -> SizeReport:
