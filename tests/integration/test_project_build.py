@@ -351,7 +351,7 @@ def test_a_function_over_250_mb_with_its_layers_fails(tmp_path: Path) -> None:
     r = lp_project(proj)
     assert r.returncode == 1 and "Traceback" not in r.stderr, r.explain()
     assert "function both (python3.12 x86_64): error LP101:" in r.stdout, r.stdout
-    assert "over Lambda's limit of 262,144,000 bytes for the function and all its layers" in r.stdout
+    assert "over Lambda's 250 MiB limit (262,144,000 bytes) for the function and all its layers" in r.stdout
     data = manifest(proj)
     fns = by_name(data)
     assert fns["alone"]["unzipped_with_layers"] == fns["alone"]["unzipped_bytes"] + MB250 - 200 * 1024
