@@ -269,3 +269,21 @@ def test_interrupted_is_one_object_too(tmp_path: Path) -> None:
     data = json.loads(out)
     assert_valid(validator("explain.schema.json"), data)
     assert data["ok"] is False and data["error"]["exit_code"] == 130 and "interrupted" in data["error"]["message"]
+
+
+def test_project_build_success_and_a_failed_function(tmp_path: Path) -> None:
+    """A project build's JSON is its manifest in the envelope; a failed function is `failed` and the error."""
+    for name in ("good", "bad"):
+        write_handler(tmp_path / name)
+    (tmp_path / "lambdapack.toml").write_text(
+        'runtime = "python3.12"\narch = "x86_64"\n'
+        '[functions.good]\nsrc = "good"\nhandler = "lambda_function.lambda_handler"\n'
+        '[functions.bad]\nsrc = "bad"\nhandler = "missing_module.main"\n', encoding="utf-8")
+    data = lp_json("manifest", "build", "good", expect=0, cwd=tmp_path)
+    assert [a["name"] for a in data["artifacts"]] == ["good"] and data["failed"] == []
+    data = lp_json("manifest", "build", expect=1, cwd=tmp_path)
+    assert [f["name"] for f in data["failed"]] == ["bad"]
+    assert data["error"]["message"].startswith("function bad (python3.12 x86_64): ")
+    # The file holds the manifest only: the envelope's error is for stdout.
+    on_disk = json.loads((tmp_path / "dist" / "lambdapack.json").read_text(encoding="utf-8"))
+    assert "error" not in on_disk and [a["name"] for a in on_disk["artifacts"]] == ["good"]

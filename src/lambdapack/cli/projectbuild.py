@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from lambdapack.cli.jsonout import error_object, result
 from lambdapack.cli.style import Style, mb, print_error
 from lambdapack.config.project import Project
 from lambdapack.pipeline.options import Progress
@@ -48,8 +49,17 @@ def build_project(project: Project, names: Sequence[str], flags: Mapping[str, ob
     data = write_manifest(manifest, lambda previous: manifest_of(outcomes, manifest, project.path, previous, defined))
     if report is not None:
         _write_report(report, outcomes)
+    failed = [o for o in outcomes if not o.ok]
+    first = next((o.error for o in failed if o.error is not None), None)
+    code = 0 if not failed else first.exit_code if first is not None else 1
     if fmt == "json":
-        print(json.dumps(data, indent=2))
+        # The manifest in the envelope every command shares: a failure also says why, in one object.
+        error = None
+        if failed:
+            o = next((o for o in failed if o.error is not None), failed[0])
+            message = f"{_label(o.job)}: {o.error.message}" if o.error else f"{_label(o.job)}: {o.skipped}"
+            error = error_object(message, o.error.hint if o.error else None, code)
+        print(json.dumps(result(data, error), indent=2))
     else:
         print_table(outcomes, sys.stdout)
         print(f"manifest: {manifest}")
@@ -58,11 +68,7 @@ def build_project(project: Project, names: Sequence[str], flags: Mapping[str, ob
         for o in outcomes:
             if o.error is not None:
                 print_error(f"{_label(o.job)}: {o.error.message}", o.error.hint)
-    failed = [o for o in outcomes if not o.ok]
-    if not failed:
-        return 0
-    first = next((o.error for o in failed if o.error is not None), None)
-    return first.exit_code if first is not None else 1
+    return code
 
 
 def _label(job: Job) -> str:
