@@ -435,7 +435,7 @@ def test_html_escapes_hostile_names(tmp_path: Path) -> None:
     name = f"python/{evil}.py"
     z = make_zip(tmp_path / "evil.zip", {name: b"x" * 100, "python/ok.py": b"y"})
     rep = size_report(z, "layer", {name: f"{evil} 1.0"})
-    page = render_html([rep], f"title {evil}")
+    page = render_html([rep, rep], project=f"title {evil}")  # the title names a project
     assert evil not in page
     assert page.count("<script") == 2 and page.count("</script>") == 2
     p = _parse(page)

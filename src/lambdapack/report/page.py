@@ -12,14 +12,16 @@ import html
 import json
 from collections.abc import Sequence
 from importlib import resources
+from pathlib import Path
 
 from lambdapack.facts.limits import UNZIPPED_BYTES
+from lambdapack.report.about import about_html
 from lambdapack.report.sizes import KINDS, SizeReport, file_kind, unowned_label
 from lambdapack.report.summary import kind_totals
 from lambdapack.report.treemap import treemap_cells
 from lambdapack.units import human, percent
 
-__all__ = ["dist_colour", "render_html"]
+__all__ = ["dist_colour", "page_title", "render_html"]
 
 _DIST_COLOURS = (
     "#4e79a7",
@@ -196,14 +198,32 @@ def _largest_table(rep: SizeReport) -> str:
     )
 
 
-def render_html(reports: Sequence[SizeReport], title: str) -> str:
-    """One self-contained page (inline CSS and JS, no network) for the given reports."""
+def page_title(reports: Sequence[SizeReport], project: str | None = None) -> str:
+    """Named after what it reports on: "api.zip — lambdapack size report"; for several artifacts
+    the project's name (when given) and their count."""
+    what = (
+        Path(reports[0].artifact).name if len(reports) == 1
+        else f"{project}: {len(reports)} artifacts" if project and reports
+        else f"{len(reports)} artifacts" if reports
+        else project or ""
+    )
+    return f"{what} — lambdapack size report" if what else "lambdapack size report"
+
+
+def render_html(reports: Sequence[SizeReport], legacy_title: str | None = None, *,
+                project: str | None = None) -> str:
+    """One self-contained page (inline CSS and JS, no network) for the given reports.
+
+    The page is titled by `page_title`: `legacy_title`, the title callers used to choose
+    (the report file's stem), is accepted and ignored. `project` names a project's page."""
+    del legacy_title
+    title = page_title(reports, project)
     sections = []
     for n, rep in enumerate(reports):
         sections.append(
             f'<section class="report" data-report="{n}">'
             f'<div class="rhead"><span class="tag">{_e(rep.kind)}</span><h2 class="mono">{_e(rep.artifact)}</h2></div>'
-            f"{_budget_bar(rep)}{_cards(rep)}"
+            f"{about_html(rep)}{_budget_bar(rep)}{_cards(rep)}"
             '<div class="toolbar"><div class="crumbs"></div><span class="hint">colour by</span>'
             '<div class="seg-btns"><button type="button" class="on" data-mode="dist">distribution</button>'
             '<button type="button" data-mode="kind">kind</button></div></div>'
