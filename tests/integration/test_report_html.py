@@ -323,14 +323,16 @@ def test_project_page_names_the_project(chromium: str, tmp_path: Path) -> None:
 
 
 def test_same_build_same_page(tmp_path: Path) -> None:
-    """Deterministic: the same build twice writes the same page, byte for byte."""
+    """Deterministic: the same build writes the same page, byte for byte, whether it is built
+    afresh or comes whole from the artifact cache (its reports and findings read back)."""
     src = write_handler(tmp_path / "src", body="import json")
-    pages = []
-    for n in (1, 2):
+    base = ["build", str(src), "--runtime", "python3.12", "--arch", "x86_64", "-o", str(tmp_path / "function.zip")]
+    pages, cached = [], []
+    for n, cache in enumerate((["--cache-dir", str(tmp_path / "cache")],) * 2 + (["--no-cache"],)):
         page = tmp_path / f"r{n}.html"
-        run = run_lp(["build", str(src), "--runtime", "python3.12", "--arch", "x86_64", "-o",
-                      str(tmp_path / "function.zip"), "--report", str(page), "--no-cache"], cwd=tmp_path)
-        assert run.returncode == 0, run.explain()
+        _r, data = lp_build_json([*base, *cache, "--report", str(page)], cwd=tmp_path)
+        cached.append(data["cached"])
         pages.append(page.read_bytes())
-    assert pages[0] == pages[1]
-    assert b"CodeSha256" in pages[0] and b"function.zip \xe2\x80\x94 lambdapack size report" in pages[0]
+    assert cached == [False, True, False]
+    assert pages[0] == pages[1] == pages[2]
+    assert b"CodeSha256" in pages[0] and "function.zip — lambdapack size report".encode() in pages[0]
