@@ -275,10 +275,10 @@ def test_page_of_a_function_over_the_direct_upload_limit(
     assert warn, section[:3000]
     assert _text(warn.group(0)).startswith(
         f"Over a Lambda limit zipped, for a direct upload: {size / 1048576:.1f} MiB ({size:,} bytes) is over "
-        "Lambda's 50.0 MiB limit (52,428,800 bytes)"
+        "Lambda's 50 MiB limit (52,428,800 bytes)"
     )
     assert "Upload it to S3" in _text(warn.group(0))
-    assert "unzipped" not in _text(warn.group(0))  # 55 MiB is well within the 250 MB
+    assert "unzipped" not in _text(warn.group(0))  # 55 MiB is well within the 250 MiB
     findings = [f for f in data["findings"] if isinstance(f, dict)]  # type: ignore[attr-defined]
     assert [f["code"] for f in findings] == ["LP102"]
     assert "Findings (1)" in text and "LP102 warning zip is " in text

@@ -103,7 +103,7 @@ def test_over_the_direct_upload_limit_warns_in_binary_units(rep: SizeReport) -> 
     big = _facts(rep, zip_bytes=60 * 1024 * 1024)
     text = _text(render_html([big]))
     assert "Over a Lambda limit" in text
-    assert "zipped, for a direct upload: 60.0 MiB (62,914,560 bytes) is over Lambda's 50.0 MiB limit " \
+    assert "zipped, for a direct upload: 60.0 MiB (62,914,560 bytes) is over Lambda's 50 MiB limit " \
            "(52,428,800 bytes) by 10.0 MiB. Upload it to S3" in text
     assert "120.0%" in text
     assert 'role="alert"' in render_html([big])

@@ -15,7 +15,7 @@ from lambdapack.inspect.findings import Finding
 from lambdapack.inspect.sizerules import check_sizes
 from lambdapack.report.artifact import ArtifactFacts, TargetFacts
 from lambdapack.report.sizes import SizeReport
-from lambdapack.report.units import human, percent
+from lambdapack.units import human, limit, percent
 
 __all__ = ["Limit", "about_html", "limits_of", "target_text"]
 
@@ -44,7 +44,7 @@ def target_text(t: TargetFacts) -> str:
 
 def limits_of(rep: SizeReport) -> list[Limit]:
     """The zip against the 50 MB direct upload, and the unzipped bytes Lambda counts (the function
-    with all its layers) against 250 MB. Without facts (a report measured outside a build) the
+    with all its layers) against 250 MiB. Without facts (a report measured outside a build) the
     report's own sizes stand in: member sizes for the zip, the artifact alone for the total."""
     facts = rep.facts
     zipped = facts.zip_bytes if facts is not None and facts.zip_bytes is not None else rep.zipped
@@ -66,7 +66,7 @@ def limits_of(rep: SizeReport) -> list[Limit]:
 def _warnings(limits: list[Limit]) -> str:
     items = [
         f"<li><strong>{_e(lim.name)}: {_e(human(lim.size))}</strong> ({lim.size:,} bytes) is over Lambda's "
-        f"{_e(human(lim.limit))} limit ({lim.limit:,} bytes) by {_e(human(lim.size - lim.limit))}. "
+        f"{_e(limit(lim.limit))} limit ({lim.limit:,} bytes) by {_e(human(lim.size - lim.limit))}. "
         f"{_e(lim.fix[:1].upper() + lim.fix[1:])}.</li>"
         for lim in limits
         if lim.over
@@ -80,7 +80,7 @@ def _warnings(limits: list[Limit]) -> str:
 def _limits_table(limits: list[Limit]) -> str:
     rows = "".join(
         f'<tr class="{"over" if lim.over else "ok"}"><td>{_e(lim.name)}</td>'
-        f'<td class="n">{_e(human(lim.size))}</td><td class="n">{_e(human(lim.limit))}</td>'
+        f'<td class="n">{_e(human(lim.size))}</td><td class="n">{_e(limit(lim.limit))}</td>'
         f'<td class="n">{percent(lim.share)}</td><td>{"over" if lim.over else "within"}</td></tr>'
         for lim in limits
     )

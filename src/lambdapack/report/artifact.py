@@ -29,6 +29,6 @@ class ArtifactFacts:
     target: TargetFacts
     sha256_hex: str | None  # None: the build failed and wrote no zip
     sha256_base64: str | None  # Lambda's CodeSha256
-    zip_bytes: int | None  # the zip file's size, what the 50 MB direct-upload limit counts
-    counted_unzipped: int  # what Lambda's 250 MB limit counts: the function and all its layers, unzipped
+    zip_bytes: int | None  # the zip file's size, what the 50 MiB direct-upload limit counts
+    counted_unzipped: int  # what Lambda's 250 MiB limit counts: the function and all its layers, unzipped
     findings: tuple[Finding, ...] = ()

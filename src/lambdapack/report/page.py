@@ -19,7 +19,7 @@ from lambdapack.report.about import about_html
 from lambdapack.report.sizes import KINDS, SizeReport, file_kind, unowned_label
 from lambdapack.report.summary import kind_totals
 from lambdapack.report.treemap import treemap_cells
-from lambdapack.units import human, percent
+from lambdapack.units import human, limit, percent
 
 __all__ = ["dist_colour", "page_title", "render_html"]
 
@@ -88,6 +88,7 @@ def _page_data(reports: Sequence[SizeReport]) -> dict[str, object]:
     return {
         "version": 1,
         "budget": UNZIPPED_BYTES,
+        "budget_label": limit(UNZIPPED_BYTES),
         "width": _W,
         "height": _H,
         "kinds": [[k, _KIND_NAMES[k], _KIND_COLOURS[k]] for k in KINDS],
@@ -118,10 +119,10 @@ def _budget_bar(rep: SizeReport) -> str:
     left = UNZIPPED_BYTES - rep.unzipped
     return (
         f'<div class="budget{" over" if over else ""}">'
-        f'<div class="budget-text"><strong>{percent(rep.budget_share)}</strong> of Lambda\'s 250 MB unzipped limit'
+        f'<div class="budget-text"><strong>{percent(rep.budget_share)}</strong> of Lambda\'s {limit(UNZIPPED_BYTES)} unzipped limit'
         f" &middot; {_e(human(rep.unzipped))} of {_e(human(UNZIPPED_BYTES))}"
         f" &middot; {'over by ' + _e(human(-left)) if over else _e(human(left)) + ' left'}</div>"
-        f'<div class="bar" role="img" aria-label="{percent(rep.budget_share)} of the 250 MB limit">'
+        f'<div class="bar" role="img" aria-label="{percent(rep.budget_share)} of the {limit(UNZIPPED_BYTES)} limit">'
         f"{''.join(segs)}</div></div>"
     )
 
@@ -173,7 +174,7 @@ def _dist_table(rep: SizeReport) -> str:
     return (
         '<table class="dists"><caption>Distributions</caption><thead><tr><th>distribution</th>'
         '<th class="n">files</th><th class="n">unzipped</th><th class="n">zipped</th>'
-        '<th class="n">of 250 MB</th><th class="n">saved by slimming</th></tr></thead>'
+        f'<th class="n">of {limit(UNZIPPED_BYTES)}</th><th class="n">saved by slimming</th></tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
 
@@ -236,9 +237,10 @@ def render_html(reports: Sequence[SizeReport], legacy_title: str | None = None, 
     total = sum(r.unzipped for r in reports)
     sub = (
         f"{len(reports)} artifacts, {human(total)} unzipped together "
-        f"({percent(total / UNZIPPED_BYTES)} of the 250 MB limit, which counts a function and its layers together)"
+        f"({percent(total / UNZIPPED_BYTES)} of the {limit(UNZIPPED_BYTES)} limit, which counts a function and its layers together)"
         if len(reports) > 1
-        else "Area in the treemap is unzipped size; the 250 MB limit is Lambda's, for a function and its layers unzipped."
+        else f"Area in the treemap is unzipped size; the {limit(UNZIPPED_BYTES)} limit is Lambda's, for a function "
+        "and its layers unzipped."
     )
     return (
         "<!DOCTYPE html>\n"
