@@ -65,7 +65,10 @@ def test_title_of_several_artifacts(rep: SizeReport) -> None:
     assert page_title([rep, rep], "shop") == "shop: 2 artifacts — lambdapack size report"
     assert page_title([rep], "shop") == "api.zip — lambdapack size report"  # one zip: its own name
     assert page_title([]) == "lambdapack size report"
-    assert "<title>shop: 2 artifacts — lambdapack size report</title>" in render_html([rep, rep], project="shop")
+    page = render_html([rep, rep], project="shop")
+    assert "<title>shop: 2 artifacts — lambdapack size report</title>" in page
+    # A project's functions are not one package: no single share of the limit for all of them.
+    assert "limit counts each function with its layers" in _text(page) and "together" not in page
 
 
 # --- the limits ---------------------------------------------------------------------

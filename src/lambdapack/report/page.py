@@ -236,8 +236,10 @@ def render_html(reports: Sequence[SizeReport], legacy_title: str | None = None, 
         )
     total = sum(r.unzipped for r in reports)
     sub = (
-        f"{len(reports)} artifacts, {human(total)} unzipped together "
-        f"({percent(total / UNZIPPED_BYTES)} of the {limit(UNZIPPED_BYTES)} limit, which counts a function and its layers together)"
+        # Not one share of the limit: a project's functions are not counted together, each is
+        # counted with its own layers (each section's limits say how much that is).
+        f"{len(reports)} artifacts, {human(total)} unzipped in all; Lambda's {limit(UNZIPPED_BYTES)} limit "
+        "counts each function with its layers: each artifact's limits are below"
         if len(reports) > 1
         else f"Area in the treemap is unzipped size; the {limit(UNZIPPED_BYTES)} limit is Lambda's, for a function "
         "and its layers unzipped."
