@@ -48,7 +48,7 @@ def build_project(project: Project, names: Sequence[str], flags: Mapping[str, ob
     defined = frozenset([*project.functions, *project.layers])
     data = write_manifest(manifest, lambda previous: manifest_of(outcomes, manifest, project.path, previous, defined))
     if report is not None:
-        _write_report(report, outcomes)
+        _write_report(report, outcomes, project.path.resolve().parent.name if project.path else None)
     failed = [o for o in outcomes if not o.ok]
     first = next((o.error for o in failed if o.error is not None), None)
     code = 0 if not failed else first.exit_code if first is not None else 1
@@ -75,13 +75,13 @@ def _label(job: Job) -> str:
     return f"{job.kind} {job.name} ({job.target})"
 
 
-def _write_report(report: Path, outcomes: list[Outcome]) -> None:
+def _write_report(report: Path, outcomes: list[Outcome], name: str | None) -> None:
     from lambdapack.pack.zipwriter import atomic_output
     from lambdapack.report.page import render_html
 
     sizes = [r for o in outcomes if o.result is not None for r in o.result.size_reports]
     with atomic_output(report) as tmp:
-        tmp.write_text(render_html(sizes, f"lambdapack size report: {report.stem}"), encoding="utf-8")
+        tmp.write_text(render_html(sizes, project=name), encoding="utf-8")
 
 
 def _row(o: Outcome) -> list[str]:

@@ -17,6 +17,7 @@ import hashlib
 import os
 import struct
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -69,6 +70,11 @@ def _temp_beside(path: Path) -> Path:
     return Path(tmp)
 
 
+# A project builds its artifacts in threads that check outputs in one fresh dist/ at once:
+# one thread's undo (rmdir) must not pull the directory from under another's check.
+_CHECKING = threading.Lock()
+
+
 def check_writable(path: Path) -> None:
     """Fail now, before any install, when `path` could not be written at the end.
 
@@ -76,6 +82,11 @@ def check_writable(path: Path) -> None:
     the same name beside it) and undoes it, so a read-only file system, a missing
     permission or a name too long is found in milliseconds, and nothing is left behind.
     """
+    with _CHECKING:
+        _check_writable(path)
+
+
+def _check_writable(path: Path) -> None:
     created: list[Path] = []
     try:
         if path.is_dir():  # the final rename would fail, after all the work
