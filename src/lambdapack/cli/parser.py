@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from lambdapack import __version__
 from lambdapack.cli import build, cache, check, explain, smoke, tags, why
@@ -32,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_global_after(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_global_after(sub: argparse._SubParsersAction[Any]) -> None:
     """`lambdapack build ... --debug` as well as `lambdapack --debug build`; `cache info -v` too."""
     for command in sub.choices.values():
         add_global(command, top=False)
