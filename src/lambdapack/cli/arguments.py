@@ -56,7 +56,8 @@ def add_global(p: argparse.ArgumentParser, top: bool) -> None:
     g.add_argument("--debug", dest=pre + "debug", action="store_true",
                    help="show uv's output, every command run, and tracebacks", **none)
     g.add_argument("-v", "--verbose", dest=pre + "verbose", action="count",
-                   help="more detail: the commands run, the cache's decisions (-vv: all the debug output)",
+                   help="more detail on stderr: every command run, bytecode compiled or from the cache (-vv: all the "
+                   "debug output)",
                    **({"default": 0} if top else none))
     g.add_argument("--color", dest=pre + "color", choices=("auto", "always", "never"), action=Once,
                    help="colour the output: auto (default; on a terminal, unless NO_COLOR is set), always, never",

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from lambdapack.cli.arguments import Once, add_format, add_target, epilog
-from lambdapack.cli.buildsummary import print_build, print_quiet
+from lambdapack.cli.buildsummary import print_build, print_failed_findings, print_quiet
 from lambdapack.cli.jsonout import error_of, print_json
 from lambdapack.cli.jsonout import result as result_json
 from lambdapack.cli.progress import progress
@@ -295,7 +295,9 @@ def run(args: argparse.Namespace) -> int:
             # ok false also when the failure was not a finding (an error after the install)
             print_json(result_json(e.result.as_dict(), error_of(e)))
         else:
-            if not args.quiet:
+            if args.quiet:
+                print_failed_findings(e.result, sys.stderr)
+            else:
                 print_build(e.result, sys.stdout)
             print_error(e.message, e.hint)
         return e.exit_code

@@ -21,6 +21,16 @@ def print_quiet(outputs: Iterable[Output], stream: TextIO) -> None:
         print(quiet_line(o), file=stream)
 
 
+def print_failed_findings(result: BuildResult, stream: TextIO) -> None:
+    """Under -q, what failed the build (its error findings), which the summary would have said."""
+    st = Style(stream)
+    for f in result.findings:
+        if f.severity == "error":
+            where = f" {f.path}" if f.path else ""
+            print(st(f"error {f.code}{where}: {f.message}", "31"), file=stream)
+            print(f"    fix: {f.fix}", file=stream)
+
+
 def print_build(result: BuildResult, stream: TextIO) -> None:
     st = Style(stream)
     via = result.uv_platform or result.target.uv_platform
