@@ -39,8 +39,9 @@ def _logging(debug: bool, verbose: int) -> None:
     """WARNING by default; -v: lambdapack's INFO and the commands it runs; --debug or -vv: everything."""
     level = logging.DEBUG if debug or verbose > 1 else logging.INFO if verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    if verbose == 1 and not debug:
-        logging.getLogger("lambdapack.host.processes").setLevel(logging.DEBUG)  # "running uv pip install ..."
+    # "running uv pip install ...": the commands are -v's detail (NOTSET: as the root, for an in-process rerun)
+    commands = logging.DEBUG if verbose == 1 and not debug else logging.NOTSET
+    logging.getLogger("lambdapack.host.processes").setLevel(commands)
 
 
 def _refused(parser: argparse.ArgumentParser, e: ParseError, argv: Sequence[str]) -> int:
@@ -71,6 +72,7 @@ def _failed(json_out: bool, message: str, hint: str | None, exit_code: int) -> i
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
+    set_color("auto")  # not the --color of an earlier in-process call
     try:
         args = global_options(parser.parse_args(argv))
     except ParseError as e:
