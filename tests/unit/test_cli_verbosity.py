@@ -87,8 +87,9 @@ def test_debug_and_verbose_are_accepted_after_the_command(tmp_path: Path) -> Non
         d = lambdapack(root, *argv)
         assert d.returncode == 0, d.stderr
         assert "DEBUG " in d.stderr, argv
-    bad = lambdapack(root, "build", "src", *TARGET, "--runtime", "python3.8", "--debug")
-    assert bad.returncode == 2 and "Traceback" not in bad.stderr  # a usage error, not a --debug traceback
+    bad = lambdapack(root, "build", "src", "--runtime", "python3.8", "--arch", "x86_64", "--debug")
+    assert bad.returncode == 2 and "python3.8 is not supported" in bad.stderr, bad.stderr
+    assert "Traceback" in bad.stderr  # --debug after the command shows the traceback of an error, as before it
 
 
 def test_verbose_works_after_a_nested_command(tmp_path: Path) -> None:
