@@ -212,3 +212,15 @@ def test_an_unsupported_runtime_says_so_before_any_did_you_mean(tmp_path: Path) 
     if "id you mean" in first:
         assert first.index("not supported") < first.index("id you mean")
     assert not (root / "dist").exists()
+
+
+def test_verbose_commands_never_show_an_index_password(tmp_path: Path) -> None:
+    """-v logs uv's command line, --index-url included: its credentials are hidden (a refused local port:
+    uv fails at once, offline)."""
+    (tmp_path / "req.txt").write_text("six\n", encoding="utf-8")
+    for flag in ("-v", "--debug"):
+        r = lambdapack(tmp_path, "build", "--layer", "-r", "req.txt", *TARGET, "--no-cache", flag, "--network-timeout",
+                       "2", "--index-url", "https://user:s3cret-token@127.0.0.1:9/simple")
+        assert r.returncode != 0
+        assert "user:****@127.0.0.1:9" in r.stderr, r.stderr
+        assert "s3cret-token" not in r.stderr + r.stdout

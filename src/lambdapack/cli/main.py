@@ -35,10 +35,23 @@ def _command_of(argv: Sequence[str]) -> str | None:
     return words[0] if words and words[0] in COMMANDS else None
 
 
+class _HideCredentials(logging.Filter):
+    """The commands logged under -v/--debug carry index URLs as given: never their passwords or tokens."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from lambdapack.resolve.uvfailure import hide_credentials
+
+        record.msg, record.args = hide_credentials(record.getMessage()), ()
+        return True
+
+
 def _logging(debug: bool, verbose: int) -> None:
     """WARNING by default; -v: lambdapack's INFO and the commands it runs; --debug or -vv: everything."""
     level = logging.DEBUG if debug or verbose > 1 else logging.INFO if verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, _HideCredentials) for f in handler.filters):
+            handler.addFilter(_HideCredentials())
     # "running uv pip install ...": the commands are -v's detail (NOTSET: as the root, for an in-process rerun)
     commands = logging.DEBUG if verbose == 1 and not debug else logging.NOTSET
     logging.getLogger("lambdapack.host.processes").setLevel(commands)
