@@ -105,7 +105,8 @@ def test_test_modules_alone_when_they_are_enough(project: Any, tmp_path: Path) -
     assert r.json["without_bytecode"] == [
         {"name": "fitbig", "version": "1.0", "bytes": pyc["fitbig/tests"], "tests_only": True}]
     assert "fitbig/tests" not in _pyc_by_top(out) and "fitbig" in _pyc_by_top(out)
-    r2 = run_lp(["build", *r.argv[3:][1:], "--format", "text"], cwd=tmp_path)
+    argv = r.argv[4:]
+    r2 = run_lp(["build", *argv[:argv.index("--format")], "--format", "text"], cwd=tmp_path)  # one --format only
     assert "without bytecode (to fit the size limit): fitbig (tests)" in r2.stdout, r2.explain()
 
 

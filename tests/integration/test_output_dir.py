@@ -152,11 +152,11 @@ def test_tree_over_a_file_and_o_to_a_directory(tmp_path: Path) -> None:
     assert r.returncode == 2, r.explain()
     assert "--output-dir" in r.stderr and "Traceback" not in r.stderr
     assert (tmp_path / "afile").read_text() == "mine"
-    (tmp_path / "adir").mkdir()
-    r = run_lp(["build", str(src), *TARGET, "-o", str(tmp_path / "adir")])
-    assert r.returncode == 2, r.explain()
-    assert "use --output-dir DIR for an unpacked tree, or -o DIR/name.zip" in r.stderr
     assert_no_outputs(tmp_path)
+    (tmp_path / "adir").mkdir()  # -o naming a directory writes the default name into it (issue 12)
+    r = run_lp(["build", str(src), *TARGET, "-o", str(tmp_path / "adir")])
+    assert r.returncode == 0, r.explain()
+    assert (tmp_path / "adir" / "function-python3.12-x86_64.zip").is_file()
 
 
 def test_failed_build_leaves_the_old_tree(tmp_path: Path) -> None:

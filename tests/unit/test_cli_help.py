@@ -1,7 +1,5 @@
 """The --help of the commands: every option says what it does, every command what it is for and
-how it is used (an example), and the usage line says what is accepted.
-
-`build` is walked by its own helper's tests (its dependency options are edited there)."""
+how it is used (an example), and the usage line says what is accepted."""
 
 from __future__ import annotations
 
@@ -13,7 +11,7 @@ import pytest
 
 from lambdapack.cli.parser import COMMANDS, build_parser
 
-WALKED = [c for c in COMMANDS if c != "build"]
+WALKED = list(COMMANDS)
 
 
 def _subparsers() -> dict[str, argparse.ArgumentParser]:
@@ -54,3 +52,14 @@ def test_help_runs_in_a_real_process() -> None:
     assert r.returncode == 0, r.stderr
     assert "\n  lambdapack cache prune --max-size 2G\n" in r.stdout
     assert "--cache-dir DIR" in r.stdout and "the cache to act on" in r.stdout
+
+
+def test_build_extra_is_called_an_optional_dependency_extra() -> None:
+    text = _subparsers()["build"].format_help()
+    assert "optional-dependency extra" in text and "optional dependency group" not in text
+
+
+def test_the_global_options_are_in_every_command_help() -> None:
+    for name, p in _subparsers().items():
+        text = p.format_help()
+        assert "--debug" in text and "--verbose" in text and "--color {auto,always,never}" in text, name

@@ -206,12 +206,12 @@ def test_both_files_in_one_directory_is_an_error(tmp_path: Path) -> None:
         ('[tool.lambdapack.functions.api]\nsrc = "a"\nlayers = ["deps"]\n',
          "pyproject.toml: [tool.lambdapack.functions.api] 'layers': no layer 'deps' is defined (defined: none)"),
         ('[tool.lambdapack]\nruntime = "python3.99"\n',
-         "pyproject.toml: [tool.lambdapack] 'runtime': unknown runtime 'python3.99'; valid runtimes: "),
+         "pyproject.toml: [tool.lambdapack] 'runtime': python3.99 is not supported (supported: "),
         ('[tool.lambdapack.functions.api]\nsrc = "a"\narch = "i386"\n',
          "pyproject.toml: [tool.lambdapack.functions.api] 'arch': unknown architecture 'i386'; valid: x86_64, "
          "arm64 (aarch64)"),
         ('[tool.lambdapack.layers.deps]\nrequirements = "r.txt"\nruntimes = ["python2.7"]\n',
-         "pyproject.toml: [tool.lambdapack.layers.deps] 'runtimes': unknown runtime 'python2.7'"),
+         "pyproject.toml: [tool.lambdapack.layers.deps] 'runtimes': python2.7 is not supported (supported: "),
         ('[tool.lambdapack]\nrequirements = "r.txt"\nlock = "uv.lock"\n',
          "pyproject.toml: [tool.lambdapack] names 'requirements' and 'lock': give only one of 'requirements', "
          "'pyproject', 'lock'"),

@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from lambdapack.cli.arguments import add_format, add_target
-from lambdapack.cli.buildsummary import print_build
+from lambdapack.cli.arguments import Once, add_format, add_target, epilog
+from lambdapack.cli.buildsummary import print_build, print_failed_findings, print_quiet
 from lambdapack.cli.jsonout import error_of, print_json
 from lambdapack.cli.jsonout import result as result_json
 from lambdapack.cli.progress import progress
@@ -22,7 +22,7 @@ from lambdapack.cli.style import print_error
 from lambdapack.config.project import Project
 from lambdapack.config.projectfile import load_project
 from lambdapack.config.settings import Layers, build_options
-from lambdapack.errors import UsageError, exit_codes_help, from_os_error
+from lambdapack.errors import UsageError, from_os_error
 from lambdapack.pipeline.build import build
 from lambdapack.pipeline.result import BuildFailed, BuildResult
 
@@ -33,15 +33,18 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="build a function zip, a layer zip, or both",
         description="Install dependencies for the Lambda target with uv, add your code, verify every "
         "binary, and write a byte-reproducible zip.",
-        epilog=exit_codes_help("build") + "\n\ndefault outputs: dist/function-<runtime>-<arch>.zip and "
-        "dist/layer-<runtime>-<arch>.zip",
+        epilog=epilog("build", "lambdapack build src --runtime python3.12 --arch arm64",
+                      "lambdapack build --layer -r requirements.txt --runtime python3.13 --arch x86_64 -o dist/",
+                      "lambdapack build api worker -q    # in a project (docs/config.md)")
+        + "\n\ndefault outputs: dist/function-<runtime>-<arch>.zip and dist/layer-<runtime>-<arch>.zip "
+        "(-o DIR/ writes that name into DIR)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     b.add_argument("src", nargs="*", metavar="SRC_DIR | NAME",
                    help="your handler code; or, in a project (docs/config.md), the functions and layers to "
                    "build (default: all of them; a function's layers are built with it)")
     add_target(b, required=False)
-    b.add_argument("--config", type=Path, metavar="FILE",
+    b.add_argument("--config", type=Path, metavar="FILE", action=Once,
                    help="the project config: a lambdapack.toml, or a pyproject.toml with [tool.lambdapack] "
                    "(default: the first found from the current directory upwards); see docs/config.md")
     kind = b.add_mutually_exclusive_group()
@@ -56,12 +59,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     cache = b.add_argument_group("cache")
     cache.add_argument("--no-cache", action="store_true", default=None,
                        help="build everything from scratch; read and write no cache")
-    cache.add_argument("--cache-dir", type=Path, metavar="DIR",
+    cache.add_argument("--cache-dir", type=Path, metavar="DIR", action=Once,
                        help="cache location (default: $LAMBDAPACK_CACHE_DIR, else the user cache directory)")
     cache.add_argument("--refresh", action="store_true", default=None,
                        help="resolve again even if a cached resolution of the same inputs is fresh")
-    out.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
-    b.add_argument("-j", "--jobs", type=int, metavar="N",
+    out.add_argument("-q", "--quiet", action="count", default=0,
+                     help="no progress; one line per zip on stdout (path, CodeSha256, size); -qq: nothing but errors")
+    b.add_argument("-j", "--jobs", type=int, metavar="N", action=Once,
                    help="a project build's artifacts built at once (default: the number of CPUs)")
     add_format(b)
 
@@ -71,11 +75,11 @@ def _add_dependencies(b: argparse.ArgumentParser) -> None:
         "dependencies (default: uv.lock, pyproject.toml or requirements.txt in SRC_DIR)"
     )
     deps.add_argument(
-        "-r", "--requirements", type=Path, metavar="FILE", help="requirements.txt (hashes allowed)"
+        "-r", "--requirements", type=Path, metavar="FILE", action=Once, help="requirements.txt (hashes allowed)"
     )
-    deps.add_argument("--pyproject", type=Path, metavar="FILE", help="pyproject.toml [project].dependencies")
+    deps.add_argument("--pyproject", type=Path, metavar="FILE", action=Once, help="pyproject.toml [project].dependencies")
     deps.add_argument(
-        "--lock", type=Path, metavar="FILE",
+        "--lock", type=Path, metavar="FILE", action=Once,
         help="uv.lock (a packaged project installs itself), poetry.lock, Pipfile.lock or pylock.toml; "
         "uv.lock and poetry.lock need their pyproject.toml beside them"
     )
@@ -83,7 +87,7 @@ def _add_dependencies(b: argparse.ArgumentParser) -> None:
         "--extra",
         action="append",
         metavar="NAME",
-        help="an extra ([project.optional-dependencies]) to include (repeatable)",
+        help="an optional-dependency extra ([project.optional-dependencies]) to include (repeatable)",
     )
     deps.add_argument("--all-extras", action="store_true", default=None,
                       help="include every extra the project defines (not with --extra)")
@@ -113,19 +117,21 @@ def _add_indexes(deps: argparse._ArgumentGroup) -> None:
         default=None,
         help="allow packages without wheels when what they build is pure Python",
     )
-    deps.add_argument("--default-index", metavar="URL",
+    deps.add_argument("--default-index", metavar="URL", action=Once,
                       help="the package index that replaces PyPI, as uv's --default-index")
     deps.add_argument("--index", action="append", metavar="[NAME=]URL",
                       help="an extra package index, searched before the default one, as uv's --index (repeatable)")
-    deps.add_argument("--index-url", metavar="URL",
+    deps.add_argument("--index-url", metavar="URL", action=Once,
                       help="package index (default: uv's, normally PyPI); the older name of --default-index")
     deps.add_argument("--extra-index-url", action="append", metavar="URL",
                       help="an extra package index (repeatable); the older name of --index")
-    deps.add_argument("--find-links", action="append", metavar="PATH_OR_URL")
-    deps.add_argument("--network-timeout", type=float, metavar="SECONDS", default=None,
+    deps.add_argument("--find-links", action="append", metavar="PATH_OR_URL",
+                      help="a directory of wheels, or an HTML page of links to them, also searched "
+                      "(as uv's --find-links; repeatable)")
+    deps.add_argument("--network-timeout", type=float, metavar="SECONDS", default=None, action=Once,
                       help="give up on an index request that stalls this long "
                       "(default $LAMBDAPACK_NETWORK_TIMEOUT, else 15)")
-    deps.add_argument("--deadline", type=float, metavar="SECONDS", default=None,
+    deps.add_argument("--deadline", type=float, metavar="SECONDS", default=None, action=Once,
                       help="give up when resolving and installing take longer "
                       "(default $LAMBDAPACK_DEADLINE, else 900)")
 
@@ -133,10 +139,12 @@ def _add_indexes(deps: argparse._ArgumentGroup) -> None:
 def _add_output_files(out: argparse._ArgumentGroup) -> None:
     """Where the zips go and what goes into them."""
     out.add_argument(
-        "-o", "--output", type=Path, metavar="ZIP", help="function zip (or the layer zip with --layer)"
+        "-o", "--output", type=output_path, metavar="ZIP", action=Once,
+        help="function zip (or the layer zip with --layer); a directory, or a path ending in /, gets the default name"
     )
-    out.add_argument("--layer-output", type=Path, metavar="ZIP", help="layer zip of --split")
-    out.add_argument("--output-dir", dest="tree_dir", type=Path, metavar="DIR",
+    out.add_argument("--layer-output", type=output_path, metavar="ZIP", action=Once,
+                     help="layer zip of --split (a directory as for -o)")
+    out.add_argument("--output-dir", dest="tree_dir", type=Path, metavar="DIR", action=Once,
                      help="also write the artifact unpacked into DIR (what SAM's makefile builds and CDK's local "
                      "bundling want): the zip's files, bytes and exec bits; DIR's old contents are replaced")
     out.add_argument("--exclude-tests", action="store_true", default=None,
@@ -155,6 +163,7 @@ def _add_output_files(out: argparse._ArgumentGroup) -> None:
     out.add_argument(
         "--slim",
         choices=("none", "safe", "aggressive"),
+        action=Once,
         help="what to leave out of the dependencies (default safe); the exact lists are in the README",
     )
     out.add_argument("--keep", action="append", metavar="PATTERN",
@@ -170,7 +179,7 @@ def _add_output_files(out: argparse._ArgumentGroup) -> None:
                       "bytecode is left out until it fits, said as LP104; --compile fails with LP101 instead)")
     comp.add_argument("--no-compile", dest="compile", action="store_const", const="off",
                       help="ship no bytecode")
-    out.add_argument("--pyc-mode", choices=("unchecked-hash", "checked-hash"),
+    out.add_argument("--pyc-mode", choices=("unchecked-hash", "checked-hash"), action=Once,
                      help="unchecked-hash (default; /var/task is read-only, sources never change) or checked-hash")
 
 
@@ -183,7 +192,7 @@ def _add_output_checks(out: argparse._ArgumentGroup) -> None:
         help="import-test the package with a matching local interpreter before writing it (see `smoke`)",
     )
     out.add_argument(
-        "--report", type=Path, metavar="HTML", help="also write a self-contained HTML size report with a treemap"
+        "--report", type=Path, metavar="HTML", action=Once, help="also write a self-contained HTML size report with a treemap"
     )
     out.add_argument(
         "--with-layer",
@@ -197,6 +206,7 @@ def _add_output_checks(out: argparse._ArgumentGroup) -> None:
         type=int,
         choices=range(0, 10),
         metavar="0-9",
+        action=Once,
         help="deflate level (default 6)",
     )
     out.add_argument(
@@ -205,7 +215,7 @@ def _add_output_checks(out: argparse._ArgumentGroup) -> None:
     )
     out.add_argument("--allow-blocked-runtime", action="store_true", default=None,
                      help="build for a runtime whose function updates AWS already blocks (a warning, not an error)")
-    out.add_argument("--handler", metavar="MODULE.FUNCTION",
+    out.add_argument("--handler", metavar="MODULE.FUNCTION", action=Once,
                      help="check that the handler exists in the built function (e.g. lambda_function.lambda_handler)")
 
 
@@ -222,6 +232,15 @@ _SAME = ("runtime", "arch", "requirements", "pyproject", "lock", "all_extras", "
          "tree_dir",
          "exclude_tests", "handler", "cache_dir", "refresh", "smoke", "slim", "exclude_runtime_provided",
          "compile", "pyc_mode", "follow_external_links", "allow_blocked_runtime")
+
+
+def output_path(text: str) -> Path:
+    """-o's path; one ending in a separator is a directory to write the default name into
+    (preflight.into_directory), which Path alone would forget."""
+    from lambdapack.pipeline.preflight import into_directory
+
+    into = text.endswith(("/", os.sep)) or (os.altsep is not None and text.endswith(os.altsep))
+    return into_directory(Path(text)) if into else Path(text)
 
 
 def given_flags(args: argparse.Namespace) -> dict[str, Any]:
@@ -276,7 +295,10 @@ def run(args: argparse.Namespace) -> int:
             # ok false also when the failure was not a finding (an error after the install)
             print_json(result_json(e.result.as_dict(), error_of(e)))
         else:
-            print_build(e.result, sys.stdout)
+            if args.quiet:
+                print_failed_findings(e.result, sys.stderr)
+            else:
+                print_build(e.result, sys.stdout)
             print_error(e.message, e.hint)
         return e.exit_code
     _finish(args, result)
@@ -294,6 +316,8 @@ def _finish(args: argparse.Namespace, result: BuildResult) -> None:
                            encoding="utf-8")
     if args.format == "json":
         print(json.dumps(result.as_dict(), indent=2))
+    elif args.quiet:
+        print_quiet(result.outputs if args.quiet == 1 else (), sys.stdout)
     else:
         print_build(result, sys.stdout)
         for o in result.outputs:

@@ -4,10 +4,31 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+from collections.abc import Iterable
 from typing import TextIO
 
 from lambdapack.cli.style import Style, mb
-from lambdapack.pipeline.result import BuildResult
+from lambdapack.pipeline.result import BuildResult, Output
+
+
+def quiet_line(o: Output) -> str:
+    """-q's line for a zip: what a script needs (path, Lambda's CodeSha256, the zip's size)."""
+    return f"{o.artifact.path}  {o.artifact.sha256_base64}  {mb(o.artifact.zipped_bytes)}"
+
+
+def print_quiet(outputs: Iterable[Output], stream: TextIO) -> None:
+    for o in outputs:
+        print(quiet_line(o), file=stream)
+
+
+def print_failed_findings(result: BuildResult, stream: TextIO) -> None:
+    """Under -q, what failed the build (its error findings), which the summary would have said."""
+    st = Style(stream)
+    for f in result.findings:
+        if f.severity == "error":
+            where = f" {f.path}" if f.path else ""
+            print(st(f"error {f.code}{where}: {f.message}", "31"), file=stream)
+            print(f"    fix: {f.fix}", file=stream)
 
 
 def print_build(result: BuildResult, stream: TextIO) -> None:

@@ -17,10 +17,10 @@ import traceback
 from collections.abc import Sequence
 from typing import NoReturn
 
-from lambdapack.cli.arguments import ParseError
+from lambdapack.cli.arguments import ParseError, global_options
 from lambdapack.cli.jsonout import failure, print_json, wants_json
 from lambdapack.cli.parser import COMMANDS, build_parser
-from lambdapack.cli.style import print_error
+from lambdapack.cli.style import print_error, set_color
 from lambdapack.errors import LambdapackError, from_os_error
 
 
@@ -30,9 +30,31 @@ def _on_sigterm(_signum: int, _frame: object) -> NoReturn:
 
 
 def _command_of(argv: Sequence[str]) -> str | None:
-    """The subcommand named on the command line (the global options take no value)."""
-    first = next((a for a in argv if not a.startswith("-")), None)
-    return first if first in COMMANDS else None
+    """The subcommand named on the command line (of the global options, only --color takes a value)."""
+    words = [a for i, a in enumerate(argv) if not a.startswith("-") and (i == 0 or argv[i - 1] != "--color")]
+    return words[0] if words and words[0] in COMMANDS else None
+
+
+class _HideCredentials(logging.Filter):
+    """The commands logged under -v/--debug carry index URLs as given: never their passwords or tokens."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from lambdapack.resolve.uvfailure import hide_credentials
+
+        record.msg, record.args = hide_credentials(record.getMessage()), ()
+        return True
+
+
+def _logging(debug: bool, verbose: int) -> None:
+    """WARNING by default; -v: lambdapack's INFO and the commands it runs; --debug or -vv: everything."""
+    level = logging.DEBUG if debug or verbose > 1 else logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, _HideCredentials) for f in handler.filters):
+            handler.addFilter(_HideCredentials())
+    # "running uv pip install ...": the commands are -v's detail (NOTSET: as the root, for an in-process rerun)
+    commands = logging.DEBUG if verbose == 1 and not debug else logging.NOTSET
+    logging.getLogger("lambdapack.host.processes").setLevel(commands)
 
 
 def _refused(parser: argparse.ArgumentParser, e: ParseError, argv: Sequence[str]) -> int:
@@ -63,13 +85,15 @@ def _failed(json_out: bool, message: str, hint: str | None, exit_code: int) -> i
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
+    set_color("auto")  # not the --color of an earlier in-process call
     try:
-        args = parser.parse_args(argv)
+        args = global_options(parser.parse_args(argv))
     except ParseError as e:
         return _refused(parser, e, argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
-    )
+    except ValueError as e:  # the two sides' --color disagree
+        return _refused(parser, ParseError(parser, str(e)), argv)
+    set_color(args.color)
+    _logging(args.debug, args.verbose)
     if args.command is None:
         parser.print_help()
         return 2

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from lambdapack import __version__
 from lambdapack.cli import build, cache, check, explain, smoke, tags, why
-from lambdapack.cli.arguments import CommandParser
+from lambdapack.cli.arguments import CommandParser, add_global
 from lambdapack.cli.helpformat import EXIT_CODES
 
 # In the order `lambdapack --help` lists them.
@@ -24,8 +25,18 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"lambdapack {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show uv's output and tracebacks")
+    add_global(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMANDS.values():
         module.add_parser(sub)
+    _add_global_after(sub)
     return parser
+
+
+def _add_global_after(sub: argparse._SubParsersAction[Any]) -> None:
+    """`lambdapack build ... --debug` as well as `lambdapack --debug build`; `cache info -v` too."""
+    for command in sub.choices.values():
+        add_global(command, top=False)
+        for nested in command._actions:
+            if isinstance(nested, argparse._SubParsersAction):
+                _add_global_after(nested)

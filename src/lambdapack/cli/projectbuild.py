@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from lambdapack.cli.buildsummary import print_quiet
 from lambdapack.cli.jsonout import error_object, result
 from lambdapack.cli.style import Style, mb, print_error
 from lambdapack.config.project import Project
@@ -61,10 +62,14 @@ def build_project(project: Project, names: Sequence[str], flags: Mapping[str, ob
             error = error_object(message, o.error.hint if o.error else None, code)
         print(json.dumps(result(data, error), indent=2))
     else:
-        print_table(outcomes, sys.stdout)
-        print(f"manifest: {manifest}")
-        if report is not None:
-            print(f"size report written to {report}")
+        if quiet == 1:  # -q: one line per zip built; -qq: nothing but the errors
+            print_quiet((out for o in outcomes if o.error is None and o.result for out in o.result.outputs),
+                        sys.stdout)
+        elif not quiet:
+            print_table(outcomes, sys.stdout)
+            print(f"manifest: {manifest}")
+            if report is not None:
+                print(f"size report written to {report}")
         for o in outcomes:
             if o.error is not None:
                 print_error(f"{_label(o.job)}: {o.error.message}", o.error.hint)

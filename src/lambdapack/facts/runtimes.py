@@ -236,7 +236,8 @@ def get_runtime(name: str) -> Runtime:
     valid = ", ".join(RUNTIMES)
     hint = difflib.get_close_matches(key, list(RUNTIMES), n=1)
     extra = f" Did you mean {hint[0]}?" if hint else ""
-    raise UnknownRuntimeError(f"unknown runtime {name!r}; valid runtimes: {valid}.{extra}")
+    # What is wrong first (a retired python3.8 is not a typo), the closest name only after.
+    raise UnknownRuntimeError(f"{name.strip() or repr(name)} is not supported (supported: {valid}).{extra}")
 
 
 def get_arch(name: str) -> Arch:

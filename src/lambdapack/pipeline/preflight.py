@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from lambdapack.errors import READING_SOURCE, InputError, UsageError, from_os_error
+from lambdapack.errors import READING_SOURCE, WRITING_OUTPUT, InputError, UsageError, from_os_error
 from lambdapack.facts.runtimes import Runtime, get_arch, get_runtime, lifecycle, newest_supported
 from lambdapack.pack.zipwriter import check_writable
 from lambdapack.pipeline.options import BuildKind, BuildOptions, CompileMode, Progress
@@ -19,7 +19,11 @@ from lambdapack.resolve.inputs import Piped
 from lambdapack.resolve.requirementsfile import is_piped_path, read_piped
 from lambdapack.target.tags import Target
 
-__all__ = ["Preflight", "default_output", "preflight"]
+__all__ = ["Preflight", "default_output", "into_directory", "preflight"]
+
+# The file name of an output given as a directory (`-o dist/`): replaced by the default
+# name here, once the target is known. Never a file's real name ("<" is not even valid on Windows).
+_INTO = "<default name>"
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,24 @@ class Preflight:
 def default_output(kind: str, target: Target) -> Path:
     """dist/function-python3.12-arm64.zip and dist/layer-python3.12-arm64.zip."""
     return Path("dist") / f"{kind}-{target.runtime.name}-{target.arch.value}.zip"
+
+
+def into_directory(directory: Path) -> Path:
+    """The output for `-o DIR/`: the default file name inside DIR (see _output)."""
+    return directory / _INTO
+
+
+def _output(given: Path | None, kind: str, target: Target) -> Path | None:
+    """-o as given, or the default name inside it when it names a directory (into_directory, or one that exists)."""
+    if given is None:
+        return None
+    if given.name == _INTO:
+        return given.parent / default_output(kind, target).name
+    try:
+        is_dir = given.is_dir()
+    except OSError as e:  # a path longer than PATH_MAX: check_writable says so
+        raise from_os_error(e, WRITING_OUTPUT, given) from e
+    return given / default_output(kind, target).name if is_dir else given
 
 
 def preflight(opts: BuildOptions, say: Progress) -> Preflight:
@@ -129,12 +151,12 @@ def _check_outputs(opts: BuildOptions, kind: BuildKind, target: Target) -> tuple
     """(function zip path, layer zip path), validated before any work starts."""
     fn = lay = None
     if kind is BuildKind.FUNCTION:
-        fn = opts.output or default_output("function", target)
+        fn = _output(opts.output, "function", target) or default_output("function", target)
     elif kind is BuildKind.LAYER:
-        lay = opts.output or opts.layer_output or default_output("layer", target)
+        lay = _output(opts.output or opts.layer_output, "layer", target) or default_output("layer", target)
     else:
-        fn = opts.output or default_output("function", target)
-        lay = opts.layer_output or default_output("layer", target)
+        fn = _output(opts.output, "function", target) or default_output("function", target)
+        lay = _output(opts.layer_output, "layer", target) or default_output("layer", target)
     for p in (fn, lay):
         if p is not None and p.is_dir():
             raise UsageError(f"output {p} is a directory",
