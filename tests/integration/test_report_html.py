@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 from lp_helpers import clean_env, lp_build_json, run_lp, write_handler
 
+from lambdapack.host.interpreters import find_interpreter
 from lambdapack.inspect.archive import open_artifact
 from lambdapack.inspect.check import distribution_owners
 from lambdapack.report.page import render_html
@@ -338,3 +339,18 @@ def test_same_build_same_page(tmp_path: Path) -> None:
     assert cached == [False, True, False]
     assert pages[0] == pages[1] == pages[2]
     assert b"CodeSha256" in pages[0] and "function.zip — lambdapack size report".encode() in pages[0]
+
+
+def test_a_failed_build_still_writes_its_report(tmp_path: Path) -> None:
+    """A build that sized its zip and then failed (here: its handler does not import) writes the page too."""
+    if find_interpreter((3, 12)) is None:
+        pytest.skip("no CPython 3.12 on this machine to smoke-test with")
+    src = write_handler(tmp_path / "src", body="import nosuchmodule_for_the_test")
+    page = tmp_path / "r.html"
+    r = run_lp(["build", str(src), "--runtime", "python3.12", "--arch", "x86_64", "--no-cache", "--smoke",
+                "-o", str(tmp_path / "fn.zip"), "--report", str(page)], cwd=tmp_path)
+    assert r.returncode != 0, r.explain()
+    assert f"size report written to {page}" in r.stdout, r.explain()
+    text = page.read_text(encoding="utf-8")
+    assert "<title>fn.zip — lambdapack size report</title>" in text
+    assert "lambda_function.py" in text

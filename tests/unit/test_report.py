@@ -151,7 +151,7 @@ def test_empty_zip(tmp_path: Path) -> None:
     rep = size_report(z, "function", {})
     assert rep.files == [] and rep.dists == [] and rep.unzipped == 0 and rep.budget_share == 0
     assert "0 files" in render_table(rep)
-    page = render_html([rep], "empty")
+    page = render_html([rep])
     _parse(page)
 
 
@@ -403,7 +403,7 @@ def _data(p: _Checker) -> dict[str, object]:
 
 
 def test_html_is_self_contained_and_well_formed(rep: SizeReport) -> None:
-    page = render_html([rep], "size report")
+    page = render_html([rep])
     assert page.startswith("<!DOCTYPE html>")
     assert "http://" not in page and "https://" not in page and "//cdn" not in page
     assert "@import" not in page and "url(" not in page and "@font-face" not in page
@@ -418,7 +418,7 @@ def test_html_is_self_contained_and_well_formed(rep: SizeReport) -> None:
 
 
 def test_html_embeds_the_data(rep: SizeReport, tmp_path: Path) -> None:
-    data = _data(_parse(render_html([rep, rep], "two")))
+    data = _data(_parse(render_html([rep, rep])))
     assert data["budget"] == 262_144_000
     reports = data["reports"]
     assert isinstance(reports, list) and len(reports) == 2
@@ -451,7 +451,7 @@ def test_html_escapes_hostile_names(tmp_path: Path) -> None:
 
 def test_html_for_a_real_build_sized_package(tmp_path: Path) -> None:
     rep = big_report(tmp_path, 3000, seed=2)
-    page = render_html([rep], "big")
+    page = render_html([rep])
     _parse(page)
     assert len(page) < 3_000_000
     cells = _data(_parse(page))["reports"][0]["cells"]  # type: ignore[index]
@@ -470,7 +470,7 @@ def test_over_budget_is_flagged(tmp_path: Path) -> None:
     rep = size_report(big, "layer", {})
     assert rep.budget_share > 1.0
     assert "(OVER)" in render_table(rep)
-    page = render_html([rep], "over")
+    page = render_html([rep])
     assert 'class="budget over"' in page and "over by" in page
     assert re.search(r"<strong>100\.\d%</strong>", page)
     big.unlink()

@@ -55,7 +55,7 @@ def _text(page: str) -> str:
 
 def test_title_names_the_artifact_not_the_report_file(rep: SizeReport) -> None:
     assert page_title([rep]) == "api.zip — lambdapack size report"
-    page = render_html([rep], "lambdapack size report: report")  # what cli/build.py passes today
+    page = render_html([rep])  # what cli/build.py passes today
     assert "<title>api.zip — lambdapack size report</title>" in page
     assert "<h1>api.zip — lambdapack size report</h1>" in page
 

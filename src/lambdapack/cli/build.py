@@ -291,6 +291,8 @@ def run(args: argparse.Namespace) -> int:
         except OSError as e:  # unmapped: still one JSON object under --format json
             raise from_os_error(e) from e
     except BuildFailed as e:
+        # A failed build's size breakdown is what says what to drop: the report is written too.
+        wrote = _write_report(args, e.result)
         if args.format == "json":
             # ok false also when the failure was not a finding (an error after the install)
             print_json(result_json(e.result.as_dict(), error_of(e)))
@@ -299,6 +301,8 @@ def run(args: argparse.Namespace) -> int:
                 print_failed_findings(e.result, sys.stderr)
             else:
                 print_build(e.result, sys.stdout)
+            if wrote and not args.quiet:
+                print(f"size report written to {args.report}")
             print_error(e.message, e.hint)
         return e.exit_code
     _finish(args, result)
@@ -307,13 +311,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _finish(args: argparse.Namespace, result: BuildResult) -> None:
     """Write the HTML report, if asked for, then the result."""
-    if args.report is not None and result.size_reports:
-        from lambdapack.pack.zipwriter import atomic_output
-        from lambdapack.report.page import render_html
-
-        with atomic_output(args.report) as tmp:
-            tmp.write_text(render_html(result.size_reports, f"lambdapack size report: {args.report.stem}"),
-                           encoding="utf-8")
+    _write_report(args, result)
     if args.format == "json":
         print(json.dumps(result.as_dict(), indent=2))
     elif args.quiet:
@@ -325,3 +323,15 @@ def _finish(args: argparse.Namespace, result: BuildResult) -> None:
                 print(f"unpacked tree written to {o.tree}")
         if args.report is not None:
             print(f"size report written to {args.report}")
+
+
+def _write_report(args: argparse.Namespace, result: BuildResult) -> bool:
+    """The HTML size report, if asked for and the build got as far as sizing its zips."""
+    if args.report is None or not result.size_reports:
+        return False
+    from lambdapack.pack.zipwriter import atomic_output
+    from lambdapack.report.page import render_html
+
+    with atomic_output(args.report) as tmp:
+        tmp.write_text(render_html(result.size_reports), encoding="utf-8")
+    return True

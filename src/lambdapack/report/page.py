@@ -211,13 +211,9 @@ def page_title(reports: Sequence[SizeReport], project: str | None = None) -> str
     return f"{what} — lambdapack size report" if what else "lambdapack size report"
 
 
-def render_html(reports: Sequence[SizeReport], legacy_title: str | None = None, *,
-                project: str | None = None) -> str:
-    """One self-contained page (inline CSS and JS, no network) for the given reports.
-
-    The page is titled by `page_title`: `legacy_title`, the title callers used to choose
-    (the report file's stem), is accepted and ignored. `project` names a project's page."""
-    del legacy_title
+def render_html(reports: Sequence[SizeReport], *, project: str | None = None) -> str:
+    """One self-contained page (inline CSS and JS, no network) for the given reports, titled by
+    `page_title` (after the artifact, or `project` for a project's page)."""
     title = page_title(reports, project)
     sections = []
     for n, rep in enumerate(reports):
