@@ -414,6 +414,9 @@ def test_a_layers_archive_problems_are_named_with_the_layer(tmp: Path, fn_plain:
     raw = bad.read_bytes()
     bad.write_bytes(raw.replace(b"DATA = 2", b"DATA = 3", 1))  # the CRC-32 no longer matches
     data = check_json(fn_plain, "--layer", good, "--layer", bad, "--runtime", "python3.12", "--arch", "x86_64")
+    # --with-layer is the name build uses for the same thing; --layer stays accepted.
+    assert check_json(fn_plain, "--with-layer", good, "--with-layer", bad, "--runtime", "python3.12",
+                      "--arch", "x86_64")["findings"] == data["findings"]
     shown = {(f["code"], f["path"]) for f in data["findings"]}
     assert ("LP302", "layer 2 (damaged-layer.zip): python/pkg\\mod.py") in shown, shown
     assert ("LP307", "layer 2 (damaged-layer.zip): python/data.py") in shown, shown

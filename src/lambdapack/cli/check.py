@@ -27,14 +27,16 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "(/var/task, then /opt layers in order). Never extracts anything. One function at a time; "
         "--runtime/--arch may be omitted when the content's wheel tags tell them.",
         epilog=epilog("check", "lambdapack check dist/function.zip --handler app.handler",
-                      "lambdapack check build/ --layer dist/layer.zip --runtime python3.12 --arch arm64",
-                      "lambdapack check --layer dist/layer.zip --format sarif > check.sarif"),
+                      "lambdapack check build/ --with-layer dist/layer.zip --runtime python3.12 --arch arm64",
+                      "lambdapack check --with-layer dist/layer.zip --format sarif > check.sarif"),
         formatter_class=ExitCodesFormatter,
     )
     c.add_argument("path", nargs="?", type=Path, metavar="PATH",
                    help="the function zip or directory (omit it to check layers alone)")
-    c.add_argument("--layer", action="append", default=[], type=Path, metavar="ZIP_OR_DIR",
-                   help="a layer, in the order Lambda merges them (repeatable)")
+    # --with-layer as in build (where --layer means "build a layer"); --layer stays accepted.
+    c.add_argument("--with-layer", "--layer", dest="layer", action="append", default=[], type=Path,
+                   metavar="ZIP_OR_DIR", help="a layer the function uses, in the order Lambda merges them "
+                   "(repeatable; --layer is the older name)")
     c.add_argument("--runtime", metavar="NAME", help=f"Lambda runtime: {', '.join(RUNTIMES)} (default: inferred)")
     c.add_argument("--arch", metavar="ARCH", help="x86_64 or arm64 (default: inferred)")
     c.add_argument("--handler", metavar="MODULE.FUNCTION", help="check that the handler exists, e.g. app.handler")

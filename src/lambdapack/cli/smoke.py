@@ -23,13 +23,15 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "the handler module (or every top-level module) in isolated processes (-I -S, only Lambda's paths). "
         "Needs a local CPython of the target's version and architecture; without one it says so (exit 3).",
         epilog=epilog("smoke", "lambdapack smoke dist/function.zip --handler app.handler",
-                      "lambdapack smoke dist/function.zip --layer dist/layer.zip --format json"),
+                      "lambdapack smoke dist/function.zip --with-layer dist/layer.zip --format json"),
         formatter_class=ExitCodesFormatter,
     )
     sm.add_argument("zip", nargs="?", type=Path, metavar="ZIP",
                     help="the function zip (omit it to import layers alone)")
-    sm.add_argument("--layer", action="append", default=[], type=Path, metavar="ZIP",
-                    help="a layer zip, in the order Lambda merges them (repeatable)")
+    # --with-layer as in build (where --layer means "build a layer"); --layer stays accepted.
+    sm.add_argument("--with-layer", "--layer", dest="layer", action="append", default=[], type=Path,
+                    metavar="ZIP", help="a layer zip the function uses, in the order Lambda merges them "
+                    "(repeatable; --layer is the older name)")
     sm.add_argument("--runtime", metavar="NAME", help="Lambda runtime (default: inferred from the content)")
     sm.add_argument("--arch", metavar="ARCH", help="x86_64 or arm64 (default: inferred from the content)")
     sm.add_argument("--handler", metavar="MODULE.FUNCTION", help="import only the handler's module and check the function")

@@ -199,7 +199,7 @@ def check(
     handler: str | None = None,
 ) -> CheckResult:
     if not paths and not layers:
-        raise UsageError("nothing to check", "pass a function zip or directory, and/or --layer ZIP")
+        raise UsageError("nothing to check", "pass a function zip or directory, and/or --with-layer ZIP")
     if len(paths) > 1:
         raise UsageError("check one function at a time", "run lambdapack check once per function zip")
     with ExitStack() as stack:
@@ -243,7 +243,7 @@ def function_as_layer(names: Sequence[str], version: str, handler: str | None = 
     return [Finding("LP208", WARNING, "python/", None,
                     f"looks like a layer: its {count(len(layer_modules), 'module')} ({shown}) are under python/, which "
                     "Lambda puts on sys.path only for a layer (/opt/python); from /var/task nothing is importable",
-                    "pass it as a layer (--layer ZIP) or build it as one (lambdapack build --layer); a function's "
+                    "pass it as a layer (--with-layer ZIP) or build it as one (lambdapack build --layer); a function's "
                     "modules go at the zip root")]
 
 

@@ -182,7 +182,7 @@ def smoke(
     malformed handler, ArtifactError for an artifact that cannot be opened.
     """
     if function_zip is None and not layers:
-        raise UsageError("nothing to smoke-test", "pass a function zip and/or --layer ZIP")
+        raise UsageError("nothing to smoke-test", "pass a function zip and/or --with-layer ZIP")
     module, function = _handler_module(handler)
     version = target.runtime.version
     interp = find_interpreter(target.runtime.python, target.arch.machine)
