@@ -18,7 +18,7 @@ import os
 import struct
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -186,11 +186,13 @@ def write_zip_to(
     settings: ZipSettings = ZipSettings(),
     *,
     store: BlobStore | None = None,
+    advance: Callable[[int], None] | None = None,
 ) -> WrittenZip:
     """Write `entries` as a reproducible zip into `tmp` (which will become `final`).
 
     Members are compressed in parallel (zlib and hashlib release the GIL) into blobs,
     from the content-addressed `store` when one is given, then copied in name order.
+    `advance(n)`: n more members have their blob (a progress counter; copying is quick).
     """
     stamp = settings.stamp()
     ordered = in_zip_order(entries)
@@ -198,7 +200,7 @@ def write_zip_to(
         if store is None:
             scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix=".lambdapack-blobs-", dir=tmp.parent))
             store = BlobStore(Path(scratch))
-        blobs = _BlobGatherer(store, settings).gather(ordered)
+        blobs = _BlobGatherer(store, settings, advance or _uncounted).gather(ordered)
         with _naming(tmp), open(tmp, "wb") as out:
             unzipped = _write_archive(out, ordered, blobs, _Retry(store, settings.compresslevel), stamp)
     digest = file_sha256(tmp)
@@ -210,6 +212,10 @@ def write_zip_to(
         unzipped_bytes=unzipped,
         files=len(ordered),
     )
+
+
+def _uncounted(_n: int) -> None:
+    pass
 
 
 def in_zip_order(entries: Sequence[StagedFile]) -> list[StagedFile]:
@@ -226,8 +232,9 @@ def in_zip_order(entries: Sequence[StagedFile]) -> list[StagedFile]:
 class _BlobGatherer:
     """Finds or makes the blob of every member, in parallel where work is needed."""
 
-    def __init__(self, store: BlobStore, settings: ZipSettings) -> None:
+    def __init__(self, store: BlobStore, settings: ZipSettings, advance: Callable[[int], None]) -> None:
         self.store = store
+        self.advance = advance
         self.level = settings.compresslevel
         self.known = settings.shas
         self.fresh = settings.fresh
@@ -252,6 +259,7 @@ class _BlobGatherer:
         # Largest first: a 20 MB library started last would leave the other cores idle
         # while one thread compresses it (longest-processing-time-first scheduling).
         todo = sorted((i for i, f in enumerate(found) if f is None), key=lambda i: -ordered[i].size)
+        self.advance(len(found) - len(todo))
         if todo:
             self._compress(ordered, todo, found)
         return [f for f in found if f is not None]
@@ -264,6 +272,7 @@ class _BlobGatherer:
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 for i, got in zip(todo, pool.map(self.blob, [ordered[i] for i in todo]), strict=True):
                     found[i] = got
+                    self.advance(1)
             if self.pack is not None:
                 self.pack.commit()
         except OSError as err:

@@ -57,10 +57,12 @@ def slim(asm: Assembly, inst: Installed, deps: list[StagedFile], prefix: str) ->
         result.slim_notes.append(note)
     rules = SlimRules(excludes=opts.dep_excludes, keeps=opts.keeps, drop_dists=drop)
     plan = plan_slim(deps, ctx.target, profile, rules, dist_prefix=prefix)
-    if plan.strip:
-        ctx.say(f"slimming ({profile.value}): leaving out {count(len(plan.removals), 'file')}, stripping up to "
-                f"{len(plan.strip)} shared objects")
-    res = apply_slim(deps, plan, ctx.target, ctx.work)
+    if plan.strip:  # stripping is what takes time; leaving out files is a list operation
+        with ctx.stage(f"slimming ({profile.value}): leaving out {count(len(plan.removals), 'file')}, "
+                       f"stripping up to {count(len(plan.strip), 'shared object')}"):
+            res = apply_slim(deps, plan, ctx.target, ctx.work)
+    else:
+        res = apply_slim(deps, plan, ctx.target, ctx.work)
     saved: dict[str, int] = {}
     for r in res.removals:
         saved[r.distribution or "(your code)"] = saved.get(r.distribution or "(your code)", 0) + r.size
@@ -123,7 +125,7 @@ def fit_bytecode(asm: Assembly, deps: list[StagedFile], code: list[StagedFile],
 def _pyc_for(asm: Assembly, interp: Interpreter, mode: InvalidationMode, entries: list[StagedFile], root: str,
              counts: list[int]) -> list[StagedFile]:
     """The .pyc of the .py files in `entries` (under the Lambda path `root`): cached or compiled now."""
-    from lambdapack.assemble.bytecode import compile_entries, pyc_arcname
+    from lambdapack.assemble.bytecode import Compiler, compile_with, pyc_arcname
 
     cache, shas = asm.ctx.cache, asm.shas
     sources = [e for e in entries if e.arcname.endswith(".py")]
@@ -142,10 +144,11 @@ def _pyc_for(asm: Assembly, interp: Interpreter, mode: InvalidationMode, entries
             missing.append(e)
     if not missing:
         return pyc
-    asm.ctx.say(f"compiling {count(len(missing), 'module')} to {mode.value} bytecode with Python "
-                f"{'.'.join(map(str, interp.version))}")
-    res = compile_entries(missing, interp, asm.ctx.work / "pyc" / root.strip("/").replace("/", "_"),
-                          lambda_root=lambda a, r=root: lambda_path(r, a), mode=mode)  # type: ignore[misc]
+    with asm.ctx.stage("compiling", len(missing), "module",
+                       f"to {mode.value} bytecode with Python {'.'.join(map(str, interp.version))}") as stage:
+        compiler = Compiler(interp, lambda a, r=root: lambda_path(r, a), mode)  # type: ignore[misc]
+        res = compile_with(compiler, missing, asm.ctx.work / "pyc" / root.strip("/").replace("/", "_"),
+                           stage.advance)
     counts[0] += len(res.entries)
     by_arc = {pyc_arcname(e.arcname, interp.cache_tag): e for e in missing}
     for p in res.entries:

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lambdapack.errors import UsageError
+from lambdapack.progress import Progress
 from lambdapack.resolve.install import InstallOptions
 from lambdapack.staged import TextChoice
 
 __all__ = ["BuildKind", "BuildOptions", "CompileMode", "Progress"]
-
-Progress = Callable[[str], None]
 
 
 class BuildKind(TextChoice):

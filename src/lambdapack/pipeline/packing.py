@@ -17,7 +17,6 @@ from lambdapack.pipeline.options import BuildKind
 from lambdapack.pipeline.result import BuildFailed, BuildResult, Output
 from lambdapack.pipeline.sizereports import measure, report_to_dict
 from lambdapack.staged import StagedFile
-from lambdapack.units import count
 
 __all__ = ["PackPlan", "pack_all"]
 
@@ -40,9 +39,9 @@ def pack_all(ctx: BuildContext, plan: PackPlan, result: BuildResult, art_key: st
         staged: list[tuple[str, Path, Path]] = []
         for kind, out, entries in plan.zips:
             tmp = stack.enter_context(atomic_output(out))
-            ctx.say(f"packing {count(len(entries), 'file')} into {out}")
             settings = ZipSettings(compresslevel=opts.compresslevel, shas=plan.shas, fresh=plan.fresh)
-            art = write_zip_to(entries, tmp, out, settings, store=plan.store)
+            with ctx.stage("packing", len(entries), "file", f"into {out}") as stage:
+                art = write_zip_to(entries, tmp, out, settings, store=plan.store, advance=stage.advance)
             result.outputs.append(Output(kind, art))
             staged.append((kind, out, tmp))
             saved = result.saved_by_dist if kind == deps_zip else {}
