@@ -17,11 +17,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from lambdapack.units import count
+from lambdapack.units import count, human
 
-__all__ = ["Progress", "Snapshot", "Stage", "StageStart", "staged"]
+__all__ = ["BYTES", "Progress", "Snapshot", "Stage", "StageStart", "staged"]
 
 Progress = Callable[[str], None]
+
+# The unit of a stage counted in bytes (packing: the largest members go first, so a count of
+# members would stand still while they compress): shown as sizes, "120.3/249.3 MiB".
+BYTES = "byte"
 
 
 @dataclass(frozen=True)
@@ -30,7 +34,7 @@ class Snapshot:
 
     head: str  # "compiling"
     total: int | None  # None: no counter (uv's install: elapsed time only)
-    unit: str  # "module" (counted as "1 module", "1,995 modules")
+    unit: str  # "module" (counted as "1 module", "1,995 modules"), or BYTES
     tail: str  # "to unchecked-hash bytecode with Python 3.12" ("" for none)
     done: int
     seconds: float
@@ -40,8 +44,25 @@ class Snapshot:
     @property
     def text(self) -> str:
         """The stage's words with its total: 'compiling 1,995 modules to ...'."""
-        counted = f" {count(self.total, self.unit)}" if self.total is not None else ""
+        counted = f" {self.amount(self.total)}" if self.total is not None else ""
         return f"{self.head}{counted}{' ' + self.tail if self.tail else ''}"
+
+
+    def amount(self, n: int) -> str:
+        """`n` of the stage's unit: '1,995 modules', '249.3 MiB'."""
+        return human(n) if self.unit == BYTES else count(n, self.unit)
+
+    @property
+    def counter(self) -> str:
+        """How far it is: '812/1,995 modules', '120.3/249.3 MiB' ('' without a total)."""
+        if self.total is None:
+            return ""
+        if self.unit != BYTES:
+            return f"{self.done:,}/{count(self.total, self.unit)}"
+        done, total = human(self.done), human(self.total)
+        if done.split(" ")[-1] == total.split(" ")[-1]:  # one unit for both: "120.3/249.3 MiB"
+            done = done.split(" ")[0]
+        return f"{done}/{total}"
 
 
 class Stage:

@@ -20,7 +20,6 @@ from typing import TextIO
 
 from lambdapack.cli.style import Style
 from lambdapack.progress import Progress, Snapshot, Stage, StageStart
-from lambdapack.units import count
 
 __all__ = ["Console", "end_line", "live_line", "progress", "redraw", "seconds"]
 
@@ -42,14 +41,15 @@ def _prefix(label: str | None) -> str:
 def live_line(s: Snapshot, width: int, label: str | None = None) -> str:
     """The running stage as one line that fits `width` columns without wrapping (a wrapped
     line would break the cursor-up redraw): the stage's tail is shortened first."""
-    counter = f" {s.done:,}/{count(s.total, s.unit)}" if s.total is not None else ""
-    left = f"{_prefix(label)}{s.head}{counter}"
+    left = f"{_prefix(label)}{s.head}{' ' + s.counter if s.counter else ''}"
     right = f"  {seconds(s.seconds)}"
     tail = f" {s.tail}" if s.tail else ""
     room = width - 1 - len(left) - len(right)
     if len(tail) > room:
         tail = tail[:room - 1] + "…" if room > 2 else ""
-    return (left + tail + right)[:max(width - 1, 1)]
+    if room < 0:  # narrower still: the counter's words go, the elapsed time stays
+        left = left[:max(width - 2 - len(right), 0)] + "…"
+    return (left + tail + right)[-max(width - 1, 1):]
 
 
 def end_line(s: Snapshot, label: str | None = None) -> str:

@@ -192,7 +192,8 @@ def write_zip_to(
 
     Members are compressed in parallel (zlib and hashlib release the GIL) into blobs,
     from the content-addressed `store` when one is given, then copied in name order.
-    `advance(n)`: n more members have their blob (a progress counter; copying is quick).
+    `advance(n)`: members of n more bytes have their blob (a progress counter in bytes, since
+    the largest members go first; copying them into the zip afterwards is quick).
     """
     stamp = settings.stamp()
     ordered = in_zip_order(entries)
@@ -259,7 +260,7 @@ class _BlobGatherer:
         # Largest first: a 20 MB library started last would leave the other cores idle
         # while one thread compresses it (longest-processing-time-first scheduling).
         todo = sorted((i for i, f in enumerate(found) if f is None), key=lambda i: -ordered[i].size)
-        self.advance(len(found) - len(todo))
+        self.advance(sum(e.size for e, f in zip(ordered, found, strict=True) if f is not None))
         if todo:
             self._compress(ordered, todo, found)
         return [f for f in found if f is not None]
@@ -272,7 +273,7 @@ class _BlobGatherer:
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 for i, got in zip(todo, pool.map(self.blob, [ordered[i] for i in todo]), strict=True):
                     found[i] = got
-                    self.advance(1)
+                    self.advance(ordered[i].size)
             if self.pack is not None:
                 self.pack.commit()
         except OSError as err:
