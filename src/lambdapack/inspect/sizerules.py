@@ -18,6 +18,7 @@ from lambdapack.inspect.findings import ERROR, WARNING, Finding
 
 __all__ = ["Contents", "bytecode_left_out_finding", "check_sizes", "make_room", "oversize_finding"]
 
+_MIB = 1 << 20
 _IMAGE = f"use a container image ({units.limit(limits.CONTAINER_IMAGE_BYTES)})"
 
 
@@ -36,25 +37,29 @@ class Contents:
     function_deps: bool = False
 
 
-def make_room(c: Contents | None) -> str:
-    """The ways to make room, from what the package holds, most specific first (pure)."""
+def make_room(c: Contents | None, over_by: int = 0) -> str:
+    """The ways to make room, from what the package holds, most specific first (pure).
+    `over_by`: the bytes the package is over; a saving that is neither 1 MiB nor enough on its
+    own is not worth a flag."""
     if c is None or not c.dists:
         return f"leave out what the function does not need, or {_IMAGE}"
     ways: list[str] = []
     sdk = sorted(n for n, _b in c.dists if re.sub(r"[-_.]+", "-", n).lower() in SDK_DISTRIBUTIONS)
     if sdk:
         ways.append(f"drop {_and(sdk)} (the runtime has them: --exclude-runtime-provided)")
-    if c.slim is not None and c.slim != "aggressive" and c.aggressive_saves > 0:
-        ways.append(f"--slim aggressive (it leaves out {units.human(c.aggressive_saves)} more of this build)")
+    saves = c.aggressive_saves
+    if c.slim is not None and c.slim != "aggressive" and saves > 0 and (saves >= _MIB or saves >= over_by):
+        enough = ", enough on its own" if over_by and saves >= over_by else ""
+        ways.append(f"--slim aggressive (it leaves out {units.human(saves)} more of this build{enough}, "
+                    "and strips debug sections)")
     biggest = sorted(c.dists, key=lambda d: (-d[1], d[0]))[:3]
     ways.append("leave out or replace the biggest distributions: "
                 + ", ".join(f"{n} ({units.human(b)})" for n, b in biggest))
     ways.append(_IMAGE)
-    text = "; ".join(ways)
     if c.function_deps:
         # Users expect a layer to help; the limit counts the function and its layers together.
-        text += " (a layer does not help: the limit counts the function and all its layers together)"
-    return text
+        ways.append("a layer does not help: the limit counts the function and all its layers together")
+    return "; ".join(ways)
 
 
 def _and(words: Sequence[str]) -> str:
@@ -89,7 +94,7 @@ def oversize_finding(unzipped_total: int, compiled_bytecode: int = 0,
     `would_fit`: what the default (bytecode where it fits) would have left out, under --compile."""
     message = (f"unzipped size {unzipped_total:,} bytes ({units.human(unzipped_total)}) is over Lambda's "
                f"{units.limit(limits.UNZIPPED_BYTES)} limit ({limits.UNZIPPED_BYTES:,} bytes) for the function and all its layers")
-    room = make_room(contents)
+    room = make_room(contents, unzipped_total - limits.UNZIPPED_BYTES + 1)
     fix = room
     if compiled_bytecode > 0:
         rest = unzipped_total - compiled_bytecode

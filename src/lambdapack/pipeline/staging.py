@@ -148,8 +148,8 @@ def _check_before_bytecode(ctx: BuildContext, result: BuildResult, zips: list[tu
         return
     result.unzipped_total = total
     result.findings += sizerules.check_sizes(total, [], _layer_count(ctx), contents=contents_of(ctx, zips, unslimmed))
-    raise BuildFailed(f"the package is over Lambda's unzipped limit before bytecode: "
-                      f"{count(1, 'problem')} found; no zip was written", result)
+    raise BuildFailed("the package is over Lambda's unzipped limit before any bytecode (LP101); no zip was written",
+                      result)
 
 
 def _verify(ctx: BuildContext, result: BuildResult, zips: list[tuple[str, Path, list[StagedFile]]],
