@@ -48,7 +48,7 @@ def test_over_the_limit_without_bytecode_fails_before_compiling(layer: Path, tmp
     assert "Traceback" not in r.stderr
     assert "• staging: " in r.stderr, r.stderr  # the build got as far as the staged sizes
     assert "compiling" not in r.stderr and "verifying" not in r.stderr, r.stderr
-    assert "error LP101" in r.stdout, r.stdout
+    assert "error LP101" in r.stdout and "before any bytecode, so the build stopped before compiling" in r.stdout
     assert "over Lambda's unzipped limit before any bytecode (LP101)" in r.stderr
     # The hints come from what the package holds: no dependencies, so no boto3 and no slimming.
     assert "boto3" not in r.stdout and "--slim aggressive" not in r.stdout

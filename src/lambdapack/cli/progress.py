@@ -15,6 +15,7 @@ import os
 import shutil
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
@@ -136,8 +137,8 @@ class Console:
                 self.stream.flush()
 
     def _tick(self) -> None:
-        stop = threading.Event()
-        while not stop.wait(TICK):
+        while True:
+            time.sleep(TICK)
             with self._lock:
                 if not self._running:
                     self._ticker = None

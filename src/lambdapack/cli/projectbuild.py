@@ -14,7 +14,7 @@ from typing import TextIO
 from lambdapack.cli.progress import Console
 from lambdapack.cli.style import Style, mb, print_error
 from lambdapack.config.project import Project
-from lambdapack.pipeline.options import Progress
+from lambdapack.progress import Progress
 from lambdapack.project.manifest import MANIFEST_NAME, manifest_of, write_manifest
 from lambdapack.project.plan import Job, plan_project
 from lambdapack.project.run import Outcome, run_jobs

@@ -88,10 +88,12 @@ def bytecode_left_out_finding(left_out: Sequence[tuple[str, int, bool]], limit: 
 
 
 def oversize_finding(unzipped_total: int, compiled_bytecode: int = 0,
-                     would_fit: Sequence[tuple[str, int, bool]] = (), contents: Contents | None = None) -> Finding:
+                     would_fit: Sequence[tuple[str, int, bool]] = (), contents: Contents | None = None,
+                     before_bytecode: bool = False) -> Finding:
     """LP101 for `unzipped_total` bytes, of which `compiled_bytecode` are .pyc this build wrote.
     The bytecode is the one part the user can drop with a flag, so its share is said exactly;
-    `would_fit`: what the default (bytecode where it fits) would have left out, under --compile."""
+    `would_fit`: what the default (bytecode where it fits) would have left out, under --compile;
+    `before_bytecode`: found before compiling, which was then not done (it would only add)."""
     message = (f"unzipped size {unzipped_total:,} bytes ({units.human(unzipped_total)}) is over Lambda's "
                f"{units.limit(limits.UNZIPPED_BYTES)} limit ({limits.UNZIPPED_BYTES:,} bytes) for the function and all its layers")
     room = make_room(contents, unzipped_total - limits.UNZIPPED_BYTES + 1)
@@ -108,6 +110,9 @@ def oversize_finding(unzipped_total: int, compiled_bytecode: int = 0,
                    + room)
         else:
             fix = f"--no-compile alone is not enough; {room}"
+    if before_bytecode:
+        message += "; that is before any bytecode, so the build stopped before compiling"
+        fix = f"--no-compile alone is not enough; {room}"
     if would_fit:
         message += (f"; the default (without --compile) would leave out the bytecode of "
                     f"{_left_out_phrase(would_fit)} and fit")

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lambdapack.pipeline.options import BuildKind, BuildOptions, CompileMode, Progress
+from lambdapack.pipeline.options import BuildKind, BuildOptions, CompileMode
 from lambdapack.pipeline.preflight import Preflight
-from lambdapack.progress import Stage, staged
+from lambdapack.progress import Progress, Stage, staged
 from lambdapack.resolve.inputs import Piped
 from lambdapack.target.tags import Target
 

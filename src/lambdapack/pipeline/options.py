@@ -7,11 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lambdapack.errors import UsageError
-from lambdapack.progress import Progress
 from lambdapack.resolve.install import InstallOptions
 from lambdapack.staged import TextChoice
 
-__all__ = ["BuildKind", "BuildOptions", "CompileMode", "Progress"]
+__all__ = ["BuildKind", "BuildOptions", "CompileMode"]
 
 
 class BuildKind(TextChoice):

@@ -53,7 +53,7 @@ def stage_verify_pack(ctx: BuildContext, inst: Installed, src: Sources) -> tuple
     unslimmed = deps
     deps = slim(asm, inst, deps, dep_prefix)
     # The limit before the bytecode: a package already over it fails now, not after compiling.
-    _check_before_bytecode(ctx, result, _zip_plan(ctx, deps, code), unslimmed)
+    _check_before_bytecode(ctx, result, _zip_plan(ctx, deps, code), unslimmed, interp is not None)
     pyc: list[StagedFile] = []  # the .pyc this build adds: LP101 says whether --no-compile would fit
     would_fit: list[tuple[str, int, bool]] = []  # under --compile: what the default would leave out
     if interp is not None:
@@ -140,14 +140,16 @@ def _layer_count(ctx: BuildContext) -> int:
 
 
 def _check_before_bytecode(ctx: BuildContext, result: BuildResult, zips: list[tuple[str, Path, list[StagedFile]]],
-                           unslimmed: list[StagedFile]) -> None:
+                           unslimmed: list[StagedFile], compiles: bool) -> None:
     """LP101 as soon as the staged sizes are known: over the unzipped limit without any bytecode,
     no bytecode can help (compiling only adds; bytecodefit decides when the .pyc are the excess)."""
     total = _unzipped(ctx, zips)
     if total < UNZIPPED_BYTES:
         return
     result.unzipped_total = total
-    result.findings += sizerules.check_sizes(total, [], _layer_count(ctx), contents=contents_of(ctx, zips, unslimmed))
+    result.findings.append(sizerules.oversize_finding(total, contents=contents_of(ctx, zips, unslimmed),
+                                                      before_bytecode=compiles))
+    result.findings += sizerules.check_sizes(0, [], _layer_count(ctx))  # LP103, as verification would say
     raise BuildFailed("the package is over Lambda's unzipped limit before any bytecode (LP101); no zip was written",
                       result)
 
