@@ -249,6 +249,13 @@ class _BlobGatherer:
         sha, b, _hit = self.store.blob_for(e.path, self.level, self.known.get(e.arcname), trusted)
         return sha, b
 
+    def _counted_blob(self, e: StagedFile) -> tuple[str, Blob]:
+        # Counted in the worker as each blob is done: the results come back in order, and
+        # the first (largest) one would hold back the count of all the others.
+        got = self.blob(e)
+        self.advance(e.size)
+        return got
+
     def gather(self, ordered: list[StagedFile]) -> list[tuple[str, Blob]]:
         # Known content with a stored blob is a header read: done inline. Only what must
         # be hashed or compressed goes to the thread pool (zlib and hashlib release the GIL).
@@ -271,9 +278,8 @@ class _BlobGatherer:
         self.pack = self.store.pack_writer() if len(todo) >= PACK_MIN else None
         try:
             with ThreadPoolExecutor(max_workers=workers) as pool:
-                for i, got in zip(todo, pool.map(self.blob, [ordered[i] for i in todo]), strict=True):
+                for i, got in zip(todo, pool.map(self._counted_blob, [ordered[i] for i in todo]), strict=True):
                     found[i] = got
-                    self.advance(ordered[i].size)
             if self.pack is not None:
                 self.pack.commit()
         except OSError as err:
