@@ -75,7 +75,9 @@ class Console:
         self.stream, self.quiet = stream, quiet
         # Debug logging writes to the same stream: a live block would be torn by it.
         tty = hasattr(stream, "isatty") and stream.isatty()
-        self.live = (tty and logging.getLogger().getEffectiveLevel() > logging.INFO) if live is None else live
+        if live is None:
+            live = tty and logging.getLogger().getEffectiveLevel() > logging.INFO and _cursor_moves(stream)
+        self.live = live
         self.style = Style(stream)
         self.width = width or (lambda: _columns(stream))
         self._lock = threading.Lock()
@@ -144,6 +146,26 @@ class Console:
                     self._ticker = None
                     return
             self._emit([])
+
+
+if sys.platform == "win32":
+    def _cursor_moves(stream: TextIO) -> bool:
+        """Whether the console obeys cursor movement: a Windows console only once asked to
+        (ENABLE_VIRTUAL_TERMINAL_PROCESSING, Windows 10 on); where it refuses, no live lines."""
+        import ctypes
+        import msvcrt
+
+        try:
+            handle = msvcrt.get_osfhandle(stream.fileno())
+            mode = ctypes.c_uint32()
+            kernel = ctypes.windll.kernel32
+            return bool(kernel.GetConsoleMode(handle, ctypes.byref(mode))
+                        and kernel.SetConsoleMode(handle, mode.value | 0x0004))
+        except (OSError, ValueError, AttributeError):
+            return False
+else:
+    def _cursor_moves(_stream: TextIO) -> bool:
+        return True  # every POSIX terminal does
 
 
 def _columns(stream: TextIO) -> int:
