@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import logging
 import shutil
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from lambdapack.assemble.profiles import Profile
@@ -14,6 +15,7 @@ from lambdapack.assemble.runtime_provided import runtime_provided_closure
 from lambdapack.assemble.slim import SlimRules, apply_slim, plan_slim
 from lambdapack.cache.keys import pyc_key
 from lambdapack.facts.layout import FUNCTION_ROOT, LAYER_ROOT, lambda_path
+from lambdapack.inspect.sizerules import Contents
 from lambdapack.pack.members import file_sha256
 from lambdapack.pipeline.context import BuildContext
 from lambdapack.pipeline.options import BuildKind, CompileMode
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
     from lambdapack.assemble.bytecode import InvalidationMode
     from lambdapack.host.interpreters import Interpreter
 
-__all__ = ["Assembly", "bytecode", "slim"]
+__all__ = ["Assembly", "bytecode", "contents_of", "slim"]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,29 @@ class Assembly:
     ctx: BuildContext
     result: BuildResult  # where warnings, savings and notes go
     shas: dict[str, str]  # arcname -> content sha256; updated as files are replaced
+    unslimmed: list[StagedFile] = field(default_factory=list)  # the dependencies as installed, for LP101/LP104's hints
+
+
+def contents_of(ctx: BuildContext, shipped: Iterable[StagedFile], unslimmed: list[StagedFile]) -> Contents:
+    """What the package holds, for LP101's ways to make room: each distribution's shipped bytes,
+    and what --slim aggressive would leave out beyond this build's profile, by its plan (names
+    only, nothing read or stripped; the debug sections it would strip are not counted)."""
+    dists: dict[str, int] = {}
+    names: set[str] = set()
+    for e in shipped:
+        names.add(e.arcname)
+        if e.distribution:  # "name version" (pipeline/resolutions.py)
+            name = e.distribution.rsplit(" ", 1)[0]
+            dists[name] = dists.get(name, 0) + e.size
+    saves = 0
+    if ctx.opts.slim != Profile.AGGRESSIVE.value:
+        # What the aggressive plan removes that this build still ships is what it would save.
+        rules = SlimRules(excludes=ctx.opts.dep_excludes, keeps=ctx.opts.keeps)
+        plan = plan_slim(unslimmed, ctx.target, Profile.AGGRESSIVE, rules,
+                         dist_prefix="python/" if ctx.kind.has_layer else "")
+        saves = sum(r.size for r in plan.removals if r.arcname in names)
+    function_deps = ctx.kind is BuildKind.FUNCTION and bool(dists)
+    return Contents(tuple(sorted(dists.items())), ctx.opts.slim, saves, function_deps)
 
 
 def slim(asm: Assembly, inst: Installed, deps: list[StagedFile], prefix: str) -> list[StagedFile]:
@@ -117,7 +142,7 @@ def fit_bytecode(asm: Assembly, deps: list[StagedFile], code: list[StagedFile],
         return deps, code, said
     result.without_bytecode = [WithoutBytecode(nv[0], nv[-1] if len(nv) > 1 else "", x.bytes, x.tests_only)
                                for nv, x in named]
-    result.findings.append(bytecode_left_out_finding(said, UNZIPPED_BYTES))
+    result.findings.append(bytecode_left_out_finding(said, UNZIPPED_BYTES, contents_of(ctx, shipped, asm.unslimmed)))
     ctx.say(f"leaving out {human(plan.saved)} of bytecode to fit Lambda's unzipped limit")
     return ([e for e in deps if e.arcname not in plan.drop], [e for e in code if e.arcname not in plan.drop], [])
 

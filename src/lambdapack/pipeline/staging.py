@@ -49,7 +49,7 @@ def stage_verify_pack(ctx: BuildContext, inst: Installed, src: Sources) -> tuple
     from lambdapack.pipeline.assembling import Assembly, bytecode, fit_bytecode, slim
     from lambdapack.pipeline.packing import PackPlan, pack_all
 
-    asm = Assembly(ctx, result, shas)
+    asm = Assembly(ctx, result, shas, unslimmed=deps)
     unslimmed = deps
     deps = slim(asm, inst, deps, dep_prefix)
     # The limit before the bytecode: a package already over it fails now, not after compiling.
@@ -103,31 +103,8 @@ def _zip_plan(ctx: BuildContext, deps: list[StagedFile],
     return [("function", ctx.fn_out, code), ("layer", ctx.layer_out, deps)]
 
 
-def contents_of(ctx: BuildContext, zips: list[tuple[str, Path, list[StagedFile]]],
-                unslimmed: list[StagedFile]) -> sizerules.Contents:
-    """What the package holds, for LP101's ways to make room: each distribution's shipped bytes,
-    and what --slim aggressive would leave out beyond this build's profile, by its plan (names
-    only, nothing read or stripped; the debug sections it would strip are not counted)."""
-    from lambdapack.assemble.profiles import Profile
-    from lambdapack.assemble.slim import SlimRules, plan_slim
-
-    dists: dict[str, int] = {}
-    shipped: set[str] = set()
-    for _k, _p, es in zips:
-        for e in es:
-            shipped.add(e.arcname)
-            if e.distribution:  # "name version" (pipeline/resolutions.py)
-                name = e.distribution.rsplit(" ", 1)[0]
-                dists[name] = dists.get(name, 0) + e.size
-    saves = 0
-    if ctx.opts.slim != Profile.AGGRESSIVE.value:
-        # What the aggressive plan removes that this build still ships is what it would save.
-        rules = SlimRules(excludes=ctx.opts.dep_excludes, keeps=ctx.opts.keeps)
-        plan = plan_slim(unslimmed, ctx.target, Profile.AGGRESSIVE, rules,
-                         dist_prefix="python/" if ctx.kind.has_layer else "")
-        saves = sum(r.size for r in plan.removals if r.arcname in shipped)
-    function_deps = ctx.kind is BuildKind.FUNCTION and bool(dists)
-    return sizerules.Contents(tuple(sorted(dists.items())), ctx.opts.slim, saves, function_deps)
+def _files(zips: list[tuple[str, Path, list[StagedFile]]]) -> list[StagedFile]:
+    return [e for _k, _p, es in zips for e in es]
 
 
 def _unzipped(ctx: BuildContext, zips: list[tuple[str, Path, list[StagedFile]]]) -> int:
@@ -146,8 +123,10 @@ def _check_before_bytecode(ctx: BuildContext, result: BuildResult, zips: list[tu
     total = _unzipped(ctx, zips)
     if total < UNZIPPED_BYTES:
         return
+    from lambdapack.pipeline.assembling import contents_of
+
     result.unzipped_total = total
-    result.findings.append(sizerules.oversize_finding(total, contents=contents_of(ctx, zips, unslimmed),
+    result.findings.append(sizerules.oversize_finding(total, contents=contents_of(ctx, _files(zips), unslimmed),
                                                       before_bytecode=compiles))
     result.findings += sizerules.check_sizes(0, [], _layer_count(ctx))  # LP103, as verification would say
     raise BuildFailed("the package is over Lambda's unzipped limit before any bytecode (LP101); no zip was written",
@@ -158,11 +137,12 @@ def _verify(ctx: BuildContext, result: BuildResult, zips: list[tuple[str, Path, 
             pyc: tuple[int, list[tuple[str, int, bool]]], unslimmed: list[StagedFile]) -> None:
     """The rules and the limits known before packing, reported together; any error stops here.
     `pyc`: the bytes of bytecode this build compiled and ships, and what the default would leave out."""
+    from lambdapack.pipeline.assembling import contents_of
     from lambdapack.pipeline.verifying import allow_secrets, verify
 
     result.findings += allow_secrets(ctx.opts.allow_secrets, verify(ctx, [(k, es) for k, _p, es in zips]))
     result.unzipped_total = _unzipped(ctx, zips)
-    contents = contents_of(ctx, zips, unslimmed) if result.unzipped_total >= UNZIPPED_BYTES else None
+    contents = contents_of(ctx, _files(zips), unslimmed) if result.unzipped_total >= UNZIPPED_BYTES else None
     result.findings += sizerules.check_sizes(result.unzipped_total, [], _layer_count(ctx), *pyc, contents)
     if has_errors(result.findings):
         n = sum(1 for f in result.findings if f.severity is Severity.ERROR)
