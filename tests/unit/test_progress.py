@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from lambdapack.cli.progress import Console, end_line, live_line, redraw, seconds
+from lambdapack.cli.progress import Console, end_line, fit_rows, live_line, redraw, seconds
 from lambdapack.progress import Snapshot, Stage, StageStart, staged
 
 ANSI = re.compile(r"\x1b\[")
@@ -167,3 +167,10 @@ def test_a_stage_counted_in_bytes_reads_as_sizes() -> None:
     assert live_line(s, 120) == "packing 120.3/249.3 MiB of 3,340 files into fn.zip  3.5 s"
     assert live_line(Snapshot("packing", 261_400_000, "byte", "", 5_000, 0.1), 120) == (
         "packing 4.9 KiB/249.3 MiB  0.1 s")
+
+
+def test_a_block_taller_than_the_screen_is_cut_to_fit_with_a_count_of_the_rest() -> None:
+    lines = [f"f{i}: compiling" for i in range(12)]
+    assert fit_rows(lines, 30) == lines
+    assert fit_rows(lines, 5) == ["f0: compiling", "f1: compiling", "f2: compiling", "… and 9 more running"]
+    assert fit_rows(lines, 1) == ["… and 12 more running"]

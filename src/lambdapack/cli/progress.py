@@ -22,7 +22,7 @@ from typing import TextIO
 from lambdapack.cli.style import Style
 from lambdapack.progress import Progress, Snapshot, Stage, StageStart
 
-__all__ = ["Console", "end_line", "live_line", "progress", "redraw", "seconds"]
+__all__ = ["Console", "end_line", "fit_rows", "live_line", "progress", "redraw", "seconds"]
 
 TICK = 0.1  # seconds between redraws: at most ~10 a second, at least one a second
 
@@ -59,6 +59,15 @@ def end_line(s: Snapshot, label: str | None = None) -> str:
     return f"• {_prefix(label)}{s.text}: {took}"
 
 
+def fit_rows(lines: list[str], rows: int) -> list[str]:
+    """At most `rows - 1` live lines: the cursor cannot move up past the top of the screen,
+    so a taller block could not be redrawn in place. The rest are counted on the last line."""
+    room = max(rows - 1, 1)
+    if len(lines) <= room:
+        return lines
+    return [*lines[:room - 1], f"… and {len(lines) - room + 1} more running"]
+
+
 def redraw(drawn: int, above: Sequence[str], live: Sequence[str]) -> str:
     """The bytes that replace the `drawn` live lines on the screen with `above` (lines that
     stay) and then `live` (the new live block): cursor up to the block's first line, erase
@@ -79,7 +88,8 @@ class Console:
             live = tty and logging.getLogger().getEffectiveLevel() > logging.INFO and _cursor_moves(stream)
         self.live = live
         self.style = Style(stream)
-        self.width = width or (lambda: _columns(stream))
+        self.width: Callable[[], int] = width or (lambda: _size(stream).columns)
+        self.rows: Callable[[], int] = lambda: _size(stream).lines
         self._lock = threading.Lock()
         self._running: dict[str | None, list[Stage]] = {}  # label -> its stages, the newest shown
         self._drawn = 0  # live lines on the screen now
@@ -120,8 +130,8 @@ class Console:
 
     def _live_lines(self) -> list[str]:
         width = self.width()
-        return [self.style(live_line(stages[-1].snapshot(), width, label), "36")
-                for label, stages in self._running.items() if stages]
+        lines = [live_line(stages[-1].snapshot(), width, label) for label, stages in self._running.items() if stages]
+        return [self.style(line, "36") for line in fit_rows(lines, self.rows())]
 
     def _emit(self, above: list[str]) -> None:
         """Print `above` (lines that stay) and, on a terminal, the live block again below them."""
@@ -168,11 +178,12 @@ else:
         return True  # every POSIX terminal does
 
 
-def _columns(stream: TextIO) -> int:
+def _size(stream: TextIO) -> os.terminal_size:
     try:
-        return os.get_terminal_size(stream.fileno()).columns or 80
+        size = os.get_terminal_size(stream.fileno())
     except (OSError, ValueError, AttributeError):
-        return shutil.get_terminal_size().columns
+        return shutil.get_terminal_size()
+    return size if size.columns and size.lines else shutil.get_terminal_size()
 
 
 def progress(quiet: bool) -> Progress:
