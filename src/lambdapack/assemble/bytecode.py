@@ -154,7 +154,8 @@ class _Tally:
     def _count(self) -> None:
         assert self.root is not None and self.advance is not None
         try:
-            done = sum(e.stat().st_size for e in os.scandir(self.root))
+            # A stat of the file, not of its directory entry: on Windows that lags while it is open.
+            done = sum(p.stat().st_size for p in self.root.iterdir())
         except OSError:
             return  # a file appearing or going away: counted on the next round
         if done > self._counted:
