@@ -428,7 +428,7 @@ def test_an_unreadable_layer_is_named_with_the_layer(tmp: Path, fn_plain: Path) 
     broken.write_bytes(b"not a zip at all")
     r = lp_check(fn_plain, "--layer", good, "--layer", broken, "--runtime", "python3.12", "--arch", "x86_64",
                  "--format", "json")
-    assert r.returncode == 2 and r.stdout == "", r.explain()
+    assert r.returncode == 2 and r.json["error"]["message"].startswith("layer 2 (broken-layer.zip): "), r.explain()
     first = r.stderr.splitlines()[0]
     assert first.startswith("error: layer 2 (broken-layer.zip): ") and "neither a zip" in first, r.explain()
 
@@ -893,7 +893,8 @@ def test_hostile_archive(hostile: dict[str, Path], tmp_path: Path, case: str) ->
     assert "Traceback" not in r.stderr, r.explain()
     assert r.returncode == want_rc, r.explain()
     if want_rc == 2:
-        assert r.stdout == ""
+        assert r.json["ok"] is False and r.json["error"]["exit_code"] == 2  # only the failure object
+        assert set(r.json) == {"version", "ok", "error"}
         assert isinstance(want, str)
         lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
         assert lines and lines[0].startswith("error:") and want in lines[0], r.explain()

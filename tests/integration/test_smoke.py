@@ -111,7 +111,7 @@ def test_a_x86_64_zip_passes_every_module_with_a_time(builds: dict[str, Path]) -
     r = smoke(builds["x86"], [], target("python3.12"))
     assert r.status == "passed", r
     assert r.reason is None and not r.wrote_files
-    assert r.interpreter is not None and "Python 3.12" in r.interpreter and "x86_64" in r.interpreter
+    assert r.interpreter is not None and r.interpreter.minor == (3, 12) and r.interpreter.machine == "x86_64"
     mods = by_module(r)
     for name in ("lambda_function", "requests", "pydantic", "pydantic_core", "urllib3", "typing_extensions"):
         assert name in mods, sorted(mods)
@@ -200,7 +200,7 @@ def test_h_python311_build_passes_with_this_machines_311(builds: dict[str, Path]
     need_python("3.11")
     r = smoke(builds["py311"], [], target("python3.11"))
     assert r.status == "passed", r
-    assert r.interpreter is not None and "Python 3.11" in r.interpreter
+    assert r.interpreter is not None and r.interpreter.minor == (3, 11)
     assert {"requests", "pydantic", "pydantic_core", "lambda_function"} <= set(by_module(r))
     assert all(m.ok and m.seconds is not None for m in r.results)
 
@@ -232,7 +232,7 @@ def test_f_isolated_from_this_machines_site_packages(tmp_path: Path, monkeypatch
     r = smoke(fn, [], target("python3.11"), handler=HANDLER)
     assert r.status == "failed"
     [m] = r.results
-    assert r.interpreter is not None and r.interpreter.startswith(f"{Path(exe).parent}/python3.11 ")
+    assert r.interpreter is not None and r.interpreter.path.startswith(f"{Path(exe).parent}/python3.11")
     assert m.error is not None and m.error.startswith("ModuleNotFoundError: No module named 'requests'")
     assert "/var/task/lambda_function.py:1" in m.error
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import zipfile
 from pathlib import Path
 
@@ -139,6 +140,29 @@ def test_atomic_output_over_a_hard_link_of_itself_leaves_no_partial(tmp_path: Pa
         os.link(cached, tmp)
     assert out.read_bytes() == b"zip bytes"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cached.zip", "out.zip"]
+
+
+def test_check_writable_from_threads_sharing_a_new_directory(tmp_path: Path) -> None:
+    # A project's jobs check dist/a.zip, dist/b.zip ... at once, before dist/ exists: one check's
+    # undo once removed the directory under another, or its mkdir met the other's (EEXIST).
+    for n in range(20):
+        root = tmp_path / str(n)
+        start = threading.Barrier(8)
+        errors: list[Exception] = []
+
+        def check(i: int, root: Path = root, start: threading.Barrier = start, errors: list[Exception] = errors) -> None:
+            start.wait()
+            try:
+                check_writable(root / "dist" / f"{i}.zip")
+            except Exception as e:  # collected: the assertion below names it
+                errors.append(e)
+
+        threads = [threading.Thread(target=check, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == [] and not root.exists()
 
 
 def test_check_writable_undoes_what_it_creates(tmp_path: Path) -> None:

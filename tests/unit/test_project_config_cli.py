@@ -66,7 +66,8 @@ def test_env_beats_the_file_and_flags_beat_both(tmp_path: Path) -> None:
     assert (root / "cache-flag").is_dir()
     assert not (root / "cache-env2").exists() and not (root / "cache-file").exists()
     assert (result["target"]["runtime"], result["target"]["arch"]) == ("python3.12", "arm64")
-    assert result["outputs"][0]["path"] == "flag.zip"  # a flag's path is the current directory's
+    out = Path(result["outputs"][0]["path"])  # a flag's path is the current directory's, shown absolute
+    assert out.is_absolute() and out.samefile(root / "flag.zip")
     assert (root / "flag.zip").is_file()
 
 
@@ -91,3 +92,14 @@ def test_a_config_mistake_is_exit_2_and_one_error_line(tmp_path: Path) -> None:
     assert run.returncode == 2
     assert json.loads(run.stdout)["error"]["message"] == (
         "pyproject.toml: [tool.lambdapack.functions.api] unknown key 'handlr' (did you mean 'handler'?)")
+
+
+def test_a_mistyped_name_in_a_project_is_named_with_the_closest_one(tmp_path: Path) -> None:
+    # Not a defined name and not a directory: a typo of a function's name, not a missing SRC_DIR.
+    root = project(tmp_path, CONFIG + '\n[tool.lambdapack.functions.api]\nsrc = "app"\n')
+    run = lambdapack(root, "apj")
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert run.stderr.splitlines() == ["error: the project has no function or layer 'apj' (did you mean 'api'?)",
+                                       "hint: defined: api"]
+    # A directory of that name is still built as SRC_DIR.
+    assert built(root, "app", "-o", "dist/one.zip")["outputs"][0]["path"].endswith("one.zip")

@@ -412,7 +412,7 @@ def test_html_is_self_contained_and_well_formed(rep: SizeReport) -> None:
         assert attr not in ("src", "href", "srcset", "action"), (tag, attr, value)  # nothing to load
     assert [a.get("src") for a, _d in p.scripts] == [None, None]  # inline JSON + inline script
     text = " ".join(p.text)
-    assert "numpy 2.1.0" in text and "250 MB" in text and "Largest 3 files" in text
+    assert "numpy 2.1.0" in text and "250 MiB unzipped limit" in text and "Largest 3 files" in text
     assert "python/numpy.libs/libopenblas-abc.so.0.3" in text  # the top-N table
     assert "saved by slimming" in text
 
@@ -435,7 +435,7 @@ def test_html_escapes_hostile_names(tmp_path: Path) -> None:
     name = f"python/{evil}.py"
     z = make_zip(tmp_path / "evil.zip", {name: b"x" * 100, "python/ok.py": b"y"})
     rep = size_report(z, "layer", {name: f"{evil} 1.0"})
-    page = render_html([rep], f"title {evil}")
+    page = render_html([rep, rep], project=f"title {evil}")  # the title names a project
     assert evil not in page
     assert page.count("<script") == 2 and page.count("</script>") == 2
     p = _parse(page)

@@ -7,6 +7,7 @@ import stat
 import zipfile
 from pathlib import Path
 
+from lambdapack.host.interpreters import Interpreter
 from lambdapack.inspect.archive import open_artifact
 from lambdapack.inspect.findings import Finding
 from lambdapack.inspect.smoke import ModuleResult, SmokeResult, render_text
@@ -223,7 +224,7 @@ def test_later_layer_overwrites_earlier_and_never_writes_through_links(tmp_path:
 def test_render_text_and_dict() -> None:
     f = _f("LP002", SO, "pydantic_core 2.27.2")
     r = SmokeResult(
-        "failed", "1 of 2 imports failed: pydantic", "/usr/bin/python3.12 (Python 3.12.3, x86_64)",
+        "failed", "1 of 2 imports failed: pydantic", Interpreter("/usr/bin/python3.12", (3, 12, 3), "x86_64"),
         [
             ModuleResult("requests", True, 0.0123, None, []),
             ModuleResult("pydantic", False, None, "ImportError: boom\n  at /var/task/x.py:1 in <module>", [f]),
@@ -233,7 +234,10 @@ def test_render_text_and_dict() -> None:
     text = render_text(r)
     assert "FAILED" in text and "12.3 ms" in text and "ImportError: boom" in text
     assert "LP002" in text and "/var/task/x.py:1" in text
+    assert "interpreter: /usr/bin/python3.12 (Python 3.12.3, x86_64)" in text
     d = r.as_dict()
     assert d["status"] == "failed" and d["summary"] == {"modules": 2, "ok": 1, "failed": 1}
+    assert d["interpreter"] == {"path": str(Path("/usr/bin/python3.12").absolute()), "version": "3.12.3",
+                                "implementation": "cpython", "machine": "x86_64"}
     results = d["results"]
     assert isinstance(results, list) and results[1]["findings"][0]["code"] == "LP002"

@@ -15,12 +15,14 @@ from typing import Any
 
 from lambdapack.cli.arguments import add_format, add_target
 from lambdapack.cli.buildsummary import print_build
+from lambdapack.cli.jsonout import error_of, print_json
+from lambdapack.cli.jsonout import result as result_json
 from lambdapack.cli.progress import progress
 from lambdapack.cli.style import print_error
 from lambdapack.config.project import Project
 from lambdapack.config.projectfile import load_project
 from lambdapack.config.settings import Layers, build_options
-from lambdapack.errors import LambdapackError, UsageError, exit_codes_help, from_os_error
+from lambdapack.errors import UsageError, exit_codes_help, from_os_error
 from lambdapack.pipeline.build import build
 from lambdapack.pipeline.result import BuildFailed, BuildResult
 
@@ -237,10 +239,8 @@ def _project_names(args: argparse.Namespace, project: Project) -> list[str] | No
     A name the project defines wins over a directory of that name."""
     names: list[str] = args.src
     if (project.functions or project.layers) and not (args.layer or args.split):
-        # One argument that is neither a name nor a directory is a mistyped name: the plan says
-        # "did you mean" instead of "no such directory".
-        if all(n in project.functions or n in project.layers for n in names) or len(names) > 1 \
-                or not Path(names[0]).is_dir():
+        if (all(n in project.functions or n in project.layers for n in names) or len(names) > 1
+                or not Path(names[0]).is_dir()):  # a typo of a name, not a SRC_DIR
             return names  # none: all of them; the plan names any unknown one
     elif len(names) > 1:
         raise UsageError(f"one SRC_DIR, got {len(names)}: {' '.join(names)}",
@@ -273,20 +273,12 @@ def run(args: argparse.Namespace) -> int:
             raise from_os_error(e) from e
     except BuildFailed as e:
         if args.format == "json":
-            data = e.result.as_dict()
-            data["ok"] = False  # also when the failure was not a finding (an error after the install)
-            data["error"] = {"message": e.message, "hint": e.hint, "exit_code": e.exit_code}
-            print(json.dumps(data, indent=2))
+            # ok false also when the failure was not a finding (an error after the install)
+            print_json(result_json(e.result.as_dict(), error_of(e)))
         else:
             print_build(e.result, sys.stdout)
             print_error(e.message, e.hint)
         return e.exit_code
-    except LambdapackError as e:
-        if args.format == "json":
-            # --format json promises one object on stdout, failures included.
-            print(json.dumps({"version": 1, "ok": False, "error": {"message": e.message, "hint": e.hint,
-                                                                   "exit_code": e.exit_code}}, indent=2))
-        raise
     _finish(args, result)
     return 0
 

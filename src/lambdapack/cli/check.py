@@ -8,8 +8,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from lambdapack.cli.arguments import epilog
+from lambdapack.cli.helpformat import ExitCodesFormatter
+from lambdapack.cli.jsonout import error_object, print_json
+from lambdapack.cli.jsonout import result as json_result
 from lambdapack.cli.style import Style, mb
-from lambdapack.errors import exit_codes_help
 from lambdapack.facts.runtimes import RUNTIMES
 
 if TYPE_CHECKING:
@@ -21,19 +24,23 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     c = sub.add_parser(
         "check", help="find every reason a Lambda package will not import (any zip, any tool)",
         description="Check a function zip or directory, and its layers, the way Lambda lays them out "
-        "(/var/task, then /opt layers in order). Never extracts anything.",
-        epilog=exit_codes_help("check") + "\n\n"
-        "--runtime/--arch may be omitted when the content's wheel tags tell them",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "(/var/task, then /opt layers in order). Never extracts anything. One function at a time; "
+        "--runtime/--arch may be omitted when the content's wheel tags tell them.",
+        epilog=epilog("check", "lambdapack check dist/function.zip --handler app.handler",
+                      "lambdapack check build/ --layer dist/layer.zip --runtime python3.12 --arch arm64",
+                      "lambdapack check --layer dist/layer.zip --format sarif > check.sarif"),
+        formatter_class=ExitCodesFormatter,
     )
-    c.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="function zip or directory")
+    c.add_argument("path", nargs="?", type=Path, metavar="PATH",
+                   help="the function zip or directory (omit it to check layers alone)")
     c.add_argument("--layer", action="append", default=[], type=Path, metavar="ZIP_OR_DIR",
                    help="a layer, in the order Lambda merges them (repeatable)")
     c.add_argument("--runtime", metavar="NAME", help=f"Lambda runtime: {', '.join(RUNTIMES)} (default: inferred)")
     c.add_argument("--arch", metavar="ARCH", help="x86_64 or arm64 (default: inferred)")
     c.add_argument("--handler", metavar="MODULE.FUNCTION", help="check that the handler exists, e.g. app.handler")
     c.add_argument("--format", choices=("text", "json", "sarif"), default="text",
-                   help="text (default), json (schema: lambdapack/schemas/check.schema.json), sarif 2.1.0")
+                   help="text (default), json (schema: lambdapack/schemas/check.schema.json; failures "
+                   "included), sarif 2.1.0")
 
 
 def print_check(result: CheckResult, stream: TextIO) -> None:
@@ -62,13 +69,22 @@ def print_check(result: CheckResult, stream: TextIO) -> None:
     print(f"{verdict}: {d['errors']} error(s), {d['warnings']} warning(s), {d['info']} note(s)", file=stream)
 
 
+def _verdict(result: CheckResult) -> dict[str, object] | None:
+    """Why the package fails the check (exit 1), for the JSON envelope; None when it passes."""
+    if not result.errors:
+        return None
+    return error_object(f"{result.errors} error(s) found: the package will not work on Lambda",
+                        "each finding's fix says what to change", 1)
+
+
 def run(args: argparse.Namespace) -> int:
     from lambdapack.inspect.check import check
     from lambdapack.report.sarif import to_sarif
 
-    result = check(args.paths, args.layer, runtime=args.runtime, arch=args.arch, handler=args.handler)
+    paths = [args.path] if args.path is not None else []
+    result = check(paths, args.layer, runtime=args.runtime, arch=args.arch, handler=args.handler)
     if args.format == "json":
-        print(json.dumps(result.as_dict(), indent=2))
+        print_json(json_result(result.as_dict(), _verdict(result)))
     elif args.format == "sarif":
         print(json.dumps(to_sarif(result), indent=2))
     else:

@@ -3,26 +3,33 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
-from lambdapack.cli.arguments import add_format
+from lambdapack.cli.arguments import add_format, epilog
 from lambdapack.cli.helpformat import ExitCodesFormatter
+from lambdapack.cli.jsonout import error_object, print_json
+from lambdapack.cli.jsonout import result as json_result
 from lambdapack.cli.style import mb
-from lambdapack.errors import UsageError, exit_codes_help
+from lambdapack.errors import UsageError
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     e = sub.add_parser(
         "explain", help="explain a Lambda error message (argument or stdin) and how to fix it",
-        epilog=exit_codes_help("explain"),
+        description="Recognise the Lambda errors a package causes (import errors, missing shared "
+        "libraries, glibc too old, wrong architecture, size limits, handler not found) in an error "
+        "message or a whole CloudWatch log, and say the cause, how to confirm it and the fix.",
+        epilog=epilog("explain", "lambdapack explain \"Runtime.ImportModuleError: Unable to import module "
+                      "'app': No module named 'requests'\"",
+                      "aws logs tail /aws/lambda/my-fn --since 1h | lambdapack explain"),
         formatter_class=ExitCodesFormatter,
     )
-    e.add_argument("text", nargs="?", help="the error text; read from stdin when omitted (pipe CloudWatch logs)")
+    e.add_argument("text", nargs="?", metavar="TEXT",
+                   help="the error text; read from stdin when omitted (pipe CloudWatch logs)")
     e.add_argument("--max-bytes", metavar="SIZE", default=None,
                    help="read at most the last SIZE of the input (e.g. 512K, 16M; default 4M): the error "
                    "is usually at the end of a log")
-    add_format(e)
+    add_format(e, "explain")
 
 
 def _limit(args: argparse.Namespace) -> int:
@@ -58,8 +65,11 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
     expls = explain(data.decode("utf-8", "replace"))
     if args.format == "json":
-        print(json.dumps({"version": 1, "recognised": bool(expls), "explanations": [x.as_dict() for x in expls]},
-                         indent=2))
+        unknown = None if expls else error_object(
+            "no known Lambda error recognised in the input",
+            "pass the whole error message or the log around it (lambdapack explain --help lists examples)", 1)
+        print_json(json_result({"recognised": bool(expls), "input_bytes": total, "read_bytes": len(data),
+                                "explanations": [x.as_dict() for x in expls]}, unknown))
     else:
         print(render_text(expls))
     return 0 if expls else 1

@@ -11,9 +11,9 @@ EXIT_CODES = exit_codes_help("build") + "\n  (each command's --help says what it
 
 
 class ExitCodesFormatter(argparse.HelpFormatter):
-    """Wraps the description as usual but prints the exit-code epilog as laid out."""
+    """Wraps the description as usual but prints the epilog (examples, exit codes) as laid out."""
 
     def _fill_text(self, text: str, width: int, indent: str) -> str:
-        if text.startswith("exit codes:"):
+        if text.startswith(("exit codes:", "examples:")):
             return "".join(indent + line for line in text.splitlines(keepends=True))
         return super()._fill_text(text, width, indent)

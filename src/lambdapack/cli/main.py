@@ -1,11 +1,14 @@
 """The `lambdapack` command line: parse, dispatch to the command's module, map errors to exit codes.
 
 The cli package is the only one that prints. Exit codes: 0 success; 1 build or verification
-failed; 2 bad usage or input.
+failed; 2 bad usage or input. Under --format json every failure is also one JSON object on
+stdout (cli.jsonout), usage errors included once the command is known; an unknown command, or
+no command, is argparse's text only: no command, no schema to answer in.
 """
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import signal
@@ -14,6 +17,8 @@ import traceback
 from collections.abc import Sequence
 from typing import NoReturn
 
+from lambdapack.cli.arguments import ParseError
+from lambdapack.cli.jsonout import failure, print_json, wants_json
 from lambdapack.cli.parser import COMMANDS, build_parser
 from lambdapack.cli.style import print_error
 from lambdapack.errors import LambdapackError, from_os_error
@@ -24,9 +29,44 @@ def _on_sigterm(_signum: int, _frame: object) -> NoReturn:
     raise KeyboardInterrupt
 
 
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The subcommand named on the command line (the global options take no value)."""
+    first = next((a for a in argv if not a.startswith("-")), None)
+    return first if first in COMMANDS else None
+
+
+def _refused(parser: argparse.ArgumentParser, e: ParseError, argv: Sequence[str]) -> int:
+    """argparse's usage and message on stderr, as argparse prints them; the JSON object too."""
+    command = _command_of(argv)
+    if command is not None and wants_json(argv):
+        print_json(failure(e.message, f"see lambdapack {command} --help", 2))
+    # The command's usage, also for what argparse reports at the top ("unrecognized arguments").
+    shown = _subparser(parser, command) if command is not None else e.parser
+    shown.print_usage(sys.stderr)
+    print(f"{shown.prog}: error: {e.message}", file=sys.stderr)
+    return 2
+
+
+def _subparser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    found: argparse.ArgumentParser = sub.choices[command]
+    return found
+
+
+def _failed(json_out: bool, message: str, hint: str | None, exit_code: int) -> int:
+    if json_out:
+        print_json(failure(message, hint, exit_code))
+    print_error(message, hint)
+    return exit_code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except ParseError as e:
+        return _refused(parser, e, argv)
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
@@ -37,14 +77,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, _on_sigterm)
     except ValueError:
         pass  # not the main thread (e.g. called from a test runner thread)
+    json_out = getattr(args, "format", None) == "json"
     try:
         result: int = COMMANDS[args.command].run(args)
         return result
     except LambdapackError as e:
         if args.debug:
             traceback.print_exc()
-        print_error(e.message, e.hint)
-        return e.exit_code
+        return _failed(json_out, e.message, e.hint, e.exit_code)
     except BrokenPipeError:
         # `lambdapack tags ... | head`: the reader left; that is not an error.
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -55,15 +95,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             traceback.print_exc()
         err = from_os_error(e)
-        print_error(err.message, err.hint)
-        return err.exit_code
+        return _failed(json_out, err.message, err.hint, err.exit_code)
     except KeyboardInterrupt as e:
         live = sys.modules.get("lambdapack.host.processes")  # loaded only if a child was ever started
         if live is not None:
             live.stop_all()
         # A project build says which zips it finished before the stop (project.run.Interrupted).
-        print_error(getattr(e, "message", "interrupted; no output was written"))
-        return 130
+        return _failed(json_out, getattr(e, "message", "interrupted; no output was written"), None, 130)
 
 
 if __name__ == "__main__":

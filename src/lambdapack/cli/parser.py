@@ -6,6 +6,7 @@ import argparse
 
 from lambdapack import __version__
 from lambdapack.cli import build, cache, check, explain, smoke, tags, why
+from lambdapack.cli.arguments import CommandParser
 from lambdapack.cli.helpformat import EXIT_CODES
 
 # In the order `lambdapack --help` lists them.
@@ -14,7 +15,8 @@ COMMANDS = {"build": build, "tags": tags, "why": why, "check": check, "smoke": s
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    # CommandParser: the subcommands' parsers are of the same class (argparse's parser_class).
+    parser = CommandParser(
         prog="lambdapack",
         description="Build correct, reproducible AWS Lambda zips and layers for any Python runtime "
         "and architecture, from any machine, without Docker.",

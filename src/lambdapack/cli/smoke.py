@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 from pathlib import Path
 
-from lambdapack.cli.arguments import add_format
+from lambdapack.cli.arguments import add_format, epilog
 from lambdapack.cli.helpformat import ExitCodesFormatter
-from lambdapack.errors import UsageError, exit_codes_help
+from lambdapack.cli.jsonout import error_object, print_json
+from lambdapack.cli.jsonout import result as json_result
+from lambdapack.errors import UsageError
 from lambdapack.facts.runtimes import get_arch, get_runtime
 from lambdapack.target.tags import Target
 
@@ -19,18 +20,22 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "smoke",
         help="import a built zip (and its layers) like Lambda would, with a matching local interpreter",
         description="Extracts into a read-only temporary tree laid out like /var/task and /opt, then imports "
-        "the handler module (or every top-level module) in isolated processes (-I -S, only Lambda's paths).",
-        epilog=exit_codes_help("smoke"),
+        "the handler module (or every top-level module) in isolated processes (-I -S, only Lambda's paths). "
+        "Needs a local CPython of the target's version and architecture; without one it says so (exit 3).",
+        epilog=epilog("smoke", "lambdapack smoke dist/function.zip --handler app.handler",
+                      "lambdapack smoke dist/function.zip --layer dist/layer.zip --format json"),
         formatter_class=ExitCodesFormatter,
     )
-    sm.add_argument("zip", nargs="?", type=Path, metavar="ZIP", help="function zip")
-    sm.add_argument("--layer", action="append", default=[], type=Path, metavar="ZIP", help="layer, in order")
-    sm.add_argument("--runtime", metavar="NAME", help="default: inferred from the content")
-    sm.add_argument("--arch", metavar="ARCH", help="default: inferred from the content")
+    sm.add_argument("zip", nargs="?", type=Path, metavar="ZIP",
+                    help="the function zip (omit it to import layers alone)")
+    sm.add_argument("--layer", action="append", default=[], type=Path, metavar="ZIP",
+                    help="a layer zip, in the order Lambda merges them (repeatable)")
+    sm.add_argument("--runtime", metavar="NAME", help="Lambda runtime (default: inferred from the content)")
+    sm.add_argument("--arch", metavar="ARCH", help="x86_64 or arm64 (default: inferred from the content)")
     sm.add_argument("--handler", metavar="MODULE.FUNCTION", help="import only the handler's module and check the function")
     sm.add_argument("--with-runtime-boto3", action="store_true",
                     help="let boto3/botocore come from the local interpreter, as the runtime provides them")
-    add_format(sm)
+    add_format(sm, "smoke")
 
 
 def _target(args: argparse.Namespace) -> Target:
@@ -54,10 +59,18 @@ def _target(args: argparse.Namespace) -> Target:
 def run(args: argparse.Namespace) -> int:
     from lambdapack.inspect.smoke import render_text, smoke
 
+    if args.zip is None and not args.layer:  # before inferring: "cannot infer" would mislead
+        raise UsageError("nothing to smoke-test", "pass a function zip, and/or --layer ZIP")
     target = _target(args)
     res = smoke(args.zip, args.layer, target, handler=args.handler, with_runtime_boto3=args.with_runtime_boto3)
+    code = {"passed": 0, "failed": 1, "skipped": 3}[res.status]
     if args.format == "json":
-        print(json.dumps(res.as_dict(), indent=2))
+        print_json(json_result(res.as_dict(), None if code == 0 else error_object(
+            res.reason or res.status, _HINTS[res.status], code)))
     else:
         print(render_text(res))
-    return {"passed": 0, "failed": 1, "skipped": 3}[res.status]
+    return code
+
+
+_HINTS = {"failed": "results[] says each module's error and findings",
+          "skipped": "install a CPython of the target's version and architecture (uv python install, pyenv)"}

@@ -66,7 +66,8 @@ class CheckResult:
                 "glibc": ".".join(map(str, self.target.runtime.glibc)),
             },
             "inferred": dict(self.inferred),
-            "artifacts": list(self.artifacts),
+            # Absolute here, as given in the text and SARIF (whose URIs are relative to the checkout).
+            "artifacts": [{**a, "path": str(Path(str(a["path"])).absolute())} for a in self.artifacts],
             "findings": [f.as_dict() for f in self.findings],
             "summary": {"errors": counts[Severity.ERROR], "warnings": counts[Severity.WARNING],
                         "info": counts[Severity.INFO]},

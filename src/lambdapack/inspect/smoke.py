@@ -113,7 +113,7 @@ class ModuleResult:
 class SmokeResult:
     status: Literal["passed", "failed", "skipped"]
     reason: str | None
-    interpreter: str | None
+    interpreter: Interpreter | None  # the one that imported (None: skipped before finding one)
     results: list[ModuleResult]
     wrote_files: bool  # True if anything appeared in the tree during imports (should never)
     findings: list[Finding] = field(default_factory=list)  # about the whole test (LP208: a layer as the function)
@@ -123,7 +123,7 @@ class SmokeResult:
             "version": 1,
             "status": self.status,
             "reason": self.reason,
-            "interpreter": self.interpreter,
+            "interpreter": _interpreter_json(self.interpreter) if self.interpreter else None,
             "wrote_files": self.wrote_files,
             "results": [r.as_dict() for r in self.results],
             "findings": [f.as_dict() for f in self.findings],
@@ -135,8 +135,14 @@ class SmokeResult:
         }
 
 
-def _describe(i: Interpreter) -> str:
+def describe_interpreter(i: Interpreter) -> str:
     return f"{i.path} (Python {'.'.join(map(str, i.version))}, {i.machine})"
+
+
+def _interpreter_json(i: Interpreter) -> dict[str, object]:
+    # Only CPython is ever used (host.interpreters.probe refuses the others).
+    return {"path": str(Path(i.path).absolute()), "version": ".".join(map(str, i.version)),
+            "implementation": "cpython", "machine": i.machine}
 
 
 def _module_dists(arts: Sequence[tuple[Artifact, str]], version: str) -> dict[str, set[str]]:
@@ -205,7 +211,7 @@ def smoke(
             if as_layer:
                 return _verdict([], [], interp, as_layer)
             return SmokeResult("skipped", "no importable top-level module in the function or its layers "
-                               "(pass --handler to name one)", _describe(interp), [], False)
+                               "(pass --handler to name one)", interp, [], False)
 
         run = ChildRun(interp.path, function, local_paths, child_env(layout, target), str(layout.task), timeout,
                        with_runtime_boto3, layout.roots, version, Group())
@@ -302,13 +308,13 @@ def _verdict(
         reasons.append(f"imports wrote into the package tree ({shown}); /var/task and /opt are read-only on "
                        "Lambda, so these writes fail there")
     status: Literal["passed", "failed"] = "failed" if reasons else "passed"
-    return SmokeResult(status, "; ".join(reasons) or None, _describe(interp), results, bool(changed), findings)
+    return SmokeResult(status, "; ".join(reasons) or None, interp, results, bool(changed), findings)
 
 
 def render_text(r: SmokeResult) -> str:
     lines = [f"smoke test {r.status.upper()}" + (f": {r.reason}" if r.reason else "")]
     if r.interpreter:
-        lines.append(f"interpreter: {r.interpreter} (isolated: Lambda's paths and the standard library only)")
+        lines.append(f"interpreter: {describe_interpreter(r.interpreter)} (isolated: Lambda's paths and the standard library only)")
     width = max((len(m.module) for m in r.results), default=0)
     for m in r.results:
         if m.ok:

@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
 
 from lambdapack.errors import BuildError, Operation, from_os_error
-from lambdapack.pack.zipwriter import in_zip_order
+from lambdapack.pack.zipwriter import in_zip_order, probe_beside
 from lambdapack.staged import StagedFile
 
 __all__ = ["WRITING_TREE", "atomic_tree", "check_tree_writable", "tree_conflict", "tree_from_staged", "tree_from_zip",
@@ -139,23 +139,13 @@ def _same_file(path: Path, info: zipfile.ZipInfo) -> bool:
 def check_tree_writable(dest: Path) -> None:
     """Fail before any install when the tree could not be put at `dest` at the end: `dest`
     is a file, or its directory cannot take the temporary tree beside it."""
-    created: list[Path] = []
     try:
         if dest.exists() and not dest.is_dir():
             raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(dest))
-        parent = Path(os.path.realpath(dest)).parent
-        while not parent.is_dir() and parent != parent.parent and not parent.exists():
-            created.append(parent)
-            parent = parent.parent
-        for d in reversed(created):
-            d.mkdir()
-        Path(tempfile.mkdtemp(prefix=".lambdapack-check.", dir=Path(os.path.realpath(dest)).parent)).rmdir()
+        probe_beside(Path(os.path.realpath(dest)),
+                     lambda parent: Path(tempfile.mkdtemp(prefix=".lambdapack-check.", dir=parent)).rmdir())
     except OSError as e:
         raise from_os_error(e, WRITING_TREE, dest) from e
-    finally:
-        for d in created:
-            with contextlib.suppress(OSError):
-                d.rmdir()
 
 
 @contextlib.contextmanager

@@ -17,6 +17,7 @@ import hashlib
 import os
 import struct
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -28,7 +29,7 @@ from lambdapack.errors import WRITING_OUTPUT, from_os_error
 from lambdapack.pack.members import PACK_MIN, SMALL, Blob, BlobStore, PackWriter, file_sha256, seal
 from lambdapack.staged import StagedFile
 
-__all__ = ["WrittenZip", "ZipSettings", "atomic_output", "check_writable", "in_zip_order", "write_zip",
+__all__ = ["WrittenZip", "ZipSettings", "atomic_output", "check_writable", "in_zip_order", "probe_beside", "write_zip",
            "write_zip_to", "zip_date_time"]
 
 ZIP_EPOCH = 315532800  # 1980-01-01T00:00:00Z, the earliest DOS date a zip can hold
@@ -69,6 +70,11 @@ def _temp_beside(path: Path) -> Path:
     return Path(tmp)
 
 
+# A project builds its artifacts in threads that check outputs in one fresh dist/ at once:
+# one thread's undo (rmdir) must not pull the directory from under another's check.
+_CHECKING = threading.Lock()
+
+
 def check_writable(path: Path) -> None:
     """Fail now, before any install, when `path` could not be written at the end.
 
@@ -76,25 +82,35 @@ def check_writable(path: Path) -> None:
     the same name beside it) and undoes it, so a read-only file system, a missing
     permission or a name too long is found in milliseconds, and nothing is left behind.
     """
-    created: list[Path] = []
     try:
         if path.is_dir():  # the final rename would fail, after all the work
             raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
-        parent = path.parent
-        while not parent.is_dir():
-            if parent.exists() or parent == parent.parent:
-                break  # a file in the way: mkdir below says "not a directory"
-            created.append(parent)
-            parent = parent.parent
-        for d in reversed(created):
-            d.mkdir()
-        _temp_beside(path).unlink()
+        probe_beside(path, lambda _parent: _temp_beside(path).unlink())
     except OSError as e:
         raise from_os_error(e, WRITING_OUTPUT, path) from e
-    finally:
-        for d in created:
-            with contextlib.suppress(OSError):
-                d.rmdir()
+
+
+def probe_beside(path: Path, probe: Callable[[Path], None]) -> None:
+    """Create `path`'s missing parent directories, run `probe(parent)`, then remove the
+    directories it created. Serialised within the process: a project's parallel builds
+    probing dist/a.zip and dist/b.zip before dist/ exists would otherwise undo each other's
+    mkdir (EEXIST, or ENOENT after the other's rmdir). OSError goes to the caller."""
+    with _CHECKING:
+        created: list[Path] = []
+        try:
+            parent = path.parent
+            while not parent.is_dir():
+                if parent.exists() or parent == parent.parent:
+                    break  # a file in the way: mkdir below says "not a directory"
+                created.append(parent)
+                parent = parent.parent
+            for d in reversed(created):
+                d.mkdir()
+            probe(path.parent)
+        finally:
+            for d in created:
+                with contextlib.suppress(OSError):
+                    d.rmdir()
 
 
 @contextlib.contextmanager

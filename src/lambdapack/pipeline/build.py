@@ -25,6 +25,7 @@ from lambdapack.pipeline.options import BuildOptions
 from lambdapack.pipeline.preflight import Preflight, preflight
 from lambdapack.pipeline.result import BuildFailed, BuildResult
 from lambdapack.pipeline.reuse import from_inputs_pointer
+from lambdapack.pipeline.sizereports import describe_artifacts
 from lambdapack.pipeline.sources import read_sources
 from lambdapack.progress import Progress
 
@@ -43,6 +44,9 @@ def build(opts: BuildOptions, progress: Progress | None = None) -> BuildResult:
             if cache is not None:
                 cache.sweep()
             result = _attempts(opts, pre, cache, warnings, say)
+    except BuildFailed as e:
+        describe_artifacts(e.result)  # a failed build's reports name their target and findings too
+        raise
     except OSError as e:
         places = [(cache.root, USING_CACHE)] if cache is not None else [(Path(tempfile.gettempdir()), USING_TEMP)]
         if opts.src is not None:
@@ -53,6 +57,7 @@ def build(opts: BuildOptions, progress: Progress | None = None) -> BuildResult:
         raise from_os_error(e, op) from e
     if cache is not None:
         prune(cache, cap, result, say)
+    describe_artifacts(result)
     return result
 
 

@@ -47,13 +47,13 @@ class Output:
         a = self.artifact
         return {
             "kind": self.kind,
-            "path": str(a.path),
+            "path": str(a.path.absolute()),  # absolute like inputs.path: not relative to a cwd the reader lacks
             "sha256": a.sha256_hex,
             "sha256_base64": a.sha256_base64,
             "zipped_bytes": a.zipped_bytes,
             "unzipped_bytes": a.unzipped_bytes,
             "files": a.files,
-            "tree": str(self.tree) if self.tree is not None else None,
+            "tree": str(self.tree.absolute()) if self.tree is not None else None,
         }
 
 

@@ -13,15 +13,17 @@ from typing import TYPE_CHECKING, Any
 from lambdapack.staged import StagedFile
 
 if TYPE_CHECKING:
+    from lambdapack.pipeline.result import BuildResult
     from lambdapack.report.sizes import SizeReport
 
-__all__ = ["measure", "report_from_dict", "report_json", "report_to_dict"]
+__all__ = ["describe_artifacts", "measure", "report_from_dict", "report_json", "report_to_dict"]
 
 
 def report_json(r: SizeReport) -> dict[str, object]:
     from lambdapack.report.summary import to_json
 
-    return to_json(r)
+    # Absolute like the build's other paths; the text table and the HTML page show it as given.
+    return {**to_json(r), "artifact": str(Path(r.artifact).absolute())}
 
 
 def measure(kind: str, zip_path: Path, final: Path, entries: Sequence[StagedFile], saved: dict[str, int]) -> SizeReport:
@@ -52,3 +54,23 @@ def report_from_dict(d: dict[str, Any]) -> SizeReport:
         dists=[_row(DistSize, x) for x in d["dists"]], unzipped=d["unzipped"], zipped=d["zipped"],
         budget_share=d["budget_share"], saved=d["saved"], largest=[_row(FileSize, f) for f in d["largest"]],
     )
+
+
+def describe_artifacts(result: BuildResult) -> None:
+    """Attach to each size report its zip's target, hashes and findings (`report.artifact`), so the
+    HTML page gets them from the reports alone. A finding that names another zip of this build
+    (LP102 on the layer of a split build) stays with that zip; the others are the whole build's."""
+    from lambdapack.report.artifact import ArtifactFacts, TargetFacts
+
+    rt = result.target.runtime
+    target = TargetFacts(rt.name, result.target.arch.value, rt.os, ".".join(map(str, rt.glibc)), rt.preview)
+    written = {str(o.artifact.path): o.artifact for o in result.outputs}
+    zips = {r.artifact for r in result.size_reports}
+    described = []
+    for r in result.size_reports:
+        art = written.get(r.artifact)  # None: a failed build, whose zips were never moved into place
+        findings = tuple(f for f in result.findings if f.path == r.artifact or f.path not in zips)
+        facts = ArtifactFacts(target, art.sha256_hex if art else None, art.sha256_base64 if art else None,
+                              art.zipped_bytes if art else None, result.unzipped_total, findings)
+        described.append(dataclasses.replace(r, facts=facts))
+    result.size_reports = described

@@ -8,6 +8,7 @@ so the cache's locks work between the threads as between processes.
 
 from __future__ import annotations
 
+import sysconfig
 import threading
 import time
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
-from lambdapack.errors import LambdapackError, from_os_error
+from lambdapack.errors import WRITING_OUTPUT, LambdapackError, from_os_error
 from lambdapack.host.processes import stop_all
 from lambdapack.pipeline.build import build
 from lambdapack.pipeline.options import BuildOptions
@@ -47,8 +48,11 @@ class Outcome:
 def run_jobs(jobs: list[Job], progress_for: Callable[[Job], Progress], workers: int,
              builder: Builder = build) -> list[Outcome]:
     """Build every job; the outcomes come back in the plan's order."""
-    pending = list(jobs)
-    outcomes: dict[str, Outcome] = {}
+    # sysconfig before Python 3.12 publishes its dict before filling it: a first call in two
+    # threads at once returns None for EXE (uv.find_uv_bin crashed). Fill it before the threads.
+    sysconfig.get_config_vars()
+    outcomes = _output_folders(jobs)
+    pending = [j for j in jobs if j.key not in outcomes]
     stopping = threading.Event()
 
     def progress(job: Job) -> Progress:
@@ -109,6 +113,22 @@ class Interrupted(KeyboardInterrupt):
 
 class _Stopped(Exception):
     """Raised in a build thread when the project build was interrupted."""
+
+
+def _output_folders(jobs: list[Job]) -> dict[str, Outcome]:
+    """Create every output's folder before the threads start: each build's early check that its
+    output is writable creates a missing folder and removes it again, which two threads racing
+    on one dist/ turned into "it exists and is not a directory". The jobs that cannot have one."""
+    failed: dict[str, Outcome] = {}
+    for job in jobs:
+        if job.options.output is None:
+            continue
+        out = Path(job.options.output)
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            failed[job.key] = Outcome(job, error=from_os_error(e, WRITING_OUTPUT, out))
+    return failed
 
 
 def _run_one(job: Job, say: Progress, builder: Builder) -> Outcome:

@@ -12,14 +12,16 @@ import html
 import json
 from collections.abc import Sequence
 from importlib import resources
+from pathlib import Path
 
 from lambdapack.facts.limits import UNZIPPED_BYTES
+from lambdapack.report.about import about_html
 from lambdapack.report.sizes import KINDS, SizeReport, file_kind, unowned_label
 from lambdapack.report.summary import kind_totals
 from lambdapack.report.treemap import treemap_cells
-from lambdapack.units import human, percent
+from lambdapack.units import human, limit, percent
 
-__all__ = ["dist_colour", "render_html"]
+__all__ = ["dist_colour", "page_title", "render_html"]
 
 _DIST_COLOURS = (
     "#4e79a7",
@@ -86,6 +88,7 @@ def _page_data(reports: Sequence[SizeReport]) -> dict[str, object]:
     return {
         "version": 1,
         "budget": UNZIPPED_BYTES,
+        "budget_label": limit(UNZIPPED_BYTES),
         "width": _W,
         "height": _H,
         "kinds": [[k, _KIND_NAMES[k], _KIND_COLOURS[k]] for k in KINDS],
@@ -116,10 +119,10 @@ def _budget_bar(rep: SizeReport) -> str:
     left = UNZIPPED_BYTES - rep.unzipped
     return (
         f'<div class="budget{" over" if over else ""}">'
-        f'<div class="budget-text"><strong>{percent(rep.budget_share)}</strong> of Lambda\'s 250 MB unzipped limit'
+        f'<div class="budget-text"><strong>{percent(rep.budget_share)}</strong> of Lambda\'s {limit(UNZIPPED_BYTES)} unzipped limit'
         f" &middot; {_e(human(rep.unzipped))} of {_e(human(UNZIPPED_BYTES))}"
         f" &middot; {'over by ' + _e(human(-left)) if over else _e(human(left)) + ' left'}</div>"
-        f'<div class="bar" role="img" aria-label="{percent(rep.budget_share)} of the 250 MB limit">'
+        f'<div class="bar" role="img" aria-label="{percent(rep.budget_share)} of the {limit(UNZIPPED_BYTES)} limit">'
         f"{''.join(segs)}</div></div>"
     )
 
@@ -171,7 +174,7 @@ def _dist_table(rep: SizeReport) -> str:
     return (
         '<table class="dists"><caption>Distributions</caption><thead><tr><th>distribution</th>'
         '<th class="n">files</th><th class="n">unzipped</th><th class="n">zipped</th>'
-        '<th class="n">of 250 MB</th><th class="n">saved by slimming</th></tr></thead>'
+        f'<th class="n">of {limit(UNZIPPED_BYTES)}</th><th class="n">saved by slimming</th></tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
 
@@ -196,14 +199,32 @@ def _largest_table(rep: SizeReport) -> str:
     )
 
 
-def render_html(reports: Sequence[SizeReport], title: str) -> str:
-    """One self-contained page (inline CSS and JS, no network) for the given reports."""
+def page_title(reports: Sequence[SizeReport], project: str | None = None) -> str:
+    """Named after what it reports on: "api.zip — lambdapack size report"; for several artifacts
+    the project's name (when given) and their count."""
+    what = (
+        Path(reports[0].artifact).name if len(reports) == 1
+        else f"{project}: {len(reports)} artifacts" if project and reports
+        else f"{len(reports)} artifacts" if reports
+        else project or ""
+    )
+    return f"{what} — lambdapack size report" if what else "lambdapack size report"
+
+
+def render_html(reports: Sequence[SizeReport], legacy_title: str | None = None, *,
+                project: str | None = None) -> str:
+    """One self-contained page (inline CSS and JS, no network) for the given reports.
+
+    The page is titled by `page_title`: `legacy_title`, the title callers used to choose
+    (the report file's stem), is accepted and ignored. `project` names a project's page."""
+    del legacy_title
+    title = page_title(reports, project)
     sections = []
     for n, rep in enumerate(reports):
         sections.append(
             f'<section class="report" data-report="{n}">'
             f'<div class="rhead"><span class="tag">{_e(rep.kind)}</span><h2 class="mono">{_e(rep.artifact)}</h2></div>'
-            f"{_budget_bar(rep)}{_cards(rep)}"
+            f"{about_html(rep)}{_budget_bar(rep)}{_cards(rep)}"
             '<div class="toolbar"><div class="crumbs"></div><span class="hint">colour by</span>'
             '<div class="seg-btns"><button type="button" class="on" data-mode="dist">distribution</button>'
             '<button type="button" data-mode="kind">kind</button></div></div>'
@@ -215,10 +236,13 @@ def render_html(reports: Sequence[SizeReport], title: str) -> str:
         )
     total = sum(r.unzipped for r in reports)
     sub = (
-        f"{len(reports)} artifacts, {human(total)} unzipped together "
-        f"({percent(total / UNZIPPED_BYTES)} of the 250 MB limit, which counts a function and its layers together)"
+        # Not one share of the limit: a project's functions are not counted together, each is
+        # counted with its own layers (each section's limits say how much that is).
+        f"{len(reports)} artifacts, {human(total)} unzipped in all; Lambda's {limit(UNZIPPED_BYTES)} limit "
+        "counts each function with its layers: each artifact's limits are below"
         if len(reports) > 1
-        else "Area in the treemap is unzipped size; the 250 MB limit is Lambda's, for a function and its layers unzipped."
+        else f"Area in the treemap is unzipped size; the {limit(UNZIPPED_BYTES)} limit is Lambda's, for a function "
+        "and its layers unzipped."
     )
     return (
         "<!DOCTYPE html>\n"

@@ -16,9 +16,13 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lambdapack.facts.layout import pyc_source
 from lambdapack.facts.limits import UNZIPPED_BYTES
+
+if TYPE_CHECKING:
+    from lambdapack.report.artifact import ArtifactFacts
 
 __all__ = [
     "KINDS",
@@ -67,6 +71,7 @@ class SizeReport:
     budget_share: float  # unzipped / 262,144,000 (1.0 = the whole 250 MB)
     saved: int
     largest: list[FileSize]  # the `top` largest files, largest first
+    facts: ArtifactFacts | None = None  # target, hashes, findings: set by the pipeline (report.artifact)
 
 
 def zip_member_sizes(path: Path) -> dict[str, tuple[int, int]]:

@@ -159,7 +159,7 @@
       var rows = [["type", TYPE_NAME[c[4]] + (c[9] > 1 ? " \u00b7 " + grp(c[9]) + " files" : "")],
                   ["distribution", c[5] >= 0 && R.dists[c[5]] ? R.dists[c[5]][0] : "several"],
                   ["kind", KINDS[c[6]][1] + (c[4] === "l" ? "" : " (mostly)")],
-                  ["unzipped", human(c[7]) + "  (" + grp(c[7]) + " B, " + (c[7] / DATA.budget * 100).toFixed(2) + "% of 250 MB)"],
+                  ["unzipped", human(c[7]) + "  (" + grp(c[7]) + " B, " + (c[7] / DATA.budget * 100).toFixed(2) + "% of " + DATA.budget_label + ")"],
                   ["zipped", human(c[8]) + "  (" + grp(c[8]) + " B" + (c[7] ? ", " + Math.round(c[8] / c[7] * 100) + "%" : "") + ")"]];
       var t = document.createElement("table");
       rows.forEach(function (r) {
