@@ -38,7 +38,8 @@ def _needs_312() -> None:
 
 
 def _terminate_when(proc: subprocess.Popen[bytes], marker: bytes) -> tuple[float, set[int], bytes]:
-    """Wait for `marker` on stderr and for the workers' children to exist, SIGTERM;
+    """Wait for `marker` on stderr (off a terminal a stage's line comes when it ends: "staging"
+    just before compiling) and for the workers' children to exist, SIGTERM;
     (seconds to exit, the descendants seen at SIGTERM, the rest of stderr)."""
     assert proc.stderr is not None
     read_until(proc.stderr, marker)
@@ -69,7 +70,7 @@ def test_sigterm_during_bytecode_compilation_exits_130_within_2s(tmp_path: Path)
                              "-o", "fn.zip"], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
     try:
-        took, kids, rest = _terminate_when(proc, b"compiling")
+        took, kids, rest = _terminate_when(proc, b"staging")
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -114,7 +115,7 @@ def test_sigterm_during_a_project_build_stops_every_artifact_within_2s(tmp_path:
     proc = subprocess.Popen([*LP, "build", "-j", "2"], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
     try:
-        took, kids, rest = _terminate_when(proc, b"compiling")
+        took, kids, rest = _terminate_when(proc, b"staging")
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from lambdapack.errors import UsageError
-from lambdapack.pipeline.options import BuildOptions, Progress
+from lambdapack.pipeline.options import BuildOptions
 from lambdapack.pipeline.result import BuildResult
+from lambdapack.progress import Progress
 from lambdapack.project.plan import Job
 from lambdapack.project.run import run_jobs
 

@@ -41,10 +41,14 @@ or the order of files. Two things would otherwise leak in:
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import itertools
 import json
 import os
 import posixpath
+import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,8 +62,10 @@ from lambdapack.staged import StagedFile
 __all__ = [
     "BytecodeError",
     "CompileResult",
+    "Compiler",
     "InvalidationMode",
     "compile_entries",
+    "compile_with",
     "pyc_arcname",
 ]
 
@@ -115,13 +121,54 @@ class _ChunkResult:
     unstable: set[int] = field(default_factory=set)
 
 
+class _Tally:
+    """The compilers' progress: each child appends a byte per file to its own file in `root`;
+    a thread sums the files' sizes ten times a second and passes the growth to `advance`."""
+
+    def __init__(self, root: Path | None, advance: Callable[[int], None] | None) -> None:
+        self.root, self.advance = root, advance
+        self._names = itertools.count()
+        self._counted = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def file(self) -> str | None:
+        return None if self.root is None else str(self.root / f"{next(self._names)}")
+
+    def __enter__(self) -> _Tally:
+        if self.root is not None:
+            self._thread = threading.Thread(target=self._poll, name="lambdapack-bytecode-tally", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._count()
+
+    def _poll(self) -> None:
+        while not self._stop.wait(0.1):
+            self._count()
+
+    def _count(self) -> None:
+        assert self.root is not None and self.advance is not None
+        try:
+            # A stat of the file, not of its directory entry: on Windows that lags while it is open.
+            done = sum(p.stat().st_size for p in self.root.iterdir())
+        except OSError:
+            return  # a file appearing or going away: counted on the next round
+        if done > self._counted:
+            self.advance(done - self._counted)
+            self._counted = done
+
+
 def _run_chunk(
     interpreter: Interpreter, jobs: list[tuple[int, _Job]], mode: InvalidationMode, cwd: Path,
-    children: Group,
+    children: Group, tally: _Tally,
 ) -> _ChunkResult:
-    payload = json.dumps({"mode": mode.name, "files": [[j.src, j.cfile, j.dfile] for _i, j in jobs]}).encode(
-        "ascii"
-    )
+    payload = json.dumps({"mode": mode.name, "files": [[j.src, j.cfile, j.dfile] for _i, j in jobs],
+                          "progress": tally.file()}).encode("ascii")
     argv = [interpreter.path, "-S", "-s", "-B", script(_WORKER)]
     try:
         # py_compile starts nothing itself: the child needs no process group of its own.
@@ -140,8 +187,8 @@ def _run_chunk(
             # A crash (say a C stack overflow on absurdly nested code) takes the
             # whole chunk down: split it to isolate the file responsible.
             mid = len(jobs) // 2
-            a = _run_chunk(interpreter, jobs[:mid], mode, cwd, children)
-            b = _run_chunk(interpreter, jobs[mid:], mode, cwd, children)
+            a = _run_chunk(interpreter, jobs[:mid], mode, cwd, children, tally)
+            b = _run_chunk(interpreter, jobs[mid:], mode, cwd, children, tally)
             return _ChunkResult({**a.failed, **b.failed}, a.unstable | b.unstable)
         err = stderr.decode("utf-8", "replace").strip().splitlines()
         last = err[-1] if err else f"exit status {returncode}"
@@ -169,6 +216,17 @@ def _chunks(items: list[tuple[int, _Job]], n: int) -> list[list[tuple[int, _Job]
     return [b for b in buckets if b]
 
 
+@dataclass(frozen=True)
+class Compiler:
+    """How sources are compiled: the target's interpreter, each file's Lambda path, the mode
+    and how many compilers run at once (None: one per core)."""
+
+    interpreter: Interpreter
+    lambda_root: Callable[[str], str]
+    mode: InvalidationMode = InvalidationMode.UNCHECKED_HASH
+    jobs: int | None = None
+
+
 def compile_entries(
     entries: Sequence[StagedFile],
     interpreter: Interpreter,
@@ -187,12 +245,18 @@ def compile_entries(
     distribution), in the order of the sources; a source that does not compile for
     the target is listed in `failed` and gets no pyc.
     """
+    return compile_with(Compiler(interpreter, lambda_root, mode, jobs), entries, out_dir)
+
+
+def compile_with(compiler: Compiler, entries: Sequence[StagedFile], out_dir: Path,
+                 advance: Callable[[int], None] | None = None) -> CompileResult:
+    """`compile_entries`; `advance(n)`: n more files done, as the compilers report them."""
     sources = [e for e in entries if e.arcname.endswith(".py")]
     if not sources:
         return CompileResult([], [])
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir.resolve()
-    tag = interpreter.cache_tag
+    tag = compiler.interpreter.cache_tag
     seen: set[str] = set()
     work: list[tuple[int, _Job]] = []
     arcs: list[str] = []
@@ -205,17 +269,8 @@ def compile_entries(
             raise ValueError(f"the bytecode directory {out_dir} contains the source {e.path}")
         arc = pyc_arcname(e.arcname, tag)
         arcs.append(arc)
-        work.append((i, _Job(str(src), str(out / arc), lambda_root(e.arcname), e.size)))
-    n = max(1, min(jobs or os.cpu_count() or 1, len(work)))
-    chunks = _chunks(work, n)
-    failed: dict[int, str] = {}
-    unstable: set[int] = set()
-    # The main thread waits interruptibly: SIGTERM or Ctrl-C kills the compilers at once.
-    children = Group()
-    for res in map_with_children(lambda c: _run_chunk(interpreter, c, mode, out, children), chunks,
-                                 len(chunks), children):
-        failed.update(res.failed)
-        unstable |= res.unstable
+        work.append((i, _Job(str(src), str(out / arc), compiler.lambda_root(e.arcname), e.size)))
+    failed, unstable = _run_all(compiler, work, out, advance)
     result_entries: list[StagedFile] = []
     for i, e in enumerate(sources):
         if i in failed:
@@ -227,3 +282,27 @@ def compile_entries(
         failed=[(sources[i].arcname, failed[i]) for i in sorted(failed)],
         unstable=[sources[i].arcname for i in sorted(unstable) if i not in failed],
     )
+
+
+def _run_all(compiler: Compiler, work: list[tuple[int, _Job]], out: Path,
+             advance: Callable[[int], None] | None) -> tuple[dict[int, str], set[int]]:
+    """Every job, in chunks of similar size on parallel compilers: (failed, unstable) by index."""
+    n = max(1, min(compiler.jobs or os.cpu_count() or 1, len(work)))
+    chunks = _chunks(work, n)
+    failed: dict[int, str] = {}
+    unstable: set[int] = set()
+    # The main thread waits interruptibly: SIGTERM or Ctrl-C kills the compilers at once.
+    children = Group()
+    interpreter, mode = compiler.interpreter, compiler.mode
+    with contextlib.ExitStack() as stack:
+        root = None
+        if advance is not None:
+            # Beside the output directory, inside the build's work directory; removed after.
+            root = Path(stack.enter_context(tempfile.TemporaryDirectory(
+                prefix=".lambdapack-tally-", dir=out.parent, ignore_cleanup_errors=True)))
+        tally = stack.enter_context(_Tally(root, advance))
+        for res in map_with_children(lambda c: _run_chunk(interpreter, c, mode, out, children, tally), chunks,
+                                     len(chunks), children):
+            failed.update(res.failed)
+            unstable |= res.unstable
+    return failed, unstable

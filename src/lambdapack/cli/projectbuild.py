@@ -7,16 +7,16 @@ import argparse
 import json
 import os
 import sys
-import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
 from lambdapack.cli.buildsummary import print_quiet
 from lambdapack.cli.jsonout import error_object, result
+from lambdapack.cli.progress import Console
 from lambdapack.cli.style import Style, mb, print_error
 from lambdapack.config.project import Project
-from lambdapack.pipeline.options import Progress
+from lambdapack.progress import Progress
 from lambdapack.project.manifest import MANIFEST_NAME, manifest_of, write_manifest
 from lambdapack.project.plan import Job, plan_project
 from lambdapack.project.run import Outcome, run_jobs
@@ -30,18 +30,12 @@ def build_project(project: Project, names: Sequence[str], flags: Mapping[str, ob
     `args`: the command line's --format, --quiet, --jobs and --report."""
     fmt, quiet, workers, report = args.format, args.quiet, args.jobs, args.report
     jobs = plan_project(project, flags, os.environ, names)
-    lock = threading.Lock()
-    st = Style(sys.stderr)
+    # One console for every artifact: on a terminal, a live line per running artifact.
+    console = Console(sys.stderr, quiet=quiet or fmt == "json")
 
     def progress_for(job: Job) -> Progress:
-        label = f"{job.name} ({job.target})" if job.kind == "function" else f"layer {job.name} ({job.target})"
-
-        def say(msg: str) -> None:
-            if not quiet and fmt != "json":
-                with lock:  # whole lines, never two threads' halves
-                    print(st(f"• {label}: {msg}", "2"), file=sys.stderr, flush=True)
-
-        return say
+        return console.reporter(f"{job.name} ({job.target})" if job.kind == "function"
+                                else f"layer {job.name} ({job.target})")
 
     n = workers if workers is not None else min(os.cpu_count() or 1, len(jobs))
     outcomes = run_jobs(jobs, progress_for, n)

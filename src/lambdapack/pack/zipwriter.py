@@ -202,11 +202,14 @@ def write_zip_to(
     settings: ZipSettings = ZipSettings(),
     *,
     store: BlobStore | None = None,
+    advance: Callable[[int], None] | None = None,
 ) -> WrittenZip:
     """Write `entries` as a reproducible zip into `tmp` (which will become `final`).
 
     Members are compressed in parallel (zlib and hashlib release the GIL) into blobs,
     from the content-addressed `store` when one is given, then copied in name order.
+    `advance(n)`: members of n more bytes have their blob (a progress counter in bytes, since
+    the largest members go first; copying them into the zip afterwards is quick).
     """
     stamp = settings.stamp()
     ordered = in_zip_order(entries)
@@ -214,7 +217,7 @@ def write_zip_to(
         if store is None:
             scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix=".lambdapack-blobs-", dir=tmp.parent))
             store = BlobStore(Path(scratch))
-        blobs = _BlobGatherer(store, settings).gather(ordered)
+        blobs = _BlobGatherer(store, settings, advance or _uncounted).gather(ordered)
         with _naming(tmp), open(tmp, "wb") as out:
             unzipped = _write_archive(out, ordered, blobs, _Retry(store, settings.compresslevel), stamp)
     digest = file_sha256(tmp)
@@ -226,6 +229,10 @@ def write_zip_to(
         unzipped_bytes=unzipped,
         files=len(ordered),
     )
+
+
+def _uncounted(_n: int) -> None:
+    pass
 
 
 def in_zip_order(entries: Sequence[StagedFile]) -> list[StagedFile]:
@@ -242,8 +249,9 @@ def in_zip_order(entries: Sequence[StagedFile]) -> list[StagedFile]:
 class _BlobGatherer:
     """Finds or makes the blob of every member, in parallel where work is needed."""
 
-    def __init__(self, store: BlobStore, settings: ZipSettings) -> None:
+    def __init__(self, store: BlobStore, settings: ZipSettings, advance: Callable[[int], None]) -> None:
         self.store = store
+        self.advance = advance
         self.level = settings.compresslevel
         self.known = settings.shas
         self.fresh = settings.fresh
@@ -257,6 +265,13 @@ class _BlobGatherer:
         sha, b, _hit = self.store.blob_for(e.path, self.level, self.known.get(e.arcname), trusted)
         return sha, b
 
+    def _counted_blob(self, e: StagedFile) -> tuple[str, Blob]:
+        # Counted in the worker as each blob is done: the results come back in order, and
+        # the first (largest) one would hold back the count of all the others.
+        got = self.blob(e)
+        self.advance(e.size)
+        return got
+
     def gather(self, ordered: list[StagedFile]) -> list[tuple[str, Blob]]:
         # Known content with a stored blob is a header read: done inline. Only what must
         # be hashed or compressed goes to the thread pool (zlib and hashlib release the GIL).
@@ -268,6 +283,7 @@ class _BlobGatherer:
         # Largest first: a 20 MB library started last would leave the other cores idle
         # while one thread compresses it (longest-processing-time-first scheduling).
         todo = sorted((i for i, f in enumerate(found) if f is None), key=lambda i: -ordered[i].size)
+        self.advance(sum(e.size for e, f in zip(ordered, found, strict=True) if f is not None))
         if todo:
             self._compress(ordered, todo, found)
         return [f for f in found if f is not None]
@@ -278,7 +294,7 @@ class _BlobGatherer:
         self.pack = self.store.pack_writer() if len(todo) >= PACK_MIN else None
         try:
             with ThreadPoolExecutor(max_workers=workers) as pool:
-                for i, got in zip(todo, pool.map(self.blob, [ordered[i] for i in todo]), strict=True):
+                for i, got in zip(todo, pool.map(self._counted_blob, [ordered[i] for i in todo]), strict=True):
                     found[i] = got
             if self.pack is not None:
                 self.pack.commit()

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import logging
 import shutil
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from lambdapack.assemble.profiles import Profile
@@ -14,19 +15,20 @@ from lambdapack.assemble.runtime_provided import runtime_provided_closure
 from lambdapack.assemble.slim import SlimRules, apply_slim, plan_slim
 from lambdapack.cache.keys import pyc_key
 from lambdapack.facts.layout import FUNCTION_ROOT, LAYER_ROOT, lambda_path
+from lambdapack.inspect.sizerules import Contents
 from lambdapack.pack.members import file_sha256
 from lambdapack.pipeline.context import BuildContext
 from lambdapack.pipeline.options import BuildKind, CompileMode
 from lambdapack.pipeline.resolutions import Installed
 from lambdapack.pipeline.result import BuildResult
 from lambdapack.staged import StagedFile
-from lambdapack.units import count
+from lambdapack.units import count, human
 
 if TYPE_CHECKING:
     from lambdapack.assemble.bytecode import InvalidationMode
     from lambdapack.host.interpreters import Interpreter
 
-__all__ = ["Assembly", "bytecode", "slim"]
+__all__ = ["Assembly", "bytecode", "contents_of", "slim"]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,29 @@ class Assembly:
     ctx: BuildContext
     result: BuildResult  # where warnings, savings and notes go
     shas: dict[str, str]  # arcname -> content sha256; updated as files are replaced
+    unslimmed: list[StagedFile] = field(default_factory=list)  # the dependencies as installed, for LP101/LP104's hints
+
+
+def contents_of(ctx: BuildContext, shipped: Iterable[StagedFile], unslimmed: list[StagedFile]) -> Contents:
+    """What the package holds, for LP101's ways to make room: each distribution's shipped bytes,
+    and what --slim aggressive would leave out beyond this build's profile, by its plan (names
+    only, nothing read or stripped; the debug sections it would strip are not counted)."""
+    dists: dict[str, int] = {}
+    names: set[str] = set()
+    for e in shipped:
+        names.add(e.arcname)
+        if e.distribution:  # "name version" (pipeline/resolutions.py)
+            name = e.distribution.rsplit(" ", 1)[0]
+            dists[name] = dists.get(name, 0) + e.size
+    saves = 0
+    if ctx.opts.slim != Profile.AGGRESSIVE.value:
+        # What the aggressive plan removes that this build still ships is what it would save.
+        rules = SlimRules(excludes=ctx.opts.dep_excludes, keeps=ctx.opts.keeps)
+        plan = plan_slim(unslimmed, ctx.target, Profile.AGGRESSIVE, rules,
+                         dist_prefix="python/" if ctx.kind.has_layer else "")
+        saves = sum(r.size for r in plan.removals if r.arcname in names)
+    function_deps = ctx.kind is BuildKind.FUNCTION and bool(dists)
+    return Contents(tuple(sorted(dists.items())), ctx.opts.slim, saves, function_deps)
 
 
 def slim(asm: Assembly, inst: Installed, deps: list[StagedFile], prefix: str) -> list[StagedFile]:
@@ -57,10 +82,12 @@ def slim(asm: Assembly, inst: Installed, deps: list[StagedFile], prefix: str) ->
         result.slim_notes.append(note)
     rules = SlimRules(excludes=opts.dep_excludes, keeps=opts.keeps, drop_dists=drop)
     plan = plan_slim(deps, ctx.target, profile, rules, dist_prefix=prefix)
-    if plan.strip:
-        ctx.say(f"slimming ({profile.value}): leaving out {count(len(plan.removals), 'file')}, stripping up to "
-                f"{len(plan.strip)} shared objects")
-    res = apply_slim(deps, plan, ctx.target, ctx.work)
+    if plan.strip:  # stripping is what takes time; leaving out files is a list operation
+        with ctx.stage(f"slimming ({profile.value}): leaving out {count(len(plan.removals), 'file')}, "
+                       f"stripping up to {count(len(plan.strip), 'shared object')}"):
+            res = apply_slim(deps, plan, ctx.target, ctx.work)
+    else:
+        res = apply_slim(deps, plan, ctx.target, ctx.work)
     saved: dict[str, int] = {}
     for r in res.removals:
         saved[r.distribution or "(your code)"] = saved.get(r.distribution or "(your code)", 0) + r.size
@@ -115,15 +142,15 @@ def fit_bytecode(asm: Assembly, deps: list[StagedFile], code: list[StagedFile],
         return deps, code, said
     result.without_bytecode = [WithoutBytecode(nv[0], nv[-1] if len(nv) > 1 else "", x.bytes, x.tests_only)
                                for nv, x in named]
-    result.findings.append(bytecode_left_out_finding(said, UNZIPPED_BYTES))
-    ctx.say(f"leaving out {plan.saved:,} bytes of bytecode to fit Lambda's unzipped limit")
+    result.findings.append(bytecode_left_out_finding(said, UNZIPPED_BYTES, contents_of(ctx, shipped, asm.unslimmed)))
+    ctx.say(f"leaving out {human(plan.saved)} of bytecode to fit Lambda's unzipped limit")
     return ([e for e in deps if e.arcname not in plan.drop], [e for e in code if e.arcname not in plan.drop], [])
 
 
 def _pyc_for(asm: Assembly, interp: Interpreter, mode: InvalidationMode, entries: list[StagedFile], root: str,
              counts: list[int]) -> list[StagedFile]:
     """The .pyc of the .py files in `entries` (under the Lambda path `root`): cached or compiled now."""
-    from lambdapack.assemble.bytecode import compile_entries, pyc_arcname
+    from lambdapack.assemble.bytecode import Compiler, compile_with, pyc_arcname
 
     cache, shas = asm.ctx.cache, asm.shas
     sources = [e for e in entries if e.arcname.endswith(".py")]
@@ -142,18 +169,19 @@ def _pyc_for(asm: Assembly, interp: Interpreter, mode: InvalidationMode, entries
             missing.append(e)
     if not missing:
         return pyc
-    asm.ctx.say(f"compiling {count(len(missing), 'module')} to {mode.value} bytecode with Python "
-                f"{'.'.join(map(str, interp.version))}")
-    res = compile_entries(missing, interp, asm.ctx.work / "pyc" / root.strip("/").replace("/", "_"),
-                          lambda_root=lambda a, r=root: lambda_path(r, a), mode=mode)  # type: ignore[misc]
-    counts[0] += len(res.entries)
-    by_arc = {pyc_arcname(e.arcname, interp.cache_tag): e for e in missing}
-    for p in res.entries:
-        if cache is not None:
-            path, sha = cache.save_pyc(keys[by_arc[p.arcname].arcname], p.path)
-            p = StagedFile(p.arcname, path, p.executable, p.size, p.distribution)
-            shas[p.arcname] = sha
-        pyc.append(p)
+    with asm.ctx.stage("compiling", len(missing), "module",
+                       f"to {mode.value} bytecode with Python {'.'.join(map(str, interp.version))}") as stage:
+        compiler = Compiler(interp, lambda a, r=root: lambda_path(r, a), mode)  # type: ignore[misc]
+        res = compile_with(compiler, missing, asm.ctx.work / "pyc" / root.strip("/").replace("/", "_"),
+                           stage.advance)
+        counts[0] += len(res.entries)
+        by_arc = {pyc_arcname(e.arcname, interp.cache_tag): e for e in missing}
+        for p in res.entries:  # in the stage: storing 2,000 .pyc in the cache takes a second
+            if cache is not None:
+                path, sha = cache.save_pyc(keys[by_arc[p.arcname].arcname], p.path)
+                p = StagedFile(p.arcname, path, p.executable, p.size, p.distribution)
+                shas[p.arcname] = sha
+            pyc.append(p)
     for arcname, why in res.failed:
         asm.result.warnings.append(
             f"{arcname} does not compile for Python {interp.minor[0]}.{interp.minor[1]}: {why}")

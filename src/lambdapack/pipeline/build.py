@@ -21,12 +21,13 @@ from lambdapack.pack.members import SourceChanged
 from lambdapack.pipeline.buildcache import open_cache, operation_on, prune
 from lambdapack.pipeline.cachekeys import inputs_key_of
 from lambdapack.pipeline.context import BuildContext
-from lambdapack.pipeline.options import BuildOptions, Progress
+from lambdapack.pipeline.options import BuildOptions
 from lambdapack.pipeline.preflight import Preflight, preflight
 from lambdapack.pipeline.result import BuildFailed, BuildResult
 from lambdapack.pipeline.reuse import from_inputs_pointer
 from lambdapack.pipeline.sizereports import describe_artifacts
 from lambdapack.pipeline.sources import read_sources
+from lambdapack.progress import Progress
 
 __all__ = ["build"]
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from lambdapack.cache.local import Cache, default_cache_dir
 from lambdapack.errors import CREATING_CACHE, LambdapackError, Operation, from_os_error
-from lambdapack.pipeline.options import BuildOptions, Progress
+from lambdapack.pipeline.options import BuildOptions
 from lambdapack.pipeline.result import BuildResult
+from lambdapack.progress import Progress
 
 __all__ = ["open_cache", "operation_on", "prune"]
 

@@ -4,12 +4,14 @@ and the work directory (instead of a dozen positional parameters per step)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lambdapack.pipeline.options import BuildKind, BuildOptions, CompileMode, Progress
+from lambdapack.pipeline.options import BuildKind, BuildOptions, CompileMode
 from lambdapack.pipeline.preflight import Preflight
+from lambdapack.progress import Progress, Stage, staged
 from lambdapack.resolve.inputs import Piped
 from lambdapack.target.tags import Target
 
@@ -46,3 +48,8 @@ class BuildContext:
     def output_of(self, zip_kind: str) -> Path | None:
         """Where the "function" or "layer" zip goes."""
         return self.fn_out if zip_kind == "function" else self.layer_out
+
+    def stage(self, head: str, total: int | None = None, unit: str = "", tail: str = "") -> AbstractContextManager[Stage]:
+        """A step that takes time, reported as a stage (lambdapack/progress.py): `with ctx.stage(...) as st:`,
+        `st.advance(n)` as the work is done. Its start goes through `say`, which may stop the build."""
+        return staged(self.say, head, total, unit, tail)

@@ -50,6 +50,9 @@ def build_fully(ctx: BuildContext, src: Sources, inputs_key: str | None) -> Buil
             raise
         except LambdapackError as e:
             raise _after_install(ctx, inst, e, _notes_of_failed(held_back_job, inst, opts.held_back)) from e
+        if held_back_job is not None and not held_back_job.done():
+            with ctx.stage("looking up newer versions on the index (held back for the target)"):
+                held_back_job.exception()  # waits; its error, if any, comes from _notes below
         result.held_back = _notes(held_back_job, inst, opts.held_back)
         if held_back_job is not None and cache is not None and inst.source == "uv":
             res_key = resolution_key_of(ctx, reqs, uv_requirements_file(reqs, ctx.work), env)

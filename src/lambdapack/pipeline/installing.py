@@ -94,9 +94,10 @@ def install(ctx: BuildContext, reqs: Requirements, uv: str, env: dict[str, str])
     ceiling = ceiling_of(ctx, env)
     shown = ctx.target.uv_platform if ceiling is None else (
         f"{ceiling.uv_platform}, index pages cut to glibc {'.'.join(map(str, ceiling.glibc))}")
-    ctx.say(f"resolving and installing for {ctx.target.describe()} with uv ({shown})")
-    run = _UvRun(uv, reqs, req_file, site, uv_environment(env, limits))
-    laptop = _run_uv(ctx, run, limits)
+    # A stage with elapsed time only: uv prints nothing we could count (its bars are not parsed).
+    with ctx.stage(f"resolving and installing for {ctx.target.describe()} with uv ({shown})"):
+        run = _UvRun(uv, reqs, req_file, site, uv_environment(env, limits))
+        laptop = _run_uv(ctx, run, limits)
     dists = _installed_dists(ctx, site, reqs)
     entries = dependency_entries(site, dists, work=ctx.work)
     files = [(e.arcname, e.path, e.executable, e.distribution) for e in entries]

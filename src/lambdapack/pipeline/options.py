@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,9 +10,7 @@ from lambdapack.errors import UsageError
 from lambdapack.resolve.install import InstallOptions
 from lambdapack.staged import TextChoice
 
-__all__ = ["BuildKind", "BuildOptions", "CompileMode", "Progress"]
-
-Progress = Callable[[str], None]
+__all__ = ["BuildKind", "BuildOptions", "CompileMode"]
 
 
 class BuildKind(TextChoice):

@@ -16,6 +16,7 @@ from lambdapack.pipeline.context import BuildContext
 from lambdapack.pipeline.options import BuildKind
 from lambdapack.pipeline.result import BuildFailed, BuildResult, Output
 from lambdapack.pipeline.sizereports import measure, report_to_dict
+from lambdapack.progress import BYTES
 from lambdapack.staged import StagedFile
 from lambdapack.units import count
 
@@ -40,13 +41,14 @@ def pack_all(ctx: BuildContext, plan: PackPlan, result: BuildResult, art_key: st
         staged: list[tuple[str, Path, Path]] = []
         for kind, out, entries in plan.zips:
             tmp = stack.enter_context(atomic_output(out))
-            ctx.say(f"packing {count(len(entries), 'file')} into {out}")
             settings = ZipSettings(compresslevel=opts.compresslevel, shas=plan.shas, fresh=plan.fresh)
-            art = write_zip_to(entries, tmp, out, settings, store=plan.store)
-            result.outputs.append(Output(kind, art))
-            staged.append((kind, out, tmp))
-            saved = result.saved_by_dist if kind == deps_zip else {}
-            result.size_reports.append(measure(kind, tmp, out, entries, saved))
+            size = sum(e.size for e in entries)
+            with ctx.stage("packing", size, BYTES, f"of {count(len(entries), 'file')} into {out}") as stage:
+                art = write_zip_to(entries, tmp, out, settings, store=plan.store, advance=stage.advance)
+                result.outputs.append(Output(kind, art))
+                staged.append((kind, out, tmp))
+                saved = result.saved_by_dist if kind == deps_zip else {}
+                result.size_reports.append(measure(kind, tmp, out, entries, saved))
         size_findings = sizerules.check_sizes(
             0, [(str(o.artifact.path), o.artifact.zipped_bytes) for o in result.outputs], 0
         )
@@ -64,7 +66,8 @@ def pack_all(ctx: BuildContext, plan: PackPlan, result: BuildResult, art_key: st
             from lambdapack.cache.records import ArtifactMeta
 
             meta = ArtifactMeta(result.as_dict(), [report_to_dict(r) for r in result.size_reports])
-            ctx.cache.save_artifact(art_key, meta, [(k, t) for k, _o, t in staged])
+            with ctx.stage("saving the artifact in the cache"):
+                ctx.cache.save_artifact(art_key, meta, [(k, t) for k, _o, t in staged])
         if opts.tree_dir is not None:
             _write_tree(ctx, stack, opts.tree_dir, plan.zips[0][2], result)
 

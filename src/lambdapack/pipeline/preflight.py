@@ -13,7 +13,8 @@ from pathlib import Path
 from lambdapack.errors import READING_SOURCE, WRITING_OUTPUT, InputError, UsageError, from_os_error
 from lambdapack.facts.runtimes import Runtime, get_arch, get_runtime, lifecycle, newest_supported
 from lambdapack.pack.zipwriter import check_writable
-from lambdapack.pipeline.options import BuildKind, BuildOptions, CompileMode, Progress
+from lambdapack.pipeline.options import BuildKind, BuildOptions, CompileMode
+from lambdapack.progress import Progress
 from lambdapack.resolve.detect import choose_default_input, lock_format, refuse_lock_as_requirements
 from lambdapack.resolve.inputs import Piped
 from lambdapack.resolve.requirementsfile import is_piped_path, read_piped

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from lambdapack.facts.limits import UNZIPPED_BYTES
 from lambdapack.inspect import sizerules
 from lambdapack.inspect.findings import Severity, has_errors
 from lambdapack.pack.members import BlobStore
@@ -27,28 +28,32 @@ def stage_verify_pack(ctx: BuildContext, inst: Installed, src: Sources) -> tuple
     """Stage, verify and pack; also returns the artifact key (None without a cache)."""
     result = BuildResult(target=ctx.target, inputs=inst.reqs, distributions=inst.dists, warnings=ctx.warnings,
                          **uv_target(ctx))
-    ctx.say("staging")
-    if ctx.opts.attach_layers:
-        from lambdapack.pipeline.fromlayers import without_layer_dists
+    with ctx.stage("staging"):
+        if ctx.opts.attach_layers:
+            from lambdapack.pipeline.fromlayers import without_layer_dists
 
-        inst = without_layer_dists(ctx, inst, result)
-    dep_prefix = "python/" if ctx.kind.has_layer else ""
-    deps, shas = _staged_deps(ctx, inst, src, dep_prefix)
-    code = src.code
-    interp = compile_interpreter(ctx, src.interp, result)
-    art_key = None
-    if ctx.cache is not None:
-        art_key = artifact_key_of(ctx, interp, src.layer_shas, deps, code, shas)
-        hit = ctx.cache.load_artifact(art_key)
-        if hit is not None:
-            return reuse(ctx, hit, result), art_key
+            inst = without_layer_dists(ctx, inst, result)
+        dep_prefix = "python/" if ctx.kind.has_layer else ""
+        deps, shas = _staged_deps(ctx, inst, src, dep_prefix)
+        code = src.code
+        interp = compile_interpreter(ctx, src.interp, result)
+        art_key = None
+        hit = None
+        if ctx.cache is not None:
+            art_key = artifact_key_of(ctx, interp, src.layer_shas, deps, code, shas)
+            hit = ctx.cache.load_artifact(art_key)
+    if hit is not None:
+        return reuse(ctx, hit, result), art_key
 
     # Only now the steps that make a new zip: a build whose artifact is cached never loads them.
     from lambdapack.pipeline.assembling import Assembly, bytecode, fit_bytecode, slim
     from lambdapack.pipeline.packing import PackPlan, pack_all
 
-    asm = Assembly(ctx, result, shas)
+    asm = Assembly(ctx, result, shas, unslimmed=deps)
+    unslimmed = deps
     deps = slim(asm, inst, deps, dep_prefix)
+    # The limit before the bytecode: a package already over it fails now, not after compiling.
+    _check_before_bytecode(ctx, result, _zip_plan(ctx, deps, code), unslimmed, interp is not None)
     pyc: list[StagedFile] = []  # the .pyc this build adds: LP101 says whether --no-compile would fit
     would_fit: list[tuple[str, int, bool]] = []  # under --compile: what the default would leave out
     if interp is not None:
@@ -56,7 +61,7 @@ def stage_verify_pack(ctx: BuildContext, inst: Installed, src: Sources) -> tuple
         deps, code, would_fit = fit_bytecode(asm, deps, code, pyc)
     zips = _zip_plan(ctx, deps, code)
     shipped = {e.arcname for _k, _p, es in zips for e in es}
-    _verify(ctx, result, deps, code, zips, (sum(e.size for e in pyc if e.arcname in shipped), would_fit))
+    _verify(ctx, result, zips, (sum(e.size for e in pyc if e.arcname in shipped), would_fit), unslimmed)
     store = ctx.cache.blobs if ctx.cache is not None else BlobStore(ctx.work / "blobs")
     # Files hashed moments ago by this build need no second hash when compressed;
     # files that came from the cache do (they may have been altered in place).
@@ -98,17 +103,47 @@ def _zip_plan(ctx: BuildContext, deps: list[StagedFile],
     return [("function", ctx.fn_out, code), ("layer", ctx.layer_out, deps)]
 
 
-def _verify(ctx: BuildContext, result: BuildResult, deps: list[StagedFile], code: list[StagedFile],
-            zips: list[tuple[str, Path, list[StagedFile]]], pyc: tuple[int, list[tuple[str, int, bool]]]) -> None:
+def _files(zips: list[tuple[str, Path, list[StagedFile]]]) -> list[StagedFile]:
+    return [e for _k, _p, es in zips for e in es]
+
+
+def _unzipped(ctx: BuildContext, zips: list[tuple[str, Path, list[StagedFile]]]) -> int:
+    """Every unzipped byte Lambda counts: the attached layers, then each zip's files."""
+    return ctx.attached_unzipped + sum(e.size for _k, _p, es in zips for e in es)
+
+
+def _layer_count(ctx: BuildContext) -> int:
+    return len(ctx.opts.attach_layers) + (1 if ctx.kind is BuildKind.SPLIT else 0)
+
+
+def _check_before_bytecode(ctx: BuildContext, result: BuildResult, zips: list[tuple[str, Path, list[StagedFile]]],
+                           unslimmed: list[StagedFile], compiles: bool) -> None:
+    """LP101 as soon as the staged sizes are known: over the unzipped limit without any bytecode,
+    no bytecode can help (compiling only adds; bytecodefit decides when the .pyc are the excess)."""
+    total = _unzipped(ctx, zips)
+    if total < UNZIPPED_BYTES:
+        return
+    from lambdapack.pipeline.assembling import contents_of
+
+    result.unzipped_total = total
+    result.findings.append(sizerules.oversize_finding(total, contents=contents_of(ctx, _files(zips), unslimmed),
+                                                      before_bytecode=compiles))
+    result.findings += sizerules.check_sizes(0, [], _layer_count(ctx))  # LP103, as verification would say
+    raise BuildFailed("the package is over Lambda's unzipped limit before any bytecode (LP101); no zip was written",
+                      result)
+
+
+def _verify(ctx: BuildContext, result: BuildResult, zips: list[tuple[str, Path, list[StagedFile]]],
+            pyc: tuple[int, list[tuple[str, int, bool]]], unslimmed: list[StagedFile]) -> None:
     """The rules and the limits known before packing, reported together; any error stops here.
     `pyc`: the bytes of bytecode this build compiled and ships, and what the default would leave out."""
+    from lambdapack.pipeline.assembling import contents_of
     from lambdapack.pipeline.verifying import allow_secrets, verify
 
-    ctx.say(f"verifying {count(len(deps) + len(code), 'file')} for {ctx.target}")
-    result.findings += allow_secrets(ctx.opts.allow_secrets, verify(ctx, deps, code))
-    result.unzipped_total = ctx.attached_unzipped + sum(e.size for _k, _p, es in zips for e in es)
-    layer_count = len(ctx.opts.attach_layers) + (1 if ctx.kind is BuildKind.SPLIT else 0)
-    result.findings += sizerules.check_sizes(result.unzipped_total, [], layer_count, *pyc)
+    result.findings += allow_secrets(ctx.opts.allow_secrets, verify(ctx, [(k, es) for k, _p, es in zips]))
+    result.unzipped_total = _unzipped(ctx, zips)
+    contents = contents_of(ctx, _files(zips), unslimmed) if result.unzipped_total >= UNZIPPED_BYTES else None
+    result.findings += sizerules.check_sizes(result.unzipped_total, [], _layer_count(ctx), *pyc, contents)
     if has_errors(result.findings):
         n = sum(1 for f in result.findings if f.severity is Severity.ERROR)
         raise BuildFailed(f"verification failed: {count(n, 'problem')} found; no zip was written", result)

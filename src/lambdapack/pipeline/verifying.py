@@ -22,15 +22,21 @@ from lambdapack.inspect.findings import Finding, Severity
 from lambdapack.inspect.rules import run_view_rules
 from lambdapack.pipeline.context import BuildContext
 from lambdapack.pipeline.options import BuildKind
+from lambdapack.progress import Stage
 from lambdapack.staged import StagedFile
 
 __all__ = ["allow_secrets", "verify"]
 
 
-def _disk_file(e: StagedFile, root: str, origin: str) -> LambdaFile:
+def _disk_file(e: StagedFile, root: str, origin: str, seen: _Seen) -> LambdaFile:
     def head(n: int, p: Path = e.path) -> bytes:
+        seen.touch(e.arcname)
         with open(p, "rb") as f:
             return f.read(n)
+
+    def read(p: Path = e.path) -> bytes:
+        seen.touch(e.arcname)
+        return p.read_bytes()
 
     return LambdaFile(
         path=lambda_path(root, e.arcname),
@@ -39,13 +45,28 @@ def _disk_file(e: StagedFile, root: str, origin: str) -> LambdaFile:
         size=e.size,
         mode=None,  # the zip gets normalised modes, so the source's do not matter
         distribution=e.distribution,
-        read=e.path.read_bytes,
+        read=read,
         head=head,
     )
 
 
-def verify(ctx: BuildContext, deps: list[StagedFile], code: list[StagedFile]) -> list[Finding]:
-    """The same rule engine as `lambdapack check`, on the staged files (read in place).
+class _Seen:
+    """The progress counter of verification: a file counts once the rules first read it (the
+    rules that look at names only read none, so the count ends below the total when few are read)."""
+
+    def __init__(self, stage: Stage) -> None:
+        self.stage = stage
+        self._seen: set[str] = set()
+
+    def touch(self, arcname: str) -> None:
+        if arcname not in self._seen:  # set.add is atomic enough: at worst one file counted twice
+            self._seen.add(arcname)
+            self.stage.advance()
+
+
+def verify(ctx: BuildContext, zips: list[tuple[str, list[StagedFile]]]) -> list[Finding]:
+    """The same rule engine as `lambdapack check`, on the staged files (read in place);
+    `zips`: ("function" or "layer", its files), as they will be packed.
 
     Layers given with --with-layer get exactly what `check --layer` gives them: the
     archive rules (LP3xx, every member's CRC-32), the layout rules and the view rules;
@@ -55,7 +76,9 @@ def verify(ctx: BuildContext, deps: list[StagedFile], code: list[StagedFile]) ->
     view = LambdaView(ctx.target.runtime)
     layers: list[tuple[str, list[str]]] = []
     attached: list[tuple[str, Artifact]] = []
+    n = sum(len(es) for _k, es in zips)
     with ExitStack() as stack:
+        stage = stack.enter_context(ctx.stage("verifying", n, "file", f"for {ctx.target}"))
         for i, p in enumerate(opts.attach_layers, start=1):
             art = stack.enter_context(open_artifact(p))
             art.verify()
@@ -64,21 +87,20 @@ def verify(ctx: BuildContext, deps: list[StagedFile], code: list[StagedFile]) ->
             layers.append((origin, [e.name for e in art.entries if not e.is_dir]))
             attached.append((origin, art))
         built_layer = f"layer {len(opts.attach_layers) + 1} (built)"
-        if ctx.kind is BuildKind.FUNCTION:
-            for e in deps + code:
-                view.add(_disk_file(e, FUNCTION_ROOT, "function"))
-        else:
-            for e in code:
-                view.add(_disk_file(e, FUNCTION_ROOT, "function"))
-            for e in deps:
-                view.add(_disk_file(e, LAYER_ROOT, built_layer))
-            layers.append((built_layer, [e.arcname for e in deps]))
+        seen = _Seen(stage)
+        for kind, entries in zips:
+            root, origin = (FUNCTION_ROOT, "function") if kind == "function" else (LAYER_ROOT, built_layer)
+            for e in entries:
+                view.add(_disk_file(e, root, origin, seen))
+            if kind == "layer":
+                layers.append((built_layer, [e.arcname for e in entries]))
         handler = opts.handler if ctx.kind is not BuildKind.LAYER else None
         findings = run_view_rules(view, ctx.target, layers=layers, handler=handler)
         # Archive problems last, as `check` does: reading members for the rules can find more.
         for origin, art in attached:
             findings += [dataclasses.replace(f, path=f"{origin}: {f.path}" if f.path else origin)
                          for f in art.problems]
+        stage.advance(n)  # done: every file is verified, read or not
         return findings
 
 

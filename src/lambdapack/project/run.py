@@ -19,8 +19,9 @@ from pathlib import Path
 from lambdapack.errors import WRITING_OUTPUT, LambdapackError, from_os_error
 from lambdapack.host.processes import stop_all
 from lambdapack.pipeline.build import build
-from lambdapack.pipeline.options import BuildOptions, Progress
+from lambdapack.pipeline.options import BuildOptions
 from lambdapack.pipeline.result import BuildFailed, BuildResult
+from lambdapack.progress import Progress
 from lambdapack.project.plan import Job
 
 __all__ = ["Interrupted", "Outcome", "run_jobs"]

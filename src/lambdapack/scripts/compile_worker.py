@@ -3,7 +3,9 @@
 Run by lambdapack's `bytecode` module inside the TARGET interpreter (3.9 and later: no
 newer syntax or library here), as `python -S -s -B compile_worker.py`, with
 PYTHONHASHSEED=0 (why, and why the rewrite: see the docstring of `lambdapack.assemble.bytecode`).
-stdin: {"mode": ..., "files": [[src, cfile, dfile], ...]}
+stdin: {"mode": ..., "files": [[src, cfile, dfile], ...], "progress": path or absent}
+progress: one byte appended per file done (compiled or failed), for the parent's counter: a
+file the parent polls, not a pipe, so stdout keeps its one answer and no pipe can fill up.
 stdout: {"failed": [[i, msg], ...], "unstable": [i, ...]}
 Imports nothing of lambdapack's: it runs outside its environment.
 """
@@ -301,19 +303,27 @@ def one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[-1] if text else ''}"
 
 
+def compile_one(i: int, files: list[str], mode: py_compile.PycInvalidationMode,
+                failed: list[list[Any]], unstable: list[int]) -> None:
+    src, cfile, dfile = files
+    try:
+        py_compile.compile(src, cfile=cfile, dfile=dfile, doraise=True, invalidation_mode=mode)
+    except Exception as e:
+        failed.append([i, one_line(e)])
+        return
+    if not (KNOWN and stabilise(cfile)):
+        unstable.append(i)
+
+
 def main() -> None:
     req = json.loads(sys.stdin.buffer.read())
     mode = py_compile.PycInvalidationMode[req["mode"]]
     failed: list[list[Any]] = []
     unstable: list[int] = []
-    for i, (src, cfile, dfile) in enumerate(req["files"]):
-        try:
-            py_compile.compile(src, cfile=cfile, dfile=dfile, doraise=True, invalidation_mode=mode)
-        except Exception as e:
-            failed.append([i, one_line(e)])
-            continue
-        if not (KNOWN and stabilise(cfile)):
-            unstable.append(i)
+    with open(req.get("progress") or os.devnull, "ab", buffering=0) as tally:
+        for i, files in enumerate(req["files"]):
+            compile_one(i, files, mode, failed, unstable)
+            tally.write(b".")
     sys.stdout.write(json.dumps({"failed": failed, "unstable": unstable}))
 
 
