@@ -254,9 +254,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     mode.add_argument("--check", action="store_true", help="exit 1 with a diff when a block is stale")
     parser.add_argument("--only", action="append", default=[], metavar="NAME", help="only this example")
     parser.add_argument("--offline", action="store_true", help="only the examples that need no network")
+    parser.add_argument("--readme", type=Path, default=README, help="the file to check or rewrite")
     args = parser.parse_args(argv)
+    readme: Path = args.readme
     by_name = {e.name: e for e in EXAMPLES}
-    text = README.read_text(encoding="utf-8")
+    try:
+        text = readme.read_text(encoding="utf-8")
+    except OSError as e:
+        sys.stderr.write(f"error: cannot read {readme}: {e.strerror}\nhint: pass --readme PATH of a README.md\n")
+        return 2
     names = [b.name for b in find_blocks(text.splitlines())]
     unknown = sorted(set(names) - set(by_name) | set(args.only) - set(by_name))
     if unknown:
@@ -274,9 +280,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     new = rewrite(text, lambda n: results.get(n, old_blocks[n]))
     if args.write:
         if new != text:
-            partial = README.with_name(README.name + ".tmp")  # renamed into place: never half a README
+            partial = readme.with_name(readme.name + ".tmp")  # renamed into place: never half a README
             partial.write_text(new, encoding="utf-8", newline="")
-            os.replace(partial, README)
+            os.replace(partial, readme)
         sys.stdout.write(f"README.md: {len(results)} example(s) regenerated, {'changed' if new != text else 'unchanged'}" + "\n")
         return 0
     if new == text:
