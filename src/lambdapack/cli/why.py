@@ -150,9 +150,20 @@ def verdict_json(wheel: str, target: Target, verdict: Verdict) -> dict[str, obje
             "problems": problems, "reason": verdict.reason}
 
 
+_FILE_ENDINGS = (".whl", ".tar.gz", ".zip", ".tar.bz2", ".egg")
+
+
+def _is_file_name(arg: str) -> bool:
+    """A file name or path (judged by `tags.why`, which refuses what is not a wheel), not a
+    requirement: `orjson.tar.gz` would parse as a project name, but nobody means that."""
+    if " @ " in arg or "@" in arg.split("/", 1)[0]:
+        return False  # `name @ url`: a requirement, refused by parse_requirement
+    return arg.lower().endswith(_FILE_ENDINGS) or "/" in arg or "\\" in arg
+
+
 def run(args: argparse.Namespace) -> int:
     target = target_of(args)
-    if not args.wheel.endswith(".whl"):
+    if not _is_file_name(args.wheel):
         return run_requirement(args, target, os.environ)
     try:
         verdict = why(args.wheel, target)
