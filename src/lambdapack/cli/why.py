@@ -129,7 +129,7 @@ def run_requirement(args: argparse.Namespace, target: Target, environ: dict[str,
         print_json(json_result(requirement_json(args.wheel, sel, target),
                                None if ok else error_object(_summary(sel, target), hint, 1)))
         return 0 if ok else 1
-    print(f"{req} for {target.describe()}")
+    print(f"{args.wheel} for {target.describe()}")
     for i, r in enumerate(sel.releases):
         # A table for the newest and for the one that fits; the releases between get their line.
         print_release(r, sel.project, target, args.verbose > 0, i == 0 or r is sel.fits)
@@ -145,7 +145,7 @@ def verdict_json(wheel: str, target: Target, verdict: Verdict) -> dict[str, obje
     tag = next(iter(parse_tag(verdict.tag))) if verdict.tag else None
     rank = target.tag_rank[tag] + 1 if verdict.compatible and tag is not None else None
     problems = explain_tag(tag, target) if not verdict.compatible and tag is not None else []
-    return {"kind": "wheel", "wheel": wheel, "target": {"runtime": target.runtime.name, "arch": target.arch.value},
+    return {"wheel": wheel, "target": {"runtime": target.runtime.name, "arch": target.arch.value},
             "compatible": verdict.compatible, "tag": verdict.tag, "rank": rank, "of": len(target.tags),
             "problems": problems, "reason": verdict.reason}
 
