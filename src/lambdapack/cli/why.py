@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from lambdapack.cli.arguments import Once, add_format, add_target, epilog, target_of
 from lambdapack.cli.helpformat import ExitCodesFormatter
@@ -13,9 +14,10 @@ from lambdapack.cli.jsonout import error_object, print_json
 from lambdapack.cli.jsonout import result as json_result
 from lambdapack.cli.style import Style
 from lambdapack.errors import UsageError
-from lambdapack.resolve.candidates import Candidate, Release, Selection, parse_requirement, read_files, select
-from lambdapack.resolve.install import InstallOptions, check_index_locations, resolve_limits
 from lambdapack.target.tags import Target, Verdict, explain_tag, why
+
+if TYPE_CHECKING:  # the requirement form loads the index reader on use: a rebuild's start-up stays short
+    from lambdapack.resolve.candidates import Candidate, Release, Selection
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -116,6 +118,9 @@ def print_release(r: Release, project: str, target: Target, every: bool, table: 
 
 def run_requirement(args: argparse.Namespace, target: Target, environ: dict[str, str] | os._Environ[str]) -> int:
     """`why REQUIREMENT`: read the project's files, judge the releases, print them."""
+    from lambdapack.resolve.candidates import parse_requirement, read_files, select
+    from lambdapack.resolve.install import InstallOptions, check_index_locations, resolve_limits
+
     req = parse_requirement(args.wheel)
     opts = InstallOptions(index_url=args.index_url, extra_index_urls=tuple(args.extra_index_url),
                           find_links=tuple(args.find_links), network_timeout=args.network_timeout,
