@@ -89,6 +89,9 @@ EXAMPLES: tuple[Example, ...] = (
               "--runtime", "python3.12", "--arch", "arm64")),
         Step(("why", *WHY_311, "--format", "json")),
     )),
+    Example("why-requirement", (
+        Step(("why", "numpy>=2,<2.2", "--runtime", "python3.9", "--arch", "x86_64")),
+    ), network=True),
     Example("build-hello", (
         Step(HELLO_BUILD),
         Step((*HELLO_BUILD, "-q"), note="one line: path, CodeSha256, size"),
