@@ -172,3 +172,30 @@ def test_check_writable_undoes_what_it_creates(tmp_path: Path) -> None:
     (tmp_path / "d.zip").mkdir()
     with pytest.raises(InputError, match=r"^it is a directory while writing the output: .*d\.zip$"):
         check_writable(tmp_path / "d.zip")
+
+
+def test_packing_counts_a_large_member_as_it_is_compressed(tmp_path: Path) -> None:
+    """The counter moves while one big library is compressed, not only when it is done, and
+    adds up to the members' bytes exactly (a small member and a second zip from stored blobs too)."""
+    from lambdapack.pack.members import BlobStore
+    from lambdapack.pack.zipwriter import write_zip_to
+
+    big = tmp_path / "libbig.so"
+    big.write_bytes(os.urandom(5 << 20))  # 5 chunks of 1 MiB
+    small = tmp_path / "m.py"
+    small.write_text("X = 1\n")
+    entries = [StagedFile("libbig.so", big, False, big.stat().st_size, None),
+               StagedFile("m.py", small, False, small.stat().st_size, None)]
+    store = BlobStore(tmp_path / "blobs")
+    lock = threading.Lock()
+    for name in ("a.zip", "b.zip"):  # b.zip: every blob is already stored
+        steps: list[int] = []
+
+        def advance(n: int, steps: list[int] = steps) -> None:
+            with lock:
+                steps.append(n)
+
+        write_zip_to(entries, tmp_path / f"{name}.tmp", tmp_path / name, store=store, advance=advance)
+        assert sum(steps) == sum(e.size for e in entries), steps
+        if name == "a.zip":
+            assert len([n for n in steps if n]) >= 5, steps  # chunk by chunk

@@ -26,6 +26,7 @@ import secrets
 import struct
 import threading
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -98,17 +99,18 @@ def _temp_name(where: Path) -> Path:
 
 
 def compress_to_blob(src: Path, dest: Path, level: int, tmp_dir: Path | None = None,
-                     expect_sha: str | None = None) -> Blob:
+                     expect_sha: str | None = None, progress: Callable[[int], None] | None = None) -> Blob:
     """Compress `src` into a blob file at `dest` (written in `tmp_dir`, then renamed).
 
     With `expect_sha`, the content is hashed on the way and SourceChanged is raised
     (nothing stored) when it differs: a damaged cache file must never be stored under
-    the hash of what it should have been.
+    the hash of what it should have been. `progress(n)`: n more bytes of a large file read
+    (a 100 MiB library takes seconds to compress; a counter should move meanwhile).
     """
     where = tmp_dir or dest.parent
     _ensure_dir(where)
     tmp = _temp_name(where)
-    job = _BlobJob(src, dest, tmp, level, expect_sha)
+    job = _BlobJob(src, dest, tmp, level, expect_sha, progress)
     try:
         with open(src, "rb") as f:
             first = f.read(SMALL + 1)
@@ -133,6 +135,7 @@ class _BlobJob:
     tmp: Path  # written here, renamed to `dest` by the caller
     level: int
     expect_sha: str | None
+    progress: Callable[[int], None] | None = None
 
 
 def _method(level: int) -> int:
@@ -178,6 +181,8 @@ def _large_blob(first: bytes, f: BinaryIO, job: _BlobJob) -> Blob:
                 content.update(chunk)
             crc = zlib.crc32(chunk, crc)
             usize += len(chunk)
+            if job.progress is not None:
+                job.progress(len(chunk))
             data = comp.compress(chunk) if comp is not None else chunk
             if data:
                 stored.update(data)
@@ -244,17 +249,20 @@ class BlobStore:
         return blob
 
     def blob_for(
-        self, src: Path, level: int, sha: str | None = None, verify: bool = True
+        self, src: Path, level: int, sha: str | None = None, verify: bool = True,
+        progress: Callable[[int], None] | None = None,
     ) -> tuple[str, Blob, bool]:
         """(content sha256, blob, hit). A known `sha` is checked against `src` on a miss,
-        unless the caller hashed that very file moments ago (`verify=False`)."""
+        unless the caller hashed that very file moments ago (`verify=False`). `progress`: as
+        compress_to_blob's."""
         expect = sha if verify else None
         if sha is None:
             sha = file_sha256(src)
         blob = self.get(sha, level)
         if blob is not None:
             return sha, blob, True
-        return sha, self._stored(compress_to_blob(src, self.path_for(sha, level), level, self.tmp_dir, expect)), False
+        blob = compress_to_blob(src, self.path_for(sha, level), level, self.tmp_dir, expect, progress)
+        return sha, self._stored(blob), False
 
     def replace(self, sha: str, src: Path, level: int) -> Blob:
         """Rebuild a blob found corrupt from its source (checked against `sha`)."""

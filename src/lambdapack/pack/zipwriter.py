@@ -258,18 +258,25 @@ class _BlobGatherer:
         self.jobs = settings.jobs
         self.pack: PackWriter | None = None
 
-    def blob(self, e: StagedFile) -> tuple[str, Blob]:
+    def blob(self, e: StagedFile, progress: Callable[[int], None] | None = None) -> tuple[str, Blob]:
         trusted = e.arcname not in self.fresh
         if self.pack is not None and e.size <= SMALL:
             return self.pack.add(e.path, self.level, self.known.get(e.arcname), trusted)
-        sha, b, _hit = self.store.blob_for(e.path, self.level, self.known.get(e.arcname), trusted)
+        sha, b, _hit = self.store.blob_for(e.path, self.level, self.known.get(e.arcname), trusted, progress)
         return sha, b
 
     def _counted_blob(self, e: StagedFile) -> tuple[str, Blob]:
-        # Counted in the worker as each blob is done: the results come back in order, and
-        # the first (largest) one would hold back the count of all the others.
-        got = self.blob(e)
-        self.advance(e.size)
+        # Counted in the worker, chunk by chunk for a large member: the results come back in
+        # order, and the first (largest) one would hold back the count of all the others.
+        counted = 0
+
+        def progress(n: int) -> None:
+            nonlocal counted
+            counted += n
+            self.advance(n)
+
+        got = self.blob(e, progress)
+        self.advance(max(0, e.size - counted))  # a stored blob, or a small member: counted whole
         return got
 
     def gather(self, ordered: list[StagedFile]) -> list[tuple[str, Blob]]:
