@@ -123,3 +123,23 @@ def test_with_layer_directory_counts_and_keys_the_cache_by_content(tmp_path: Pat
     _r, changed = lp_build_json([*args, "-o", str(tmp_path / "3.zip")], cwd=tmp_path)
     assert changed["cached"] is False, "a changed layer file must not reuse the old result"
     assert changed["unzipped_total_bytes"] == src_bytes + len("VALUE = 22\n")
+
+
+def test_check_names_what_an_oversize_package_holds(tmp_path: Path) -> None:
+    """`check` of a layer over 250 MiB says which distributions take the room (from their RECORDs),
+    and never suggests dropping boto3, which it does not hold."""
+    import json
+
+    layer = make_zero_layer(tmp_path / "layer.zip", 251 << 20)
+    with zipfile.ZipFile(layer) as zf:
+        names = [n for n in zf.namelist() if n.endswith(".bin")]
+    with zipfile.ZipFile(layer, "a", compression=zipfile.ZIP_DEFLATED) as zf:
+        info = zipfile.ZipInfo("python/zeros-1.0.dist-info/RECORD", (1980, 1, 1, 0, 0, 0))
+        info.external_attr = 0o100644 << 16
+        zf.writestr(info, "".join(f"{n.removeprefix('python/')},,\n" for n in names))
+    r = run_lp(["check", "--with-layer", str(layer), "--runtime", "python3.12", "--arch", "x86_64",
+                "--format", "json"], cwd=tmp_path)
+    assert r.returncode == 1, r.explain()
+    lp101 = next(f for f in json.loads(r.stdout)["findings"] if f["code"] == "LP101")
+    assert "zeros (251.0 MiB)" in lp101["fix"], lp101
+    assert "boto3" not in lp101["fix"], lp101

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lambdapack.errors import UsageError
+from lambdapack.facts import limits
 from lambdapack.facts.layout import (
     FUNCTION_ROOT,
     LAYER_ROOT,
@@ -218,8 +219,22 @@ def check(
         result.findings += _archive_problems(opened)
         unzipped = sum(e.size for art in opened.all for e in art.entries if not e.is_dir)  # function + layers
         zipped = [(str(art.path), art.path.stat().st_size) for art in opened.all if art.kind == "zip"]
-        result.findings += sizerules.check_sizes(unzipped, zipped, len(layers))
+        # The size hints name what this package holds (distributions read from their RECORDs),
+        # worth reading only when it is over.
+        contents = _contents(opened.all) if unzipped >= limits.UNZIPPED_BYTES else None
+        result.findings += sizerules.check_sizes(unzipped, zipped, len(layers), contents=contents)
         return result
+
+
+def _contents(arts: Sequence[Artifact]) -> sizerules.Contents:
+    sizes: dict[str, int] = {}
+    for art in arts:
+        owners = distribution_owners(art)
+        for e in art.entries:
+            if not e.is_dir and e.name in owners:
+                name = owners[e.name].rsplit(" ", 1)[0]
+                sizes[name] = sizes.get(name, 0) + e.size
+    return sizerules.Contents(tuple(sorted(sizes.items())))
 
 
 def function_as_layer(names: Sequence[str], version: str, handler: str | None = None) -> list[Finding]:
