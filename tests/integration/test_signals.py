@@ -50,42 +50,8 @@ def _terminate_when(proc: subprocess.Popen[bytes], marker: bytes) -> tuple[float
     return time.monotonic() - start, kids, rest
 
 
-def test_sigterm_during_bytecode_compilation_exits_130_within_2s(tmp_path: Path) -> None:
-    _needs_312()
-    src = tmp_path / "src"
-    src.mkdir()
-    (src / "lambda_function.py").write_text("def lambda_handler(event, context):\n    return 1\n")
-    body = "".join(f"def f{i}(x):\n    y = [x * {i} for _ in range(3)]\n    return {{'k{i}': y}}\n\n"
-                   for i in range(400))
-    for p in range(15):  # 1,500 modules: ~30 s of compiling on two cores, far longer than the test waits
-        pkg = src / f"pkg{p}"
-        pkg.mkdir()
-        (pkg / "__init__.py").write_text("")
-        for m in range(100):
-            (pkg / f"m{m}.py").write_text(body)
-    tmp = tmp_path / "tmp"
-    tmp.mkdir()
-    env = clean_env({"TMPDIR": str(tmp)})
-    proc = subprocess.Popen([*LP, "build", "src", *TARGET, "--compile", "--no-cache", "--no-held-back",
-                             "-o", "fn.zip"], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    try:
-        took, kids, rest = _terminate_when(proc, b"staging")
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 130, rest
-    print(f"compile workers: exited {took:.2f} s after SIGTERM")
-    assert took < 2.0 * LOADED, f"exit took {took:.2f} s"
-    assert b"interrupted; no output was written" in rest
-    assert b"Traceback" not in rest
-    left = still_there(lambda: alive(kids))
-    assert not left, f"compile workers left running: {left}"
-    assert_no_outputs(tmp_path)
-    assert list(tmp.iterdir()) == []  # the work directory was removed
-
-
 def _many_modules(src: Path, packages: int) -> None:
+    """`packages` x 100 modules: 1,500 are ~30 s of compiling on two cores, far longer than a test waits."""
     src.mkdir(parents=True)
     (src / "lambda_function.py").write_text("def lambda_handler(event, context):\n    return 1\n")
     body = "".join(f"def f{i}(x):\n    y = [x * {i} for _ in range(3)]\n    return {{'k{i}': y}}\n\n"
@@ -96,6 +62,36 @@ def _many_modules(src: Path, packages: int) -> None:
         (pkg / "__init__.py").write_text("")
         for m in range(100):
             (pkg / f"m{m}.py").write_text(body)
+
+
+def _sigterm_while_compiling(args: list[str], cwd: Path, what: str) -> None:
+    """Run `lambdapack ARGS`, SIGTERM it once compiling starts: exit 130 within 2 s (scaled by
+    load), no traceback, no compile worker left, the work directories removed."""
+    tmp = cwd / "tmp"
+    tmp.mkdir()
+    proc = subprocess.Popen([*LP, *args], cwd=cwd, env=clean_env({"TMPDIR": str(tmp)}),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        took, kids, rest = _terminate_when(proc, b"staging")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, rest
+    print(f"{what}: exited {took:.2f} s after SIGTERM")
+    assert took < 2.0 * LOADED, f"exit took {took:.2f} s"
+    assert b"interrupted; no output was written" in rest
+    assert b"Traceback" not in rest
+    left = still_there(lambda: alive(kids))
+    assert not left, f"compile workers left running: {left}"
+    assert list(tmp.iterdir()) == []  # every build's work directory was removed
+
+
+def test_sigterm_during_bytecode_compilation_exits_130_within_2s(tmp_path: Path) -> None:
+    _needs_312()
+    _many_modules(tmp_path / "src", 15)
+    _sigterm_while_compiling(["build", "src", *TARGET, "--compile", "--no-cache", "--no-held-back", "-o", "fn.zip"],
+                             tmp_path, "compile workers")
+    assert_no_outputs(tmp_path)
 
 
 def test_sigterm_during_a_project_build_stops_every_artifact_within_2s(tmp_path: Path) -> None:
@@ -109,25 +105,8 @@ def test_sigterm_during_a_project_build_stops_every_artifact_within_2s(tmp_path:
         'held_back = false\n'
         + "".join(f'[tool.lambdapack.functions.{n}]\nsrc = "{n}"\nhandler = "lambda_function.lambda_handler"\n'
                   for n in ("a", "b")))
-    tmp = tmp_path / "tmp"
-    tmp.mkdir()
-    env = clean_env({"TMPDIR": str(tmp)})
-    proc = subprocess.Popen([*LP, "build", "-j", "2"], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    try:
-        took, kids, rest = _terminate_when(proc, b"staging")
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 130, rest
-    print(f"project build: exited {took:.2f} s after SIGTERM")
-    assert took < 2.0 * LOADED, f"exit took {took:.2f} s"
-    assert b"interrupted; no output was written" in rest
-    assert b"Traceback" not in rest
-    left = still_there(lambda: alive(kids))
-    assert not left, f"compile workers left running: {left}"
+    _sigterm_while_compiling(["build", "-j", "2"], tmp_path, "project build")
     assert not list(tmp_path.glob("dist/*.zip"))
-    assert list(tmp.iterdir()) == []  # every build's work directory was removed
 
 
 def test_sigterm_during_a_smoke_test_kills_the_import_and_what_it_started(tmp_path: Path) -> None:

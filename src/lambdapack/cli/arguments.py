@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 from lambdapack.errors import exit_codes_help
@@ -109,3 +110,11 @@ def add_format(p: argparse.ArgumentParser, schema: str | None = None) -> None:
         help=f"text for people (default), json for machines: one JSON object on stdout{where}, "
         "failures included",
     )
+
+
+def add_layers(p: argparse.ArgumentParser, metavar: str) -> None:
+    """The layers a function uses, named as in build (--with-layer; build's --layer builds one).
+    --layer, the older name in check and smoke, stays accepted."""
+    p.add_argument("--with-layer", "--layer", dest="layer", action="append", default=[], type=Path,
+                   metavar=metavar, help="a layer the function uses, in the order Lambda merges them "
+                   "(repeatable; --layer is the older name)")

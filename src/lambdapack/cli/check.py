@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from lambdapack.cli.arguments import epilog
+from lambdapack.cli.arguments import add_layers, epilog
 from lambdapack.cli.helpformat import ExitCodesFormatter
 from lambdapack.cli.jsonout import error_object, print_json
 from lambdapack.cli.jsonout import result as json_result
@@ -33,10 +33,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     c.add_argument("path", nargs="?", type=Path, metavar="PATH",
                    help="the function zip or directory (omit it to check layers alone)")
-    # --with-layer as in build (where --layer means "build a layer"); --layer stays accepted.
-    c.add_argument("--with-layer", "--layer", dest="layer", action="append", default=[], type=Path,
-                   metavar="ZIP_OR_DIR", help="a layer the function uses, in the order Lambda merges them "
-                   "(repeatable; --layer is the older name)")
+    add_layers(c, "ZIP_OR_DIR")
     c.add_argument("--runtime", metavar="NAME", help=f"Lambda runtime: {', '.join(RUNTIMES)} (default: inferred)")
     c.add_argument("--arch", metavar="ARCH", help="x86_64 or arm64 (default: inferred)")
     c.add_argument("--handler", metavar="MODULE.FUNCTION", help="check that the handler exists, e.g. app.handler")

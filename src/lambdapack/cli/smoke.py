@@ -6,7 +6,7 @@ import argparse
 import contextlib
 from pathlib import Path
 
-from lambdapack.cli.arguments import add_format, epilog
+from lambdapack.cli.arguments import add_format, add_layers, epilog
 from lambdapack.cli.helpformat import ExitCodesFormatter
 from lambdapack.cli.jsonout import error_object, print_json
 from lambdapack.cli.jsonout import result as json_result
@@ -28,10 +28,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     sm.add_argument("zip", nargs="?", type=Path, metavar="ZIP",
                     help="the function zip (omit it to import layers alone)")
-    # --with-layer as in build (where --layer means "build a layer"); --layer stays accepted.
-    sm.add_argument("--with-layer", "--layer", dest="layer", action="append", default=[], type=Path,
-                    metavar="ZIP", help="a layer zip the function uses, in the order Lambda merges them "
-                    "(repeatable; --layer is the older name)")
+    add_layers(sm, "ZIP")
     sm.add_argument("--runtime", metavar="NAME", help="Lambda runtime (default: inferred from the content)")
     sm.add_argument("--arch", metavar="ARCH", help="x86_64 or arm64 (default: inferred from the content)")
     sm.add_argument("--handler", metavar="MODULE.FUNCTION", help="import only the handler's module and check the function")
