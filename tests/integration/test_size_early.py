@@ -75,3 +75,25 @@ def test_hints_name_what_the_package_holds(layer: Path, tmp_path: Path) -> None:
     assert "the biggest distributions: botocore (" in fix, fix
     assert "a layer does not help" in fix, fix
     assert "compiling" not in r.stderr, r.stderr
+
+
+def test_a_build_stopped_before_packing_still_shows_where_the_bytes_are(layer: Path, tmp_path: Path) -> None:
+    """The size table is printed and --report written from the staged files; their zipped sizes
+    are unknown and said to be, never estimated (null in JSON)."""
+    src = _source(tmp_path)
+    page = tmp_path / "report" / "r.html"
+    args = ["build", str(src), "--runtime", "python3.12", "--arch", "x86_64", "--with-layer", str(layer),
+            "--no-cache", "-o", str(tmp_path / "fn.zip"), "--report", str(page)]
+    r = run_lp(args, cwd=tmp_path)
+    assert r.returncode == 1, r.explain()
+    assert "error LP101" in r.stdout
+    assert "1,001 files, " in r.stdout and "unzipped, not packed (the build stopped before the zip)" in r.stdout
+    assert "(your code)" in r.stdout, r.stdout
+    assert f"size report written to {page}" in r.stdout
+    text = page.read_text(encoding="utf-8")
+    assert "fn.zip — lambdapack size report" in text and "not packed" in text and "LP101" in text
+    assert not (tmp_path / "fn.zip").exists()
+    data = run_lp([*args[:-2], "--format", "json"], cwd=tmp_path).json
+    (rep,) = data["size_report"]
+    assert rep["packed"] is False and rep["zipped_bytes"] is None and rep["unzipped_bytes"] > 15_000_000
+    assert all(d["zipped_bytes"] is None for d in rep["distributions"])

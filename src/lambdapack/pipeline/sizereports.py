@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from lambdapack.pipeline.result import BuildResult
     from lambdapack.report.sizes import SizeReport
 
-__all__ = ["describe_artifacts", "measure", "report_from_dict", "report_json", "report_to_dict"]
+__all__ = ["describe_artifacts", "measure", "report_from_dict", "report_json", "report_to_dict", "staged_reports"]
 
 
 def report_json(r: SizeReport) -> dict[str, object]:
@@ -31,6 +31,17 @@ def measure(kind: str, zip_path: Path, final: Path, entries: Sequence[StagedFile
     from lambdapack.report.sizes import size_report
     owners: dict[str, str | None] = {e.arcname: e.distribution for e in entries}
     return dataclasses.replace(size_report(zip_path, kind, owners, saved), artifact=str(final))
+
+
+def staged_reports(zips: Sequence[tuple[str, Path, Sequence[StagedFile]]], deps_zip: str,
+                   saved: dict[str, int]) -> list[SizeReport]:
+    """Reports of zips never packed (the build failed before): the staged files' sizes and
+    owners, zipped sizes unknown. Savings belong to `deps_zip`, the zip with the dependencies."""
+    from lambdapack.report.sizes import staged_report
+
+    return [staged_report(str(out), kind, {e.arcname: e.size for e in entries},
+                          {e.arcname: e.distribution for e in entries}, saved if kind == deps_zip else {})
+            for kind, out, entries in zips]
 
 
 def report_to_dict(r: SizeReport) -> dict[str, Any]:

@@ -129,6 +129,7 @@ def _check_before_bytecode(ctx: BuildContext, result: BuildResult, zips: list[tu
     result.findings.append(sizerules.oversize_finding(total, contents=contents_of(ctx, _files(zips), unslimmed),
                                                       before_bytecode=compiles))
     result.findings += sizerules.check_sizes(0, [], _layer_count(ctx))  # LP103, as verification would say
+    _size_breakdown(ctx, result, zips)
     raise BuildFailed("the package is over Lambda's unzipped limit before any bytecode (LP101); no zip was written",
                       result)
 
@@ -145,5 +146,14 @@ def _verify(ctx: BuildContext, result: BuildResult, zips: list[tuple[str, Path, 
     contents = contents_of(ctx, _files(zips), unslimmed) if result.unzipped_total >= UNZIPPED_BYTES else None
     result.findings += sizerules.check_sizes(result.unzipped_total, [], _layer_count(ctx), *pyc, contents)
     if has_errors(result.findings):
+        _size_breakdown(ctx, result, zips)
         n = sum(1 for f in result.findings if f.severity is Severity.ERROR)
         raise BuildFailed(f"verification failed: {count(n, 'problem')} found; no zip was written", result)
+
+
+def _size_breakdown(ctx: BuildContext, result: BuildResult, zips: list[tuple[str, Path, list[StagedFile]]]) -> None:
+    """A build failing before packing still says where the bytes are (the size table, --report)."""
+    from lambdapack.pipeline.sizereports import staged_reports
+
+    deps_zip = "function" if ctx.kind is BuildKind.FUNCTION else "layer"
+    result.size_reports = staged_reports(zips, deps_zip, result.saved_by_dist)

@@ -127,11 +127,18 @@ def _budget_bar(rep: SizeReport) -> str:
     )
 
 
+def _zipped(rep: SizeReport, n: int) -> str:
+    """A zipped size, or "not packed" in a report of a build that stopped before its zip."""
+    return human(n) if rep.packed else "not packed"
+
+
 def _cards(rep: SizeReport) -> str:
     ratio = f"{rep.zipped / rep.unzipped * 100:.0f}% of unzipped" if rep.unzipped else ""
+    if not rep.packed:
+        ratio = "the build stopped before the zip"
     items = [
         ("Unzipped", human(rep.unzipped), f"{rep.unzipped:,} bytes"),
-        ("Zipped", human(rep.zipped), ratio),
+        ("Zipped", _zipped(rep, rep.zipped), ratio),
         ("Files", f"{len(rep.files):,}", f"{sum(1 for d in rep.dists if d.files)} distributions"),
         (
             "Saved by slimming",
@@ -159,7 +166,7 @@ def _dist_table(rep: SizeReport) -> str:
         rows.append(
             f'<tr><td class="nw"><span class="sw" style="background:{dist_colour(i)}"></span>{_e(d.name)}</td>'
             f'<td class="n">{d.files:,}</td><td class="n">{_e(human(d.unzipped))}</td>'
-            f'<td class="n">{_e(human(d.zipped))}</td>'
+            f'<td class="n">{_e(_zipped(rep, d.zipped))}</td>'
             f'<td class="n"><span class="mini"><span style="width:{min(share, 1) * 100:.2f}%;'
             f'background:{dist_colour(i)}"></span></span>'
             f"{percent(share)}</td>"
@@ -167,7 +174,7 @@ def _dist_table(rep: SizeReport) -> str:
         )
     rows.append(
         f'<tr class="total"><td>total</td><td class="n">{len(rep.files):,}</td>'
-        f'<td class="n">{_e(human(rep.unzipped))}</td><td class="n">{_e(human(rep.zipped))}</td>'
+        f'<td class="n">{_e(human(rep.unzipped))}</td><td class="n">{_e(_zipped(rep, rep.zipped))}</td>'
         f'<td class="n">{percent(rep.budget_share)}</td>'
         f'<td class="n">{_e(human(rep.saved)) if rep.saved else "&ndash;"}</td></tr>'
     )
@@ -190,7 +197,7 @@ def _largest_table(rep: SizeReport) -> str:
             f'<tr><td class="n">{n}</td><td class="path" title="{_e(f.arcname)}">{_e(f.arcname)}</td>'
             f'<td class="nw"><span class="sw" style="background:{dist_colour(d)}"></span>{_e(f.distribution or unowned)}</td>'
             f'<td class="nw"><span class="sw" style="background:{_KIND_COLOURS[kind]}"></span>{_e(kind)}</td>'
-            f'<td class="n">{_e(human(f.unzipped))}</td><td class="n">{_e(human(f.zipped))}</td></tr>'
+            f'<td class="n">{_e(human(f.unzipped))}</td><td class="n">{_e(_zipped(rep, f.zipped))}</td></tr>'
         )
     return (
         f'<table class="largest"><caption>Largest {len(rep.largest)} files</caption><thead><tr>'

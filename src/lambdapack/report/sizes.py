@@ -72,6 +72,9 @@ class SizeReport:
     saved: int
     largest: list[FileSize]  # the `top` largest files, largest first
     facts: ArtifactFacts | None = None  # target, hashes, findings: set by the pipeline (report.artifact)
+    # False: measured from the staged files of a build that failed before packing; the zipped
+    # sizes are unknown (0 here, shown as "-" and null), never estimated.
+    packed: bool = True
 
 
 def zip_member_sizes(path: Path) -> dict[str, tuple[int, int]]:
@@ -141,9 +144,23 @@ def size_report(
     user's code. `saved_by_dist` maps a distribution label (or just its name) -> bytes
     slimming removed; a distribution slimmed away entirely still gets a row.
     """
-    sizes = zip_member_sizes(artifact_path)
+    return report_of(str(artifact_path), kind, zip_member_sizes(artifact_path), owners, saved_by_dist, top)
+
+
+def staged_report(artifact: str, kind: str, sizes: Mapping[str, int], owners: Mapping[str, str | None],
+                  saved_by_dist: Mapping[str, int] | None = None) -> SizeReport:
+    """The report of files that were never packed (a build that failed before its zip): unzipped
+    sizes only, `packed` False."""
+    return report_of(artifact, kind, {a: (n, None) for a, n in sizes.items()}, owners, saved_by_dist)
+
+
+def report_of(artifact: str, kind: str, sizes: Mapping[str, tuple[int, int | None]],
+              owners: Mapping[str, str | None], saved_by_dist: Mapping[str, int] | None = None,
+              top: int = 20) -> SizeReport:
+    """The report of members with these (unzipped, zipped) sizes; zipped None: not packed."""
     unowned = unowned_label(kind)
-    files = [FileSize(a, _owner(a, owners), u, z) for a, (u, z) in sorted(sizes.items())]
+    packed = all(z is not None for _u, z in sizes.values())
+    files = [FileSize(a, _owner(a, owners), u, z or 0) for a, (u, z) in sorted(sizes.items())]
 
     count: Counter[str] = Counter()
     unz: Counter[str] = Counter()
@@ -168,7 +185,7 @@ def size_report(
     total_unzipped = sum(f.unzipped for f in files)
     largest = sorted(files, key=lambda f: (-f.unzipped, f.arcname))[: max(top, 0)]
     return SizeReport(
-        artifact=str(artifact_path),
+        artifact=artifact,
         kind=kind,
         files=files,
         dists=dists,
@@ -177,4 +194,5 @@ def size_report(
         budget_share=total_unzipped / UNZIPPED_BYTES,
         saved=sum(saved.values()),
         largest=largest,
+        packed=packed,
     )

@@ -30,9 +30,24 @@ def kind_totals(rep: SizeReport) -> dict[str, dict[str, int]]:
 
 
 def to_json(rep: SizeReport) -> dict[str, object]:
-    """A JSON-ready summary (the per-file list is not included: see `largest`)."""
+    """A JSON-ready summary (the per-file list is not included: see `largest`). A report of a
+    build that stopped before packing has `packed` false and every `zipped_bytes` null."""
+    out = _summary(rep)
+    return out if rep.packed else {k: _unknown_zipped(v) if k != "zipped_bytes" else None for k, v in out.items()}
+
+
+def _unknown_zipped(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: None if k == "zipped_bytes" else _unknown_zipped(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unknown_zipped(v) for v in value]
+    return value
+
+
+def _summary(rep: SizeReport) -> dict[str, object]:
     return {
         "artifact": rep.artifact,
+        "packed": rep.packed,
         "kind": rep.kind,
         "files": len(rep.files),
         "unzipped_bytes": rep.unzipped,

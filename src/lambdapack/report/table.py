@@ -45,7 +45,8 @@ def render_table(rep: SizeReport, width: int = 100) -> str:
 
 def _headline(rep: SizeReport, width: int) -> list[str]:
     """The totals and the budget bar."""
-    totals = f"  {len(rep.files):,} files, {human(rep.unzipped)} unzipped, {human(rep.zipped)} zipped"
+    zipped = f"{human(rep.zipped)} zipped" if rep.packed else "not packed (the build stopped before the zip)"
+    totals = f"  {len(rep.files):,} files, {human(rep.unzipped)} unzipped, {zipped}"
     saved = f"slimming saved {human(rep.saved)}" if rep.saved else ""
     if not saved:
         lines = [totals]
@@ -69,7 +70,7 @@ def _dist_rows(rep: SizeReport, width: int) -> list[str]:
     def row(label: str, files: int, unzipped: int, zipped: int, share: float, saved: int) -> str:
         return (
             f"  {_fit(label, name_w):<{name_w}} {files:>{_FILES},} {human(unzipped):>{_NUM}} "
-            f"{human(zipped):>{_NUM}} {percent(share):>{_SHARE}} "
+            f"{_zipped(rep, zipped):>{_NUM}} {percent(share):>{_SHARE}} "
             f"{(human(saved) if saved else '-'):>{_NUM}}"
         )
 
@@ -87,7 +88,12 @@ def _largest_rows(rep: SizeReport, width: int) -> list[str]:
     path_w = width - 2 - 2 * (_NUM + 1)
     head = f"  {f'largest {len(rep.largest)} files':<{path_w}} {'unzipped':>{_NUM}} {'zipped':>{_NUM}}"
     rows = [
-        f"  {_fit(f.arcname, path_w):<{path_w}} {human(f.unzipped):>{_NUM}} {human(f.zipped):>{_NUM}}"
+        f"  {_fit(f.arcname, path_w):<{path_w}} {human(f.unzipped):>{_NUM}} {_zipped(rep, f.zipped):>{_NUM}}"
         for f in rep.largest
     ]
     return [head, *rows]
+
+
+def _zipped(rep: SizeReport, n: int) -> str:
+    """A zipped size, or "-" in a report of files never packed (unknown, not estimated)."""
+    return human(n) if rep.packed else "-"
