@@ -74,3 +74,23 @@ def test_a_no_change_build_rewrites_neither_zips_nor_manifest(tmp_path: Path) ->
     os.utime(outputs[1], (old, old))
     assert lambdapack(root).returncode == 0
     assert [p.stat().st_mtime for p in outputs] == [old] * 3
+
+
+def test_an_output_ending_in_a_slash_is_a_folder_in_the_config_too(tmp_path: Path) -> None:
+    """`output = "out/"` names a folder, as `-o out/` does: a function's zip is out/NAME.zip; the
+    file's top-level output for a single build takes the default name inside it."""
+    root = project(tmp_path)
+    text = (root / "pyproject.toml").read_text(encoding="utf-8")
+    (root / "pyproject.toml").write_text(text.replace('handler = "app.main"\n', 'handler = "app.main"\noutput = "out/"\n'),
+                                         encoding="utf-8")
+    run = lambdapack(root, "api")
+    assert run.returncode == 0, run.stderr
+    assert (root / "out" / "api.zip").is_file() and not (root / "out" / "<default name>").exists()
+    (root / "single").mkdir()
+    (root / "single" / "lambda_function.py").write_text("def lambda_handler(e, c):\n    return 1\n", encoding="utf-8")
+    (root / "lambdapack.toml").write_text('runtime = "python3.12"\narch = "x86_64"\noutput = "zips/"\n',
+                                          encoding="utf-8")
+    (root / "pyproject.toml").unlink()
+    run = lambdapack(root, "single")
+    assert run.returncode == 0, run.stderr
+    assert [p.name for p in (root / "zips").iterdir()] == ["function-python3.12-x86_64.zip"]

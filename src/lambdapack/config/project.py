@@ -30,6 +30,7 @@ from lambdapack.config.sections import (
     texts_at,
 )
 from lambdapack.config.settings import DEPENDENCY_SOURCES, SETTINGS, Layers, value_of
+from lambdapack.pipeline.preflight import is_into_directory
 
 _BY_NAME = {s.name: s for s in SETTINGS}
 # A function's or layer's name is also its zip's file name: keep it to what Lambda allows in names.
@@ -132,6 +133,8 @@ def _function(name: str, table: Mapping[str, object], where: Where, defaults: Ma
     if "src" not in own:
         raise where.error("has no 'src' (the directory of the function's code, relative to the file)")
     own.setdefault("output", output_dir / f"{name}.zip")
+    if is_into_directory(own["output"]):  # output = "out/": the function's own name inside it
+        own["output"] = own["output"].parent / f"{name}.zip"
     cascade = Layers(file=defaults, function=own)
     return Function(
         name=name, src=own["src"], output=own["output"],
@@ -148,6 +151,8 @@ def _layer(name: str, table: Mapping[str, object], where: Where, defaults: Mappi
     check_keys(table, _LAYER_SETTINGS | _LAYER_KEYS, where)
     own = read_settings(table, where, _LAYER_SETTINGS)
     own.setdefault("output", output_dir / f"layer-{name}.zip")
+    if is_into_directory(own["output"]):
+        own["output"] = own["output"].parent / f"layer-{name}.zip"
     users = [f for f in functions.values() if name in f.layers]
     runtimes = tuple(runtime_name(r, "runtimes", where) for r in texts_at(table, "runtimes", where))
     arches = tuple(arch_name(a, "architectures", where) for a in texts_at(table, "architectures", where))

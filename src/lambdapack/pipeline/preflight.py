@@ -52,6 +52,11 @@ def into_directory(directory: Path) -> Path:
     return directory / _INTO
 
 
+def is_into_directory(path: Path) -> bool:
+    """Whether `path` is an into_directory output (the file name not chosen yet)."""
+    return path.name == _INTO
+
+
 def _output(given: Path | None, kind: str, target: Target) -> Path | None:
     """-o as given, or the default name inside it when it names a directory (into_directory, or one that exists)."""
     if given is None:
