@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from lambdapack.cli.arguments import Once, add_format, add_target, epilog
-from lambdapack.cli.buildsummary import print_build, print_failed_findings, print_quiet
+from lambdapack.cli.buildsummary import print_build, print_failed_findings, print_quiet, write_report
 from lambdapack.cli.jsonout import error_of, print_json
 from lambdapack.cli.jsonout import result as result_json
 from lambdapack.cli.progress import progress
@@ -24,6 +24,7 @@ from lambdapack.config.projectfile import load_project
 from lambdapack.config.settings import Layers, build_options
 from lambdapack.errors import UsageError, from_os_error
 from lambdapack.pipeline.build import build
+from lambdapack.pipeline.preflight import output_path
 from lambdapack.pipeline.result import BuildFailed, BuildResult
 
 
@@ -234,15 +235,6 @@ _SAME = ("runtime", "arch", "requirements", "pyproject", "lock", "all_extras", "
          "compile", "pyc_mode", "follow_external_links", "allow_blocked_runtime")
 
 
-def output_path(text: str) -> Path:
-    """-o's path; one ending in a separator is a directory to write the default name into
-    (preflight.into_directory), which Path alone would forget."""
-    from lambdapack.pipeline.preflight import into_directory
-
-    into = text.endswith(("/", os.sep)) or (os.altsep is not None and text.endswith(os.altsep))
-    return into_directory(Path(text)) if into else Path(text)
-
-
 def given_flags(args: argparse.Namespace) -> dict[str, Any]:
     """The build settings the command line gave, by setting name (a flag left out is None)."""
     flags = {name: getattr(args, dest) for name, dest in (*_DESTS.items(), *((n, n) for n in _SAME))}
@@ -329,9 +321,5 @@ def _write_report(args: argparse.Namespace, result: BuildResult) -> bool:
     """The HTML size report, if asked for and the build got as far as sizing its zips."""
     if args.report is None or not result.size_reports:
         return False
-    from lambdapack.pack.zipwriter import atomic_output
-    from lambdapack.report.page import render_html
-
-    with atomic_output(args.report) as tmp:
-        tmp.write_text(render_html(result.size_reports), encoding="utf-8")
+    write_report(args.report, result.size_reports)
     return True

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-from collections.abc import Iterable
-from typing import TextIO
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from lambdapack.cli.style import Style, mb
 from lambdapack.pipeline.result import BuildResult, Output
+
+if TYPE_CHECKING:
+    from lambdapack.report.sizes import SizeReport
 
 
 def quiet_line(o: Output) -> str:
@@ -98,3 +102,12 @@ def _print_outputs(result: BuildResult, stream: TextIO, st: Style) -> None:
             f"({result.unzipped_total / limits.UNZIPPED_BYTES:.0%}; function + layers)",
             file=stream,
         )
+
+
+def write_report(path: Path, reports: Sequence[SizeReport], project: str | None = None) -> None:
+    """The self-contained HTML size report of a build or a project build, written whole or not at all."""
+    from lambdapack.pack.zipwriter import atomic_output
+    from lambdapack.report.page import render_html
+
+    with atomic_output(path) as tmp:
+        tmp.write_text(render_html(reports, project=project), encoding="utf-8")

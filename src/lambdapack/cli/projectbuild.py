@@ -8,10 +8,9 @@ import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import TextIO
 
-from lambdapack.cli.buildsummary import print_quiet
+from lambdapack.cli.buildsummary import print_quiet, write_report
 from lambdapack.cli.jsonout import error_object, result
 from lambdapack.cli.progress import Console
 from lambdapack.cli.style import Style, mb, print_error
@@ -43,17 +42,18 @@ def build_project(project: Project, names: Sequence[str], flags: Mapping[str, ob
     defined = frozenset([*project.functions, *project.layers])
     data = write_manifest(manifest, lambda previous: manifest_of(outcomes, manifest, project.path, previous, defined))
     if report is not None:
-        _write_report(report, outcomes, project.path.resolve().parent.name if project.path else None)
+        write_report(report, [r for o in outcomes if o.result is not None for r in o.result.size_reports],
+                     project.path.resolve().parent.name if project.path else None)
     failed = [o for o in outcomes if not o.ok]
-    first = next((o.error for o in failed if o.error is not None), None)
-    code = 0 if not failed else first.exit_code if first is not None else 1
+    # The first failure with an error says why (and its exit code); else a skipped one, exit 1.
+    culprit = next((o for o in failed if o.error is not None), failed[0] if failed else None)
+    code = 0 if culprit is None else culprit.error.exit_code if culprit.error else 1
     if fmt == "json":
         # The manifest in the envelope every command shares: a failure also says why, in one object.
         error = None
-        if failed:
-            o = next((o for o in failed if o.error is not None), failed[0])
-            message = f"{_label(o.job)}: {o.error.message}" if o.error else f"{_label(o.job)}: {o.skipped}"
-            error = error_object(message, o.error.hint if o.error else None, code)
+        if culprit is not None:
+            why = culprit.error.message if culprit.error else culprit.skipped
+            error = error_object(f"{_label(culprit.job)}: {why}", culprit.error.hint if culprit.error else None, code)
         print(json.dumps(result(data, error), indent=2))
     else:
         if quiet == 1:  # -q: one line per zip built; -qq: nothing but the errors
@@ -72,15 +72,6 @@ def build_project(project: Project, names: Sequence[str], flags: Mapping[str, ob
 
 def _label(job: Job) -> str:
     return f"{job.kind} {job.name} ({job.target})"
-
-
-def _write_report(report: Path, outcomes: list[Outcome], name: str | None) -> None:
-    from lambdapack.pack.zipwriter import atomic_output
-    from lambdapack.report.page import render_html
-
-    sizes = [r for o in outcomes if o.result is not None for r in o.result.size_reports]
-    with atomic_output(report) as tmp:
-        tmp.write_text(render_html(sizes, project=name), encoding="utf-8")
 
 
 def _row(o: Outcome) -> list[str]:

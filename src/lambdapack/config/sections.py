@@ -118,10 +118,10 @@ def _typed(setting: Setting, key: str, raw: object, where: Where) -> Any:
     if key == "find_links":  # a local directory, relative to the file; URLs stay as they are
         return tuple(v if "://" in v else str(resolve(Path(v), where.base)) for v in value)
     if isinstance(value, Path):
-        if key in ("output", "layer_output") and isinstance(raw, str) and raw.endswith(("/", "\\")):
-            from lambdapack.pipeline.preflight import into_directory
+        if key in ("output", "layer_output") and isinstance(raw, str):
+            from lambdapack.pipeline.preflight import output_path
 
-            return into_directory(resolve(value, where.base))  # "dist/": the default name inside it
+            return resolve(output_path(raw), where.base)  # "dist/": the default name inside it
         return resolve(value, where.base)
     if isinstance(value, tuple) and value and all(isinstance(v, Path) for v in value):
         return tuple(resolve(v, where.base) for v in value)

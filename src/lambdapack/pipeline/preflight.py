@@ -5,6 +5,7 @@ here, in seconds, not after an install."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -50,6 +51,13 @@ def default_output(kind: str, target: Target) -> Path:
 def into_directory(directory: Path) -> Path:
     """The output for `-o DIR/`: the default file name inside DIR (see _output)."""
     return directory / _INTO
+
+
+def output_path(text: str) -> Path:
+    """An output as the user wrote it (-o, or `output` in a config): one ending in a separator
+    is a folder to write the default name into (into_directory), which Path alone would forget."""
+    into = text.endswith(("/", os.sep)) or (os.altsep is not None and text.endswith(os.altsep))
+    return into_directory(Path(text)) if into else Path(text)
 
 
 def is_into_directory(path: Path) -> bool:
