@@ -100,7 +100,7 @@ def layer_step(artifact: Artifact, versions: Sequence[LayerVersion]) -> LayerSte
     """Reuse the newest existing version with the same bytes that fits the target, else publish."""
     for v in versions:
         if v.code_sha256 == artifact.sha256_base64 and fits(v, artifact):
-            return LayerStep(artifact, "reuse", v.arn, f"same CodeSha256 as {v.arn}")
+            return LayerStep(artifact, "reuse", v.arn, "a version with the same CodeSha256 exists")
     same = [v for v in versions if v.code_sha256 == artifact.sha256_base64]
     if same:
         why = f"{same[0].arn} has the same bytes but is not declared for {artifact.target}"
@@ -118,7 +118,8 @@ def check_function(artifact: Artifact, state: FunctionState) -> LambdapackError 
         return InputError(f"{where} is a {state.package_type} function, not a zip one",
                           "deploy a zip to a function created with PackageType Zip")
     have_arch = state.architectures[0] if state.architectures else "x86_64"  # Lambda's default
-    if state.runtime != artifact.runtime or have_arch != artifact.arch:
+    # An empty runtime/arch: a --zip whose content does not tell (pure Python): nothing to compare.
+    if (artifact.runtime and state.runtime != artifact.runtime) or (artifact.arch and have_arch != artifact.arch):
         return InputError(f"{where} is {state.runtime} {have_arch}, but {artifact.path} is built for "
                           f"{artifact.runtime} {artifact.arch}",
                           "build for the function's runtime and architecture, or change the function's")
