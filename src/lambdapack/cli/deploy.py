@@ -73,8 +73,8 @@ def _add_publish_layer(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         epilog=epilog("publish-layer", "lambdapack publish-layer dist/layer.zip --layer-name deps "
                       "--runtime python3.12 --arch arm64"),
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("zip", type=Path, metavar="LAYER_ZIP")
-    p.add_argument("--layer-name", required=True, metavar="NAME", action=Once)
+    p.add_argument("zip", type=Path, metavar="LAYER_ZIP", help="a built layer zip (python/... inside)")
+    p.add_argument("--layer-name", required=True, metavar="NAME", action=Once, help="the layer's name in AWS")
     p.add_argument("--runtime", action="append", default=[], metavar="NAME",
                    help="a compatible runtime to declare (repeatable; default: none declared)")
     p.add_argument("--arch", action="append", default=[], metavar="ARCH",
