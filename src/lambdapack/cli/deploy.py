@@ -93,7 +93,9 @@ def _request(args: argparse.Namespace, artifacts: Sequence[Artifact], file_bucke
     flags = {"deploy_bucket": args.s3_bucket} if args.s3_bucket else {}
     file = {"deploy_bucket": file_bucket} if file_bucket else {}
     bucket = value_of(_BUCKET, Layers(flags=flags, environ=os.environ, file=file))
-    return Request(artifacts, AwsSettings(args.region, args.profile, args.endpoint_url),
+    # AWS_REGION as the AWS CLI v2 reads it (over AWS_DEFAULT_REGION); botocore reads only the latter.
+    region = args.region or os.environ.get("AWS_REGION") or None
+    return Request(artifacts, AwsSettings(region, args.profile, args.endpoint_url),
                    parse_s3_url(bucket, "the S3 bucket") if bucket else None, Waiting(args.wait_timeout),
                    args.dry_run)
 

@@ -61,8 +61,13 @@ def _version(data: Any) -> LayerVersion:
 
 def layer_version(client: LambdaClient, arn: str) -> LayerVersion:
     """A layer version by its ARN (a --layer-arn / layer_arns entry)."""
+    layer, _, number = arn.rpartition(":")
+    if not arn.startswith("arn:") or ":layer:" not in layer or not number.isdigit():
+        raise InputError(f"{arn!r} is not a layer version ARN",
+                         "give arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION")
     try:
-        return _version(client.get_layer_version_by_arn(Arn=arn))
+        # By layer ARN and number (what get_layer_version_by_arn does; one permission, GetLayerVersion).
+        return _version(client.get_layer_version(LayerName=layer, VersionNumber=int(number)))
     except Exception as e:
         if error_code(e) in ("ResourceNotFoundException", "404"):
             raise InputError(f"layer version {arn} does not exist, or this account may not use it",
