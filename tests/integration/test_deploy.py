@@ -369,3 +369,13 @@ def test_build_and_help_do_not_import_boto3(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip().splitlines()[-1] == "[]"
     assert (tmp_path / "fn.zip").is_file()
+
+
+@pytest.mark.network
+def test_a_failed_build_deploys_nothing(project: Path, aws: MotoServer) -> None:
+    (project / "functions" / "api" / "requirements.txt").write_text("lambdapack-no-such-package-xyz==1.0\n")
+    r = deploy(aws, ["deploy", "--format", "json"], cwd=project)
+    assert r.returncode == 2, r.explain()
+    validator().validate(r.json)
+    assert r.json["ok"] is False and "nothing was deployed" in r.json["error"]["message"]
+    assert "Traceback" not in r.stderr and aws.mutations() == []

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lambdapack.cli.arguments import Once, add_format, epilog
-from lambdapack.cli.jsonout import print_json, result
+from lambdapack.cli.jsonout import failure, print_json, result
 from lambdapack.config.project import Project
 from lambdapack.config.projectfile import load_project
 from lambdapack.config.settings import SETTINGS, Layers, value_of
@@ -156,6 +156,9 @@ def _project(args: argparse.Namespace) -> int:
     if not args.no_build:
         code = _build(project, args)
         if code != 0:
+            if args.format == "json":  # the build's own errors went to stderr: nothing was deployed
+                print_json(failure("the build failed, so nothing was deployed (its errors are on stderr)",
+                                   "fix the build, then deploy again", code))
             return code
     manifest = project.output_dir / MANIFEST_NAME
     entries = read_manifest(manifest)
