@@ -109,14 +109,18 @@ def _s3(request: Request, a: Artifact, done: Deployed) -> Uploaded | None:
 
 
 def _update(client: LambdaClient, request: Request, step: FunctionStep, done: Deployed) -> None:
+    """Layers first, then code: new code that needs a new layer version (a dependency added to
+    a shared layer) must never run against the old layers, while the old code nearly always
+    runs with newer libraries for the seconds between the two updates."""
     a = step.artifact
-    if step.update_code:
-        wait_until_updated(client, a.aws_name, request.waiting)  # Lambda refuses an update during another
-        update_code(client, a, _s3(request, a, done))
-        wait_until_updated(client, a.aws_name, request.waiting)
+    if not (step.update_code or step.update_layers):
+        return
+    wait_until_updated(client, a.aws_name, request.waiting)  # Lambda refuses an update during another
     if step.update_layers:
-        wait_until_updated(client, a.aws_name, request.waiting)
         set_layers(client, a.aws_name, step.layers)
+        wait_until_updated(client, a.aws_name, request.waiting)
+    if step.update_code:
+        update_code(client, a, _s3(request, a, done))
         wait_until_updated(client, a.aws_name, request.waiting)
 
 
