@@ -33,7 +33,8 @@ __all__ = [
 
 
 # The README's columns: which commands each meaning is for ("tags, cache": both).
-COMMAND_COLUMNS: tuple[str, ...] = ("build", "check", "smoke", "why", "explain", "tags, cache")
+COMMAND_COLUMNS: tuple[str, ...] = ("build", "check", "smoke", "why", "explain", "tags, cache",
+                                     "deploy, publish-layer")
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,8 @@ _INTERRUPTED = "interrupted (Ctrl-C, SIGTERM)"
 
 EXIT_CODES: tuple[ExitCode, ...] = (
     ExitCode(0, {"build": "success", "check": "no errors", "smoke": "passed", "why": "compatible",
-                 "explain": "recognised", "tags, cache": "success"}),
+                 "explain": "recognised", "tags, cache": "success",
+                 "deploy, publish-layer": "deployed, or nothing to change (or the --dry-run plan printed)"}),
     ExitCode(1, {
         "build": "build or verification failed: no wheel for the target, a wrong binary, a Lambda limit "
                  f"exceeded, the index unreachable, a failed --smoke; or the machine failed it ({_MACHINE})",
@@ -59,6 +61,9 @@ EXIT_CODES: tuple[ExitCode, ...] = (
         "why": "not compatible (for a requirement: no release it allows fits), or the index unreachable",
         "explain": "not recognised",
         "tags, cache": f"the machine failed it ({_MACHINE})",
+        "deploy, publish-layer": "the build failed, or AWS refused or failed the work: access denied, throttled "
+                                 "past the retries, AWS unreachable, a function update that failed or did not "
+                                 "finish within --wait-timeout",
     }),
     ExitCode(2, {
         "build": "bad usage or input: unknown runtime/arch, a runtime whose updates AWS blocks (without "
@@ -71,6 +76,10 @@ EXIT_CODES: tuple[ExitCode, ...] = (
         "why": "bad usage or input: not a wheel file name or a requirement, a project the index does not have",
         "explain": "bad usage",
         "tags, cache": "bad usage",
+        "deploy, publish-layer": "bad usage or input, checked before any change: no AWS credentials or region, a "
+                                 "function that does not exist or whose runtime/architecture differ from the zip's, "
+                                 "wrong architecture for a layer, a zip that is not the one the manifest lists, a "
+                                 "zip over 50 MiB without --s3-bucket, boto3 not installed",
     }),
     ExitCode(3, {"smoke": "skipped: no interpreter of the target's Python version and architecture here"}),
     ExitCode(130, {"build": f"{_INTERRUPTED}: no output written",

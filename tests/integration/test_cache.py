@@ -161,8 +161,9 @@ def blob_files(cache: Path) -> set[Path]:
 
 
 def blob_path(cache: Path, content: bytes, level: int = 6) -> Path:
-    h = hashlib.sha256(content).hexdigest()
-    return cache / "members" / h[:2] / f"{h}-{level}.blob"
+    from lambdapack.pack.members import BlobStore
+
+    return BlobStore(cache / "members").path_for(hashlib.sha256(content).hexdigest(), level)
 
 
 def assert_valid_blob(path: Path, content: bytes) -> None:

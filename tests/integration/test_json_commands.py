@@ -54,7 +54,7 @@ def test_every_command_has_a_valid_schema_listed_as_package_data() -> None:
     import jsonschema
 
     names = {p.name for p in SCHEMAS.glob("*.schema.json")}
-    commands = {"build", "check", "smoke", "why", "tags", "explain", "cache"}
+    commands = {"build", "check", "smoke", "why", "tags", "explain", "cache", "deploy"}
     assert {f"{c}.schema.json" for c in commands} | {"error.schema.json", "manifest.schema.json"} == names
     for name in sorted(names):
         jsonschema.Draft202012Validator.check_schema(validator(name).schema)

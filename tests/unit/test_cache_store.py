@@ -164,21 +164,21 @@ def test_keys_hash_the_payloads_entries_were_stored_under() -> None:
 
 @pytest.mark.parametrize("allow", [(), ("conf/*",)])
 def test_artifact_key_payload_and_allow_secret_only_when_given(allow: tuple[str, ...]) -> None:
-    k = ArtifactKeyInputs("0.1.0", "python3.12", "x86_64", "function", 6, (1980, 1, 1, 0, 0, 0), None, False,
+    k = ArtifactKeyInputs("0.1.0", "python3.12", "x86_64", "function", 6, "libdeflate-0.9.0", (1980, 1, 1, 0, 0, 0), None, False,
                           ("checked-hash", (3, 12, 4)), "safe", (), (), False, [], [], allow,
                           [("z.py", "s2", False), ("a.py", "s1", False)], [("app.py", "s3", True)])
     extra = '"allow_secrets":["conf/*"],' if allow else ""
     assert artifact_key(k) == _sha(
         f'{{{extra}"code":[["app.py","s3",true]],"date":[1980,1,1,0,0,0],'
-        '"deps":[["a.py","s1",false],["z.py","s2",false]],"handler":null,"kind":"function","layers":[],'
-        '"level":6,"pyc":["checked-hash",[3,12,4]],"slim":["safe",[],[],false,[]],"smoke":false,'
+        '"deflate":["libdeflate-0.9.0",6],"deps":[["a.py","s1",false],["z.py","s2",false]],"handler":null,'
+        '"kind":"function","layers":[],"pyc":["checked-hash",[3,12,4]],"slim":["safe",[],[],false,[]],"smoke":false,'
         '"target":["python3.12","x86_64"],"v":"0.1.0"}')
 
 
 def test_inputs_key_covers_environment_and_interpreter() -> None:
     def key(env: dict[str, str], interp: tuple[str, tuple[int, ...]] | None) -> str:
         return inputs_key(InputsKeyInputs("0.1.0", "opts", "requirements", {"/r.txt": "h"}, "python3.12", "arm64",
-                                          key_environment(env), (1980, 1, 1, 0, 0, 0), interp, [], [],
+                                          key_environment(env), (1980, 1, 1, 0, 0, 0), "libdeflate-0.9.0", interp, [], [],
                                           [("app.py", "s", False)]))
 
     base = key({"HOME": "/root", "UV_INDEX_URL": "u"}, ("/usr/bin/python3.12", (3, 12, 4)))
@@ -186,7 +186,7 @@ def test_inputs_key_covers_environment_and_interpreter() -> None:
     assert base != key({"UV_INDEX_URL": "v"}, ("/usr/bin/python3.12", (3, 12, 4)))
     assert base != key({"UV_INDEX_URL": "u", "SOURCE_DATE_EPOCH": "1"}, ("/usr/bin/python3.12", (3, 12, 4)))
     assert base != key({"UV_INDEX_URL": "u"}, ("/usr/bin/python3.12", (3, 12, 5)))
-    assert base == _sha('{"code":[["app.py","s",false]],"date":[1980,1,1,0,0,0],"env":[["UV_INDEX_URL","u"]],'
+    assert base == _sha('{"code":[["app.py","s",false]],"date":[1980,1,1,0,0,0],"deflate":"libdeflate-0.9.0","env":[["UV_INDEX_URL","u"]],'
                         '"files":{"/r.txt":"h"},"interp":["/usr/bin/python3.12",[3,12,4]],"kind":"requirements",'
                         '"layers":[],"opts":"opts","strip":[],"target":["python3.12","arm64"],"v":"0.1.0"}')
 

@@ -118,6 +118,7 @@ class InputsKeyInputs:
     arch: str
     environment: Sequence[tuple[str, str]]  # key_environment(...)
     date: Sequence[int]  # the zip's timestamp
+    codec: str  # the deflate implementation (pack.codec): the pointer names an artifact by its bytes
     interpreter: tuple[str, Sequence[int]] | None  # (path, version) compiling the bytecode
     layers: Sequence[str]  # --with-layer content keys
     strip: Sequence[str]  # strip tools (aggressive slimming)
@@ -129,7 +130,7 @@ def inputs_key(k: InputsKeyInputs) -> str:
     interp = [k.interpreter[0], list(k.interpreter[1])] if k.interpreter is not None else None
     return digest({"v": k.version, "opts": k.options, "kind": k.kind, "files": dict(k.files),
                    "target": [k.runtime, k.arch], "env": [list(e) for e in k.environment], "date": list(k.date),
-                   "interp": interp, "layers": list(k.layers), "strip": list(k.strip), "code": sorted(k.code)})
+                   "deflate": k.codec, "interp": interp, "layers": list(k.layers), "strip": list(k.strip), "code": sorted(k.code)})
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,7 @@ class ArtifactKeyInputs:
     arch: str
     kind: str  # build kind: function | layer | split
     level: int  # compression level
+    codec: str  # the deflate implementation (pack.codec): another one writes other bytes
     date: Sequence[int]
     handler: str | None
     smoke: bool
@@ -161,7 +163,7 @@ def artifact_key(k: ArtifactKeyInputs) -> str:
     return digest({
         "pyc": [k.pyc[0], list(k.pyc[1])] if k.pyc is not None else None,
         "v": k.version, "target": [k.runtime, k.arch], "kind": k.kind,
-        "level": k.level, "date": list(k.date), "handler": k.handler, "smoke": k.smoke,
+        "deflate": [k.codec, k.level], "date": list(k.date), "handler": k.handler, "smoke": k.smoke,
         "slim": [k.slim, list(k.dep_excludes), list(k.keeps), k.exclude_runtime_provided, list(k.strip)],
         "layers": list(k.layers),
         # A zip let through by --allow-secret must not be reused by a build without it.

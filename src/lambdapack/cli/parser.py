@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import Any, Protocol
 
 from lambdapack import __version__
-from lambdapack.cli import build, cache, check, explain, smoke, tags, why
+from lambdapack.cli import build, cache, check, deploy, explain, smoke, tags, why
 from lambdapack.cli.arguments import CommandParser, add_global
 from lambdapack.cli.helpformat import EXIT_CODES
 
+
+class Command(Protocol):
+    """A command: a module (or deploy's PUBLISH_LAYER) that adds its parser and runs it."""
+
+    def add_parser(self, sub: Any, /) -> None: ...
+
+    def run(self, args: argparse.Namespace, /) -> int: ...
+
+
 # In the order `lambdapack --help` lists them.
-COMMANDS = {"build": build, "tags": tags, "why": why, "check": check, "smoke": smoke, "cache": cache,
-            "explain": explain}
+COMMANDS: dict[str, Command] = {"build": build, "tags": tags, "why": why, "check": check, "smoke": smoke, "cache": cache,
+            "explain": explain, "deploy": deploy, "publish-layer": deploy.PUBLISH_LAYER}
 
 
 def build_parser() -> argparse.ArgumentParser:

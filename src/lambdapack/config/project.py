@@ -41,9 +41,10 @@ DEFAULT_OUTPUT_DIR = "dist"
 # the project's own keys. A project's artifacts are named, so `kind`/`layer_output` stay top-level.
 _PROJECT_KEYS = {"output_dir", "functions", "layers"}
 _FUNCTION_KEYS = {"layers", "groups"}
-_FUNCTION_SETTINGS = setting_names(exclude={"kind", "layer_output"})
+_FUNCTION_SETTINGS = setting_names(exclude={"kind", "layer_output", "layer_name"})
 _LAYER_KEYS = {"groups", "runtimes", "architectures"}
 _LAYER_SETTINGS = setting_names(exclude={"kind", "layer_output", "src", "handler", "attach_layers", "runtime",
+                                         "function_name", "layer_arns",
                                          "arch", "exclude_tests", "follow_external_links"})
 
 
@@ -107,7 +108,8 @@ class Project:
 def parse_project(table: Mapping[str, object], path: Path, shown: str | None = None) -> Project:
     """The project from its config table; `path` is the file (paths are relative to its directory)."""
     where = Where(shown or str(path), ("tool", "lambdapack") if path.name == "pyproject.toml" else (), path.parent)
-    check_keys(table, setting_names() | _PROJECT_KEYS, where)
+    # A function's or layer's AWS name is its own: never one for all of them.
+    check_keys(table, setting_names(exclude={"function_name", "layer_name"}) | _PROJECT_KEYS, where)
     defaults = read_settings(table, where, setting_names())
     _dependencies(Layers(file=defaults), (), where)  # the defaults alone name at most one source
     output_dir = path_at(table, "output_dir", where) or path.parent / DEFAULT_OUTPUT_DIR

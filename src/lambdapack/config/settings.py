@@ -176,7 +176,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("follow_external_links", "--follow-external-links", _switch, False),
     Setting("allow_secrets", "--allow-secret", _texts, ()),
     Setting("allow_blocked_runtime", "--allow-blocked-runtime", _switch, False),
+    # `lambdapack deploy`'s (docs/deploy.md): where each artifact goes in AWS, not how it is built.
+    Setting("function_name", "--function-name", _text),
+    Setting("layer_name", "--layer-name", _text),
+    Setting("layer_arns", "--layer-arn", _texts, ()),
+    Setting("deploy_bucket", "--s3-bucket", _text, None, ("LAMBDAPACK_DEPLOY_BUCKET",)),
 )
+# Read by deploy alone: build_options leaves them out of BuildOptions.
+DEPLOY_SETTINGS = frozenset({"function_name", "layer_name", "layer_arns", "deploy_bucket"})
 
 # Not a build option: `cache prune` takes it as a flag; the build reads the variable itself.
 CACHE_MAX_SIZE = Setting("cache_max_size", "--max-size", _size, DEFAULT_MAX_BYTES, ("LAMBDAPACK_CACHE_MAX_SIZE",),
@@ -278,7 +285,7 @@ def build_options(layers: Layers) -> BuildOptions:
     top: dict[str, Any] = {}
     install: dict[str, Any] = {}
     outranked = _outranked(layers)
-    for setting in SETTINGS:
+    for setting in (s for s in SETTINGS if s.name not in DEPLOY_SETTINGS):
         value = setting.default if setting.name in outranked else _handed_down(setting, layers)
         group, _, name = setting.name.rpartition(".")
         (install if group == "install" else top)[name] = value

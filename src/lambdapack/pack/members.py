@@ -7,6 +7,9 @@ a damaged header, is detected before anything of it is shipped. Blobs live in th
 cache (content-addressed, shared by every build) or, with --no-cache, in the
 build's work directory.
 
+Members are compressed by pack.codec (one bundled deflate implementation, so the bytes are
+the same on every machine); blobs are keyed by content, level and codec.
+
 A build that compresses many files appends its small blobs to one pack file
 (`packs/<id>.pack`, the blobs back to back) with an index (`packs/<id>.idx`: content
 hash, level, offset and header fields of each, sealed by a SHA-256 of the index), so a
@@ -25,14 +28,15 @@ import os
 import secrets
 import struct
 import threading
-import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-__all__ = ["PACK_MIN", "SMALL", "Blob", "BlobStore", "PackWriter", "SourceChanged", "compress_to_blob",
-           "file_sha256", "seal"]
+from lambdapack.pack.codec import CODEC, crc32
+
+__all__ = ["LARGE_IN_MEMORY", "PACK_MIN", "SMALL", "Blob", "BlobStore", "InMemory", "PackWriter", "SourceChanged",
+           "compress_to_blob", "file_sha256", "seal"]
 
 _MAGIC = b"LPB2"
 # magic, method, crc32, uncompressed size, compressed size, seal (see `seal`)
@@ -40,8 +44,9 @@ _HEADER = struct.Struct("<4sBIQQ32s")
 _FIELDS = struct.Struct("<BIQQ")
 _CHUNK = 1 << 20
 STORED, DEFLATED = 0, 8
-_INDEX_MAGIC = b"LPX1"
-_INDEX_COUNT = struct.Struct("<Q")
+_INDEX_MAGIC = b"LPX2"
+# entry count, the codec's name (NUL-padded): an index of another codec's blobs is not read
+_INDEX_COUNT = struct.Struct("<Q32s")
 # content sha256, level, record offset in the pack, method, crc32, sizes, seal
 _INDEX_ENTRY = struct.Struct("<32sBQBIQQ32s")
 PACK_MIN = 32  # fewer new members than this: one blob file each (finer pruning, no index)
@@ -87,6 +92,34 @@ SMALL = 1 << 20  # files up to this size are read, compressed and written in one
 _tmp_names = itertools.count()
 
 
+class InMemory:
+    """A process-wide bound on the bytes of large members held whole at once (each costs its
+    size and its compressed size): the threads of every build in the process, a project's
+    artifacts included, wait their turn. One member alone always goes, whatever its size."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._held = 0
+        self._cond = threading.Condition()
+
+    @contextlib.contextmanager
+    def hold(self, size: int) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: self._held == 0 or self._held + size <= self.limit)
+            self._held += size
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._held -= size
+                self._cond.notify_all()
+
+
+# 96 MiB of sources in memory at once (~200 MB with their compressed copies): two 35 MB
+# OpenBLAS libraries compress side by side, a 100 MB libarrow alone.
+LARGE_IN_MEMORY = InMemory(96 << 20)
+
+
 def _ensure_dir(d: Path) -> None:
     # Not remembered across calls: another process may `cache clean` meanwhile.
     d.mkdir(parents=True, exist_ok=True)
@@ -105,7 +138,7 @@ def compress_to_blob(src: Path, dest: Path, level: int, tmp_dir: Path | None = N
     With `expect_sha`, the content is hashed on the way and SourceChanged is raised
     (nothing stored) when it differs: a damaged cache file must never be stored under
     the hash of what it should have been. `progress(n)`: n more bytes of a large file read
-    (a 100 MiB library takes seconds to compress; a counter should move meanwhile).
+    (a counter should move while a 100 MiB library is read).
     """
     where = tmp_dir or dest.parent
     _ensure_dir(where)
@@ -114,9 +147,13 @@ def compress_to_blob(src: Path, dest: Path, level: int, tmp_dir: Path | None = N
     try:
         with open(src, "rb") as f:
             first = f.read(SMALL + 1)
-            # Most members are small: one read, one compress call, one write. Per-file
-            # system calls, not deflate, dominate for them (thousands per build).
-            blob = _small_blob(first, job) if len(first) <= SMALL else _large_blob(first, f, job)
+            if len(first) <= SMALL:
+                # Most members are small: one read, one compress call, one write. Per-file
+                # system calls, not deflate, dominate for them (thousands per build).
+                blob = _write_blob(first, job)
+            else:
+                with LARGE_IN_MEMORY.hold(os.fstat(f.fileno()).st_size):
+                    blob = _write_blob(_read_rest(first, f, job.progress), job)
         _ensure_dir(dest.parent)
         os.replace(tmp, dest)
     except BaseException:
@@ -147,58 +184,37 @@ def _check(content: Any, expect_sha: str | None, src: Path) -> None:
         raise SourceChanged(src, expect_sha, content.hexdigest())
 
 
-def _encode(data: bytes, level: int) -> tuple[bytes, Blob]:
-    """The blob record (header + stored bytes) of a small file's content; the Blob has no path yet."""
+def _encode(data: bytes, level: int) -> tuple[bytes, bytes, Blob]:
+    """The blob record of a file's content, as (header, stored bytes); the Blob has no path yet."""
     method = _method(level)
-    crc = zlib.crc32(data)
-    stored = zlib.compress(data, level, -15) if method == DEFLATED else data
+    crc = crc32(data)
+    stored = CODEC.compress(data, level) if method == DEFLATED else data
     digest = seal(method, crc, len(data), len(stored), hashlib.sha256(stored).digest())
-    record = _HEADER.pack(_MAGIC, method, crc, len(data), len(stored), digest) + stored
-    return record, Blob(Path(), method, crc, len(data), len(stored), digest)
+    header = _HEADER.pack(_MAGIC, method, crc, len(data), len(stored), digest)
+    return header, stored, Blob(Path(), method, crc, len(data), len(stored), digest)
 
 
-def _small_blob(data: bytes, job: _BlobJob) -> Blob:
+def _read_rest(first: bytes, f: BinaryIO, progress: Callable[[int], None] | None) -> bytes:
+    """A large file read whole (the codec compresses buffers, not streams), counted chunk by
+    chunk: a 100 MiB library takes a while to read from a cold disk; the counter moves meanwhile."""
+    chunks: list[bytes] = []
+    chunk = first
+    while chunk:
+        chunks.append(chunk)
+        if progress is not None:
+            progress(len(chunk))
+        chunk = f.read(_CHUNK)
+    return b"".join(chunks)
+
+
+def _write_blob(data: bytes, job: _BlobJob) -> Blob:
     if job.expect_sha is not None:
         _check(hashlib.sha256(data), job.expect_sha, job.src)
-    record, blob = _encode(data, job.level)
+    header, stored, blob = _encode(data, job.level)
     with open(job.tmp, "xb") as out:
-        out.write(record)
+        out.write(header)
+        out.write(stored)
     return dataclasses.replace(blob, path=job.dest)
-
-
-def _large_blob(first: bytes, f: BinaryIO, job: _BlobJob) -> Blob:
-    level = job.level
-    method = _method(level)
-    comp = zlib.compressobj(level, zlib.DEFLATED, -15) if method == DEFLATED else None
-    crc = usize = csize = 0
-    stored = hashlib.sha256()
-    content = hashlib.sha256() if job.expect_sha is not None else None
-    with open(job.tmp, "xb") as out:
-        out.write(b"\0" * _HEADER.size)  # filled in once sizes are known
-        chunk = first
-        while chunk:
-            if content is not None:
-                content.update(chunk)
-            crc = zlib.crc32(chunk, crc)
-            usize += len(chunk)
-            if job.progress is not None:
-                job.progress(len(chunk))
-            data = comp.compress(chunk) if comp is not None else chunk
-            if data:
-                stored.update(data)
-                out.write(data)
-                csize += len(data)
-            chunk = f.read(_CHUNK)
-        if comp is not None:
-            data = comp.flush()
-            stored.update(data)
-            out.write(data)
-            csize += len(data)
-        digest = seal(method, crc, usize, csize, stored.digest())
-        out.seek(0)
-        out.write(_HEADER.pack(_MAGIC, method, crc, usize, csize, digest))
-    _check(content, job.expect_sha, job.src)
-    return Blob(job.dest, method, crc, usize, csize, digest)
 
 
 def read_blob_header(path: Path) -> Blob | None:
@@ -218,7 +234,9 @@ def read_blob_header(path: Path) -> Blob | None:
 
 
 class BlobStore:
-    """Content-addressed blobs: <root>/<sha[:2]>/<sha>-<level>.blob, and packs under <root>/packs."""
+    """Content-addressed blobs: <root>/<sha[:2]>/<sha>-<level>-<codec>.blob, and packs under
+    <root>/packs. The codec is in every name and pack index: a blob another deflate made (an
+    older lambdapack's zlib, a fallback) is never copied into a zip this codec writes."""
 
     def __init__(self, root: Path, tmp_dir: Path | None = None) -> None:
         self.root = root
@@ -229,7 +247,7 @@ class BlobStore:
         self.added = 0  # bytes this process stored under root (the cache's running size total)
 
     def path_for(self, sha: str, level: int) -> Path:
-        return self.root / sha[:2] / f"{sha}-{level}.blob"
+        return self.root / sha[:2] / f"{sha}-{level}-{CODEC.name}.blob"
 
     def get(self, sha: str, level: int) -> Blob | None:
         path = self.path_for(sha, level)
@@ -313,18 +331,19 @@ class PackWriter:
         data = src.read_bytes()
         if sha is None:
             sha = hashlib.sha256(data).hexdigest()
-            stored = self._store.get(sha, level)  # known content under another name
-            if stored is not None:
-                return sha, stored
+            known = self._store.get(sha, level)  # known content under another name
+            if known is not None:
+                return sha, known
         elif verify:
             _check(hashlib.sha256(data), sha, src)
-        record, blob = _encode(data, level)
+        header, stored, blob = _encode(data, level)
         with self._lock:
             known = self._entries.get((sha, level))
             if known is not None:
                 return sha, known
             blob = dataclasses.replace(blob, path=self.path, offset=self._out.tell())
-            self._out.write(record)
+            self._out.write(header)
+            self._out.write(stored)
             self._entries[(sha, level)] = blob
         return sha, blob
 
@@ -341,7 +360,7 @@ class PackWriter:
             _INDEX_ENTRY.pack(bytes.fromhex(sha), level, b.offset, b.method, b.crc, b.usize, b.csize, b.digest)
             for (sha, level), b in self._entries.items()
         )
-        index = _INDEX_MAGIC + _INDEX_COUNT.pack(len(self._entries)) + body
+        index = _INDEX_MAGIC + _INDEX_COUNT.pack(len(self._entries), _codec_field()) + body
         tmp = _temp_name(self._store.tmp_dir or self.path.parent)
         try:
             with open(tmp, "xb") as f:
@@ -363,6 +382,10 @@ class PackWriter:
             self._out.close()
         with contextlib.suppress(OSError):
             self._tmp.unlink()
+
+
+def _codec_field() -> bytes:
+    return CODEC.name.encode("ascii")[:32]
 
 
 def read_pack_indexes(packs: Path) -> dict[tuple[str, int], Blob]:
@@ -388,8 +411,9 @@ def read_pack_indexes(packs: Path) -> dict[tuple[str, int], Blob]:
         if len(raw) < head + 32 or raw[:4] != _INDEX_MAGIC:
             continue
         body, digest = raw[:-32], raw[-32:]
-        (count,) = _INDEX_COUNT.unpack_from(body, 4)
-        if hashlib.sha256(body).digest() != digest or len(body) != head + count * _INDEX_ENTRY.size:
+        count, codec = _INDEX_COUNT.unpack_from(body, 4)
+        if (hashlib.sha256(body).digest() != digest or len(body) != head + count * _INDEX_ENTRY.size
+                or codec.rstrip(b"\0") != _codec_field()):
             continue
         for sha, level, offset, method, crc, usize, csize, seal_ in _INDEX_ENTRY.iter_unpack(body[head:]):
             if offset + _HEADER.size + csize > pack_size or method not in (STORED, DEFLATED):

@@ -23,6 +23,7 @@ from lambdapack.cache.keys import (
     key_environment,
     resolution_key,
 )
+from lambdapack.pack.codec import CODEC
 from lambdapack.pack.members import file_sha256
 from lambdapack.pack.zipwriter import zip_date_time
 from lambdapack.pipeline.context import BuildContext
@@ -160,7 +161,7 @@ def inputs_key_of(ctx: BuildContext, src: Sources) -> str | None:
     )
     return inputs_key(InputsKeyInputs(
         __version__, repr(plain), ctx.dep_kind, files, target.runtime.name, target.arch.value,
-        key_environment(os.environ), zip_date_time(os.environ),
+        key_environment(os.environ), zip_date_time(os.environ), CODEC.name,
         (interp.path, interp.version) if interp is not None else None, src.layer_shas,
         strip_tools(target) if opts.slim == "aggressive" else [],
         [(e.arcname, src.code_shas[e.arcname], e.executable) for e in src.code]))
@@ -178,7 +179,7 @@ def artifact_key_of(ctx: BuildContext, interp: Interpreter | None, layer_shas: l
     opts, target = ctx.opts, ctx.target
     return artifact_key(ArtifactKeyInputs(
         version=__version__, runtime=target.runtime.name, arch=target.arch.value, kind=ctx.kind.value,
-        level=opts.compresslevel, date=zip_date_time(os.environ), handler=opts.handler, smoke=opts.smoke,
+        level=opts.compresslevel, codec=CODEC.name, date=zip_date_time(os.environ), handler=opts.handler, smoke=opts.smoke,
         pyc=(opts.pyc_mode, interp.version) if interp is not None else None,
         slim=opts.slim, dep_excludes=opts.dep_excludes, keeps=opts.keeps,
         exclude_runtime_provided=opts.exclude_runtime_provided,

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from lambdapack.inspect import sizerules
 from lambdapack.inspect.findings import has_errors
+from lambdapack.pack.codec import CODEC
 from lambdapack.pack.members import BlobStore
 from lambdapack.pack.zipwriter import ZipSettings, atomic_output, write_zip_to
 from lambdapack.pipeline.context import BuildContext
@@ -37,6 +38,8 @@ def pack_all(ctx: BuildContext, plan: PackPlan, result: BuildResult, art_key: st
     opts = ctx.opts
     # Savings belong to the zip that holds the dependencies (the layer of a split build).
     deps_zip = "function" if ctx.kind is BuildKind.FUNCTION else "layer"
+    if CODEC.fallback is not None and CODEC.fallback not in result.warnings:
+        result.warnings.append(CODEC.fallback)
     with ExitStack() as stack:
         staged: list[tuple[str, Path, Path]] = []
         for kind, out, entries in plan.zips:
