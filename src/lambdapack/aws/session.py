@@ -38,7 +38,7 @@ class Patience:
 
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
-    max_attempts: int = 8  # standard retry mode: throttling and 5xx, with exponential backoff
+    max_attempts: int = 8  # in all, the first included; retried: throttling and 5xx, with backoff
 
 
 DEPLOY = Patience()
@@ -59,7 +59,9 @@ def _client(service: str, settings: AwsSettings, patience: Patience) -> Any:
     from botocore.config import Config
 
     config = Config(connect_timeout=patience.connect_timeout, read_timeout=patience.read_timeout,
-                    retries={"mode": "standard", "max_attempts": patience.max_attempts},
+                    # botocore's "max_attempts" counts retries only (one more call in all): a remote
+                    # with 2 attempts was asked 3 times, found by a silent server's connection count.
+                    retries={"mode": "standard", "total_max_attempts": patience.max_attempts},
                     user_agent_extra="lambdapack")
     from lambdapack.aws.failures import aws_error
 

@@ -43,16 +43,38 @@ def pyc_key(python: Sequence[int], mode: str, lambda_path: str, source_sha256: s
     return digest([list(python), mode, lambda_path, source_sha256])
 
 
+# uv settings that change where and how fast uv works, never what it installs: in a key they
+# would keep two machines (two CI runners with their own uv caches) from ever sharing an entry.
+# Any other UV_ variable stays in the keys: an unknown one costs a miss, never a wrong hit.
+_UV_HOW = frozenset({
+    "UV_CACHE_DIR", "UV_NO_CACHE", "UV_NO_PROGRESS", "UV_HTTP_TIMEOUT", "UV_REQUEST_TIMEOUT", "UV_HTTP_RETRIES",
+    "UV_PYTHON_INSTALL_DIR", "UV_PYTHON_BIN_DIR", "UV_PYTHON_CACHE_DIR", "UV_TOOL_DIR", "UV_TOOL_BIN_DIR",
+    "UV_INSTALL_DIR", "UV_LINK_MODE", "UV_NATIVE_TLS", "UV_KEYRING_PROVIDER", "UV_NO_COLOR", "UV_LOG_CONTEXT",
+    "UV_NO_WRAP",
+})
+_UV_HOW_PREFIXES = ("UV_CONCURRENT_",)
+# Index credentials (UV_INDEX_<NAME>_USERNAME/_PASSWORD): rotated per job (CodeArtifact tokens);
+# they say who may read the index, not what it holds.
+_UV_CREDENTIALS = ("_USERNAME", "_PASSWORD")
+
+
+def _decides_content(name: str) -> bool:
+    return (name not in _UV_HOW and not name.startswith(_UV_HOW_PREFIXES)
+            and not (name.startswith("UV_INDEX_") and name.endswith(_UV_CREDENTIALS)))
+
+
 def index_environment(env: Mapping[str, str]) -> dict[str, str]:
     """The uv settings that change what resolves (indexes, find-links, constraints)."""
     return {k: v for k, v in sorted(env.items())
-            if k.startswith("UV_INDEX") or k in ("UV_EXTRA_INDEX_URL", "UV_FIND_LINKS", "UV_CONSTRAINT",
-                                                  "UV_OVERRIDE")}
+            if (k.startswith("UV_INDEX") or k in ("UV_EXTRA_INDEX_URL", "UV_FIND_LINKS", "UV_CONSTRAINT",
+                                                   "UV_OVERRIDE")) and _decides_content(k)}
 
 
 def key_environment(environ: Mapping[str, str]) -> list[tuple[str, str]]:
-    """The environment a whole build depends on: uv's settings and SOURCE_DATE_EPOCH."""
-    return sorted((k, v) for k, v in environ.items() if k.startswith("UV_") or k == "SOURCE_DATE_EPOCH")
+    """The environment a whole build depends on: the uv settings that change what is installed,
+    and SOURCE_DATE_EPOCH."""
+    return sorted((k, v) for k, v in environ.items()
+                  if (k.startswith("UV_") and _decides_content(k)) or k == "SOURCE_DATE_EPOCH")
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                        help="build everything from scratch; read and write no cache")
     cache.add_argument("--cache-dir", type=Path, metavar="DIR", action=Once,
                        help="cache location (default: $LAMBDAPACK_CACHE_DIR, else the user cache directory)")
+    cache.add_argument("--remote-cache", metavar="s3://BUCKET/PREFIX", action=Once,
+                       help="a shared cache in S3 behind the local one (default: $LAMBDAPACK_REMOTE_CACHE); "
+                            "never required: a remote that fails is one warning (docs/remote-cache.md)")
+    cache.add_argument("--remote-cache-read-only", action="store_true", default=None,
+                       help="read the remote cache, never write it: for untrusted jobs such as pull requests "
+                            "(default: $LAMBDAPACK_REMOTE_CACHE_READ_ONLY=1)")
     cache.add_argument("--refresh", action="store_true", default=None,
                        help="resolve again even if a cached resolution of the same inputs is fresh")
     out.add_argument("-q", "--quiet", action="count", default=0,
@@ -231,7 +237,7 @@ _DESTS = {
 }
 _SAME = ("runtime", "arch", "requirements", "pyproject", "lock", "all_extras", "lock_mode", "output", "layer_output",
          "tree_dir",
-         "exclude_tests", "handler", "cache_dir", "refresh", "smoke", "slim", "exclude_runtime_provided",
+         "exclude_tests", "handler", "cache_dir", "remote_cache", "remote_cache_read_only", "refresh", "smoke", "slim", "exclude_runtime_provided",
          "compile", "pyc_mode", "follow_external_links", "allow_blocked_runtime")
 
 

@@ -83,6 +83,30 @@ def _paths(value: object) -> tuple[Path, ...]:
     return tuple(_path(v) for v in value)
 
 
+def _s3_url(value: object) -> str:
+    from lambdapack.aws.s3location import parse_s3_url
+
+    text = _text(value)
+    try:
+        parse_s3_url(text, "the remote cache")
+    except UsageError as e:
+        raise ValueError(f"{e.message} ({e.hint})") from None
+    return text
+
+
+_YES, _NO = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
+
+
+def _yes_no(value: object) -> bool:
+    """A switch that an environment variable can set too ("1", "true", "0", ...)."""
+    if isinstance(value, bool):
+        return value
+    word = _text(value).strip().lower()
+    if word not in (*_YES, *_NO):
+        raise ValueError("expected 1 or 0 (true or false)")
+    return word in _YES
+
+
 def _choice(*words: str) -> Callable[[object], str]:
     def parse(value: object) -> str:
         if value not in words:
@@ -139,6 +163,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("handler", "--handler", _text),
     Setting("use_cache", "--no-cache", _switch, True),
     Setting("cache_dir", "--cache-dir", _path, None, ("LAMBDAPACK_CACHE_DIR",)),
+    Setting("remote_cache", "--remote-cache", _s3_url, None, ("LAMBDAPACK_REMOTE_CACHE",)),
+    Setting("remote_cache_read_only", "--remote-cache-read-only", _yes_no, False,
+            ("LAMBDAPACK_REMOTE_CACHE_READ_ONLY",)),
     Setting("refresh", "--refresh", _switch, False),
     Setting("smoke", "--smoke", _switch, False),
     Setting("slim", "--slim", _choice("none", "safe", "aggressive"), "safe"),

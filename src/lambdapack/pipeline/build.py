@@ -13,12 +13,12 @@ import shutil
 import tempfile
 from contextlib import nullcontext
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from lambdapack.cache.local import Cache
 from lambdapack.cache.total import max_bytes_from
 from lambdapack.errors import READING_SOURCE, USING_CACHE, USING_TEMP, BuildError, from_os_error
 from lambdapack.pack.members import SourceChanged
-from lambdapack.pipeline.buildcache import open_cache, operation_on, prune
+from lambdapack.pipeline.buildcache import open_cache, operation_on, prune, remote_warnings
 from lambdapack.pipeline.cachekeys import inputs_key_of
 from lambdapack.pipeline.context import BuildContext
 from lambdapack.pipeline.options import BuildOptions
@@ -28,6 +28,9 @@ from lambdapack.pipeline.reuse import from_inputs_pointer
 from lambdapack.pipeline.sizereports import describe_artifacts
 from lambdapack.pipeline.sources import read_sources
 from lambdapack.progress import Progress
+
+if TYPE_CHECKING:
+    from lambdapack.cache.store import CacheStore
 
 __all__ = ["build"]
 
@@ -45,6 +48,7 @@ def build(opts: BuildOptions, progress: Progress | None = None) -> BuildResult:
                 cache.sweep()
             result = _attempts(opts, pre, cache, warnings, say)
     except BuildFailed as e:
+        e.result.warnings.extend(remote_warnings(cache))
         describe_artifacts(e.result)  # a failed build's reports name their target and findings too
         raise
     except OSError as e:
@@ -55,13 +59,15 @@ def build(opts: BuildOptions, progress: Progress | None = None) -> BuildResult:
         if op is None:
             raise  # the CLI names the path and the error, without an operation
         raise from_os_error(e, op) from e
+    # The remote's warnings are this build's news, never stored with its inputs pointer.
+    result.warnings.extend(remote_warnings(cache))
     if cache is not None:
         prune(cache, cap, result, say)
     describe_artifacts(result)
     return result
 
 
-def _attempts(opts: BuildOptions, pre: Preflight, cache: Cache | None, warnings: list[str],
+def _attempts(opts: BuildOptions, pre: Preflight, cache: CacheStore | None, warnings: list[str],
               say: Progress) -> BuildResult:
     """Build in a fresh work directory; once more if a cached file turned out altered."""
     for attempt in (1, 2):

@@ -152,7 +152,8 @@ def inputs_key_of(ctx: BuildContext, src: Sources) -> str | None:
     # kind and compile as their plain words: the repr is the same whether a caller
     # passed "layer" or BuildKind.LAYER.
     plain = dataclasses.replace(
-        opts, output=None, layer_output=None, tree_dir=None, refresh=False, cache_dir=None, src=absolute(opts.src),
+        opts, output=None, layer_output=None, tree_dir=None, refresh=False, cache_dir=None, remote_cache=None,
+        remote_cache_read_only=False, src=absolute(opts.src),
         requirements=opts.requirements if isinstance(ctx.dep_path, Piped) else absolute(opts.requirements),
         pyproject=absolute(opts.pyproject), lock=absolute(opts.lock),
         attach_layers=tuple(p.resolve() for p in opts.attach_layers), install=keyed_install(opts.install),

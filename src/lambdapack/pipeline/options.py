@@ -90,6 +90,10 @@ class BuildOptions:
     handler: str | None = None
     use_cache: bool = True
     cache_dir: Path | None = None
+    # s3://bucket/prefix: a second store behind the local cache (cache.tiered). Where the cache is
+    # kept never decides what is built: both stay out of the repr, which the inputs key reads.
+    remote_cache: str | None = field(default=None, repr=False)
+    remote_cache_read_only: bool = field(default=False, repr=False)  # untrusted jobs: never write
     refresh: bool = False  # resolve again even when a cached resolution is fresh
     smoke: bool = False  # import-test the package before writing it
     slim: str = "safe"  # none | safe | aggressive (slim.PROFILE_RULES)
