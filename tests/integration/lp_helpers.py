@@ -22,7 +22,6 @@ import stat
 import struct
 import subprocess
 import sys
-import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -32,6 +31,7 @@ from typing import Any, TypeVar
 
 import pytest
 from host_pythons import python_exe as python_exe  # re-exported: tests import it from here
+from loopback import silent_server
 
 T = TypeVar("T")
 
@@ -346,29 +346,5 @@ def read_until(stream: Any, marker: str | bytes) -> Any:
 def silent_index() -> Iterator[tuple[str, list[socket.socket]]]:
     """A loopback 'package index' that accepts connections and never answers; yields
     its URL and the connections it got (none means uv never asked it anything)."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(64)
-    got: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                got.append(server.accept()[0])  # kept open, never read from or written to
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-
-    t = threading.Thread(target=accept, daemon=True)
-    t.start()
-    try:
-        yield f"http://127.0.0.1:{server.getsockname()[1]}/simple", got
-    finally:
-        stop.set()
-        t.join(5)
-        for c in got:
-            c.close()
-        server.close()
+    with silent_server() as (port, got):
+        yield f"http://127.0.0.1:{port}/simple", got

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from loopback import silent_server
 from motoserver import MotoServer, dead_endpoint, moto_server
 
 from lambdapack.aws.s3location import parse_s3_url
@@ -183,10 +184,7 @@ def test_a_missing_bucket_is_one_warning(s3: MotoServer, tmp_path: Path) -> None
 
 
 def test_a_dead_endpoint_is_one_warning_at_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("AWS_ENDPOINT_URL", dead_endpoint())
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    _fake_credentials(monkeypatch, dead_endpoint())
     store = tiered(tmp_path / "a")
     start = time.monotonic()
     assert store.load_inputs_pointer("p" * 64) is None
@@ -199,34 +197,17 @@ def test_a_dead_endpoint_is_one_warning_at_once(monkeypatch: pytest.MonkeyPatch,
     assert later.load_artifact(KEY) is None and later.remote.requests == 0 and len(later.warnings) == 1
 
 
+def _fake_credentials(monkeypatch: pytest.MonkeyPatch, endpoint: str) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+
+
 def test_a_remote_that_never_answers_costs_a_bounded_wait(monkeypatch: pytest.MonkeyPatch,
                                                             tmp_path: Path) -> None:
-    import socket
-    import threading
-
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(16)
-    got: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                got.append(server.accept()[0])  # never read from or answered
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-
-    t = threading.Thread(target=accept, daemon=True)
-    t.start()
-    try:
-        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{server.getsockname()[1]}")
-        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        monkeypatch.setenv("AWS_REGION", "us-east-1")
+    with silent_server() as (port, got):
+        _fake_credentials(monkeypatch, f"http://127.0.0.1:{port}")
         store = tiered(tmp_path / "a")
         start = time.monotonic()
         assert store.load_inputs_pointer("p" * 64) is None
@@ -236,12 +217,6 @@ def test_a_remote_that_never_answers_costs_a_bounded_wait(monkeypatch: pytest.Mo
         assert 1 <= len(got) <= remote_module.REMOTE.max_attempts
         bound = remote_module.REMOTE.max_attempts * (remote_module.REMOTE.read_timeout + 1) + 2
         assert elapsed < bound
-    finally:
-        stop.set()
-        t.join(5)
-        for c in got:
-            c.close()
-        server.close()
 
 
 def test_denied_writes_are_one_warning_and_reads_still_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
