@@ -12,13 +12,11 @@ from lambdapack.cli.arguments import Once, add_format, epilog
 from lambdapack.cli.jsonout import failure, print_json, result
 from lambdapack.config.project import Project
 from lambdapack.config.projectfile import load_project
-from lambdapack.config.settings import SETTINGS, Layers, value_of
+from lambdapack.config.settings import Layers, setting_named, value_of
 from lambdapack.deploy.plan import Artifact
 from lambdapack.errors import UsageError
 
 __all__ = ["PUBLISH_LAYER", "add_parser", "run"]
-
-_BUCKET = next(s for s in SETTINGS if s.name == "deploy_bucket")
 
 
 def _add_aws(p: argparse.ArgumentParser) -> None:
@@ -92,7 +90,7 @@ def _request(args: argparse.Namespace, artifacts: Sequence[Artifact], file_bucke
         raise UsageError(f"--wait-timeout {args.wait_timeout:g}: give a positive number of seconds")
     flags = {"deploy_bucket": args.s3_bucket} if args.s3_bucket else {}
     file = {"deploy_bucket": file_bucket} if file_bucket else {}
-    bucket = value_of(_BUCKET, Layers(flags=flags, environ=os.environ, file=file))
+    bucket = value_of(setting_named("deploy_bucket"), Layers(flags=flags, environ=os.environ, file=file))
     # AWS_REGION as the AWS CLI v2 reads it (over AWS_DEFAULT_REGION); botocore reads only the latter.
     region = args.region or os.environ.get("AWS_REGION") or None
     return Request(artifacts, AwsSettings(region, args.profile, args.endpoint_url),

@@ -29,10 +29,9 @@ from lambdapack.config.sections import (
     table_at,
     texts_at,
 )
-from lambdapack.config.settings import DEPENDENCY_SOURCES, SETTINGS, Layers, value_of
+from lambdapack.config.settings import DEPENDENCY_SOURCES, Layers, setting_named, value_of
 from lambdapack.pipeline.preflight import is_into_directory
 
-_BY_NAME = {s.name: s for s in SETTINGS}
 # A function's or layer's name is also its zip's file name: keep it to what Lambda allows in names.
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 DEFAULT_OUTPUT_DIR = "dist"
@@ -140,8 +139,8 @@ def _function(name: str, table: Mapping[str, object], where: Where, defaults: Ma
     cascade = Layers(file=defaults, function=own)
     return Function(
         name=name, src=own["src"], output=own["output"],
-        runtime=value_of(_BY_NAME["runtime"], cascade), arch=value_of(_BY_NAME["arch"], cascade),
-        handler=value_of(_BY_NAME["handler"], cascade),
+        runtime=value_of(setting_named("runtime"), cascade), arch=value_of(setting_named("arch"), cascade),
+        handler=value_of(setting_named("handler"), cascade),
         dependencies=_dependencies(cascade, texts_at(table, "groups", where), where),
         layers=_unique(texts_at(table, "layers", where), "layers", where), own=MappingProxyType(own),
     )
@@ -171,12 +170,12 @@ def _layer(name: str, table: Mapping[str, object], where: Where, defaults: Mappi
 
 def _dependencies(cascade: Layers, groups: tuple[str, ...], where: Where) -> Dependencies:
     """The dependencies the cascade gives; one table naming two source files is an error."""
-    found = {name: value_of(_BY_NAME[name], cascade) for name in DEPENDENCY_SOURCES}
+    found = {name: value_of(setting_named(name), cascade) for name in DEPENDENCY_SOURCES}
     given = [name for name, value in found.items() if value is not None]
     if len(given) > 1:
         raise where.error(f"names {' and '.join(repr(n) for n in given)}: give only one of "
                           f"{', '.join(repr(n) for n in DEPENDENCY_SOURCES)}")
-    return Dependencies(**found, extras=value_of(_BY_NAME["extras"], cascade), groups=groups)
+    return Dependencies(**found, extras=value_of(setting_named("extras"), cascade), groups=groups)
 
 
 def _check_layers_fit(functions: Mapping[str, Function], layers: Mapping[str, Layer], where: Where) -> None:

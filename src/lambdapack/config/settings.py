@@ -191,6 +191,11 @@ CACHE_MAX_SIZE = Setting("cache_max_size", "--max-size", _size, DEFAULT_MAX_BYTE
 _BY_NAME = {s.name: s for s in (*SETTINGS, CACHE_MAX_SIZE)}
 
 
+def setting_named(name: str) -> Setting:
+    """The setting of that name (a KeyError is a typo in our code, never the user's)."""
+    return _BY_NAME[name]
+
+
 @dataclass(frozen=True)
 class Layers:
     """What the settings are made of, by setting name. ``flags`` holds only the flags given."""

@@ -10,13 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from lambdapack.config.project import Project
-from lambdapack.config.settings import SETTINGS, Layers, value_of
+from lambdapack.config.settings import Layers, setting_named, value_of
 from lambdapack.deploy.plan import Artifact
 from lambdapack.errors import InputError, UsageError, from_os_error
 
 __all__ = ["digest", "project_artifacts", "zip_artifact"]
 
-_BY_NAME = {s.name: s for s in SETTINGS}
 
 
 def digest(path: Path) -> tuple[str, str, int]:
@@ -65,12 +64,12 @@ def _artifact(project: Project, entry: Mapping[str, Any], base: Path) -> Artifac
     if kind == "function":
         f = project.functions[name]
         cascade = project.layers_for(f)
-        aws = value_of(_BY_NAME["function_name"], cascade) or name
-        arns = tuple(value_of(_BY_NAME["layer_arns"], cascade))
+        aws = value_of(setting_named("function_name"), cascade) or name
+        arns = tuple(value_of(setting_named("layer_arns"), cascade))
         return Artifact(kind, name, aws, str(entry["runtime"]), str(entry["arch"]), str(path), hex_, b64, size,
                         layers=tuple(entry.get("layers") or ()), layer_arns=arns)
     layer = project.layers[name]
-    aws = value_of(_BY_NAME["layer_name"], Layers(file=project.defaults, function=layer.own)) or name
+    aws = value_of(setting_named("layer_name"), Layers(file=project.defaults, function=layer.own)) or name
     return Artifact(kind, name, aws, str(entry["runtime"]), str(entry["arch"]), str(path), hex_, b64, size)
 
 
