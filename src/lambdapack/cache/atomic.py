@@ -7,23 +7,38 @@ write returns the change in stored bytes, for the running total (cache.total).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from lambdapack.errors import USING_CACHE, from_os_error
 
-__all__ = ["atomic_write", "copy_into", "read_json", "touch", "writing"]
+__all__ = ["atomic_write", "copy_into", "move_into", "read_json", "touch", "writing"]
+
+_SERIAL = itertools.count()  # next() is atomic under the GIL: thread-safe
+
+
+def _temp_file(tmp_dir: Path) -> tuple[int, str]:
+    """A new, exclusive file in `tmp_dir`: this process's id and a serial number. Why not
+    tempfile.mkstemp: its random names cost a third of a millisecond each, which a cold build
+    storing 4,000 .pyc and hashes pays 4,000 times. O_EXCL still refuses a killed process's leftover."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)  # O_BINARY: Windows only
+    while True:
+        name = os.path.join(tmp_dir, f"{os.getpid()}-{next(_SERIAL)}.tmp")  # noqa: PTH118 (a str for os.open)
+        try:
+            return os.open(name, flags, 0o600), name
+        except FileExistsError:
+            continue
 
 
 def atomic_write(path: Path, data: bytes, tmp_dir: Path) -> int:
     """Write `data` at `path` atomically; returns the bytes it added to the cache."""
     tmp_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=tmp_dir)
+    fd, tmp = _temp_file(tmp_dir)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -50,7 +65,7 @@ def copy_into(src: Path, tmp_dir: Path, dest: Path, link: bool) -> int:
     """Put `src` at `dest` through a temp file in `tmp_dir` (a hard link when `link`
     and possible); the temp file never outlives a failure (a full disk included)."""
     tmp_dir.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=tmp_dir)
+    fd, name = _temp_file(tmp_dir)
     os.close(fd)
     tmp = Path(name)
     try:
@@ -70,6 +85,13 @@ def copy_into(src: Path, tmp_dir: Path, dest: Path, link: bool) -> int:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+
+
+def move_into(src: Path, dest: Path) -> int:
+    """Rename `src`, a file of this build's own in the cache's tmp/ (same file system), to
+    `dest`: no copy. Returns the change in stored bytes."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    return _replace(src, dest)
 
 
 @contextlib.contextmanager

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lambdapack.cache.atomic import atomic_write, copy_into, read_json, touch, writing
+from lambdapack.cache.atomic import atomic_write, copy_into, move_into, read_json, touch, writing
 from lambdapack.cache.total import DEFAULT_MAX_BYTES, PRUNE_TO, RunningTotal
 from lambdapack.cache.upkeep import drop_orphan_packs, evict, stored_bytes, sweep_tmp
 from lambdapack.cache.walk import count_entries, du
@@ -253,11 +253,12 @@ class Cache:
         touch(path)  # last use, for prune
         return path, want
 
-    def save_pyc(self, key: str, src: Path) -> tuple[Path, str]:
+    def save_pyc(self, key: str, src: Path, move: bool = False) -> tuple[Path, str]:
+        """`move`: `src` is this build's own file under tmp/, renamed into place (no copy)."""
         path = self.root / "pyc" / key[:2] / f"{key}.pyc"
         sha = file_sha256(src)
         with writing(self.root):
-            self.added += copy_into(src, self.tmp, path, link=False)
+            self.added += move_into(src, path) if move else copy_into(src, self.tmp, path, link=False)
             # The hash goes last: a .pyc without its hash is a miss, never trusted.
             self.added += atomic_write(path.with_suffix(".sha256"),
                                         f"{sha} {path.stat().st_size}".encode("ascii"), self.tmp)

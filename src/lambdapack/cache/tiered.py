@@ -78,8 +78,8 @@ class TieredCache:
     def load_pyc(self, key: str) -> tuple[Path, str] | None:
         return self.local.load_pyc(key)
 
-    def save_pyc(self, key: str, src: Path) -> tuple[Path, str]:
-        return self.local.save_pyc(key, src)
+    def save_pyc(self, key: str, src: Path, move: bool = False) -> tuple[Path, str]:
+        return self.local.save_pyc(key, src, move)
 
     def load_interpreter(self, minor: str) -> InterpreterRecord | None:
         return self.local.load_interpreter(minor)

@@ -151,9 +151,12 @@ def _pyc_for(asm: Assembly, interp: Interpreter, mode: InvalidationMode, entries
              counts: list[int]) -> list[StagedFile]:
     """The .pyc of the .py files in `entries` (under the Lambda path `root`): cached or compiled now."""
     from lambdapack.assemble.bytecode import Compiler, compile_with, pyc_arcname
+    from lambdapack.assemble.bytecodefit import in_test_suite
 
     cache, shas = asm.ctx.cache, asm.shas
-    sources = [e for e in entries if e.arcname.endswith(".py")]
+    # Your own code is compiled whole; a dependency's test suite is not (in_test_suite says why).
+    every = [e for e in entries if e.arcname.endswith(".py")]
+    sources = [e for e in every if not (e.distribution is not None and in_test_suite(e.arcname))]
     keys = {e.arcname: pyc_key(interp.version, mode.value, lambda_path(root, e.arcname),
                                shas.get(e.arcname) or file_sha256(e.path)) for e in sources}
     pyc: list[StagedFile] = []
@@ -169,8 +172,9 @@ def _pyc_for(asm: Assembly, interp: Interpreter, mode: InvalidationMode, entries
             missing.append(e)
     if not missing:
         return pyc
+    suite = f" ({count(len(every) - len(sources), 'test-suite module')} left as source)" if len(every) > len(sources) else ""
     with asm.ctx.stage("compiling", len(missing), "module",
-                       f"to {mode.value} bytecode with Python {'.'.join(map(str, interp.version))}") as stage:
+                       f"to {mode.value} bytecode with Python {'.'.join(map(str, interp.version))}{suite}") as stage:
         compiler = Compiler(interp, lambda a, r=root: lambda_path(r, a), mode)  # type: ignore[misc]
         res = compile_with(compiler, missing, asm.ctx.work / "pyc" / root.strip("/").replace("/", "_"),
                            stage.advance)
@@ -178,7 +182,7 @@ def _pyc_for(asm: Assembly, interp: Interpreter, mode: InvalidationMode, entries
         by_arc = {pyc_arcname(e.arcname, interp.cache_tag): e for e in missing}
         for p in res.entries:  # in the stage: storing 2,000 .pyc in the cache takes a second
             if cache is not None:
-                path, sha = cache.save_pyc(keys[by_arc[p.arcname].arcname], p.path)
+                path, sha = cache.save_pyc(keys[by_arc[p.arcname].arcname], p.path, move=True)
                 p = StagedFile(p.arcname, path, p.executable, p.size, p.distribution)
                 shas[p.arcname] = sha
             pyc.append(p)
