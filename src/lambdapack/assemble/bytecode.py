@@ -55,6 +55,7 @@ from pathlib import Path
 
 from lambdapack.errors import BuildError
 from lambdapack.host.children import map_with_children
+from lambdapack.host.cores import CORES
 from lambdapack.host.interpreters import Interpreter
 from lambdapack.host.processes import Group, Stopped, script
 from lambdapack.staged import StagedFile
@@ -170,15 +171,17 @@ def _run_chunk(
     payload = json.dumps({"mode": mode.name, "files": [[j.src, j.cfile, j.dfile] for _i, j in jobs],
                           "progress": tally.file()}).encode("ascii")
     argv = [interpreter.path, "-S", "-s", "-B", script(_WORKER)]
-    try:
-        # py_compile starts nothing itself: the child needs no process group of its own.
-        child = children.start(argv, stdin=True, env=_child_env(), cwd=cwd, own_group=False)
-    except OSError as e:
-        raise BytecodeError(f"cannot run {interpreter.path} to compile bytecode: {e}") from None
-    try:
-        stdout, stderr = child.communicate(payload)
-    finally:
-        children.forget(child)
+    # A core for the child's whole life, shared with every other build of this process (host/cores).
+    with CORES.token(lambda: children.stopped):
+        try:
+            # py_compile starts nothing itself: the child needs no process group of its own.
+            child = children.start(argv, stdin=True, env=_child_env(), cwd=cwd, own_group=False)
+        except OSError as e:
+            raise BytecodeError(f"cannot run {interpreter.path} to compile bytecode: {e}") from None
+        try:
+            stdout, stderr = child.communicate(payload)
+        finally:
+            children.forget(child)
     returncode = child.returncode if child.returncode is not None else -1
     if children.stopped:
         raise Stopped  # killed because the build is ending: not a crash to isolate

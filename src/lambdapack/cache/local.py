@@ -33,6 +33,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -91,6 +92,7 @@ class Cache:
         self.tmp = root / "tmp"
         self.blobs = BlobStore(root / "members", self.tmp)
         self.added = 0  # bytes this process stored outside the blob store (which counts its own)
+        self._added_lock = threading.Lock()
         self.total = RunningTotal(root, self.tmp)
         for d in KINDS:
             (root / d).mkdir(parents=True, exist_ok=True)
@@ -192,7 +194,8 @@ class Cache:
             final = self.root / "dists" / key
             try:
                 staging.rename(final)
-                self.added += stored + len(manifest)
+                with self._added_lock:  # distributions are stored from several threads
+                    self.added += stored + len(manifest)
             except OSError:
                 if self.load_dist(key) is not None:
                     # Another build stored the same distribution first; keep theirs.

@@ -26,6 +26,7 @@ from lambdapack.errors import UsageError, from_os_error
 from lambdapack.pipeline.build import build
 from lambdapack.pipeline.preflight import output_path
 from lambdapack.pipeline.result import BuildFailed, BuildResult
+from lambdapack.progress import Progress
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -72,6 +73,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                        help="resolve again even if a cached resolution of the same inputs is fresh")
     out.add_argument("-q", "--quiet", action="count", default=0,
                      help="no progress; one line per zip on stdout (path, CodeSha256, size); -qq: nothing but errors")
+    out.add_argument("--timings", action="store_true",
+                     help="print on stderr, at the end, how long each stage of the build took (not for a "
+                          "project's builds)")
     b.add_argument("-j", "--jobs", type=int, metavar="N", action=Once,
                    help="a project build's artifacts built at once (default: the number of CPUs)")
     add_format(b)
@@ -268,6 +272,19 @@ def _project_names(args: argparse.Namespace, project: Project) -> list[str] | No
 
 def run(args: argparse.Namespace) -> int:
     say = progress(args.quiet or args.format == "json")
+    if not args.timings:
+        return _run(args, say)
+    from lambdapack.cli.timings import Timings
+
+    say = timed = Timings(say)
+    try:
+        return _run(args, say)
+    finally:
+        sys.stdout.flush()  # the result first, then the table
+        timed.print(sys.stderr)
+
+
+def _run(args: argparse.Namespace, say: Progress) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs {args.jobs}: give 1 or more")
     try:

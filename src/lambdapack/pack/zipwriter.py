@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from lambdapack.errors import WRITING_OUTPUT, from_os_error
+from lambdapack.host.cores import CORES
 from lambdapack.pack.members import PACK_MIN, SMALL, Blob, BlobStore, PackWriter, file_sha256, seal
 from lambdapack.staged import StagedFile
 
@@ -275,7 +276,8 @@ class _BlobGatherer:
             counted += n
             self.advance(n)
 
-        got = self.blob(e, progress)
+        with CORES.token():  # one core per member being compressed, across every build (host/cores)
+            got = self.blob(e, progress)
         self.advance(max(0, e.size - counted))  # a stored blob, or a small member: counted whole
         return got
 

@@ -4,6 +4,8 @@ loaded back whole (or not at all) when the same inputs are built again."""
 from __future__ import annotations
 
 import dataclasses
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -59,10 +61,14 @@ def store_installed(cache: CacheStore, inst: Installed, index: str | None, res_k
     records: list[DistRecord] = []
     files: list[tuple[str, Path, bool, str | None]] = []
     shas: dict[str, str] = {}
-    for d in inst.dists:
-        label = f"{d.display_name} {d.version}"
-        key = _dist_key(d, index)
-        stored = cache.save_dist(key, by_label.pop(label, []))
+    labels = [f"{d.display_name} {d.version}" for d in inst.dists]
+    keys = [_dist_key(d, index) for d in inst.dists]
+    groups = [by_label.pop(label, []) for label in labels]
+    # Storing hashes every file (135 MB for numpy+pandas); hashlib releases the GIL, so the
+    # distributions are stored side by side, one thread per core.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        saved = list(pool.map(cache.save_dist, keys, groups))
+    for d, label, key, stored in zip(inst.dists, labels, keys, saved, strict=True):
         records.append(DistRecord(key, label, d.name, d.display_name, d.version, tuple(d.tags), d.dist_info))
         for f in stored.files:
             files.append((f.rel, stored.root / f.rel, f.executable, label))
