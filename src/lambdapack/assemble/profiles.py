@@ -12,6 +12,8 @@ import re
 from collections.abc import Set
 from pathlib import PurePosixPath
 
+from lambdapack.assemble.bytecodefit import SUITE_DIRS
+
 __all__ = ["NEVER_REMOVED", "PROFILE_RULES", "SHARED_OBJECT", "Profile", "profile_reason"]
 
 
@@ -60,7 +62,6 @@ NEVER_REMOVED: tuple[str, ...] = (
 
 _C_SOURCES = frozenset({".c", ".cc", ".cpp", ".cxx", ".h", ".hh", ".hpp", ".hxx"})
 _CYTHON_SOURCES = frozenset({".pyx", ".pxd", ".pxi"})
-_TEST_DIRS = frozenset({"tests", "test"})
 _DOC_DIRS = frozenset({"docs", "doc", "examples", "example"})
 SHARED_OBJECT = re.compile(r"\.so(\.\d+)*$")  # strip candidates (aggressive)
 
@@ -99,7 +100,7 @@ def profile_reason(
         return None
     dirs = rel.parts[1:-1]  # folders below the top-level one
     for i, d in enumerate(dirs, start=1):
-        if d in _TEST_DIRS:
+        if d in SUITE_DIRS:  # the same folders whose modules are never compiled
             return f"test folder {'/'.join(rel.parts[: i + 1])}/"
         if d in _DOC_DIRS:
             folder = "/".join(rel.parts[: i + 1])

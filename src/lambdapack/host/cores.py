@@ -24,7 +24,6 @@ class Cores:
     """A counting semaphore of `n` tokens, with a wait that a stopped build can leave."""
 
     def __init__(self, n: int) -> None:
-        self.n = n
         self._tokens = threading.BoundedSemaphore(n)
 
     @contextlib.contextmanager
