@@ -10,13 +10,13 @@ matches; anything else falls through to the normal path, which refreshes the rec
 no argument: the record stands for the real parser's answer to exactly this command line.
 
 Imports only modules the interpreter has loaded before `main` runs (os, sys, time, marshal,
-stat) and binascii: `json` alone costs ~6 ms and `hashlib` ~2.5 ms, a third of the budget.
+stat) and CPython's built-in sha256: `json` alone costs ~6 ms and `hashlib` ~2.5 ms, a third of
+the budget. The invocation is kept as its sha256 (the environment may hold credentials).
 docs/cache.md says what a seal proves and when a full hash runs instead.
 """
 
 from __future__ import annotations
 
-import binascii
 import marshal
 import os
 import stat
@@ -25,7 +25,15 @@ import time
 
 from lambdapack import __version__
 
-__all__ = ["FORMAT", "FULL_CHECK_SECONDS", "invocation", "record_path", "replay", "stat_of", "view"]
+try:  # CPython's own sha256, without hashlib's OpenSSL load (~2.5 ms); hashlib where it is absent
+    from _sha256 import sha256  # type: ignore[import-not-found]
+except ImportError:
+    try:
+        from _sha2 import sha256  # type: ignore[import-not-found]
+    except ImportError:
+        from hashlib import sha256
+
+__all__ = ["FORMAT", "FULL_CHECK_SECONDS", "digest_of", "invocation", "record_path", "replay", "stat_of", "view"]
 
 FORMAT = 1
 # The seals trust (size, mtime_ns, ctime_ns, inode); at least once an hour the normal path runs
@@ -68,11 +76,13 @@ def seal_dir(environ: dict[str, str] | os._Environ[str]) -> str:
     return os.path.join(base, "seals")
 
 
-def record_path(inv: tuple[object, ...]) -> str:
-    """The record of `inv`: a name from its CRC (a collision only overwrites: the record holds
-    the whole invocation and is compared in full)."""
-    crc = binascii.crc32(repr(inv).encode("utf-8", "surrogateescape"))
-    return os.path.join(seal_dir(os.environ), f"{crc:08x}.seal")
+def digest_of(inv: tuple[object, ...]) -> str:
+    """The invocation as its sha256: the record's name (nothing of the environment is stored)."""
+    return str(sha256(repr(inv).encode("utf-8", "surrogateescape")).hexdigest())
+
+
+def record_path(digest: str) -> str:
+    return os.path.join(seal_dir(os.environ), f"{digest}.seal")
 
 
 def stat_of(path: str, follow: bool = True) -> Raw:
@@ -86,25 +96,22 @@ def stat_of(path: str, follow: bool = True) -> Raw:
 def view(raw: Raw, mode: str) -> tuple[object, ...]:
     """What a seal compares, by how the path was used: `full` (read, listed or written: a
     directory by its mtime and inode, a file by size, mtime, ctime and inode), `kind` (only
-    probed: present as a file or a directory, or absent), `entry` (a cache entry: never
-    written in place, but touched for the LRU, so its size and inode)."""
+    probed: a directory that exists, or a file as in `full`), and absence."""
     if raw is None:
         return ("absent",)
     is_dir, size, mtime, ctime, ino = raw
-    if mode == "kind":
-        return ("dir",) if is_dir else ("file", size, mtime, ctime, ino)
-    if mode == "entry":
-        return (is_dir, 0 if is_dir else size, ino)
-    return (True, mtime, ino) if is_dir else (False, size, mtime, ctime, ino)
+    if is_dir:
+        return ("dir",) if mode == "kind" else ("dir", mtime, ino)
+    return ("file", size, mtime, ctime, ino)
 
 
-def _load(path: str, inv: tuple[object, ...]) -> dict[str, object] | None:
+def _load(digest: str) -> dict[str, object] | None:
     try:
-        with open(path, "rb") as f:
+        with open(record_path(digest), "rb") as f:
             rec = marshal.load(f)
     except (OSError, EOFError, ValueError, TypeError):
         return None
-    if not isinstance(rec, dict) or rec.get("inv") != inv:
+    if not isinstance(rec, dict) or rec.get("inv") != digest:
         return None
     until = rec.get("until")
     return rec if isinstance(until, float) and time.time() < until else None
@@ -122,17 +129,14 @@ def _sealed(rec: dict[str, object]) -> bool:
 
 def replay() -> int | None:
     """The recorded answer to this exact invocation when every seal still holds; else None."""
-    rec = _load(record_path(inv := invocation()), inv)
+    rec = _load(digest_of(invocation()))
     if rec is None or not _sealed(rec):
         return None
-    out, touch, code = rec.get("out"), rec.get("touch"), rec.get("rc")
-    if not isinstance(out, list) or not isinstance(touch, list) or not isinstance(code, int):
+    out, code = rec.get("out"), rec.get("rc")
+    if not isinstance(out, list) or not isinstance(code, int):
         return None
-    for path in touch:
-        try:
-            os.utime(path)  # the LRU order the normal path would leave (cache entries)
-        except (OSError, TypeError):
-            pass
+    # Cache entries are not touched: their seals include the mtime, and the normal path that
+    # runs at least every FULL_CHECK_SECONDS marks them used for the LRU again.
     streams = (sys.stdout, sys.stderr)
     try:
         for fd, text in out:

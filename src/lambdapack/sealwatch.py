@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
-from lambdapack.seal import FULL_CHECK_SECONDS, Raw, invocation, record_path, stat_of, view
+from lambdapack.seal import FULL_CHECK_SECONDS, Raw, digest_of, invocation, record_path, stat_of, view
 
 __all__ = ["finish", "not_recordable", "note_build", "note_reuse", "watch"]
 
@@ -37,7 +37,6 @@ class _Run:
         self.start = time.time()
         self.seen: dict[tuple[str, bool], tuple[str, Raw]] = {}  # (path, follow) -> (mode, first raw)
         self.written: set[str] = set()
-        self.touched: set[str] = set()
         self.out: list[tuple[int, str]] = []
         self.blocked: str | None = None
         self.builds = 0
@@ -89,14 +88,10 @@ def _hook(event: str, args: tuple[Any, ...]) -> None:
             path = _path(p)
             if path is not None:
                 _RUN.written.add(path)
-    elif event in ("os.remove", "os.rmdir", "os.truncate", "os.chmod"):
+    elif event in ("os.remove", "os.rmdir", "os.truncate", "os.chmod") or event == "os.utime":
         path = _path(args[0])
         if path is not None:
             _RUN.written.add(path)
-    elif event == "os.utime":
-        path = _path(args[0])
-        if path is not None:
-            (_RUN.touched if args[1] is None and args[2] is None else _RUN.written).add(path)
     elif event.startswith(_SPAWNS):
         _RUN.blocked = f"{event} during the run"
 
@@ -176,28 +171,37 @@ def not_recordable(why: str) -> None:
 def _seals(root: str) -> list[tuple[str, bool, str, tuple[object, ...]]] | None:
     """The seals of everything the run used, or None when one of them moved during the run."""
     inside = root + os.sep
-    tmp = os.path.join(root, "tmp") + os.sep
+    tmp = os.path.join(root, "tmp")
     racy = int((_RUN.start - RACY_SECONDS) * 1e9)
     out = []
     for (path, follow), (mode, first) in _RUN.seen.items():
-        if path in _RUN.written or path.startswith(tmp):
+        if path in _RUN.written or path == tmp or path.startswith(tmp + os.sep):
             continue
         if mode == "full" and first is not None and not first[0] and not _regular(path):
             return None  # a pipe or a device: its content is not sealed by a stat
-        used = "entry" if path.startswith(inside) or path == root else mode
-        now = view(stat_of(path, follow), used)
-        if now != view(first, used):
+        now = view(stat_of(path, follow), mode)
+        if now != view(first, mode) or _racy(first, mode, racy):
             return None
-        if used != "entry" and first is not None and (used == "full" or not first[0]) and first[2] >= racy:
-            return None
-        out.append((path, follow, used, now))
+        out.append((path, follow, mode, now))
     for path in sorted(_RUN.written):
-        if not path.startswith(inside) and "__pycache__" not in path:
-            raw = stat_of(path)
-            if raw is not None and not raw[0] and raw[2] >= racy:
-                return None
-            out.append((path, True, "full", view(raw, "full")))
+        # The cache's own bookkeeping (its lock, the running total, in-flight files) is no input.
+        if path.startswith(inside) and (path.startswith(tmp + os.sep) or os.path.dirname(path) == root):
+            continue
+        raw = stat_of(path)
+        if _racy(raw, "full", racy, written=True) and not path.startswith(inside):
+            return None
+        out.append((path, True, "full", view(raw, "full")))
     return out
+
+
+def _racy(raw: Raw, mode: str, racy_ns: int, written: bool = False) -> bool:
+    """Changed so recently that an edit in the same tick would leave the seal as it is. An
+    input by its ctime too (POSIX: no tool sets it back); an output by its mtime, which is the
+    cached zip's, from its first build (the hard link made now renews only the ctime)."""
+    if raw is None or (mode != "full" and raw[0]):
+        return False
+    changed = raw[2] if written or os.name == "nt" else max(raw[2], raw[3])
+    return changed >= racy_ns
 
 
 def _regular(path: str) -> bool:
@@ -229,10 +233,11 @@ def finish(code: int) -> None:
     seals = _seals(root)
     if seals is None:
         return
-    record = {"inv": invocation(), "until": min(until, time.time() + FULL_CHECK_SECONDS), "seals": seals,
-              "touch": sorted(p for p in _RUN.touched if p.startswith(root + os.sep)), "out": _RUN.out, "rc": 0}
+    digest = digest_of(invocation())
+    record = {"inv": digest, "until": min(until, time.time() + FULL_CHECK_SECONDS), "seals": seals,
+              "out": _RUN.out, "rc": 0}
     with contextlib.suppress(OSError, ValueError):
-        _write(record_path(record["inv"]), marshal.dumps(record))  # type: ignore[arg-type]
+        _write(record_path(digest), marshal.dumps(record))
 
 
 def _write(path: str, data: bytes) -> None:
@@ -240,7 +245,9 @@ def _write(path: str, data: bytes) -> None:
     os.makedirs(folder, exist_ok=True)
     fresh = not os.path.exists(path)
     tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "wb") as f:
+    # Only its user may read it: it holds what the build printed and the paths it used.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o600)
+    with open(fd, "wb") as f:
         f.write(data)
     os.replace(tmp, path)
     if fresh:
