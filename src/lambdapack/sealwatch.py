@@ -164,8 +164,12 @@ def note_reuse(cache_root: str, until: float, extra: Iterable[str]) -> None:
     _RUN.reuse = (os.path.abspath(cache_root), until, tuple(os.path.abspath(p) for p in extra))
 
 
-def not_recordable(why: str) -> None:
+def not_recordable(why: str, stop: bool = False) -> None:
+    """This run leaves no record; `stop`: and nothing more of it is watched (a full build stats
+    and opens every staged file, which would only cost time)."""
     _RUN.blocked = why
+    if stop:
+        _RUN.on = False
 
 
 def _seals(root: str) -> list[tuple[str, bool, str, tuple[object, ...]]] | None:

@@ -103,6 +103,7 @@ def _build_in(ctx: BuildContext) -> BuildResult:
             return done
     from lambdapack.pipeline.fullbuild import build_fully
 
+    not_recordable("a full build", stop=True)  # no seal: stop watching the thousands of files it stages
     try:
         result = build_fully(ctx, src, key)
     except BuildFailed as e:  # its report (--format json) says what was left out too
