@@ -28,6 +28,8 @@ from lambdapack.pipeline.reuse import from_inputs_pointer
 from lambdapack.pipeline.sizereports import describe_artifacts
 from lambdapack.pipeline.sources import read_sources
 from lambdapack.progress import Progress
+from lambdapack.resolve.inputs import Piped
+from lambdapack.sealwatch import not_recordable, note_build
 
 if TYPE_CHECKING:
     from lambdapack.cache.store import CacheStore
@@ -38,6 +40,7 @@ __all__ = ["build"]
 def build(opts: BuildOptions, progress: Progress | None = None) -> BuildResult:
     """Build the zip(s) described by `opts`. Raises LambdapackError subclasses."""
     say: Progress = progress or (lambda _m: None)
+    note_build()  # a run with more than one build leaves no seal (sealwatch)
     pre = preflight(opts, say)
     warnings = list(pre.warnings)
     cap = max_bytes_from(os.environ) if opts.use_cache else 0  # a bad $LAMBDAPACK_CACHE_MAX_SIZE fails now
@@ -90,6 +93,8 @@ def _attempts(opts: BuildOptions, pre: Preflight, cache: CacheStore | None, warn
 def _build_in(ctx: BuildContext) -> BuildResult:
     """One attempt: the no-change shortcut when the same inputs were built before, else the full path."""
     src = read_sources(ctx)
+    if isinstance(ctx.dep_path, Piped):
+        not_recordable("piped requirements")  # their bytes are no file a seal could stat
     key = inputs_key_of(ctx, src) if ctx.cache is not None else None
     if ctx.cache is not None and key is not None and not ctx.opts.refresh:
         done = from_inputs_pointer(ctx, ctx.cache, key)
@@ -98,6 +103,7 @@ def _build_in(ctx: BuildContext) -> BuildResult:
             return done
     from lambdapack.pipeline.fullbuild import build_fully
 
+    not_recordable("a full build", stop=True)  # no seal: stop watching the thousands of files it stages
     try:
         result = build_fully(ctx, src, key)
     except BuildFailed as e:  # its report (--format json) says what was left out too

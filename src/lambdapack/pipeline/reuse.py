@@ -4,13 +4,16 @@ resolving) and putting a cached artifact at the output paths."""
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import shutil
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lambdapack.assemble.fromlayers import FromLayer
 from lambdapack.cache.keys import digest
+from lambdapack.cache.local import UNPINNED_TTL_SECONDS
 from lambdapack.inspect.findings import Finding
 from lambdapack.pack.members import file_sha256
 from lambdapack.pack.zipwriter import WrittenZip, atomic_output
@@ -18,6 +21,8 @@ from lambdapack.pipeline.cachekeys import uv_target
 from lambdapack.pipeline.context import BuildContext
 from lambdapack.pipeline.result import BuildResult, Output, WithoutBytecode
 from lambdapack.pipeline.sizereports import report_from_dict
+from lambdapack.resolve.install import find_uv
+from lambdapack.sealwatch import note_reuse
 
 if TYPE_CHECKING:
     from lambdapack.cache.records import ArtifactMeta
@@ -57,10 +62,13 @@ def from_inputs_pointer(ctx: BuildContext, cache: CacheStore, key: str) -> Build
     rec = cache.load_inputs_pointer(key)  # None when missing or damaged
     if rec is None:
         return None
+    until = math.inf
     if rec.resolution is not None:
         res = cache.load_resolution(rec.resolution, rec.pinned)
         if res is None or digest(res.dists_json()) != rec.dists_digest:
             return None  # stale, gone or damaged: the full path resolves or repairs it
+        if not rec.pinned:
+            until = res.created + UNPINNED_TTL_SECONDS
     for path, sha in rec.included.items():
         p = Path(path)
         if (file_sha256(p) if p.exists() else "missing") != sha:
@@ -80,7 +88,11 @@ def from_inputs_pointer(ctx: BuildContext, cache: CacheStore, key: str) -> Build
             return None  # a damaged pointer is a miss
     result = BuildResult(target=ctx.target, inputs=reqs, distributions=dists, held_back=held,
                          warnings=[*ctx.warnings, *stored_warnings], **uv_target(ctx))
-    return reuse(ctx, hit, result)
+    done = reuse(ctx, hit, result)
+    if not ctx.opts.smoke and ctx.opts.tree_dir is None:  # those do work on every run
+        # uv is not run on the shortcut, but a new uv must not be answered by an old record.
+        note_reuse(str(cache.root), until, [find_uv(), os.path.realpath(sys.executable)])
+    return done
 
 
 def reuse(ctx: BuildContext, hit: tuple[ArtifactMeta, list[Path]], result: BuildResult) -> BuildResult:
