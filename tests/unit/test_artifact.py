@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from lambdapack.errors import InputError
+from lambdapack.inspect import zipsource
 from lambdapack.inspect.archive import Artifact, open_artifact
 from lambdapack.inspect.entries import ArchiveLimits, ArtifactError, Entry, display_name
 
@@ -831,7 +832,11 @@ def test_verify_local_header_disagreements(tmp_path: Path, field: str, offset: i
         assert "bad local header" in art.problems[0].message and words in art.problems[0].message
 
 
-def test_verify_memory_is_bounded(tmp_path: Path) -> None:
+def test_verify_streams_members_over_the_whole_limit_in_bounded_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Members larger than inflater.WHOLE_MAX stream through zlib: a few 64 KiB chunks at a time.
+    monkeypatch.setattr(zipsource, "WHOLE_MAX", 1 << 20)
     data = os.urandom(24 * 1024 * 1024)
     p = tmp_path / "big.zip"
     with zipfile.ZipFile(p, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
@@ -845,6 +850,23 @@ def test_verify_memory_is_bounded(tmp_path: Path) -> None:
         tracemalloc.stop()
         assert art.problems == []
     assert peak < 2 * 1024 * 1024, peak  # a few 64 KiB chunks, never a member
+
+
+def test_verify_inflates_at_most_the_in_flight_budget_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Members inflated whole by the worker threads: never more than _IN_FLIGHT of them (plus
+    # the member being finished, compressed and inflated) in memory, however many there are.
+    monkeypatch.setattr(zipsource, "_IN_FLIGHT", 4 << 20)
+    p = tmp_path / "many.zip"
+    with zipfile.ZipFile(p, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        for i in range(24):
+            zf.writestr(f"m{i}.bin", os.urandom(1 << 20))
+    with open_artifact(p) as art:
+        tracemalloc.start()
+        art.verify()
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert art.problems == []
+    assert peak < 12 << 20, peak  # 24 MiB of members: without the budget all would be in flight
 
 
 def test_verify_stops_a_member_inflating_past_its_size(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import Literal
 
 from lambdapack.inspect.dirsource import DirSource
+from lambdapack.inspect.elf.model import ELFInfo, ELFInvalid
 from lambdapack.inspect.entries import (
     DEFAULT_LIMITS,
     ArchiveLimits,
@@ -27,6 +28,7 @@ from lambdapack.inspect.entries import (
     display_name,
 )
 from lambdapack.inspect.findings import ERROR, WARNING
+from lambdapack.inspect.keptreads import KeptReads
 from lambdapack.inspect.placement import MAX_SYMLINK_TARGET, escapes
 from lambdapack.inspect.zipsource import ZipSource
 
@@ -46,6 +48,7 @@ class Artifact:
         self._by_name = listing.by_name
         self.entries: list[Entry] = list(self._by_name.values())
         self.problems = listing.problems  # the listing's own list: reads append to it
+        self._kept = KeptReads()
 
     def __enter__(self) -> Artifact:
         return self
@@ -77,7 +80,13 @@ class Artifact:
         entry = self._by_name[name]
         if entry.is_dir or limit == 0:
             return b""
-        return self._source.read(entry, limit)
+        kept = self._kept.get(name, entry.size, limit)
+        return kept if kept is not None else self._source.read(entry, limit)
+
+    @property
+    def parsed_elf(self) -> dict[str, ELFInfo | ELFInvalid]:
+        """Each ELF member parsed while `verify` had its bytes (by member name), for the ELF rules."""
+        return self._kept.elf
 
     def verify(self) -> None:
         """Read every zip member once, start to end (CRC-32, sizes, local headers,
@@ -86,7 +95,8 @@ class Artifact:
         The rules read only heads and prefixes, so this is the one pass that sees every
         byte (Lambda's unzip does too). Idempotent; nothing to do for a directory.
         """
-        self._source.verify(self.entries)
+        if isinstance(self._source, ZipSource):
+            self._source.verify(self.entries, self._kept.keep)
 
     def _check_symlinks(self) -> None:
         self.entries = list(self._by_name.values())

@@ -33,6 +33,7 @@ from lambdapack.facts.layout import (
 from lambdapack.facts.runtimes import RUNTIMES, get_arch, get_runtime
 from lambdapack.inspect import sizerules
 from lambdapack.inspect.archive import Artifact, open_artifact
+from lambdapack.inspect.elf.model import ELFInfo, ELFInvalid
 from lambdapack.inspect.entries import ArtifactError
 from lambdapack.inspect.findings import WARNING, Finding, Severity
 from lambdapack.inspect.rules import run_view_rules
@@ -158,7 +159,13 @@ def infer_target(arts: Sequence[Artifact]) -> tuple[str | None, str | None, dict
     return rt, arch, notes
 
 
-def add_artifact(view: LambdaView, art: Artifact, root: str, origin: str, owners: dict[str, str]) -> None:
+def add_artifact(
+    view: LambdaView, art: Artifact, root: str, origin: str, owners: dict[str, str],
+    parsed_elf: dict[str, ELFInfo | ELFInvalid] | None = None,
+) -> None:
+    """Add the artifact's files to the view; its ELF files parsed during `verify` go to
+    `parsed_elf` by Lambda path (a later artifact's file at the same path replaces them)."""
+    kept = art.parsed_elf
     for e in art.entries:
         path = lambda_path(root, e.name)
         if e.is_dir:
@@ -167,6 +174,10 @@ def add_artifact(view: LambdaView, art: Artifact, root: str, origin: str, owners
         if e.is_symlink:
             continue
         name = e.name
+        if parsed_elf is not None:
+            parsed_elf.pop(path, None)
+            if name in kept:
+                parsed_elf[path] = kept[name]
         view.add(LambdaFile(
             path=path,
             rel=name,
@@ -209,9 +220,9 @@ def check(
             art.verify()  # every member's CRC-32 and headers, before any rule reads it
         target, inferred = _target(opened.all, runtime, arch)
         result = CheckResult(target=target, inferred=inferred)
-        view, layer_names = _view(opened, target)
+        view, layer_names, parsed_elf = _view(opened, target)
         result.artifacts += [_describe(role, art) for role, art in _roles(opened)]
-        result.findings += run_view_rules(view, target, layers=layer_names, handler=handler)
+        result.findings += run_view_rules(view, target, layers=layer_names, handler=handler, parsed_elf=parsed_elf)
         if opened.function is not None:
             names = [e.name for e in opened.function.entries if not e.is_dir]
             result.findings += function_as_layer(names, target.runtime.version, handler)
@@ -302,16 +313,20 @@ def _target(arts: Sequence[Artifact], runtime: str | None, arch: str | None) -> 
     return Target(get_runtime(runtime), get_arch(arch)), inferred  # an unknown name is a UsageError
 
 
-def _view(opened: _Opened, target: Target) -> tuple[LambdaView, list[tuple[str, list[str]]]]:
-    """The merged view Lambda would see, and each layer's file names for the layout rules."""
+def _view(
+    opened: _Opened, target: Target
+) -> tuple[LambdaView, list[tuple[str, list[str]]], dict[str, ELFInfo | ELFInvalid]]:
+    """The merged view Lambda would see, each layer's file names for the layout rules,
+    and the ELF files parsed while verifying (by Lambda path)."""
     view = LambdaView(target.runtime)
     layer_names: list[tuple[str, list[str]]] = []
+    parsed: dict[str, ELFInfo | ELFInvalid] = {}
     if opened.function is not None:
-        add_artifact(view, opened.function, FUNCTION_ROOT, "function", distribution_owners(opened.function))
+        add_artifact(view, opened.function, FUNCTION_ROOT, "function", distribution_owners(opened.function), parsed)
     for origin, art in opened.layers:
-        add_artifact(view, art, LAYER_ROOT, origin, distribution_owners(art))
+        add_artifact(view, art, LAYER_ROOT, origin, distribution_owners(art), parsed)
         layer_names.append((origin, [e.name for e in art.entries if not e.is_dir]))
-    return view, layer_names
+    return view, layer_names, parsed
 
 
 def _roles(opened: _Opened) -> list[tuple[str, Artifact]]:

@@ -10,7 +10,7 @@ import ast
 import re
 import stat
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from lambdapack import units
 from lambdapack.facts import sdk
@@ -44,17 +44,20 @@ def _shown(f: LambdaFile) -> str:
     return shown_in(f.origin, f.rel)
 
 
-def binary_and_needed(view: LambdaView, target: Target) -> list[Finding]:
+def binary_and_needed(
+    view: LambdaView, target: Target, parsed_elf: Mapping[str, ELFInfo | ELFInvalid] | None = None
+) -> list[Finding]:
     """LP001-LP006 plus LP007 (unresolvable DT_NEEDED) on every file of the view.
 
     Each file is classified from its first 64 bytes; each ELF file is parsed once,
-    from the shortest prefix that holds its dynamic section (never the whole library).
+    from the shortest prefix that holds its dynamic section (never the whole library),
+    unless `parsed_elf` (by Lambda path) has it parsed already.
     """
     from lambdapack.inspect.binarykind import BinaryKind, classify
     from lambdapack.inspect.elf.reader import read_elf_prefix
 
     files = list(view.files.values())
-    parsed: dict[str, ELFInfo | ELFInvalid] = {}
+    parsed: dict[str, ELFInfo | ELFInvalid] = dict(parsed_elf or {})
 
     def elf(f: LambdaFile) -> ELFInfo:
         got = parsed.get(f.path)
@@ -419,9 +422,11 @@ def run_view_rules(
     *,
     layers: Sequence[tuple[str, list[str]]] = (),
     handler: str | None = None,
+    parsed_elf: Mapping[str, ELFInfo | ELFInvalid] | None = None,
 ) -> list[Finding]:
-    """Every rule that needs only the view (sizes are checked by the caller)."""
-    findings = binary_and_needed(view, target)
+    """Every rule that needs only the view (sizes are checked by the caller); `parsed_elf`:
+    ELF files already parsed, by Lambda path (see `add_artifact`)."""
+    findings = binary_and_needed(view, target, parsed_elf)
     findings += layer_layout(view, layers, target)
     if handler:
         findings += handler_rule(view, handler)

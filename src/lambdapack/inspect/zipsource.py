@@ -9,14 +9,19 @@ found damaged, or declared as a bomb, reads as b"" and leaves a finding in the l
 from __future__ import annotations
 
 import itertools
+import os
 import stat
 import struct
 import zlib
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO, Literal
 
 from lambdapack.inspect.entries import ArchiveLimits, Entry, Listing
 from lambdapack.inspect.findings import ERROR, WARNING
+from lambdapack.inspect.inflater import WHOLE_MAX, crc32, inflate_whole
 from lambdapack.inspect.placement import place
 from lambdapack.inspect.zipformat import (
     DEFLATED,
@@ -26,6 +31,7 @@ from lambdapack.inspect.zipformat import (
     STORED,
     UNIX,
     CentralRecord,
+    LocalHeader,
     ZipMember,
     central_records,
     inflate,
@@ -35,12 +41,19 @@ from lambdapack.inspect.zipformat import (
     stream_crc,
 )
 
-__all__ = ["ZipSource"]
+__all__ = ["Keep", "ZipSource"]
+
+# What verify hands each sound member's bytes to (the artifact keeps what its rules read).
+Keep = Callable[[Entry, bytes], None]
 
 _DAMAGED = "rebuild the artifact; the zip was damaged after it was written"
 _BOMB = "do not deploy this archive; rebuild it from source"
 # A member's span in the file: (where its local header starts, where its data ends, name).
 _Span = tuple[int, int, str]
+# A member being verified: its entry, record, local header, and its whole inflation (None: streamed).
+_Job = tuple[Entry, ZipMember, LocalHeader, "Future[bytes | None] | None"]
+_WORKERS = max(1, min(4, os.cpu_count() or 1))
+_IN_FLIGHT = 32 << 20  # inflated bytes of members being checked at once, beyond the oldest
 
 
 class ZipSource:
@@ -224,11 +237,16 @@ class ZipSource:
 
     # -- verifying ---------------------------------------------------------------
 
-    def verify(self, entries: list[Entry]) -> None:
+    def verify(self, entries: list[Entry], keep: Keep | None = None) -> None:
         """Read every member once, start to end, in bounded memory: its CRC-32, its
         length against its declared size, its local header against the central
         directory, and where its data really lies (overlaps). Findings go to the
         listing (LP304/LP307); a damaged member then reads as b"". Idempotent.
+
+        Members up to inflater.WHOLE_MAX are inflated whole by worker threads (at most
+        _IN_FLIGHT bytes of them at once), in order, while this thread reads the next;
+        `keep(entry, data)` then sees each sound member's bytes, so what the rules will
+        read can be kept instead of inflated again. The rest stream through zlib.
         """
         if self._verified:
             return
@@ -236,34 +254,78 @@ class ZipSource:
         f = self._open_file()
         spans: list[_Span] = []
         inflated = 0
-        for entry in entries:
-            member = self._members.get(entry.name)
-            if member is None or member.method not in (STORED, DEFLATED) or entry.name in self._bombs:
-                continue  # LP308 / LP304 reported at open
-            if inflated > self.limits.max_total_uncompressed:
-                break  # reported at open (declared total) or below; stop inflating
-            inflated += self._verify_member(f, entry, member, spans)
+        pending: deque[_Job] = deque()
+        in_flight = 0
+        with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+            for entry in entries:
+                member = self._members.get(entry.name)
+                if member is None or member.method not in (STORED, DEFLATED) or entry.name in self._bombs:
+                    continue  # LP308 / LP304 reported at open
+                if inflated > self.limits.max_total_uncompressed:
+                    break  # reported at open (declared total) or below; stop inflating
+                local = self._locate(f, entry, member, spans)
+                if local is None:
+                    continue
+                inflated += entry.size
+                job = None
+                if entry.size <= WHOLE_MAX and entry.compressed_size <= WHOLE_MAX:
+                    f.seek(local.data_offset)
+                    job = pool.submit(_whole, f.read(entry.compressed_size), entry.size, member)
+                    in_flight += entry.size
+                pending.append((entry, member, local, job))
+                while pending and (in_flight > _IN_FLIGHT or pending[0][3] is None):
+                    in_flight -= self._finish(f, pending.popleft(), keep)
+            while pending:
+                self._finish(f, pending.popleft(), keep)
         if not self._overlap_reported:
             self._report_overlap(spans)
 
-    def _verify_member(self, f: BinaryIO, entry: Entry, member: ZipMember, spans: list[_Span]) -> int:
-        """Check one member's data and headers; the bytes it inflated to."""
+    def _locate(self, f: BinaryIO, entry: Entry, member: ZipMember, spans: list[_Span]) -> LocalHeader | None:
+        """The member's local header, its span noted; None (and LP307) when its data cannot be read."""
         try:
             local = read_local_header(f, member.header_offset)
         # OverflowError: a zip64 offset near 2**64 reaches seek().
         except (OSError, OverflowError, EOFError, ValueError, struct.error) as e:
             self._damaged("LP307", entry.name, f"member data is corrupt: {e}")
-            return 0
+            return None
         end = local.data_offset + entry.compressed_size
         spans.append((member.header_offset, end, entry.name))
         if end > self._cd_start:
             self._damaged("LP307", entry.name, "member data is corrupt: it runs into the central directory")
-            return 0
+            return None
+        return local
+
+    def _finish(self, f: BinaryIO, job: _Job, keep: Keep | None) -> int:
+        """Judge one member's data (streamed through zlib when the whole path gave up, or
+        was not tried); the inflated bytes it had in flight."""
+        entry, member, local, future = job
+        data = future.result() if future is not None else None
+        in_flight = entry.size if future is not None else 0
+        if data is None and not self._stream_check(f, entry, member, local):
+            return in_flight
+        mismatch = local_mismatch(local, member, entry)
+        if mismatch is not None:
+            # After the data checks: LP307 is reported once per member, and damaged
+            # data (an error) must not hide behind a header warning. Extractors differ
+            # in which header they believe, so the zip extracts differently by tool.
+            what, severe = mismatch
+            self.listing.report_once(
+                "LP307", ERROR if severe else WARNING, entry.name,
+                f"bad local header: it disagrees with the central directory ({what})"
+                + ("" if severe else "; unzip ignores this, streaming extractors reject it"),
+                "rebuild the artifact; the zip was damaged or written by a broken tool",
+            )  # fmt: skip
+        if data is not None and keep is not None and (mismatch is None or not mismatch[1]):
+            keep(entry, data)  # a severe mismatch reads as `read` decides, not from here
+        return in_flight
+
+    def _stream_check(self, f: BinaryIO, entry: Entry, member: ZipMember, local: LocalHeader) -> bool:
+        """Stream the member's data through zlib; False (and LP304/LP307) when it is damaged."""
         try:
             crc, produced, complete = stream_crc(f, local.data_offset, entry, member.method)
         except (OSError, OverflowError, zlib.error, EOFError, ValueError) as e:
             self._damaged("LP307", entry.name, f"member data is corrupt: {e}")
-            return 0
+            return False
         if produced > entry.size:
             self._damaged(
                 "LP304", entry.name,
@@ -279,20 +341,17 @@ class ZipSource:
                 "LP307", entry.name,
                 f"member data is corrupt: CRC-32 mismatch (the data gives {crc:08x}, the header says {member.crc:08x})",
             )  # fmt: skip
-        mismatch = local_mismatch(local, member, entry)
-        if mismatch is not None and entry.name not in self._corrupt:
-            # After the data checks: LP307 is reported once per member, and damaged
-            # data (an error) must not hide behind a header warning. Extractors differ
-            # in which header they believe, so the zip extracts differently by tool.
-            what, severe = mismatch
-            self.listing.report_once(
-                "LP307", ERROR if severe else WARNING, entry.name,
-                f"bad local header: it disagrees with the central directory ({what})"
-                + ("" if severe else "; unzip ignores this, streaming extractors reject it"),
-                "rebuild the artifact; the zip was damaged or written by a broken tool",
-            )  # fmt: skip
-        return produced
+        return entry.name not in self._corrupt
 
     def _damaged(self, code: str, name: str, message: str, fix: str = _DAMAGED) -> None:
         self._corrupt.add(name)
         self.listing.report_once(code, ERROR, name, message, fix)
+
+
+def _whole(data: bytes, size: int, member: ZipMember) -> bytes | None:
+    """In a worker thread: the member's bytes when they inflate whole to `size` with its
+    CRC-32, else None (the caller then streams it to say what is wrong)."""
+    out = inflate_whole(data, size, member.method == DEFLATED)
+    if out is None or (crc32(out) & 0xFFFFFFFF) != member.crc:
+        return None
+    return out

@@ -18,6 +18,7 @@ from lambdapack.facts.layout import (
 )
 from lambdapack.inspect.archive import Artifact, open_artifact
 from lambdapack.inspect.check import add_artifact, distribution_owners
+from lambdapack.inspect.elf.model import ELFInfo, ELFInvalid
 from lambdapack.inspect.findings import Finding, Severity
 from lambdapack.inspect.rules import run_view_rules
 from lambdapack.pipeline.context import BuildContext
@@ -76,6 +77,7 @@ def verify(ctx: BuildContext, zips: list[tuple[str, list[StagedFile]]]) -> list[
     view = LambdaView(ctx.target.runtime)
     layers: list[tuple[str, list[str]]] = []
     attached: list[tuple[str, Artifact]] = []
+    parsed_elf: dict[str, ELFInfo | ELFInvalid] = {}
     n = sum(len(es) for _k, es in zips)
     with ExitStack() as stack:
         stage = stack.enter_context(ctx.stage("verifying", n, "file", f"for {ctx.target}"))
@@ -83,7 +85,7 @@ def verify(ctx: BuildContext, zips: list[tuple[str, list[StagedFile]]]) -> list[
             art = stack.enter_context(open_artifact(p))
             art.verify()
             origin = f"layer {i} ({p.name})"
-            add_artifact(view, art, LAYER_ROOT, origin, distribution_owners(art))
+            add_artifact(view, art, LAYER_ROOT, origin, distribution_owners(art), parsed_elf)
             layers.append((origin, [e.name for e in art.entries if not e.is_dir]))
             attached.append((origin, art))
         built_layer = f"layer {len(opts.attach_layers) + 1} (built)"
@@ -91,11 +93,13 @@ def verify(ctx: BuildContext, zips: list[tuple[str, list[StagedFile]]]) -> list[
         for kind, entries in zips:
             root, origin = (FUNCTION_ROOT, "function") if kind == "function" else (LAYER_ROOT, built_layer)
             for e in entries:
-                view.add(_disk_file(e, root, origin, seen))
+                f = _disk_file(e, root, origin, seen)
+                parsed_elf.pop(f.path, None)  # a staged file replaces an attached layer's
+                view.add(f)
             if kind == "layer":
                 layers.append((built_layer, [e.arcname for e in entries]))
         handler = opts.handler if ctx.kind is not BuildKind.LAYER else None
-        findings = run_view_rules(view, ctx.target, layers=layers, handler=handler)
+        findings = run_view_rules(view, ctx.target, layers=layers, handler=handler, parsed_elf=parsed_elf)
         # Archive problems last, as `check` does: reading members for the rules can find more.
         for origin, art in attached:
             findings += [dataclasses.replace(f, path=f"{origin}: {f.path}" if f.path else origin)
