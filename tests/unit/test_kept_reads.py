@@ -15,7 +15,7 @@ from pathlib import Path
 import deflate
 import pytest
 
-from lambdapack.inspect import keptreads
+from lambdapack.inspect import credentials, keptreads
 from lambdapack.inspect.archive import open_artifact
 from lambdapack.inspect.check import check
 from lambdapack.inspect.elf.model import ELFInvalid
@@ -33,8 +33,10 @@ def layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
             for p in sorted((SITE / pkg).rglob("*")):
                 if p.is_file() and "__pycache__" not in p.parts:
                     zf.write(p, "python/" + p.relative_to(SITE).as_posix())
-        # A text file past the secrets scan's prefix, and an ELF header of no machine.
-        zf.writestr("python/big.txt", "line of text\n" * 20_000)
+        # A text file past the secrets scan's prefix, one with a secret in it (a made-up key
+        # of the real format, past the prefix in the big one), and an ELF header of no machine.
+        zf.writestr("python/big.txt", "line of text\n" * 20_000 + 'KEY = "AKIAZ7Q3M2X9P4L6R8TB"\n')
+        zf.writestr("python/app/settings.py", 'AWS_ACCESS_KEY_ID = "AKIAZ7Q3M2X9P4L6R8TB"\n')
         zf.writestr("python/broken.so", b"\x7fELF\x02\x01\x01" + b"\0" * 200)
     return out
 
@@ -80,10 +82,10 @@ def test_elf_members_are_parsed_as_the_rules_would(layer: Path) -> None:
     with zipfile.ZipFile(layer) as zf, open_artifact(layer) as art:
         art.verify()
         names = _elf_names(layer)
-        assert set(art.parsed_elf) == set(names)
+        assert set(art.facts.elf) == set(names)
         for name in names:
             data = zf.read(name)
-            kept = art.parsed_elf[name]
+            kept = art.facts.elf[name]
             try:
                 expected: object = read_elf_prefix(lambda n, d=data: d[:n], len(data))  # type: ignore[misc]
             except ELFInvalid as e:
@@ -93,6 +95,18 @@ def test_elf_members_are_parsed_as_the_rules_would(layer: Path) -> None:
                 continue
             assert kept == expected, name
             assert name.endswith("broken.so") or kept.needed  # type: ignore[union-attr]  # real libraries need libc
+
+
+def test_text_members_are_scanned_as_the_rules_would(layer: Path) -> None:
+    with zipfile.ZipFile(layer) as zf, open_artifact(layer) as art:
+        art.verify()
+        scanned = art.facts.secrets
+        texts = [e.name for e in art.entries if not e.is_dir and credentials.worth_scanning(e.name, e.size)]
+        assert set(scanned) == set(texts)
+        for name in texts:
+            assert scanned[name] == credentials.find_secrets(name, zf.read(name)[: credentials.SCAN_BYTES]), name
+        assert [h.kind for h in scanned["python/app/settings.py"]] == ["AWS access key id"]
+        assert scanned["python/big.txt"] == []  # past the scan's prefix, as the rule has always read
 
 
 def test_a_tiny_budget_keeps_heads_only_and_reads_stay_right(
@@ -122,3 +136,4 @@ def test_check_finds_the_same_with_and_without_the_kept_reads(
     if sys.version_info[:2] != (3, 12):
         assert any(code == "LP005" for code, _, _ in with_kept), with_kept
     assert any(code == "LP002" and path.endswith("broken.so") for code, path, _ in with_kept), with_kept
+    assert any(code == "LP402" and path.endswith("app/settings.py") for code, path, _ in with_kept), with_kept

@@ -18,7 +18,6 @@ from types import TracebackType
 from typing import Literal
 
 from lambdapack.inspect.dirsource import DirSource
-from lambdapack.inspect.elf.model import ELFInfo, ELFInvalid
 from lambdapack.inspect.entries import (
     DEFAULT_LIMITS,
     ArchiveLimits,
@@ -27,6 +26,7 @@ from lambdapack.inspect.entries import (
     Listing,
     display_name,
 )
+from lambdapack.inspect.filefacts import FileFacts
 from lambdapack.inspect.findings import ERROR, WARNING
 from lambdapack.inspect.keptreads import KeptReads
 from lambdapack.inspect.placement import MAX_SYMLINK_TARGET, escapes
@@ -84,9 +84,9 @@ class Artifact:
         return kept if kept is not None else self._source.read(entry, limit)
 
     @property
-    def parsed_elf(self) -> dict[str, ELFInfo | ELFInvalid]:
-        """Each ELF member parsed while `verify` had its bytes (by member name), for the ELF rules."""
-        return self._kept.elf
+    def facts(self) -> FileFacts:
+        """What `verify` learnt of the members' content while it had their bytes, by member name."""
+        return self._kept.facts
 
     def verify(self) -> None:
         """Read every zip member once, start to end (CRC-32, sizes, local headers,

@@ -33,8 +33,8 @@ from lambdapack.facts.layout import (
 from lambdapack.facts.runtimes import RUNTIMES, get_arch, get_runtime
 from lambdapack.inspect import sizerules
 from lambdapack.inspect.archive import Artifact, open_artifact
-from lambdapack.inspect.elf.model import ELFInfo, ELFInvalid
 from lambdapack.inspect.entries import ArtifactError
+from lambdapack.inspect.filefacts import FileFacts
 from lambdapack.inspect.findings import WARNING, Finding, Severity
 from lambdapack.inspect.rules import run_view_rules
 from lambdapack.inspect.smokeplan import modules_to_import, top_level_modules
@@ -161,11 +161,11 @@ def infer_target(arts: Sequence[Artifact]) -> tuple[str | None, str | None, dict
 
 def add_artifact(
     view: LambdaView, art: Artifact, root: str, origin: str, owners: dict[str, str],
-    parsed_elf: dict[str, ELFInfo | ELFInvalid] | None = None,
+    known: FileFacts | None = None,
 ) -> None:
-    """Add the artifact's files to the view; its ELF files parsed during `verify` go to
-    `parsed_elf` by Lambda path (a later artifact's file at the same path replaces them)."""
-    kept = art.parsed_elf
+    """Add the artifact's files to the view; what `verify` learnt of their content goes to
+    `known` by Lambda path (a later artifact's file at the same path replaces it)."""
+    kept = art.facts
     for e in art.entries:
         path = lambda_path(root, e.name)
         if e.is_dir:
@@ -174,10 +174,8 @@ def add_artifact(
         if e.is_symlink:
             continue
         name = e.name
-        if parsed_elf is not None:
-            parsed_elf.pop(path, None)
-            if name in kept:
-                parsed_elf[path] = kept[name]
+        if known is not None:
+            known.take(kept, name, path)
         view.add(LambdaFile(
             path=path,
             rel=name,
@@ -220,9 +218,9 @@ def check(
             art.verify()  # every member's CRC-32 and headers, before any rule reads it
         target, inferred = _target(opened.all, runtime, arch)
         result = CheckResult(target=target, inferred=inferred)
-        view, layer_names, parsed_elf = _view(opened, target)
+        view, layer_names, known = _view(opened, target)
         result.artifacts += [_describe(role, art) for role, art in _roles(opened)]
-        result.findings += run_view_rules(view, target, layers=layer_names, handler=handler, parsed_elf=parsed_elf)
+        result.findings += run_view_rules(view, target, layers=layer_names, handler=handler, known=known)
         if opened.function is not None:
             names = [e.name for e in opened.function.entries if not e.is_dir]
             result.findings += function_as_layer(names, target.runtime.version, handler)
@@ -313,20 +311,18 @@ def _target(arts: Sequence[Artifact], runtime: str | None, arch: str | None) -> 
     return Target(get_runtime(runtime), get_arch(arch)), inferred  # an unknown name is a UsageError
 
 
-def _view(
-    opened: _Opened, target: Target
-) -> tuple[LambdaView, list[tuple[str, list[str]]], dict[str, ELFInfo | ELFInvalid]]:
+def _view(opened: _Opened, target: Target) -> tuple[LambdaView, list[tuple[str, list[str]]], FileFacts]:
     """The merged view Lambda would see, each layer's file names for the layout rules,
-    and the ELF files parsed while verifying (by Lambda path)."""
+    and what verifying learnt of the files (by Lambda path)."""
     view = LambdaView(target.runtime)
     layer_names: list[tuple[str, list[str]]] = []
-    parsed: dict[str, ELFInfo | ELFInvalid] = {}
+    known = FileFacts()
     if opened.function is not None:
-        add_artifact(view, opened.function, FUNCTION_ROOT, "function", distribution_owners(opened.function), parsed)
+        add_artifact(view, opened.function, FUNCTION_ROOT, "function", distribution_owners(opened.function), known)
     for origin, art in opened.layers:
-        add_artifact(view, art, LAYER_ROOT, origin, distribution_owners(art), parsed)
+        add_artifact(view, art, LAYER_ROOT, origin, distribution_owners(art), known)
         layer_names.append((origin, [e.name for e in art.entries if not e.is_dir]))
-    return view, layer_names, parsed
+    return view, layer_names, known
 
 
 def _roles(opened: _Opened) -> list[tuple[str, Artifact]]:

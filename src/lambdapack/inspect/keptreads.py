@@ -4,44 +4,39 @@
 first 64 bytes (what kind of file it is), the first SCAN_BYTES of text files (secrets)
 and an ELF file's headers and dynamic section, which for a shared library lies behind
 its code, so reading it again meant inflating most of the library a second time. Kept
-instead: those prefixes, within KEEP_BUDGET bytes in all, and each ELF file parsed
-(`read_elf_prefix`, the parse the rules would do) while its whole bytes are in memory.
-A read that asks for more than was kept inflates the member again, as before.
+instead: those prefixes, within KEEP_BUDGET bytes in all, and the file's `FileFacts`
+(each ELF file parsed, each text file scanned for secrets) while its whole bytes are in
+memory. A read that asks for more than was kept inflates the member again, as before.
 """
 
 from __future__ import annotations
 
 from lambdapack.inspect import credentials
-from lambdapack.inspect.elf.model import ELFInfo, ELFInvalid
-from lambdapack.inspect.elf.reader import read_elf_prefix
 from lambdapack.inspect.entries import Entry
+from lambdapack.inspect.filefacts import ELF_MAGIC, FileFacts
 
 __all__ = ["KEEP_BUDGET", "KeptReads"]
 
 KEEP_BUDGET = 48 << 20  # bytes of member prefixes kept for one artifact
 _HEAD = 64  # what every member is classified from (binarykind)
 _ELF_HEAD = 4096  # the ELF header and program headers (truncation check)
-_ELF_MAGIC = b"\x7fELF"
 
 
 class KeptReads:
-    """Member prefixes and ELF parses by member name; filled by `keep`, read by `get`."""
+    """Member prefixes and facts by member name; filled by `keep`, read by `get` and `facts`."""
 
     def __init__(self, budget: int | None = None) -> None:
         self._prefixes: dict[str, bytes] = {}
-        self.elf: dict[str, ELFInfo | ELFInvalid] = {}
+        self.facts = FileFacts()
         self._left = KEEP_BUDGET if budget is None else budget
 
     def keep(self, entry: Entry, data: bytes) -> None:
         """Keep what the rules will read of a member whose whole, sound `data` is at hand."""
         n = _HEAD
-        if data[:4] == _ELF_MAGIC:
+        self.facts.learn(entry.name, data)
+        if data[:4] == ELF_MAGIC:
             n = _ELF_HEAD
-            try:
-                self.elf[entry.name] = read_elf_prefix(lambda k: data[:k], len(data))
-            except ELFInvalid as e:
-                self.elf[entry.name] = e
-        elif credentials.worth_scanning(entry.name, entry.size) or credentials.secret_name(entry.name):
+        elif credentials.secret_name(entry.name):  # .pem files are read for a private key
             n = credentials.SCAN_BYTES
         n = min(n, len(data))
         if n > _HEAD and n > self._left:

@@ -26,6 +26,7 @@ from lambdapack.facts.layout import (
 from lambdapack.inspect import checks, credentials
 from lambdapack.inspect.checks import Member
 from lambdapack.inspect.elf.model import ELFInfo, ELFInvalid  # already loaded by checks: costs nothing
+from lambdapack.inspect.filefacts import FileFacts
 from lambdapack.inspect.findings import ERROR, INFO, WARNING, Finding
 from lambdapack.target.tags import Target
 
@@ -329,13 +330,15 @@ def permissions(view: LambdaView) -> list[Finding]:
     return out
 
 
-def secrets(view: LambdaView) -> list[Finding]:
+def secrets(view: LambdaView, known: Mapping[str, list[credentials.SecretHit]] | None = None) -> list[Finding]:
     """LP402: credentials and keys in the package, by name and by content; `.git/` history.
 
     Content found in a distribution's file (its RECORD lists it) is a warning: the wheel is
     public already, so the value is an example or not the user's; in the user's code it is
-    an error. Files are read bounded (credentials.SCAN_BYTES), binaries not at all.
+    an error. Files are read bounded (credentials.SCAN_BYTES), binaries not at all; a file
+    whose hits are `known` (by Lambda path) is not read unless its name says secret.
     """
+    known = known or {}
     out: list[Finding] = []
     git_roots: set[str] = set()
     for f in view.files.values():
@@ -351,10 +354,12 @@ def secrets(view: LambdaView) -> list[Finding]:
         base = f.rel.rsplit("/", 1)[-1]
         by_name = credentials.secret_name(f.rel)
         scan = credentials.worth_scanning(f.rel, f.size)
-        data = f.head(min(f.size, credentials.SCAN_BYTES)) if by_name or scan else b""
+        hits = known.get(f.path) if scan else []
+        data = f.head(min(f.size, credentials.SCAN_BYTES)) if by_name or hits is None else b""
         if by_name and base.endswith(".pem") and not credentials.is_private_key(data):
             by_name = False  # certificates (CA bundles such as certifi's) are public
-        hits = credentials.find_secrets(f.rel, data) if scan else []
+        if hits is None:
+            hits = credentials.find_secrets(f.rel, data)
         where = ""
         if hits:
             h = hits[0]
@@ -422,16 +427,17 @@ def run_view_rules(
     *,
     layers: Sequence[tuple[str, list[str]]] = (),
     handler: str | None = None,
-    parsed_elf: Mapping[str, ELFInfo | ELFInvalid] | None = None,
+    known: FileFacts | None = None,
 ) -> list[Finding]:
-    """Every rule that needs only the view (sizes are checked by the caller); `parsed_elf`:
-    ELF files already parsed, by Lambda path (see `add_artifact`)."""
-    findings = binary_and_needed(view, target, parsed_elf)
+    """Every rule that needs only the view (sizes are checked by the caller); `known`: what
+    is known already of the files' content, by Lambda path (see `add_artifact`)."""
+    known = known or FileFacts()
+    findings = binary_and_needed(view, target, known.elf)
     findings += layer_layout(view, layers, target)
     if handler:
         findings += handler_rule(view, handler)
     findings += shadowing(view)
     findings += permissions(view)
-    findings += secrets(view)
+    findings += secrets(view, known.secrets)
     findings += bytecode(view, target)
     return findings

@@ -18,7 +18,7 @@ from lambdapack.facts.layout import (
 )
 from lambdapack.inspect.archive import Artifact, open_artifact
 from lambdapack.inspect.check import add_artifact, distribution_owners
-from lambdapack.inspect.elf.model import ELFInfo, ELFInvalid
+from lambdapack.inspect.filefacts import FileFacts
 from lambdapack.inspect.findings import Finding, Severity
 from lambdapack.inspect.rules import run_view_rules
 from lambdapack.pipeline.context import BuildContext
@@ -77,7 +77,7 @@ def verify(ctx: BuildContext, zips: list[tuple[str, list[StagedFile]]]) -> list[
     view = LambdaView(ctx.target.runtime)
     layers: list[tuple[str, list[str]]] = []
     attached: list[tuple[str, Artifact]] = []
-    parsed_elf: dict[str, ELFInfo | ELFInvalid] = {}
+    known = FileFacts()  # of the attached layers' members, learnt by their verify
     n = sum(len(es) for _k, es in zips)
     with ExitStack() as stack:
         stage = stack.enter_context(ctx.stage("verifying", n, "file", f"for {ctx.target}"))
@@ -85,7 +85,7 @@ def verify(ctx: BuildContext, zips: list[tuple[str, list[StagedFile]]]) -> list[
             art = stack.enter_context(open_artifact(p))
             art.verify()
             origin = f"layer {i} ({p.name})"
-            add_artifact(view, art, LAYER_ROOT, origin, distribution_owners(art), parsed_elf)
+            add_artifact(view, art, LAYER_ROOT, origin, distribution_owners(art), known)
             layers.append((origin, [e.name for e in art.entries if not e.is_dir]))
             attached.append((origin, art))
         built_layer = f"layer {len(opts.attach_layers) + 1} (built)"
@@ -94,12 +94,12 @@ def verify(ctx: BuildContext, zips: list[tuple[str, list[StagedFile]]]) -> list[
             root, origin = (FUNCTION_ROOT, "function") if kind == "function" else (LAYER_ROOT, built_layer)
             for e in entries:
                 f = _disk_file(e, root, origin, seen)
-                parsed_elf.pop(f.path, None)  # a staged file replaces an attached layer's
+                known.take(FileFacts(), f.rel, f.path)  # a staged file replaces an attached layer's
                 view.add(f)
             if kind == "layer":
                 layers.append((built_layer, [e.arcname for e in entries]))
         handler = opts.handler if ctx.kind is not BuildKind.LAYER else None
-        findings = run_view_rules(view, ctx.target, layers=layers, handler=handler, parsed_elf=parsed_elf)
+        findings = run_view_rules(view, ctx.target, layers=layers, handler=handler, known=known)
         # Archive problems last, as `check` does: reading members for the rules can find more.
         for origin, art in attached:
             findings += [dataclasses.replace(f, path=f"{origin}: {f.path}" if f.path else origin)
