@@ -129,7 +129,7 @@ def test_check_finds_the_same_with_and_without_the_kept_reads(
     layer: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with_kept = _findings(layer)
-    monkeypatch.setattr(keptreads.KeptReads, "keep", lambda self, entry, data: None)
+    monkeypatch.setattr(keptreads.KeptReads, "keep", lambda self, entry, data, studied: None)
     without = _findings(layer)
     assert with_kept == without
     # The host's libraries say something for python3.12: the comparison is not of two empty lists.

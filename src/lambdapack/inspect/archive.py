@@ -96,7 +96,7 @@ class Artifact:
         byte (Lambda's unzip does too). Idempotent; nothing to do for a directory.
         """
         if isinstance(self._source, ZipSource):
-            self._source.verify(self.entries, self._kept.keep)
+            self._source.verify(self.entries, self._kept)
 
     def _check_symlinks(self) -> None:
         self.entries = list(self._by_name.values())

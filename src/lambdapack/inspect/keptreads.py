@@ -30,10 +30,17 @@ class KeptReads:
         self.facts = FileFacts()
         self._left = KEEP_BUDGET if budget is None else budget
 
-    def keep(self, entry: Entry, data: bytes) -> None:
+    def study(self, entry: Entry, data: bytes) -> FileFacts:
+        """What the rules would learn from a member's whole bytes (thread-safe: a new FileFacts)."""
+        facts = FileFacts()
+        facts.learn(entry.name, data)
+        return facts
+
+    def keep(self, entry: Entry, data: bytes, studied: object) -> None:
         """Keep what the rules will read of a member whose whole, sound `data` is at hand."""
+        if isinstance(studied, FileFacts):
+            self.facts.take(studied, entry.name, entry.name)
         n = _HEAD
-        self.facts.learn(entry.name, data)
         if data[:4] == ELF_MAGIC:
             n = _ELF_HEAD
         elif credentials.secret_name(entry.name):  # .pem files are read for a private key

@@ -14,10 +14,9 @@ import stat
 import struct
 import zlib
 from collections import deque
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import BinaryIO, Literal, Protocol
 
 from lambdapack.inspect.entries import ArchiveLimits, Entry, Listing
 from lambdapack.inspect.findings import ERROR, WARNING
@@ -41,17 +40,25 @@ from lambdapack.inspect.zipformat import (
     stream_crc,
 )
 
-__all__ = ["Keep", "ZipSource"]
+__all__ = ["Keeper", "ZipSource"]
 
-# What verify hands each sound member's bytes to (the artifact keeps what its rules read).
-Keep = Callable[[Entry, bytes], None]
+
+
+class Keeper(Protocol):
+    """What verify hands each sound member's bytes to (the artifact keeps what its rules read)."""
+
+    def study(self, entry: Entry, data: bytes) -> object:
+        """In a worker thread, beside the others' inflation: what to learn from the bytes (pure)."""
+
+    def keep(self, entry: Entry, data: bytes, studied: object) -> None:
+        """In verify's thread, in member order: keep what is needed of the bytes and the study."""
 
 _DAMAGED = "rebuild the artifact; the zip was damaged after it was written"
 _BOMB = "do not deploy this archive; rebuild it from source"
 # A member's span in the file: (where its local header starts, where its data ends, name).
 _Span = tuple[int, int, str]
 # A member being verified: its entry, record, local header, and its whole inflation (None: streamed).
-_Job = tuple[Entry, ZipMember, LocalHeader, "Future[bytes | None] | None"]
+_Job = tuple[Entry, ZipMember, LocalHeader, "Future[tuple[bytes, object] | None] | None"]
 _WORKERS = max(1, min(4, os.cpu_count() or 1))
 _IN_FLIGHT = 32 << 20  # inflated bytes of members being checked at once, beyond the oldest
 
@@ -237,7 +244,7 @@ class ZipSource:
 
     # -- verifying ---------------------------------------------------------------
 
-    def verify(self, entries: list[Entry], keep: Keep | None = None) -> None:
+    def verify(self, entries: list[Entry], keeper: Keeper | None = None) -> None:
         """Read every member once, start to end, in bounded memory: its CRC-32, its
         length against its declared size, its local header against the central
         directory, and where its data really lies (overlaps). Findings go to the
@@ -245,8 +252,8 @@ class ZipSource:
 
         Members up to inflater.WHOLE_MAX are inflated whole by worker threads (at most
         _IN_FLIGHT bytes of them at once), in order, while this thread reads the next;
-        `keep(entry, data)` then sees each sound member's bytes, so what the rules will
-        read can be kept instead of inflated again. The rest stream through zlib.
+        `keeper` studies each sound member's bytes in the worker and keeps what the rules
+        will read, instead of inflating it again. The rest stream through zlib.
         """
         if self._verified:
             return
@@ -270,13 +277,13 @@ class ZipSource:
                 job = None
                 if entry.size <= WHOLE_MAX and entry.compressed_size <= WHOLE_MAX:
                     f.seek(local.data_offset)
-                    job = pool.submit(_whole, f.read(entry.compressed_size), entry.size, member)
+                    job = pool.submit(_whole, f.read(entry.compressed_size), entry, member, keeper)
                     in_flight += entry.size
                 pending.append((entry, member, local, job))
                 while pending and (in_flight > _IN_FLIGHT or pending[0][3] is None):
-                    in_flight -= self._finish(f, pending.popleft(), keep)
+                    in_flight -= self._finish(f, pending.popleft(), keeper)
             while pending:
-                self._finish(f, pending.popleft(), keep)
+                self._finish(f, pending.popleft(), keeper)
         if not self._overlap_reported:
             self._report_overlap(spans)
 
@@ -295,13 +302,13 @@ class ZipSource:
             return None
         return local
 
-    def _finish(self, f: BinaryIO, job: _Job, keep: Keep | None) -> int:
+    def _finish(self, f: BinaryIO, job: _Job, keeper: Keeper | None) -> int:
         """Judge one member's data (streamed through zlib when the whole path gave up, or
         was not tried); the inflated bytes it had in flight."""
         entry, member, local, future = job
-        data = future.result() if future is not None else None
+        done = future.result() if future is not None else None
         in_flight = entry.size if future is not None else 0
-        if data is None and not self._stream_check(f, entry, member, local):
+        if done is None and not self._stream_check(f, entry, member, local):
             return in_flight
         mismatch = local_mismatch(local, member, entry)
         if mismatch is not None:
@@ -315,8 +322,8 @@ class ZipSource:
                 + ("" if severe else "; unzip ignores this, streaming extractors reject it"),
                 "rebuild the artifact; the zip was damaged or written by a broken tool",
             )  # fmt: skip
-        if data is not None and keep is not None and (mismatch is None or not mismatch[1]):
-            keep(entry, data)  # a severe mismatch reads as `read` decides, not from here
+        if done is not None and keeper is not None and (mismatch is None or not mismatch[1]):
+            keeper.keep(entry, *done)  # a severe mismatch reads as `read` decides, not from here
         return in_flight
 
     def _stream_check(self, f: BinaryIO, entry: Entry, member: ZipMember, local: LocalHeader) -> bool:
@@ -348,10 +355,11 @@ class ZipSource:
         self.listing.report_once(code, ERROR, name, message, fix)
 
 
-def _whole(data: bytes, size: int, member: ZipMember) -> bytes | None:
-    """In a worker thread: the member's bytes when they inflate whole to `size` with its
-    CRC-32, else None (the caller then streams it to say what is wrong)."""
-    out = inflate_whole(data, size, member.method == DEFLATED)
+def _whole(data: bytes, entry: Entry, member: ZipMember, keeper: Keeper | None) -> tuple[bytes, object] | None:
+    """In a worker thread: the member's bytes and the keeper's study of them, when they
+    inflate whole to the declared size with the right CRC-32; else None (the caller then
+    streams the member to say what is wrong)."""
+    out = inflate_whole(data, entry.size, member.method == DEFLATED)
     if out is None or (crc32(out) & 0xFFFFFFFF) != member.crc:
         return None
-    return out
+    return out, (keeper.study(entry, out) if keeper is not None else None)
