@@ -11,22 +11,23 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lambdapack.cli.arguments import Once, add_format, add_target, epilog
-from lambdapack.cli.buildsummary import print_build, print_failed_findings, print_quiet, write_report
-from lambdapack.cli.jsonout import error_of, print_json
-from lambdapack.cli.jsonout import result as result_json
-from lambdapack.cli.progress import progress
-from lambdapack.cli.style import print_error
-from lambdapack.config.project import Project
-from lambdapack.config.projectfile import load_project
-from lambdapack.config.settings import Layers, build_options
 from lambdapack.errors import UsageError, from_os_error
-from lambdapack.pipeline.build import build
-from lambdapack.pipeline.preflight import output_path
-from lambdapack.pipeline.result import BuildFailed, BuildResult
-from lambdapack.progress import Progress
+
+if TYPE_CHECKING:
+    from lambdapack.config.project import Project
+    from lambdapack.pipeline.result import BuildResult
+    from lambdapack.progress import Progress
+
+
+def output_path(value: str) -> Path:
+    """-o's argparse type. The pipeline is imported when a build runs, not when the parser
+    is made: every command builds the parser, and `check` has no use for ~100 ms of it."""
+    from lambdapack.pipeline.preflight import output_path as parse
+
+    return parse(value)
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -271,6 +272,8 @@ def _project_names(args: argparse.Namespace, project: Project) -> list[str] | No
 
 
 def run(args: argparse.Namespace) -> int:
+    from lambdapack.cli.progress import progress
+
     say = progress(args.quiet or args.format == "json")
     if not args.timings:
         return _run(args, say)
@@ -285,6 +288,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, say: Progress) -> int:
+    from lambdapack.cli.buildsummary import print_build, print_failed_findings
+    from lambdapack.cli.jsonout import error_of, print_json
+    from lambdapack.cli.jsonout import result as result_json
+    from lambdapack.cli.style import print_error
+    from lambdapack.config.projectfile import load_project
+    from lambdapack.config.settings import Layers, build_options
+    from lambdapack.pipeline.build import build
+    from lambdapack.pipeline.result import BuildFailed
+
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs {args.jobs}: give 1 or more")
     try:
@@ -326,6 +338,8 @@ def _run(args: argparse.Namespace, say: Progress) -> int:
 
 def _finish(args: argparse.Namespace, result: BuildResult) -> None:
     """Write the HTML report, if asked for, then the result."""
+    from lambdapack.cli.buildsummary import print_build, print_quiet
+
     _write_report(args, result)
     if args.format == "json":
         print(json.dumps(result.as_dict(), indent=2))
@@ -344,5 +358,7 @@ def _write_report(args: argparse.Namespace, result: BuildResult) -> bool:
     """The HTML size report, if asked for and the build got as far as sizing its zips."""
     if args.report is None or not result.size_reports:
         return False
+    from lambdapack.cli.buildsummary import write_report
+
     write_report(args.report, result.size_reports)
     return True

@@ -5,14 +5,17 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lambdapack.cli.arguments import add_format, epilog
 from lambdapack.cli.helpformat import ExitCodesFormatter
 from lambdapack.cli.jsonout import print_json
 from lambdapack.cli.jsonout import result as json_result
 from lambdapack.cli.style import mb
-from lambdapack.config.settings import CACHE_MAX_SIZE, Layers, cache_max_bytes, cache_root
 from lambdapack.errors import CREATING_CACHE, UsageError, from_os_error
+
+if TYPE_CHECKING:
+    from lambdapack.config.settings import Layers
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -36,12 +39,17 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _layers(args: argparse.Namespace) -> Layers:
+    # Imported here: the settings bring the pipeline's options (~70 ms), which the parser,
+    # made for every command, has no use for.
+    from lambdapack.config.settings import CACHE_MAX_SIZE, Layers
+
     flags = {"cache_dir": args.cache_dir, CACHE_MAX_SIZE.name: args.max_size}
     return Layers(flags={k: v for k, v in flags.items() if v is not None}, environ=os.environ)
 
 
 def run(args: argparse.Namespace) -> int:
     from lambdapack.cache.local import Cache
+    from lambdapack.config.settings import cache_max_bytes, cache_root
 
     if args.max_size is not None and args.action != "prune":
         # Said, not ignored: `cache info --max-size 1G` reads as if it did something.

@@ -7,14 +7,15 @@ import argparse
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lambdapack.cli.arguments import Once, add_format, epilog
 from lambdapack.cli.jsonout import failure, print_json, result
-from lambdapack.config.project import Project
-from lambdapack.config.projectfile import load_project
-from lambdapack.config.settings import Layers, setting_named, value_of
-from lambdapack.deploy.plan import Artifact
 from lambdapack.errors import UsageError
+
+if TYPE_CHECKING:  # imported where used: the parser is made for every command
+    from lambdapack.config.project import Project
+    from lambdapack.deploy.plan import Artifact
 
 __all__ = ["PUBLISH_LAYER", "add_parser", "run"]
 
@@ -90,6 +91,8 @@ def _request(args: argparse.Namespace, artifacts: Sequence[Artifact], file_bucke
         raise UsageError(f"--wait-timeout {args.wait_timeout:g}: give a positive number of seconds")
     flags = {"deploy_bucket": args.s3_bucket} if args.s3_bucket else {}
     file = {"deploy_bucket": file_bucket} if file_bucket else {}
+    from lambdapack.config.settings import Layers, setting_named, value_of
+
     bucket = value_of(setting_named("deploy_bucket"), Layers(flags=flags, environ=os.environ, file=file))
     # AWS_REGION as the AWS CLI v2 reads it (over AWS_DEFAULT_REGION); botocore reads only the latter.
     region = args.region or os.environ.get("AWS_REGION") or None
@@ -147,6 +150,8 @@ def _project(args: argparse.Namespace) -> int:
     if args.function_name or args.layer_arn or args.runtime or args.arch:
         raise UsageError("--function-name, --layer-arn, --runtime and --arch are for --zip",
                          "in a project, set function_name and layer_arns in the function's table (docs/config.md)")
+    from lambdapack.config.projectfile import load_project
+
     project = load_project(args.config, Path.cwd())
     if not project.functions and not project.layers:
         raise UsageError("no project config here (and no --zip)",
