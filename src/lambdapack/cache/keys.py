@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 __all__ = ["ArtifactKeyInputs", "InputFingerprint", "InputsKeyInputs", "ResolutionKeyInputs", "artifact_key",
-           "digest", "dist_key", "files_key", "index_environment", "inputs_key", "key_environment", "pyc_key",
+           "digest", "dist_key", "facts_key", "files_key", "index_environment", "inputs_key", "key_environment", "pyc_key",
            "resolution_key"]
 
 # (path in the zip, content sha256, executable): one file as the artifact and inputs keys see it.
@@ -35,6 +35,12 @@ def files_key(files: Sequence[FileId]) -> str:
     """A set of files by content (rel, sha256, executable): installed files no RECORD
     claims, a --with-layer directory."""
     return digest(sorted(files))
+
+
+def facts_key(version: str, fmt: str, files: Sequence[tuple[str, str]]) -> str:
+    """What verification learnt of a set of files (rel, content sha256): the parser's version
+    and format decide it with the contents (inspect.filefacts)."""
+    return digest(["facts", version, fmt, sorted(files)])
 
 
 def pyc_key(python: Sequence[int], mode: str, lambda_path: str, source_sha256: str) -> str:

@@ -10,6 +10,7 @@ Layout under the root (platformdirs' user cache dir, $LAMBDAPACK_CACHE_DIR, or -
                                     so a no-change rebuild reads neither requirements nor dists
   tmp/                              in-flight writes; renamed into place when complete
   size                              running total of the entries' bytes (see Cache.auto_prune)
+  facts/<key>.facts                 what verification learnt of a dependency set's files (filefacts)
   interpreters.json                 interpreters found for each Python minor (probing starts processes)
 Every entry is written to tmp/ and renamed into place, so a killed build leaves at
 most garbage in tmp/ (swept later), never a half entry. Readers check sizes and
@@ -52,7 +53,7 @@ if TYPE_CHECKING:
 
 __all__ = ["KINDS", "Cache", "CachedDist", "CachedFile", "default_cache_dir"]
 
-KINDS = ("members", "pyc", "dists", "resolutions", "artifacts", "tmp")
+KINDS = ("members", "pyc", "dists", "resolutions", "artifacts", "facts", "tmp")
 
 # Resolutions of inputs that are not fully pinned may go stale as PyPI moves on; they
 # are trusted for as long as PyPI lets clients cache its index pages (10 minutes).
@@ -336,6 +337,22 @@ class Cache:
             tmp = memo.with_suffix(f".{os.getpid()}.tmp")
             tmp.write_text(json.dumps(data), encoding="utf-8")
             tmp.replace(memo)
+
+    # -- what verification learnt of a dependency set's files ------------------
+    def load_facts(self, key: str) -> bytes | None:
+        """The record's bytes (inspect.filefacts.decode checks them), or None."""
+        path = self.root / "facts" / f"{key}.facts"
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        touch(path)
+        return data
+
+    def save_facts(self, key: str, data: bytes) -> None:
+        """Best effort: a record not written is learnt again next time."""
+        with writing(self.root), contextlib.suppress(OSError):
+            self.added += atomic_write(self.root / "facts" / f"{key}.facts", data, self.tmp)
 
     # -- maintenance -----------------------------------------------------------
     def info(self) -> dict[str, dict[str, int]]:

@@ -61,5 +61,10 @@ class CacheStore(Protocol):
 
     def save_interpreter(self, minor: str, record: InterpreterRecord) -> None: ...
 
+    def load_facts(self, key: str) -> bytes | None:
+        """What verification learnt of a set of files (inspect.filefacts), local only."""
+
+    def save_facts(self, key: str, data: bytes) -> None: ...
+
     def discard_owner(self, path: Path) -> bool:
         """Drop the entry that holds `path` (a file found damaged); False if none does."""

@@ -90,6 +90,13 @@ class TieredCache:
     def discard_owner(self, path: Path) -> bool:
         return self.local.discard_owner(path)
 
+    # Facts are cheap to learn again and specific to this lambdapack: never shared.
+    def load_facts(self, key: str) -> bytes | None:
+        return self.local.load_facts(key)
+
+    def save_facts(self, key: str, data: bytes) -> None:
+        self.local.save_facts(key, data)
+
     # -- records: local first, then the remote -------------------------------------------
     def _record(self, kind: RecordKind, key: str, parse: Callable[[Any], R | None]) -> R | None:
         """A verified record from the remote; a damaged one is one warning and a miss."""

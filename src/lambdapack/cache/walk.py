@@ -83,7 +83,7 @@ def entries(path: Path, kind: str) -> Iterator[tuple[Any, int, float]]:
     elif kind == "tmp":
         for p in path.iterdir():
             yield p, du(p)[1] if p.is_dir() else p.stat().st_size, p.stat().st_mtime
-    else:
-        for f in path.glob("*.json"):
+    else:  # resolutions/*.json, facts/*.facts: one file an entry
+        for f in path.glob("*.json" if kind == "resolutions" else "*.facts"):
             st = f.stat()
             yield f, st.st_size, st.st_mtime

@@ -13,13 +13,11 @@ from __future__ import annotations
 
 from lambdapack.inspect import credentials
 from lambdapack.inspect.entries import Entry
-from lambdapack.inspect.filefacts import ELF_MAGIC, FileFacts
+from lambdapack.inspect.filefacts import ELF_HEAD, ELF_MAGIC, HEAD, FileFacts
 
 __all__ = ["KEEP_BUDGET", "KeptReads"]
 
 KEEP_BUDGET = 48 << 20  # bytes of member prefixes kept for one artifact
-_HEAD = 64  # what every member is classified from (binarykind)
-_ELF_HEAD = 4096  # the ELF header and program headers (truncation check)
 
 
 class KeptReads:
@@ -40,14 +38,14 @@ class KeptReads:
         """Keep what the rules will read of a member whose whole, sound `data` is at hand."""
         if isinstance(studied, FileFacts):
             self.facts.take(studied, entry.name, entry.name)
-        n = _HEAD
+        n = HEAD
         if data[:4] == ELF_MAGIC:
-            n = _ELF_HEAD
+            n = ELF_HEAD
         elif credentials.secret_name(entry.name):  # .pem files are read for a private key
             n = credentials.SCAN_BYTES
         n = min(n, len(data))
-        if n > _HEAD and n > self._left:
-            n = min(_HEAD, len(data))
+        if n > HEAD and n > self._left:
+            n = min(HEAD, len(data))
         self._left -= n
         self._prefixes[entry.name] = data[:n] if n < len(data) else data
 

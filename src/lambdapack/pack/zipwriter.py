@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import errno
-import hashlib
 import os
 import struct
 import tempfile
@@ -27,14 +26,14 @@ from typing import BinaryIO
 
 from lambdapack.errors import WRITING_OUTPUT, from_os_error
 from lambdapack.host.cores import CORES
-from lambdapack.pack.members import PACK_MIN, SMALL, Blob, BlobStore, PackWriter, file_sha256, seal
+from lambdapack.pack.blobcopy import BlobCorrupt, Packs, copy_blob
+from lambdapack.pack.members import PACK_MIN, SMALL, Blob, BlobStore, PackWriter, file_sha256
 from lambdapack.staged import StagedFile
 
 __all__ = ["WrittenZip", "ZipSettings", "atomic_output", "check_writable", "in_zip_order", "probe_beside", "write_zip",
            "write_zip_to", "zip_date_time"]
 
 ZIP_EPOCH = 315532800  # 1980-01-01T00:00:00Z, the earliest DOS date a zip can hold
-_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -142,10 +141,6 @@ def atomic_output(path: Path) -> Iterator[Path]:
         raise
 
 
-class BlobCorrupt(Exception):
-    pass
-
-
 def _dos(date_time: tuple[int, int, int, int, int, int]) -> tuple[int, int]:
     y, mo, d, h, mi, se = date_time
     return (h << 11) | (mi << 5) | (se // 2), ((y - 1980) << 9) | (mo << 5) | d
@@ -157,22 +152,6 @@ _EOCD = struct.Struct("<IHHHHIIH")
 _EOCD64 = struct.Struct("<IQHHIIQQQQ")
 _LOC64 = struct.Struct("<IIQI")
 _MAX32 = 0xFFFFFFFF
-
-
-def _copy_blob(blob: Blob, out: BinaryIO) -> None:
-    h = hashlib.sha256()
-    with open(blob.path, "rb") as f:
-        f.seek(blob.data_offset)
-        left = blob.csize
-        while left:
-            chunk = f.read(min(_CHUNK, left))
-            if not chunk:
-                raise BlobCorrupt(f"{blob.path} is truncated")
-            h.update(chunk)
-            out.write(chunk)
-            left -= len(chunk)
-    if seal(blob.method, blob.crc, blob.usize, blob.csize, h.digest()) != blob.digest:
-        raise BlobCorrupt(f"{blob.path} does not match its checksum")
 
 
 @dataclass(frozen=True)
@@ -336,19 +315,23 @@ def _write_archive(
     """Members, central directory and end records; returns the unzipped size."""
     central: list[bytes] = []
     unzipped = 0
-    for e, (sha, b) in zip(ordered, blobs, strict=True):
-        offset = out.tell()
-        for attempt in (1, 2):
-            try:
-                central.append(_write_member(out, e, b, offset, stamp))
-                break
-            except BlobCorrupt:
-                if attempt == 2:
-                    raise
-                out.seek(offset)
-                out.truncate()
-                b = retry.replace(sha, e)
-        unzipped += b.usize
+    packs = Packs()
+    try:
+        for e, (sha, b) in zip(ordered, blobs, strict=True):
+            offset = out.tell()
+            for attempt in (1, 2):
+                try:
+                    central.append(_write_member(out, e, b, offset, stamp, packs))
+                    break
+                except BlobCorrupt:
+                    if attempt == 2:
+                        raise
+                    out.seek(offset)
+                    out.truncate()
+                    b = retry.replace(sha, e)
+            unzipped += b.usize
+    finally:
+        packs.close()
     _write_central(out, central)
     return unzipped
 
@@ -381,7 +364,7 @@ def _naming(path: Path) -> Iterator[None]:
         raise
 
 
-def _write_member(out: BinaryIO, e: StagedFile, b: Blob, offset: int, stamp: tuple[int, int]) -> bytes:
+def _write_member(out: BinaryIO, e: StagedFile, b: Blob, offset: int, stamp: tuple[int, int], packs: Packs) -> bytes:
     """Write the local header and data of one member; returns its central record."""
     mod_time, mod_date = stamp
     name = e.arcname.encode("utf-8")
@@ -393,7 +376,7 @@ def _write_member(out: BinaryIO, e: StagedFile, b: Blob, offset: int, stamp: tup
                           _MAX32 if big else b.csize, _MAX32 if big else b.usize, len(name), len(local_extra)))
     out.write(name)
     out.write(local_extra)
-    _copy_blob(b, out)
+    copy_blob(b, out, packs)
     # Central directory: zip64 fields only for what overflows, in the spec's order.
     z64 = b""
     if big:

@@ -61,7 +61,7 @@ def stage_verify_pack(ctx: BuildContext, inst: Installed, src: Sources) -> tuple
         deps, code, would_fit = fit_bytecode(asm, deps, code, pyc)
     zips = _zip_plan(ctx, deps, code)
     shipped = {e.arcname for _k, _p, es in zips for e in es}
-    _verify(ctx, result, zips, (sum(e.size for e in pyc if e.arcname in shipped), would_fit), unslimmed)
+    _verify(ctx, result, zips, (sum(e.size for e in pyc if e.arcname in shipped), would_fit), unslimmed, shas)
     store = ctx.cache.blobs if ctx.cache is not None else BlobStore(ctx.work / "blobs")
     # Files hashed moments ago by this build need no second hash when compressed;
     # files that came from the cache do (they may have been altered in place).
@@ -135,13 +135,14 @@ def _check_before_bytecode(ctx: BuildContext, result: BuildResult, zips: list[tu
 
 
 def _verify(ctx: BuildContext, result: BuildResult, zips: list[tuple[str, Path, list[StagedFile]]],
-            pyc: tuple[int, list[tuple[str, int, bool]]], unslimmed: list[StagedFile]) -> None:
+            pyc: tuple[int, list[tuple[str, int, bool]]], unslimmed: list[StagedFile],
+            shas: dict[str, str]) -> None:
     """The rules and the limits known before packing, reported together; any error stops here.
     `pyc`: the bytes of bytecode this build compiled and ships, and what the default would leave out."""
     from lambdapack.pipeline.assembling import contents_of
     from lambdapack.pipeline.verifying import allow_secrets, verify
 
-    result.findings += allow_secrets(ctx.opts.allow_secrets, verify(ctx, [(k, es) for k, _p, es in zips]))
+    result.findings += allow_secrets(ctx.opts.allow_secrets, verify(ctx, [(k, es) for k, _p, es in zips], shas))
     result.unzipped_total = _unzipped(ctx, zips)
     contents = contents_of(ctx, _files(zips), unslimmed) if result.unzipped_total >= UNZIPPED_BYTES else None
     result.findings += sizerules.check_sizes(result.unzipped_total, [], _layer_count(ctx), *pyc, contents)

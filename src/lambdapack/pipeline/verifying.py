@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+from collections.abc import Mapping
 from contextlib import ExitStack
 from pathlib import Path
 
+from lambdapack import __version__
+from lambdapack.cache.keys import facts_key
 from lambdapack.facts.layout import (
     FUNCTION_ROOT,
     LAYER_ROOT,
@@ -16,9 +19,10 @@ from lambdapack.facts.layout import (
     lambda_path,
     split_shown,
 )
+from lambdapack.inspect import credentials
 from lambdapack.inspect.archive import Artifact, open_artifact
 from lambdapack.inspect.check import add_artifact, distribution_owners
-from lambdapack.inspect.filefacts import FileFacts
+from lambdapack.inspect.filefacts import ELF_HEAD, ELF_MAGIC, FORMAT, HEAD, FileFacts, decode, encode
 from lambdapack.inspect.findings import Finding, Severity
 from lambdapack.inspect.rules import run_view_rules
 from lambdapack.pipeline.context import BuildContext
@@ -26,11 +30,13 @@ from lambdapack.pipeline.options import BuildKind
 from lambdapack.progress import Stage
 from lambdapack.staged import StagedFile
 
-__all__ = ["allow_secrets", "verify"]
+__all__ = ["allow_secrets", "dependency_facts", "verify"]
 
 
-def _disk_file(e: StagedFile, root: str, origin: str, seen: _Seen) -> LambdaFile:
+def _disk_file(e: StagedFile, root: str, origin: str, seen: _Seen, known_head: bytes | None = None) -> LambdaFile:
     def head(n: int, p: Path = e.path) -> bytes:
+        if known_head is not None and (n <= len(known_head) or len(known_head) == e.size):
+            return known_head[:n]  # learnt with the file's facts (dependency_facts)
         seen.touch(e.arcname)
         with open(p, "rb") as f:
             return f.read(n)
@@ -65,9 +71,11 @@ class _Seen:
             self.stage.advance()
 
 
-def verify(ctx: BuildContext, zips: list[tuple[str, list[StagedFile]]]) -> list[Finding]:
+def verify(ctx: BuildContext, zips: list[tuple[str, list[StagedFile]]],
+           shas: Mapping[str, str] | None = None) -> list[Finding]:
     """The same rule engine as `lambdapack check`, on the staged files (read in place);
-    `zips`: ("function" or "layer", its files), as they will be packed.
+    `zips`: ("function" or "layer", its files), as they will be packed; `shas`: the files'
+    content hashes, by which the dependencies' facts are kept (`dependency_facts`).
 
     Layers given with --with-layer get exactly what `check --layer` gives them: the
     archive rules (LP3xx, every member's CRC-32), the layout rules and the view rules;
@@ -90,11 +98,12 @@ def verify(ctx: BuildContext, zips: list[tuple[str, list[StagedFile]]]) -> list[
             attached.append((origin, art))
         built_layer = f"layer {len(opts.attach_layers) + 1} (built)"
         seen = _Seen(stage)
+        deps = dependency_facts(ctx, [e for _k, es in zips for e in es], shas or {})
         for kind, entries in zips:
             root, origin = (FUNCTION_ROOT, "function") if kind == "function" else (LAYER_ROOT, built_layer)
             for e in entries:
-                f = _disk_file(e, root, origin, seen)
-                known.take(FileFacts(), f.rel, f.path)  # a staged file replaces an attached layer's
+                f = _disk_file(e, root, origin, seen, deps.heads.get(e.arcname))
+                known.take(deps, e.arcname, f.path)  # and a staged file replaces an attached layer's
                 view.add(f)
             if kind == "layer":
                 layers.append((built_layer, [e.arcname for e in entries]))
@@ -106,6 +115,41 @@ def verify(ctx: BuildContext, zips: list[tuple[str, list[StagedFile]]]) -> list[
                          for f in art.problems]
         stage.advance(n)  # done: every file is verified, read or not
         return findings
+
+
+def dependency_facts(ctx: BuildContext, files: list[StagedFile], shas: Mapping[str, str]) -> FileFacts:
+    """The facts (and heads) of the dependencies' files, by name in the zip: from the cache
+    when this set of contents was verified before, else learnt now (each file read once,
+    as the rules would have) and stored. The user's own files are always read by the rules."""
+    deps = [e for e in files if e.distribution is not None and e.arcname in shas]
+    if not deps:
+        return FileFacts()
+    key = facts_key(__version__, FORMAT.decode(), [(e.arcname, shas[e.arcname]) for e in deps])
+    raw = ctx.cache.load_facts(key) if ctx.cache is not None else None
+    known = decode(raw) if raw is not None else None
+    if known is not None and all(e.arcname in known.heads for e in deps):
+        return known
+    learnt = FileFacts()
+    for e in deps:
+        _learn(learnt, e)
+    if ctx.cache is not None:
+        ctx.cache.save_facts(key, encode(learnt))
+    return learnt
+
+
+def _learn(facts: FileFacts, e: StagedFile) -> None:
+    """What the rules would read of one file; an unreadable one is left to them (they report it)."""
+    want = credentials.SCAN_BYTES if credentials.worth_scanning(e.arcname, e.size) else HEAD
+    try:
+        with open(e.path, "rb") as f:
+            data = f.read(want)
+            if data[:4] == ELF_MAGIC:
+                data += f.read()
+    except OSError:
+        return
+    is_elf = data[:4] == ELF_MAGIC
+    facts.learn(e.arcname, data, len(data) if is_elf else e.size)
+    facts.heads[e.arcname] = data[: ELF_HEAD if is_elf else HEAD]
 
 
 def allow_secrets(patterns: tuple[str, ...], findings: list[Finding]) -> list[Finding]:
