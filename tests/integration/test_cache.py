@@ -548,6 +548,8 @@ def _units(cache: Path) -> dict[str, tuple[int, float]]:
         sha = c.with_suffix(".sha256")
         size = c.stat().st_size + (sha.stat().st_size if sha.exists() else 0)
         units[f"pyc/{c.name}"] = (size, c.stat().st_mtime)
+    for f in (cache / "facts").glob("*.facts"):  # what verification learnt of a dependency set
+        units[f"facts/{f.name}"] = (f.stat().st_size, f.stat().st_mtime)
     return units
 
 
