@@ -42,6 +42,13 @@ class Target:
         preview = ", preview" if self.runtime.preview else ""
         return f"{self.runtime.name} {self.arch.value} ({self.runtime.os}, glibc {g}{preview})"
 
+    @property
+    def compiler_target(self) -> str:
+        """The C toolchain's target for code that loads on this runtime: its machine and glibc,
+        as zig spells it (`x86_64-linux-gnu.2.26`), so it links against exactly that glibc."""
+        major, minor = self.runtime.glibc
+        return f"{self.arch.machine}-linux-gnu.{major}.{minor}"
+
     @cached_property
     def platforms(self) -> tuple[str, ...]:
         """manylinux platform tags, best first, including the legacy aliases."""
