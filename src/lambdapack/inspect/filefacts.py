@@ -18,17 +18,23 @@ from typing import Any, TypeVar
 
 from lambdapack.inspect import credentials
 from lambdapack.inspect.credentials import SecretHit
+from lambdapack.inspect.elf.layout import ELF_MAGIC
 from lambdapack.inspect.elf.model import ELFInfo, ELFInvalid
 from lambdapack.inspect.elf.reader import read_elf_prefix
 
-__all__ = ["ELF_HEAD", "ELF_MAGIC", "FORMAT", "HEAD", "FileFacts", "decode", "encode"]
+__all__ = ["FORMAT", "HEAD", "FileFacts", "decode", "encode", "head_length"]
 
-ELF_MAGIC = b"\x7fELF"
-HEAD = 64  # what every file is classified from (binarykind); an ELF file's: ELF_HEAD
-ELF_HEAD = 4096  # the ELF header and program headers (elf.truncation)
+HEAD = 64  # what every file is classified from (binarykind); an ELF file's: _ELF_HEAD
+_ELF_HEAD = 4096  # the ELF header and program headers (elf.truncation)
 # Changes whenever what is learnt, or how, changes: older records are then misses.
 FORMAT = b"lambdapack-filefacts-1"
 _T = TypeVar("_T")
+
+
+def head_length(data: bytes) -> int:
+    """How much of a file's start the rules classify it by (its whole `data`, or a prefix of
+    at least _ELF_HEAD bytes): the ELF headers of an ELF file, else its first HEAD bytes."""
+    return _ELF_HEAD if data[:4] == ELF_MAGIC else HEAD
 
 
 @dataclass
@@ -37,7 +43,7 @@ class FileFacts:
 
     elf: dict[str, ELFInfo | ELFInvalid] = field(default_factory=dict)
     secrets: dict[str, list[SecretHit]] = field(default_factory=dict)  # only for files worth scanning
-    heads: dict[str, bytes] = field(default_factory=dict)  # first HEAD (ELF_HEAD) bytes; builds only
+    heads: dict[str, bytes] = field(default_factory=dict)  # first head_length() bytes; builds only
 
     def learn(self, name: str, data: bytes, size: int | None = None) -> None:
         """Learn what the rules would from the file's `data`: all of it for an ELF file, at

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from lambdapack.inspect import credentials
 from lambdapack.inspect.entries import Entry
-from lambdapack.inspect.filefacts import ELF_HEAD, ELF_MAGIC, HEAD, FileFacts
+from lambdapack.inspect.filefacts import HEAD, FileFacts, head_length
 
 __all__ = ["KEEP_BUDGET", "KeptReads"]
 
@@ -38,10 +38,8 @@ class KeptReads:
         """Keep what the rules will read of a member whose whole, sound `data` is at hand."""
         if isinstance(studied, FileFacts):
             self.facts.take(studied, entry.name, entry.name)
-        n = HEAD
-        if data[:4] == ELF_MAGIC:
-            n = ELF_HEAD
-        elif credentials.secret_name(entry.name):  # .pem files are read for a private key
+        n = head_length(data)
+        if n == HEAD and credentials.secret_name(entry.name):  # .pem files are read for a private key
             n = credentials.SCAN_BYTES
         n = min(n, len(data))
         if n > HEAD and n > self._left:

@@ -22,7 +22,8 @@ from lambdapack.facts.layout import (
 from lambdapack.inspect import credentials
 from lambdapack.inspect.archive import Artifact, open_artifact
 from lambdapack.inspect.check import add_artifact, distribution_owners
-from lambdapack.inspect.filefacts import ELF_HEAD, ELF_MAGIC, FORMAT, HEAD, FileFacts, decode, encode
+from lambdapack.inspect.elf.layout import ELF_MAGIC
+from lambdapack.inspect.filefacts import FORMAT, HEAD, FileFacts, decode, encode, head_length
 from lambdapack.inspect.findings import Finding, Severity
 from lambdapack.inspect.rules import run_view_rules
 from lambdapack.pipeline.context import BuildContext
@@ -147,9 +148,8 @@ def _learn(facts: FileFacts, e: StagedFile) -> None:
                 data += f.read()
     except OSError:
         return
-    is_elf = data[:4] == ELF_MAGIC
-    facts.learn(e.arcname, data, len(data) if is_elf else e.size)
-    facts.heads[e.arcname] = data[: ELF_HEAD if is_elf else HEAD]
+    facts.learn(e.arcname, data, len(data) if data[:4] == ELF_MAGIC else e.size)
+    facts.heads[e.arcname] = data[: head_length(data)]
 
 
 def allow_secrets(patterns: tuple[str, ...], findings: list[Finding]) -> list[Finding]:
