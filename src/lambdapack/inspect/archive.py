@@ -95,8 +95,7 @@ class Artifact:
         The rules read only heads and prefixes, so this is the one pass that sees every
         byte (Lambda's unzip does too). Idempotent; nothing to do for a directory.
         """
-        if isinstance(self._source, ZipSource):
-            self._source.verify(self.entries, self._kept)
+        self._source.verify(self.entries, self._kept)
 
     def _check_symlinks(self) -> None:
         self.entries = list(self._by_name.values())

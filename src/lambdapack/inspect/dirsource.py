@@ -7,7 +7,7 @@ import posixpath
 import stat
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from lambdapack.inspect.entries import (
     ArchiveLimits,
@@ -18,6 +18,9 @@ from lambdapack.inspect.entries import (
     too_many_entries,
 )
 from lambdapack.inspect.findings import ERROR, WARNING
+
+if TYPE_CHECKING:
+    from lambdapack.inspect.zipsource import Keeper
 
 __all__ = ["DirSource"]
 
@@ -44,8 +47,10 @@ class DirSource:
     def close(self) -> None:
         pass
 
-    def verify(self, entries: list[Entry]) -> None:
-        pass  # a directory's files are read from the filesystem: nothing to check beyond the rules
+    def verify(self, entries: list[Entry], keeper: Keeper | None = None) -> None:
+        # A directory's files are read from the filesystem: nothing to check beyond the rules,
+        # and nothing to keep (reading a file again costs no inflation).
+        pass
 
     def list_entries(self) -> None:
         """List every file and directory under the root into the listing (raises ArtifactError)."""
