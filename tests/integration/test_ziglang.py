@@ -10,6 +10,7 @@ must fail to link: zig links against stubs of exactly that glibc, not the host's
 from __future__ import annotations
 
 import os
+import platform
 import subprocess
 from pathlib import Path
 
@@ -105,7 +106,7 @@ def test_an_extension_compiles_for_the_target_and_needs_no_newer_glibc(
                              capture_output=True, text=True, env=clean_env(), timeout=600)
         assert (got.returncode == 0) == links, (body, target.runtime.glibc, got.stderr[-2000:])
 
-    if target.arch.machine == os.uname().machine:
+    if target.arch.machine == platform.machine():
         # Loads and runs on this machine's CPython of the runtime's version (glibc 2.36 >= the target's).
         exe = python_exe(minor)
         assert exe is not None
