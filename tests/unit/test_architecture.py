@@ -84,6 +84,8 @@ def test_only_the_host_edge_starts_processes() -> None:
         rel = module.relative_to(PACKAGE)
         if rel.parts[0] == "host":
             continue
+        if rel.as_posix() == "scripts/zigcc.py":  # the build's compiler: a build backend runs it, it becomes zig
+            continue
         tree = ast.parse(module.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, (ast.Import, ast.ImportFrom)):

@@ -232,7 +232,7 @@ SCRIPTS = sorted(p.name for p in (SRC / "scripts").glob("*.py"))
 
 
 def test_the_scripts_are_real_files_found_by_name() -> None:
-    assert SCRIPTS == ["compile_worker.py", "probe_interpreter.py", "smoke_child.py"]
+    assert SCRIPTS == ["compile_worker.py", "native_sysconfig.py", "probe_interpreter.py", "smoke_child.py", "zigcc.py"]
     for name in SCRIPTS:
         path = Path(processes.script(name))
         assert path.is_file() and path == SRC / "scripts" / name

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 __all__ = ["ArtifactKeyInputs", "InputFingerprint", "InputsKeyInputs", "ResolutionKeyInputs", "artifact_key",
            "digest", "dist_key", "facts_key", "files_key", "index_environment", "inputs_key", "key_environment", "pyc_key",
-           "resolution_key"]
+           "resolution_key", "wheel_key"]
 
 # (path in the zip, content sha256, executable): one file as the artifact and inputs keys see it.
 FileId = tuple[str, str, bool]
@@ -41,6 +41,12 @@ def facts_key(version: str, fmt: str, files: Sequence[tuple[str, str]]) -> str:
     """What verification learnt of a set of files (rel, content sha256): the parser's version
     and format decide it with the contents (inspect.filefacts)."""
     return digest(["facts", version, fmt, sorted(files)])
+
+
+def wheel_key(version: str, sdist_sha256: str, target: str, toolchain: str, build_python: str) -> str:
+    """A wheel built from an sdist (--build-native): the sdist's bytes, the target (runtime and
+    machine), the toolchain (zig's version) and the CPython whose headers it compiled against."""
+    return digest(["wheel", version, sdist_sha256, target, toolchain, build_python])
 
 
 def pyc_key(python: Sequence[int], mode: str, lambda_path: str, source_sha256: str) -> str:

@@ -11,6 +11,7 @@ Layout under the root (platformdirs' user cache dir, $LAMBDAPACK_CACHE_DIR, or -
   tmp/                              in-flight writes; renamed into place when complete
   size                              running total of the entries' bytes (see Cache.auto_prune)
   facts/<key>.facts                 what verification learnt of a dependency set's files (filefacts)
+  wheels/<key>/<name>.whl           wheels --build-native built from sdists, by sdist, target, toolchain
   interpreters.json                 interpreters found for each Python minor (probing starts processes)
 Every entry is written to tmp/ and renamed into place, so a killed build leaves at
 most garbage in tmp/ (swept later), never a half entry. Readers check sizes and
@@ -53,7 +54,7 @@ if TYPE_CHECKING:
 
 __all__ = ["KINDS", "Cache", "CachedDist", "CachedFile", "default_cache_dir"]
 
-KINDS = ("members", "pyc", "dists", "resolutions", "artifacts", "facts", "tmp")
+KINDS = ("members", "pyc", "dists", "resolutions", "artifacts", "facts", "wheels", "tmp")
 
 # Resolutions of inputs that are not fully pinned may go stale as PyPI moves on; they
 # are trusted for as long as PyPI lets clients cache its index pages (10 minutes).
@@ -353,6 +354,24 @@ class Cache:
         """Best effort: a record not written is learnt again next time."""
         with writing(self.root), contextlib.suppress(OSError):
             self.added += atomic_write(self.root / "facts" / f"{key}.facts", data, self.tmp)
+
+    # -- wheels built from sdists (--build-native) --------------------------------
+    def load_wheel(self, key: str) -> tuple[str, bytes] | None:
+        """The wheel's file name and bytes; None when absent or unreadable (it is built again)."""
+        found = sorted((self.root / "wheels" / key).glob("*.whl"))
+        if len(found) != 1:
+            return None
+        try:
+            data = found[0].read_bytes()
+        except OSError:
+            return None
+        touch(found[0])
+        return found[0].name, data
+
+    def save_wheel(self, key: str, filename: str, data: bytes) -> None:
+        """Best effort: a wheel not kept is built again next time."""
+        with writing(self.root), contextlib.suppress(OSError):
+            self.added += atomic_write(self.root / "wheels" / key / filename, data, self.tmp)
 
     # -- maintenance -----------------------------------------------------------
     def info(self) -> dict[str, dict[str, int]]:

@@ -66,5 +66,10 @@ class CacheStore(Protocol):
 
     def save_facts(self, key: str, data: bytes) -> None: ...
 
+    def load_wheel(self, key: str) -> tuple[str, bytes] | None:
+        """A wheel built from an sdist for a target (--build-native): (file name, bytes), local only."""
+
+    def save_wheel(self, key: str, filename: str, data: bytes) -> None: ...
+
     def discard_owner(self, path: Path) -> bool:
         """Drop the entry that holds `path` (a file found damaged); False if none does."""

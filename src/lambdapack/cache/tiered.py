@@ -97,6 +97,12 @@ class TieredCache:
     def save_facts(self, key: str, data: bytes) -> None:
         self.local.save_facts(key, data)
 
+    def load_wheel(self, key: str) -> tuple[str, bytes] | None:
+        return self.local.load_wheel(key)
+
+    def save_wheel(self, key: str, filename: str, data: bytes) -> None:
+        self.local.save_wheel(key, filename, data)
+
     # -- records: local first, then the remote -------------------------------------------
     def _record(self, kind: RecordKind, key: str, parse: Callable[[Any], R | None]) -> R | None:
         """A verified record from the remote; a damaged one is one warning and a miss."""

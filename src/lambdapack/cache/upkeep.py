@@ -16,7 +16,7 @@ from lambdapack.cache.walk import entries as walk_entries
 
 __all__ = ["ENTRY_KINDS", "drop_orphan_packs", "evict", "stored_bytes", "sweep_tmp"]
 
-ENTRY_KINDS = ("artifacts", "dists", "facts", "members", "pyc", "resolutions")  # what prune counts and removes
+ENTRY_KINDS = ("artifacts", "dists", "facts", "members", "pyc", "resolutions", "wheels")  # what prune counts and removes
 
 
 def stored_bytes(root: Path) -> int:

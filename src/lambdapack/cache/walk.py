@@ -80,6 +80,9 @@ def entries(path: Path, kind: str) -> Iterator[tuple[Any, int, float]]:
             for b in sub.glob("*.pyc") if sub.is_dir() else []:
                 parts = [b, b.with_suffix(".sha256")]
                 yield parts, sum(p.stat().st_size for p in parts if p.exists()), b.stat().st_mtime
+    elif kind == "wheels":  # one directory per built wheel
+        for d in path.iterdir():
+            yield d, du(d)[1], max((f.stat().st_mtime for f in d.glob("*.whl")), default=0.0)
     elif kind == "tmp":
         for p in path.iterdir():
             yield p, du(p)[1] if p.is_dir() else p.stat().st_size, p.stat().st_mtime

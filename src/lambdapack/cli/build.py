@@ -129,6 +129,13 @@ def _add_indexes(deps: argparse._ArgumentGroup) -> None:
         default=None,
         help="allow packages without wheels when what they build is pure Python",
     )
+    deps.add_argument(
+        "--build-native",
+        action="store_true",
+        default=None,
+        help="build packages that have no wheel for the target from their sdists, with zig for the target's "
+        "machine and glibc (needs lambdapack[native] and a CPython of the runtime's version; C and C++ only)",
+    )
     deps.add_argument("--default-index", metavar="URL", action=Once,
                       help="the package index that replaces PyPI, as uv's --default-index")
     deps.add_argument("--index", action="append", metavar="[NAME=]URL",
@@ -235,6 +242,7 @@ def _add_output_checks(out: argparse._ArgumentGroup) -> None:
 _DESTS = {
     "extras": "extra", "groups": "group", "install.indexes": "index", "install.default_index": "default_index",
     "excludes": "exclude", "install.allow_sdist": "allow_sdist",
+    "install.build_native": "build_native",
     "install.index_url": "index_url", "install.extra_index_urls": "extra_index_url",
     "install.find_links": "find_links", "install.network_timeout": "network_timeout",
     "install.deadline": "deadline", "attach_layers": "with_layer", "compresslevel": "compression_level",

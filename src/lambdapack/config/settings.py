@@ -148,6 +148,7 @@ SETTINGS: tuple[Setting, ...] = (
     # One pattern list for your code and the dependencies (BuildOptions.excludes and .dep_excludes).
     Setting("excludes", "--exclude", _texts, ()),
     Setting("install.allow_sdist", "--allow-sdist", _switch, False),
+    Setting("install.build_native", "--build-native", _switch, False),
     Setting("install.index_url", "--index-url", _text),
     Setting("install.extra_index_urls", "--extra-index-url", _texts, ()),
     Setting("install.indexes", "--index", _texts, ()),

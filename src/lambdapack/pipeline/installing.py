@@ -23,6 +23,7 @@ from lambdapack.host import processes
 from lambdapack.pipeline.cachekeys import ceiling_of, resolution_key_of
 from lambdapack.pipeline.context import BuildContext
 from lambdapack.pipeline.depinputs import index_url, requirement_sources, uv_requirements_file
+from lambdapack.pipeline.nativebuilds import NativeBuilder
 from lambdapack.pipeline.resolutions import Installed, fully_pinned, load_installed, store_installed
 from lambdapack.resolve.distributions import (
     Distribution,
@@ -34,6 +35,7 @@ from lambdapack.resolve.inputs import Requirements
 from lambdapack.resolve.install import (
     InstallOptions,
     Limits,
+    UvResult,
     build_local_wheels,
     check_index_locations,
     closure_only,
@@ -67,6 +69,7 @@ class _UvRun:
     req_file: Path
     site: Path
     env: dict[str, str]  # uv's environment, with the limits applied
+    native: NativeBuilder | None = None  # --build-native: builds what a binary-only install lacked
 
 
 def install(ctx: BuildContext, reqs: Requirements, uv: str, env: dict[str, str]) -> Installed:
@@ -96,7 +99,9 @@ def install(ctx: BuildContext, reqs: Requirements, uv: str, env: dict[str, str])
         f"{ceiling.uv_platform}, index pages cut to glibc {'.'.join(map(str, ceiling.glibc))}")
     # A stage with elapsed time only: uv prints nothing we could count (its bars are not parsed).
     with ctx.stage(f"resolving and installing for {ctx.target.describe()} with uv ({shown})"):
-        run = _UvRun(uv, reqs, req_file, site, uv_environment(env, limits))
+        uv_env = uv_environment(env, limits)
+        native = NativeBuilder(ctx, uv, uv_env, limits) if opts.install.build_native else None
+        run = _UvRun(uv, reqs, req_file, site, uv_env, native)
         laptop = _run_uv(ctx, run, limits)
     dists = _installed_dists(ctx, site, reqs)
     entries = dependency_entries(site, dists, work=ctx.work)
@@ -118,14 +123,11 @@ def _run_uv(ctx: BuildContext, run: _UvRun, limits: Limits) -> dict[str, str]:
         if opts.held_back:
             laptop_proc = start_uv(compile_argv(run.uv, target, run.req_file, python, opts.install,
                                                 laptop_platform(target)), run.env)
-        with _ceiling_index(ctx, run, limits) as (install_opts, install_env, shown):
-            argv = install_argv(run.uv, target, run.req_file, run.site, python, install_opts)
-            if run.reqs.closed:
-                argv = closure_only(argv)
-            if install_opts is not opts.install:  # the loopback index: uv's next target above the ceiling
-                argv = with_platform(argv, _platform_of(ctx, run.env))
-            res = run_uv(argv, install_env, limits.deadline)
-            res = dataclasses.replace(res, stderr=shown(res.stderr))
+        res = _install_once(ctx, run, limits)
+        # --build-native: each failure for want of a wheel builds that package, then uv tries again.
+        while res.returncode != 0 and not res.timed_out and run.native is not None \
+                and run.native.build_missing(res.stderr, run.req_file):
+            res = _install_once(ctx, run, limits)
         if laptop_proc is not None and res.returncode == 0:
             # The side resolution only feeds the held-back report: past the deadline it is dropped.
             try:
@@ -146,9 +148,21 @@ def _run_uv(ctx: BuildContext, run: _UvRun, limits: Limits) -> dict[str, str]:
     return laptop
 
 
+def _install_once(ctx: BuildContext, run: _UvRun, limits: Limits) -> UvResult:
+    base = ctx.opts.install if run.native is None else run.native.options(ctx.opts.install)
+    with _ceiling_index(ctx, run, limits, base) as (install_opts, install_env, shown):
+        argv = install_argv(run.uv, ctx.target, run.req_file, run.site, sys.executable, install_opts)
+        if run.reqs.closed:
+            argv = closure_only(argv)
+        if install_opts is not base:  # the loopback index: uv's next target above the ceiling
+            argv = with_platform(argv, _platform_of(ctx, run.env))
+        res = run_uv(argv, install_env, limits.deadline)
+        return dataclasses.replace(res, stderr=shown(res.stderr))
+
+
 @contextlib.contextmanager
 def _ceiling_index(
-    ctx: BuildContext, run: _UvRun, limits: Limits
+    ctx: BuildContext, run: _UvRun, limits: Limits, base: InstallOptions
 ) -> Iterator[tuple[InstallOptions, dict[str, str], Callable[[str], str]]]:
     """The install options, environment and stderr rewriting for one uv run: unchanged when no
     ceiling applies, else every index and find-links behind the loopback index for the run."""
@@ -156,9 +170,9 @@ def _ceiling_index(
 
     ceiling = ceiling_of(ctx, run.env)
     if ceiling is None:
-        yield ctx.opts.install, run.env, lambda text: text
+        yield base, run.env, lambda text: text
         return
-    locs = effective_locations(ctx.opts.install, run.env)
+    locs = effective_locations(base, run.env)
     local_dirs = [d for d in map(_local_dir, locs.find_links) if d is not None]
     pages = [_as_url(fl) for fl in locs.find_links if _local_dir(fl) is None]
     ups = [Upstream(_as_url(locs.index)), *(Upstream(_as_url(u)) for u in locs.extra),
@@ -166,7 +180,7 @@ def _ceiling_index(
     with serving(ups, ceiling, limits.network_timeout) as proxy:
         n = 1 + len(locs.extra)
         cut = [str(cut_find_links(d, ceiling, ctx.work / f"find-links-{i}")) for i, d in enumerate(local_dirs)]
-        opts = dataclasses.replace(ctx.opts.install, index_url=proxy.urls[0], extra_index_urls=tuple(proxy.urls[1:n]),
+        opts = dataclasses.replace(base, index_url=proxy.urls[0], extra_index_urls=tuple(proxy.urls[1:n]),
                                    find_links=(*cut, *proxy.urls[n:]))
         yield opts, proxied_environment(run.env), proxy.display
         if proxy.failures:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 from urllib.request import url2pathname
@@ -56,6 +56,10 @@ class IndexFile:
     filename: str
     requires_python: str | None = None
     yanked: bool = False
+    # Where to download it and its sha256 when the page says (native builds fetch sdists); not
+    # part of equality: the same file listed by two pages is one file.
+    url: str | None = field(default=None, compare=False)
+    sha256: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,12 @@ def project_of(filename: str) -> tuple[NormalizedName, Version] | None:
     return None
 
 
+def _json_sha256(f: dict[str, object]) -> str | None:
+    hashes = f.get("hashes")
+    value = hashes.get("sha256") if isinstance(hashes, dict) else None
+    return str(value) if value else None
+
+
 def parse_page(body: bytes, content_type: str, page_url: str) -> list[IndexFile]:
     """The files of a PEP 691 JSON or PEP 503 HTML page (or a find-links page of links)."""
     text = body.decode("utf-8", "replace")
@@ -98,7 +108,8 @@ def parse_page(body: bytes, content_type: str, page_url: str) -> list[IndexFile]
         except ValueError:
             return []
         files = data.get("files", []) if isinstance(data, dict) else []
-        return [IndexFile(str(f.get("filename", "")), f.get("requires-python") or None, bool(f.get("yanked")))
+        return [IndexFile(str(f.get("filename", "")), f.get("requires-python") or None, bool(f.get("yanked")),
+                          urljoin(page_url, str(f["url"])) if f.get("url") else None, _json_sha256(f))
                 for f in files if isinstance(f, dict)]
     out = []
     for a in parse_anchors(text, page_url):
@@ -108,7 +119,10 @@ def parse_page(body: bytes, content_type: str, page_url: str) -> list[IndexFile]
             continue
         name = unquote(urlsplit(href).path.rsplit("/", 1)[-1])
         # PEP 503: a data-yanked attribute (with or without a reason) marks the file yanked.
-        out.append(IndexFile(name, attrs.get("data-requires-python") or None, "data-yanked" in attrs))
+        fragment = urlsplit(href).fragment
+        digest = fragment.split("=", 1)[1] if fragment.startswith("sha256=") else None
+        out.append(IndexFile(name, attrs.get("data-requires-python") or None, "data-yanked" in attrs,
+                             href.split("#", 1)[0], digest))
     return out
 
 
@@ -151,7 +165,7 @@ def flat_files(locations: Sequence[str], timeout: float) -> tuple[IndexFile, ...
         directory = local_directory(loc)
         if directory is not None:
             try:
-                out += [IndexFile(p.name) for p in sorted(directory.iterdir()) if p.is_file()]
+                out += [IndexFile(p.name, url=p.resolve().as_uri()) for p in sorted(directory.iterdir()) if p.is_file()]
             except OSError as e:
                 log.debug("cannot list %s: %s", directory, e)
             continue

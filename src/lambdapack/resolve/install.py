@@ -52,6 +52,8 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class InstallOptions:
     allow_sdist: bool = False
+    # Packages with no wheel for the target are built from their sdists with zig (pipeline/nativebuilds).
+    build_native: bool = False
     index_url: str | None = None
     extra_index_urls: tuple[str, ...] = ()
     find_links: tuple[str, ...] = ()

@@ -16,7 +16,7 @@ from packaging.utils import canonicalize_name
 from lambdapack.errors import BuildError, InputError
 from lambdapack.target.tags import Target
 
-__all__ = ["bounded_lines", "classify_uv_failure", "hide_credentials", "uv_cause"]
+__all__ = ["bounded_lines", "classify_uv_failure", "hide_credentials", "uv_cause", "wheel_required"]
 
 # uv's text inside one of our messages: at most this many lines and characters.
 MAX_LINES = 20
@@ -216,6 +216,15 @@ def _timeout(stderr: str, network_timeout: float | None) -> BuildError | None:
 
 _NETWORK = ("failed to fetch", "error sending request", "dns error", "connection refused", "could not connect",
             "tcp connect error", "network", "connection reset", "failed to lookup address")
+
+
+_WHEEL_REQUIRED = re.compile(r"Wheels are required for `([^`]+)` because building from source is disabled")
+
+
+def wheel_required(stderr: str) -> list[str]:
+    """The packages a binary-only resolution failed on for want of a wheel (uv's hint names
+    each), in order; --build-native builds those from their sdists."""
+    return list(dict.fromkeys(m.group(1) for m in _WHEEL_REQUIRED.finditer(stderr)))
 
 
 def classify_uv_failure(
