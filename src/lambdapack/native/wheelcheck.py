@@ -100,6 +100,8 @@ def retag(filename: str, data: bytes, target: Target) -> BuiltWheel:
     if problems:
         raise ValueError("; ".join(problems[:5]))
     platform = f"manylinux_{glibc[0]}_{glibc[1]}_{target.arch.machine}"
+    if binaries == 0 and all(t.platform == "any" for t in tags):
+        platform = "any"  # pure Python after all (an optional extension the package did without)
     new_tags = sorted({f"{t.interpreter}-{t.abi}-{platform}" for t in tags})
     pys = ".".join(sorted({t.interpreter for t in tags}))
     abis = ".".join(sorted({t.abi for t in tags}))

@@ -116,8 +116,9 @@ def index_args(opts: InstallOptions) -> list[str]:
 
 def _binary_args(opts: InstallOptions) -> list[str]:
     # Binary wheels only unless the user allowed sdists; whatever gets built from
-    # an sdist is then required to be pure Python (see `native_builds`).
-    return [] if opts.allow_sdist else ["--only-binary", ":all:"]
+    # an sdist is then required to be pure Python (see `native_builds`). --build-native keeps
+    # uv binary-only: lambdapack builds the sdists itself, for the target (pipeline/nativebuilds).
+    return [] if opts.allow_sdist and not opts.build_native else ["--only-binary", ":all:"]
 
 
 def install_argv(

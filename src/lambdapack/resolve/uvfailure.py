@@ -263,7 +263,7 @@ def classify_uv_failure(
             f"no wheel of {name} fits {target.describe()}: {cause}",
             f"pin a version that ships manylinux wheels for {target.arch.machine} "
             f"(`lambdapack why WHEEL --runtime {target.runtime.name} --arch {target.arch.value}` "
-            "explains a wheel), or pass --allow-sdist if it is pure Python",
+            "explains a wheel), pass --allow-sdist if it is pure Python, or --build-native to compile it for the target",
         )
     if "unsatisfiable" in low or "no solution found" in low:
         return InputError(
