@@ -11,6 +11,7 @@ wheels, ...); checked by name on PyPI on 2026-12-04.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 __all__ = ["SYSTEM_LIBRARIES", "SystemLibrary", "library_for"]
@@ -45,9 +46,15 @@ SYSTEM_LIBRARIES: tuple[SystemLibrary, ...] = (
 )
 
 
+def _mentions(text: str, clue: str) -> bool:
+    if clue.startswith("-l"):  # a whole -l name: -lz is not -lzstd
+        return re.search(re.escape(clue) + r"(?![\w+.-])", text) is not None
+    return clue in text
+
+
 def library_for(text: str) -> SystemLibrary | None:
     """The library a header, tool or -l name in `text` belongs to, or None."""
     for lib in SYSTEM_LIBRARIES:
-        if any(clue in text for clue in lib.clues):
+        if any(_mentions(text, clue) for clue in lib.clues):
             return lib
     return None

@@ -18,7 +18,8 @@ __all__ = ["REFUSED", "build_failure"]
 REFUSED = "lambdapack-zigcc: build machine path: "  # scripts/zigcc.py prints it (kept equal by a test)
 
 _MISSING_HEADER = re.compile(r"fatal error: '?([^':\s]+)'?[: ]+(?:file not found|No such file or directory)")
-_MISSING_LIB = re.compile(r"unable to find (?:dynamic system )?library[: ]+'?-?l?([\w.+-]+)'?")
+# lld: `unable to find library -lpq`; zig 0.17: `unable to find dynamic system library "pq" using ...`
+_MISSING_LIB = re.compile(r"unable to find (?:dynamic system |static system )?library[: ]+[\"']?(?:-l)?([\w.+-]+)[\"']?")
 _MISSING_TOOL = re.compile(r"(\S+?-config|pg_config|mysql_config)\b[^\n]*(?:not found|No such file)", re.IGNORECASE)
 _RUST = re.compile(r"can't find Rust compiler|cargo\b.*not found|rustc\b.*not found|setuptools[-_]rust|maturin",
                    re.IGNORECASE)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import sys
 import tarfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -67,7 +68,7 @@ def read_sdist(path: Path) -> SdistFacts:
     """The build facts of the sdist at `path`."""
     try:
         data, cargo = _read_member(path)
-    except (OSError, tarfile.TarError, zipfile.BadZipFile, KeyError, EOFError) as e:
+    except (OSError, tarfile.TarError, zipfile.BadZipFile, KeyError, EOFError, zlib.error) as e:
         raise InputError(f"reading the source distribution {path.name}: {e}",
                          "the download may be damaged: run again with --refresh") from None
     backend = _LEGACY_BACKEND

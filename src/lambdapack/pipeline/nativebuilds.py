@@ -163,7 +163,8 @@ class NativeBuilder:
             hit = (built.filename, built.data)
             if ctx.cache is not None:
                 ctx.cache.save_wheel(key, *hit)
-            ctx.say(f"built {built.filename} with zig {zig.version} in {time.monotonic() - started:.1f} s")
+            how = f"with zig {zig.version}" if built.binaries else "(pure Python: nothing to compile)"
+            ctx.say(f"built {built.filename} {how} in {time.monotonic() - started:.1f} s")
         else:
             ctx.say(f"{hit[0]}: built before (from the cache)")
         self.dir.mkdir(parents=True, exist_ok=True)

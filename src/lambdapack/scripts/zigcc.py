@@ -27,7 +27,7 @@ _HOST_DIRS = ("/usr/include", "/usr/local", "/usr/lib", "/usr/lib64", "/lib", "/
 # rejects or does not need (the zig-cc-python project lists the same).
 _DROPPED_PREFIXES = ("-Wl,--exclude-libs", "-Wl,-Bsymbolic-functions")
 _DROPPED = ("-Wl,-w",)
-_PATH_FLAGS = ("-I", "-L", "-isystem", "-idirafter")
+_PATH_FLAGS = ("-I", "-L", "-isystem", "-idirafter", "-iquote", "-Wl,-L", "-Wl,-rpath,", "-Wl,-rpath=")
 
 
 # The build interpreter's own headers, which may lie under /usr/include (a distribution's Python).
@@ -39,7 +39,7 @@ def _under(path: str, d: str) -> bool:
 
 
 def _host_path(path: str) -> bool:
-    norm = os.path.normpath(path)
+    norm = os.path.normpath(os.path.join(os.getcwd(), path))  # noqa: PTH109, PTH118 (a relative -I too)
     if any(_under(norm, d) for d in _ALLOWED):
         return False
     return any(_under(norm, d) for d in _HOST_DIRS)
@@ -54,8 +54,8 @@ def _refused(args: list[str]) -> str | None:
                     return f"{flag} {args[i + 1]}"
             elif a.startswith(flag) and len(a) > len(flag) and _host_path(a[len(flag):]):
                 return a
-        if a.startswith("-Wl,-rpath,") and _host_path(a.split(",", 2)[2]):
-            return a
+        if (a.endswith(".so") or ".so." in a) and os.path.isabs(a) and _host_path(a):  # noqa: PTH117
+            return a  # a library of this machine given by its path
     return None
 
 
@@ -69,7 +69,9 @@ def main(argv: list[str]) -> int:
     cwd = os.getcwd()  # noqa: PTH109 (a plain string for the flag)
     # Paths of this build (the unpacked sdist, the headers' copy) are left out of the binary.
     maps = [f"-ffile-prefix-map={d}=/python-include" for d in _ALLOWED]
-    cmd = [zig, mode, "-target", target, f"-ffile-prefix-map={cwd}=.", *maps, *kept]
+    # No sanitizer runtime: zig turns UBSan on for unoptimised compiles, which links newer glibc
+    # symbols and keeps source paths in the binary.
+    cmd = [zig, mode, "-target", target, "-fno-sanitize=all", f"-ffile-prefix-map={cwd}=.", *maps, *kept]
     # Replaced by zig (no second process per compile); native builds run on Linux build machines.
     os.execv(zig, cmd)
 
