@@ -192,6 +192,26 @@ def test_a_package_needing_libpq_fails_naming_it_and_the_binary_wheel(tmp_path: 
     assert "Traceback" not in r.stderr and not out.exists()
 
 
+def test_without_a_cpython_of_the_runtime_uv_is_asked_for_one(tmp_path: Path) -> None:
+    """No CPython 3.14 on this machine: uv python install is tried; where it cannot download (no
+    network to its host), the build fails naming what to install, exit 2; where it can, it builds."""
+    _need_zig()
+    from lambdapack.host.interpreters import find_interpreter
+
+    if find_interpreter((3, 14)) is not None:
+        pytest.skip("this machine has a CPython 3.14: nothing to install")
+    src = _project(tmp_path, ["markupsafe==2.0.1"])
+    out = tmp_path / "fn.zip"
+    r = _build(src, out, tmp_path / "cache", "python3.14", "x86_64", "--build-native")
+    assert "installing one with uv python install" in r.stderr, r.explain()
+    if r.returncode == 0:
+        assert "built markupsafe-2.0.1-cp314-cp314-manylinux_2_17_x86_64.whl" in r.stderr and out.exists()
+    else:
+        assert r.returncode == 2 and "needs a Linux CPython 3.14" in r.stderr, r.explain()
+        assert "uv python install 3.14 failed" in r.stderr and "Traceback" not in r.stderr and not out.exists()
+        assert len([ln for ln in r.stderr.splitlines() if ln.startswith(("error:", "hint:"))]) == 2
+
+
 def test_a_rust_extension_is_refused_as_rust(tmp_path: Path) -> None:
     _need_zig()
     src = _project(tmp_path, ["orjson==3.4.0"])

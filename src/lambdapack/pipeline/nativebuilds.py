@@ -24,7 +24,7 @@ from lambdapack import __version__
 from lambdapack.cache.keys import wheel_key
 from lambdapack.errors import BuildError, UsageError
 from lambdapack.facts.machines import normalize_machine
-from lambdapack.host.interpreters import find_interpreter
+from lambdapack.host.interpreters import Interpreter, clear_cache, find_interpreter
 from lambdapack.host.ziglang import Zig, find_zig
 from lambdapack.native.buildfailure import rust_refusal
 from lambdapack.native.crossbuild import CrossEnvironment, build_wheel, prepare
@@ -130,17 +130,34 @@ class NativeBuilder:
         if zig is None:
             raise UsageError("--build-native needs zig, the C/C++ toolchain, which is not installed",
                              "pip install 'lambdapack[native]'")
+        python = self._build_python()
+        cross = prepare(self.ctx.work / "cross", self.ctx.target, python, zig, self.env)
+        self._zig, self._cross = zig, cross.with_frontend(self.uv, index_args(self.ctx.opts.install), self.env)
+        return zig, self._cross
+
+    def _build_python(self) -> Interpreter:
+        """A Linux CPython of the runtime's version for this machine: found, else installed by uv
+        (a standalone CPython; its headers are the target's, its pyconfig.h set per machine)."""
         target = self.ctx.target
         machine = normalize_machine(platform.machine())
         python = find_interpreter(target.runtime.python, machine)
-        if python is None:
-            raise UsageError(f"--build-native needs a Linux CPython {target.runtime.version} for {machine} to run "
-                             "the build, and found none (PATH, pyenv, uv)",
-                             f"install one (uv python install {target.runtime.version}, pyenv, or your package "
-                             "manager); on macOS and Windows build in Linux CI instead")
-        cross = prepare(self.ctx.work / "cross", target, python, zig, self.env)
-        self._zig, self._cross = zig, cross.with_frontend(self.uv, index_args(self.ctx.opts.install), self.env)
-        return zig, self._cross
+        if python is not None:
+            return python
+        cause = "this is not a Linux machine"
+        if sys.platform.startswith("linux"):
+            self.ctx.say(f"no CPython {target.runtime.version} here: installing one with uv python install")
+            res = run_uv([self.uv, "python", "install", target.runtime.version, "--no-config"], self.env,
+                         self.limits.deadline)
+            clear_cache()
+            python = find_interpreter(target.runtime.python, machine) if res.returncode == 0 else None
+            if python is not None:
+                return python
+            said = (uv_cause(res.stderr) or "it installed none").splitlines()[0]
+            cause = f"uv python install {target.runtime.version} failed: {said[:160]}"
+        raise UsageError(f"--build-native needs a Linux CPython {target.runtime.version} for {machine} to run "
+                         f"the build, and found none (PATH, pyenv, uv; {cause})",
+                         f"install one (uv python install {target.runtime.version}, pyenv, or your package "
+                         "manager); on macOS and Windows build in Linux CI instead")
 
     def _build(self, name: str, version: str) -> None:
         ctx = self.ctx
