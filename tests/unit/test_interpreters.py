@@ -239,7 +239,7 @@ def test_probe_output_that_is_not_a_usable_cpython_is_refused() -> None:
 def test_smoke_skips_with_a_reason_that_names_the_os() -> None:
     """Only a macOS Python 3.X here: smoke is SKIPPED, saying why (not 'for another machine')."""
     from lambdapack.facts.runtimes import Arch, get_runtime
-    from lambdapack.inspect.smoke import no_interpreter_reason
+    from lambdapack.inspect.smokeinterp import no_interpreter_reason
     from lambdapack.target.tags import Target
 
     mac = parse_probe("/opt/homebrew/bin/python3", _probe_line(platform="darwin", machine="arm64"))

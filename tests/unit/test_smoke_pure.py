@@ -238,6 +238,6 @@ def test_render_text_and_dict() -> None:
     d = r.as_dict()
     assert d["status"] == "failed" and d["summary"] == {"modules": 2, "ok": 1, "failed": 1}
     assert d["interpreter"] == {"path": str(Path("/usr/bin/python3.12").absolute()), "version": "3.12.3",
-                                "implementation": "cpython", "machine": "x86_64"}
+                                "implementation": "cpython", "machine": "x86_64", "emulation": None}
     results = d["results"]
     assert isinstance(results, list) and results[1]["findings"][0]["code"] == "LP002"

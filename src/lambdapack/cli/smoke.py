@@ -21,7 +21,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="import a built zip (and its layers) like Lambda would, with a matching local interpreter",
         description="Extracts into a read-only temporary tree laid out like /var/task and /opt, then imports "
         "the handler module (or every top-level module) in isolated processes (-I -S, only Lambda's paths). "
-        "Needs a local CPython of the target's version and architecture; without one it says so (exit 3).",
+        "Needs a local CPython of the target's version and architecture, or, for another machine's zip (arm64 on "
+        "x86_64), qemu user-mode (qemu-aarch64 on PATH or $LAMBDAPACK_QEMU_AARCH64) and a CPython of that machine "
+        "($LAMBDAPACK_SMOKE_PYTHON_AARCH64; $QEMU_LD_PREFIX: the root of its libraries, if not its own); "
+        "without them it says what is missing (exit 3).",
         epilog=epilog("smoke", "lambdapack smoke dist/function.zip --handler app.handler",
                       "lambdapack smoke dist/function.zip --with-layer dist/layer.zip --format json"),
         formatter_class=ExitCodesFormatter,
@@ -72,4 +75,5 @@ def run(args: argparse.Namespace) -> int:
 
 
 _HINTS = {"failed": "results[] says each module's error and findings",
-          "skipped": "install a CPython of the target's version and architecture (uv python install, pyenv)"}
+          "skipped": "install a CPython of the target's version and architecture (uv python install, pyenv); "
+                     "for arm64 on x86_64, qemu-user and an aarch64 CPython named by LAMBDAPACK_SMOKE_PYTHON_AARCH64"}

@@ -54,6 +54,9 @@ class Interpreter:
     # sys.platform of the interpreter ("linux", "darwin", "win32"); "" when not probed
     # (an interpreter remembered for bytecode, which does not depend on the OS).
     sys_platform: str = ""
+    # What runs it on this machine, before its path: () natively, else an emulator's command
+    # (host/emulation.py: qemu-aarch64 [-cpu MODEL] [-L ROOT]) for another machine's interpreter.
+    launcher: tuple[str, ...] = ()
 
     @property
     def minor(self) -> tuple[int, int]:

@@ -11,8 +11,10 @@ into one temporary root that mirrors Lambda's file system::
 The package tree is then made read-only (0o555 directories, 0o444 files, 0o555 for
 files that were executable) and each module is imported by an interpreter of the
 target's minor version *and* architecture, found on this machine and verified by
-running it. Nothing is pretended: without such an interpreter the result is
-"skipped" with the reason.
+running it; for another machine's zip (arm64 on x86_64), one run under qemu user-mode
+emulation when qemu and such an interpreter are here (`smokeinterp`; each import then has
+`EMULATED_SLOWDOWN` times the time). Nothing is pretended: without such an interpreter the
+result is "skipped" with the reason, which says what is missing.
 
 Isolation of each import process:
 
@@ -52,8 +54,9 @@ When an import fails, :func:`lambdapack.inspect.check.check` runs on the same ar
 the findings that explain it are attached (:func:`smokeplan.attach_findings`).
 
 The parts: `smokeplan` (pure: which modules, the root layout, which findings explain
-a failure), `smoketree` (the extracted, read-only tree), `smokechild` (one import
-process and its report); this module runs them and renders the result.
+a failure), `smokeinterp` (which interpreter, native or under qemu, and why there is none),
+`smoketree` (the extracted, read-only tree), `smokechild` (one import process and its
+report); this module runs them and renders the result.
 """
 
 from __future__ import annotations
@@ -69,13 +72,15 @@ from typing import Literal
 from lambdapack.errors import UsageError
 from lambdapack.facts.layout import FUNCTION_ROOT, LAYER_ROOT, parse_handler, sys_path
 from lambdapack.host.children import map_with_children
-from lambdapack.host.interpreters import Interpreter, find_interpreter
+from lambdapack.host.emulation import EMULATED_SLOWDOWN
+from lambdapack.host.interpreters import Interpreter
 from lambdapack.host.processes import Group
 from lambdapack.inspect.archive import Artifact, open_artifact
 from lambdapack.inspect.check import check, distribution_owners, function_as_layer
 from lambdapack.inspect.entries import display_name
 from lambdapack.inspect.findings import Finding
 from lambdapack.inspect.smokechild import ChildReport, ChildRun, run_child
+from lambdapack.inspect.smokeinterp import describe_interpreter, emulator_json, find_smoke_interpreter
 from lambdapack.inspect.smokeplan import (
     SmokeRoot,
     attach_findings,
@@ -88,7 +93,7 @@ from lambdapack.inspect.smoketree import lay_out, remove_tree, snapshot
 from lambdapack.target.tags import Target
 from lambdapack.units import count
 
-__all__ = ["ModuleResult", "SmokeResult", "no_interpreter_reason", "render_text", "smoke"]
+__all__ = ["ModuleResult", "SmokeResult", "render_text", "smoke"]
 
 
 @dataclass(frozen=True)
@@ -135,14 +140,10 @@ class SmokeResult:
         }
 
 
-def describe_interpreter(i: Interpreter) -> str:
-    return f"{i.path} (Python {'.'.join(map(str, i.version))}, {i.machine})"
-
-
 def _interpreter_json(i: Interpreter) -> dict[str, object]:
     # Only CPython is ever used (host.interpreters.probe refuses the others).
     return {"path": str(Path(i.path).absolute()), "version": ".".join(map(str, i.version)),
-            "implementation": "cpython", "machine": i.machine}
+            "implementation": "cpython", "machine": i.machine, "emulation": emulator_json(i)}
 
 
 def _module_dists(arts: Sequence[tuple[Artifact, str]], version: str) -> dict[str, set[str]]:
@@ -178,16 +179,19 @@ def smoke(
     """Import the function (its handler module, or every top-level module of the zip and
     layers) the way Lambda would, and report each import.
 
-    `timeout` bounds each import process. Raises UsageError for nothing to test or a
-    malformed handler, ArtifactError for an artifact that cannot be opened.
+    `timeout` bounds each import process (times EMULATED_SLOWDOWN under emulation). Raises
+    UsageError for nothing to test or a malformed handler, ArtifactError for an artifact that
+    cannot be opened.
     """
     if function_zip is None and not layers:
         raise UsageError("nothing to smoke-test", "pass a function zip and/or --with-layer ZIP")
     module, function = _handler_module(handler)
     version = target.runtime.version
-    interp = find_interpreter(target.runtime.python, target.arch.machine)
+    interp, why_not = find_smoke_interpreter(target)
     if interp is None:
-        return SmokeResult("skipped", _no_interpreter(target), None, [], False)
+        return SmokeResult("skipped", why_not, None, [], False)
+    if interp.launcher:
+        timeout *= EMULATED_SLOWDOWN
 
     with ExitStack() as stack:
         fn_art = stack.enter_context(open_artifact(function_zip)) if function_zip is not None else None
@@ -214,7 +218,7 @@ def smoke(
                                "(pass --handler to name one)", interp, [], False)
 
         run = ChildRun(interp.path, function, local_paths, child_env(layout, target), str(layout.task), timeout,
-                       with_runtime_boto3, layout.roots, version, Group())
+                       with_runtime_boto3, layout.roots, version, Group(), interp.launcher)
         raws, changed = _import_all(run, modules, layout)
         results = _results(raws, inputs, target, handler)
     return _verdict(results, changed, interp, as_layer)
@@ -236,27 +240,6 @@ def _handler_module(handler: str | None) -> tuple[str | None, str | None]:
         raise UsageError(f"handler {handler!r} is not of the form module.function",
                          "e.g. --handler lambda_function.lambda_handler")
     return parsed.dotted, parsed.function
-
-
-def _no_interpreter(target: Target) -> str:
-    """Why nothing was tested: no interpreter of the target's version and architecture here."""
-    return no_interpreter_reason(target, find_interpreter(target.runtime.python))
-
-
-def no_interpreter_reason(target: Target, other: Interpreter | None) -> str:
-    """The skip reason, given the interpreter of the target's version found for any machine
-    and OS (pure: tests pass what a macOS or Windows probe describes)."""
-    version, machine = target.runtime.version, target.arch.machine
-    if other is not None and other.sys_platform not in ("linux", ""):
-        return (f"no Linux Python {version} interpreter on this machine (found one for {other.sys_platform} only, "
-                "which cannot load the zip's Linux extension modules), so nothing was tested")
-    if other is not None:
-        return (f"no Python {version} interpreter for {machine} ({target.arch.value}) on this machine "
-                f"(found Python {version} for {other.machine} only); {target.arch.value} code cannot "
-                "be imported here, so nothing was tested")
-    return (f"no Python {version} interpreter on this machine (looked on PATH, in pyenv and in "
-            f"uv's managed Pythons); install it (e.g. `uv python install {version}`) to smoke-test "
-            f"{target.runtime.name}")
 
 
 def _import_all(run: ChildRun, modules: list[str], layout: SmokeRoot) -> tuple[list[ChildReport], list[str]]:
@@ -315,6 +298,8 @@ def render_text(r: SmokeResult) -> str:
     lines = [f"smoke test {r.status.upper()}" + (f": {r.reason}" if r.reason else "")]
     if r.interpreter:
         lines.append(f"interpreter: {describe_interpreter(r.interpreter)} (isolated: Lambda's paths and the standard library only)")
+        if r.interpreter.launcher:
+            lines.append("  (emulated: import times are the emulator's, several times Lambda's)")
     width = max((len(m.module) for m in r.results), default=0)
     for m in r.results:
         if m.ok:

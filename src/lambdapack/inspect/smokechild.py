@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lambdapack.facts import sdk
+from lambdapack.host.emulation import guest_command
 from lambdapack.host.processes import Group, Stopped, Timeout, script
 from lambdapack.inspect.smokeplan import lambda_module, to_lambda
 
@@ -41,6 +42,7 @@ class ChildRun:
     roots: Mapping[str, str]  # local root -> Lambda path, for messages
     version: str  # "3.12"
     children: Group  # stops every child at once when the command ends
+    launcher: tuple[str, ...] = ()  # runs `exe` here: () natively, else qemu's command prefix
 
 
 @dataclass(frozen=True)
@@ -57,9 +59,10 @@ def run_child(run: ChildRun, module: str) -> ChildReport:
     """Import `module` in a fresh process of the smoke interpreter and report how it went."""
     cfg = {"module": module, "function": run.function, "path": run.paths,
            "sdk": list(RUNTIME_SDK) if run.with_sdk else []}
-    argv = [run.exe, "-I", "-S", script(_CHILD), json.dumps(cfg)]
+    prefix, env = guest_command(run.launcher, run.env)
+    argv = [*prefix, run.exe, "-I", "-S", script(_CHILD), json.dumps(cfg)]
     # Its own process group: whatever the import starts in the background dies with it.
-    proc = run.children.start(argv, own_group=True, cwd=run.cwd, env=run.env)
+    proc = run.children.start(argv, own_group=True, cwd=run.cwd, env=env)
     try:
         out_b, err_b = proc.communicate(timeout=run.timeout)
     except Timeout:
