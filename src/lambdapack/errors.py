@@ -81,7 +81,7 @@ EXIT_CODES: tuple[ExitCode, ...] = (
                                  "wrong architecture for a layer, a zip that is not the one the manifest lists, a "
                                  "zip over 50 MiB without --s3-bucket, boto3 not installed",
     }),
-    ExitCode(3, {"smoke": "skipped: no interpreter of the target's Python version and architecture here"}),
+    ExitCode(3, {"smoke": "skipped: no interpreter of the target's Python version and architecture here (nor qemu and an aarch64 one to emulate it)"}),
     ExitCode(130, {"build": f"{_INTERRUPTED}: no output written",
                    **dict.fromkeys(COMMAND_COLUMNS[1:], _INTERRUPTED)}),
 )
