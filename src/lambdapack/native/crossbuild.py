@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 
 _EPOCH = "315532800"  # 1980-01-01, zip's first date: SOURCE_DATE_EPOCH for backends that stamp files
 # The user's compiler settings are for this machine; a backend would add them to the target's.
-_DROPPED_VARS = ("CFLAGS", "CXXFLAGS", "CPPFLAGS", "LDFLAGS", "LDSHARED", "CC", "CXX", "AR", "ARFLAGS",
+_DROPPED_VARS = ("CFLAGS", "CXXFLAGS", "CPPFLAGS", "LDFLAGS", "LDSHARED", "CC", "CXX", "AR", "ARFLAGS", "PKG_CONFIG_SYSROOT_DIR",
                  "PYTHONPATH", "_PYTHON_SYSCONFIGDATA_NAME", "_PYTHON_HOST_PLATFORM", "MACOSX_DEPLOYMENT_TARGET")
 
 
@@ -99,6 +99,11 @@ def _headers(include: Path, dest: Path, multiarch: str, machine: str) -> Path:
     return out
 
 
+def _empty(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def prepare(work: Path, target: Target, python: Interpreter, zig: Zig, environ: Mapping[str, str]) -> CrossEnvironment:
     """Write the target's configuration under `work` and return the build environment."""
     probed = _probe(python, environ)
@@ -118,8 +123,11 @@ def prepare(work: Path, target: Target, python: Interpreter, zig: Zig, environ: 
         "_PYTHON_HOST_PLATFORM": host_platform(target),
         "CC": str(config["CC"]), "CXX": str(config["CXX"]),
         "SOURCE_DATE_EPOCH": _EPOCH,
+        # pkg-config would describe this machine's libraries (meson asks it first, even for Python).
+        "PKG_CONFIG_LIBDIR": str(_empty(work / "pkgconfig")), "PKG_CONFIG_PATH": "",
         # The wrapper lets the build read the interpreter's own headers, never the rest of /usr/include.
-        "LAMBDAPACK_ZIGCC_ALLOW": os.pathsep.join(sorted({str(probed["include"]), str(include)})),
+        "LAMBDAPACK_ZIGCC_ALLOW": os.pathsep.join(sorted({str(probed["include"]), str(include),
+                                                          str(probed.get("platinclude") or include)})),
     }
     return CrossEnvironment(target, python, env)
 

@@ -15,6 +15,7 @@ print(json.dumps({  # noqa: T201 (the answer goes to stdout)
     "module": name,
     "vars": importlib.import_module(name).build_time_vars,
     "include": sysconfig.get_paths()["include"],
+    "platinclude": sysconfig.get_paths()["platinclude"],  # meson-python adds both (Debian: another dir)
     "multiarch": getattr(sys.implementation, "_multiarch", ""),
     "version": list(sys.version_info[:2]),
 }, default=str))
