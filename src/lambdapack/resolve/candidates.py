@@ -106,7 +106,7 @@ def judge(f: IndexFile, target: Target, yanked_ok: bool) -> Candidate:
     """One file's verdict (pure): `tags.why` for a wheel, then Requires-Python and yanking."""
     skip = f.yanked and not yanked_ok
     if not f.filename.endswith(".whl"):
-        return Candidate(f.filename, False, "source distribution: a build installs it only with --allow-sdist, when pure Python",
+        return Candidate(f.filename, False, "source distribution: a build installs it only with --allow-sdist (when pure Python) or --build-native",
                          yanked=f.yanked, wheel=False)
     verdict = why(f.filename, target)
     tag = next(iter(parse_tag(verdict.tag))) if verdict.tag else None
