@@ -93,7 +93,8 @@ class NativeBuilder:
             if not more or len(self.built) + len(names) >= _MAX_BUILDS:
                 raise BuildError(f"resolving {', '.join(names)} with their sdists allowed failed: "
                                  f"{uv_cause(res.stderr) or 'uv gave no reason'}",
-                                 "the requirements conflict even with sdists; fix them as the message says")
+                                 "uv's reason is above: a conflict to fix, or what the sdist needs to be read (its "
+                                 "build requirements come from the index too)")
             names.extend(more)
 
     def _sdist(self, name: str, version: str) -> IndexFile:
