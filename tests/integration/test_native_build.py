@@ -29,6 +29,7 @@ from pathlib import Path
 import pytest
 from host_pythons import python_exe
 from lp_helpers import Run, clean_env, glibc_needs, readelf_path, run_lp
+from test_check_output import assert_valid, validator
 
 from lambdapack.host.ziglang import find_zig
 
@@ -202,6 +203,13 @@ def test_a_built_wheel_is_taken_from_the_cache(built: tuple[str, Path, Run, Path
     r = _build(src, tmp_path / "fn.zip", cache, runtime, arch, "--build-native", "--refresh")
     assert r.returncode == 0, r.explain()
     assert " with zig " not in r.stderr and r.stderr.count("built before (from the cache)") == 4, r.explain()
+    # --format json says so too, valid against the committed schema.
+    r = _build(src, tmp_path / "fn.zip", cache, runtime, arch, "--build-native", "--refresh", "--format", "json")
+    assert r.returncode == 0, r.explain()
+    assert_valid(validator("build.schema.json"), r.json)
+    native = r.json["native_builds"]
+    assert sorted(n["name"] for n in native) == ["bitarray", "crcmod", "markupsafe", "ujson"], native
+    assert all(n["from_cache"] and n["seconds"] is None and n["toolchain"].startswith("zig ") for n in native)
     # Another target is another key: nothing of the first target's wheels is used for it.
     other = "python3.12" if runtime == "python3.11" else "python3.11"
     src2 = _project(tmp_path / "other", ["markupsafe==2.0.1"])

@@ -96,5 +96,5 @@ def _after_install(ctx: BuildContext, inst: Installed, e: LambdapackError, held:
     """Any other error after the install, as a failed build with what is known (the installed
     distributions, the held-back notes); it keeps its message, hint and exit code."""
     result = BuildResult(target=ctx.target, inputs=inst.reqs, distributions=inst.dists, held_back=held,
-                         warnings=ctx.warnings, **uv_target(ctx))
+                         warnings=ctx.warnings, native_builds=list(inst.native_builds), **uv_target(ctx))
     return BuildFailed(e.message, result, e.hint, exit_code=e.exit_code)

@@ -106,7 +106,8 @@ def install(ctx: BuildContext, reqs: Requirements, uv: str, env: dict[str, str])
     dists = _installed_dists(ctx, site, reqs)
     entries = dependency_entries(site, dists, work=ctx.work)
     files = [(e.arcname, e.path, e.executable, e.distribution) for e in entries]
-    installed = Installed(reqs, dists, files, {}, None, laptop, "uv")
+    installed = Installed(reqs, dists, files, {}, None, laptop, "uv",
+                          native_builds=list(native.records) if native is not None else [])
     if cache is not None:
         installed = store_installed(cache, installed, index, res_key)
     return installed

@@ -30,6 +30,7 @@ from lambdapack.native.buildfailure import rust_refusal
 from lambdapack.native.crossbuild import CrossEnvironment, build_wheel, prepare
 from lambdapack.native.sdist import cross_ready, read_sdist
 from lambdapack.pipeline.context import BuildContext
+from lambdapack.pipeline.result import NativeBuild
 from lambdapack.resolve.candidates import read_files
 from lambdapack.resolve.indexlisting import IndexFile, read_location
 from lambdapack.resolve.install import (
@@ -56,6 +57,7 @@ class NativeBuilder:
         self.ctx, self.uv, self.env, self.limits = ctx, uv, env, limits
         self.dir = ctx.work / "native-wheels"
         self.built: dict[str, str] = {}  # canonical name -> the wheel's file name
+        self.records: list[NativeBuild] = []  # for the report, in build order
         self._cross: CrossEnvironment | None = None
         self._zig: Zig | None = None
 
@@ -181,10 +183,13 @@ class NativeBuilder:
             hit = (built.filename, built.data)
             if ctx.cache is not None:
                 ctx.cache.save_wheel(key, *hit)
+            seconds: float | None = time.monotonic() - started
             how = f"with zig {zig.version}" if built.binaries else "(pure Python: nothing to compile)"
-            ctx.say(f"built {built.filename} {how} in {time.monotonic() - started:.1f} s")
+            ctx.say(f"built {built.filename} {how} in {seconds:.1f} s")
         else:
+            seconds = None
             ctx.say(f"{hit[0]}: built before (from the cache)")
+        self.records.append(NativeBuild(name, version, hit[0], f"zig {zig.version}", seconds))
         self.dir.mkdir(parents=True, exist_ok=True)
         (self.dir / hit[0]).write_bytes(hit[1])
         self.built[canonicalize_name(name)] = hit[0]

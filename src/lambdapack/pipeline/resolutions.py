@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +19,7 @@ from lambdapack.target.tags import Target
 if TYPE_CHECKING:
     from lambdapack.cache.records import ResolutionRecord
     from lambdapack.cache.store import CacheStore
+    from lambdapack.pipeline.result import NativeBuild
     from lambdapack.resolve.heldback import HeldBack
 
 __all__ = ["Installed", "fully_pinned", "load_installed", "remember_held_back", "store_installed"]
@@ -36,6 +37,8 @@ class Installed:
     # The cached resolution record, when there is one: its key and a digest of its
     # distributions (the no-change shortcut checks the record still says the same).
     resolution: tuple[str, str] | None = None
+    # What --build-native built (or took from the wheel cache) for this install; never stored.
+    native_builds: list[NativeBuild] = field(default_factory=list)
 
 
 def fully_pinned(reqs: Requirements) -> bool:
@@ -86,7 +89,7 @@ def store_installed(cache: CacheStore, inst: Installed, index: str | None, res_k
     record = ResolutionRecord(tuple(records), dict(inst.laptop))
     cache.save_resolution(res_key, record)
     return Installed(inst.reqs, inst.dists, files, shas, None, inst.laptop, "uv",
-                     (res_key, digest(record.dists_json())))
+                     (res_key, digest(record.dists_json())), inst.native_builds)
 
 
 def load_installed(cache: CacheStore, hit: ResolutionRecord, reqs: Requirements, target: Target) -> Installed | None:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from lambdapack.resolve.heldback import HeldBack
     from lambdapack.resolve.inputs import Requirements
 
-__all__ = ["BuildFailed", "BuildResult", "Output", "WithoutBytecode"]
+__all__ = ["BuildFailed", "BuildResult", "NativeBuild", "Output", "WithoutBytecode"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,22 @@ class Output:
         }
 
 
+@dataclass(frozen=True)
+class NativeBuild:
+    """A package this build compiled from its sdist (--build-native), or took from the wheel cache."""
+
+    name: str
+    version: str
+    wheel: str  # the built wheel's file name: its tag says the glibc it needs
+    toolchain: str  # "zig 0.17.0"
+    seconds: float | None  # the build's time; None: the wheel came from the cache
+
+    def as_dict(self) -> dict[str, object]:
+        return {"name": self.name, "version": self.version, "wheel": self.wheel, "toolchain": self.toolchain,
+                "from_cache": self.seconds is None,
+                "seconds": None if self.seconds is None else round(self.seconds, 3)}
+
+
 @dataclass
 class BuildResult:
     target: Target
@@ -77,6 +93,7 @@ class BuildResult:
     glibc_ceiling: str | None = None  # the glibc the index pages were cut to (resolve/ceiling.py)
     source_left_out: list[LeftOut] = field(default_factory=list)  # by .gitignore & co (assemble/ignore.py)
     from_layers: list[FromLayer] = field(default_factory=list)  # provided by --with-layer layers instead
+    native_builds: list[NativeBuild] = field(default_factory=list)  # --build-native, in this run's install
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -113,6 +130,7 @@ class BuildResult:
             "without_bytecode": [w.as_dict() for w in self.without_bytecode],
             "source_left_out": [x.as_dict() for x in self.source_left_out],
             "from_layers": [x.as_dict() for x in self.from_layers],
+            "native_builds": [n.as_dict() for n in self.native_builds],
         }
 
 

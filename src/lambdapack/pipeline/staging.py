@@ -27,7 +27,7 @@ __all__ = ["stage_verify_pack"]
 def stage_verify_pack(ctx: BuildContext, inst: Installed, src: Sources) -> tuple[BuildResult, str | None]:
     """Stage, verify and pack; also returns the artifact key (None without a cache)."""
     result = BuildResult(target=ctx.target, inputs=inst.reqs, distributions=inst.dists, warnings=ctx.warnings,
-                         **uv_target(ctx))
+                         native_builds=list(inst.native_builds), **uv_target(ctx))
     with ctx.stage("staging"):
         if ctx.opts.attach_layers:
             from lambdapack.pipeline.fromlayers import without_layer_dists
