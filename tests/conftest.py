@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from lambdapack.host.ziglang import Zig, find_zig
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _own_lambdapack_cache() -> Iterator[None]:
@@ -22,6 +24,15 @@ def _own_lambdapack_cache() -> Iterator[None]:
         os.environ.pop("LAMBDAPACK_CACHE_DIR", None)
     else:
         os.environ["LAMBDAPACK_CACHE_DIR"] = old
+
+
+@pytest.fixture(scope="module")
+def zig() -> Zig:
+    """The native-build toolchain (lambdapack[native], in the test extras); skipped without it."""
+    found = find_zig(os.environ)
+    if found is None:
+        pytest.skip("zig (the ziglang package) is not installed: pip install 'lambdapack[native]'")
+    return found
 
 
 # --- counters that stand in for wall-clock time -------------------------------------

@@ -14,15 +14,14 @@ import platform
 import re
 import shutil
 import sys
-import tempfile
 import time
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 from lp_helpers import clean_env, lp_build_json, run_lp
+from test_smoke import private_tempdir  # noqa: F401 (autouse here too: each test proves the smoke root is gone)
 
 from lambdapack.facts.runtimes import get_arch, get_runtime
 from lambdapack.inspect.smoke import ModuleResult, SmokeResult, smoke
@@ -96,16 +95,6 @@ def assert_emulated(interp: dict[str, object] | None, version: str) -> None:
     emulation = interp["emulation"]
     assert isinstance(emulation, dict) and emulation["name"] in ("qemu-aarch64", "qemu-aarch64-static"), interp
     assert Path(str(emulation["path"])).is_file()
-
-
-@pytest.fixture(autouse=True)
-def private_tempdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Point tempfile at a fresh directory so each test can prove the smoke root is gone."""
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
-    yield scratch
-    assert list(scratch.iterdir()) == [], "the smoke test left its extraction root behind"
 
 
 def _zip(path: Path, files: dict[str, str | bytes]) -> Path:

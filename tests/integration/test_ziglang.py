@@ -9,7 +9,6 @@ must fail to link: zig links against stubs of exactly that glibc, not the host's
 
 from __future__ import annotations
 
-import os
 import platform
 import subprocess
 from pathlib import Path
@@ -19,7 +18,7 @@ from host_pythons import python_exe
 from lp_helpers import clean_env, glibc_needs, readelf_path
 
 from lambdapack.facts.runtimes import get_arch, get_runtime
-from lambdapack.host.ziglang import Zig, find_zig
+from lambdapack.host.ziglang import Zig
 from lambdapack.target.tags import Target
 
 EXTENSION = r"""
@@ -48,14 +47,6 @@ CASES = [
 ]
 OLD = ("int getpid(void);", "getpid()")  # in every glibc: the control, it must link
 MACHINES = {"x86_64": "Advanced Micro Devices X86-64", "aarch64": "AArch64"}  # as readelf -h names them
-
-
-@pytest.fixture(scope="module")
-def zig() -> Zig:
-    found = find_zig(os.environ)
-    if found is None:
-        pytest.skip("the ziglang package is not installed (pip install 'lambdapack[native]')")
-    return found
 
 
 def _target(runtime: str, arch: str) -> Target:

@@ -5,15 +5,12 @@ report, and zig's own output produced here when zig is installed."""
 from __future__ import annotations
 
 import importlib.util
-import os
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from lambdapack.errors import BuildError
 from lambdapack.host import processes
-from lambdapack.host.ziglang import Zig, find_zig
+from lambdapack.host.ziglang import Zig
 from lambdapack.native import buildfailure
 from lambdapack.native.buildfailure import build_failure, rust_refusal
 
@@ -187,14 +184,6 @@ def test_zig_0_17s_library_message_is_recognised() -> None:
 
 
 # --- zig's own messages, produced here -----------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def zig() -> Zig:
-    found = find_zig(os.environ)
-    if found is None:
-        pytest.skip("zig (the ziglang package) is not installed")
-    return found
 
 
 def _zig_output(zig: Zig, tmp: Path, source: str, *args: str) -> str:

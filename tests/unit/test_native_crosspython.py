@@ -20,7 +20,7 @@ import pytest
 from lambdapack.facts.runtimes import get_arch, get_runtime
 from lambdapack.host import processes
 from lambdapack.host.interpreters import find_interpreter
-from lambdapack.host.ziglang import Zig, find_zig
+from lambdapack.host.ziglang import Zig
 from lambdapack.native.crosspython import (
     ARCH_DEFINES,
     Toolchain,
@@ -181,14 +181,6 @@ PROBES = """\
 #error "probe: PY_SUPPORT_TIER is not the target's"
 #endif
 """
-
-
-@pytest.fixture(scope="module")
-def zig() -> Zig:
-    found = find_zig(os.environ)
-    if found is None:
-        pytest.skip("zig (the ziglang package) is not installed")
-    return found
 
 
 def _copy_headers(include: Path, text: str, dest: Path) -> Path:

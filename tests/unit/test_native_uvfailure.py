@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from lambdapack.resolve.install import find_uv
 from lambdapack.resolve.uvfailure import wheel_required
 
 NO_BUILD = (
@@ -48,19 +48,11 @@ def test_other_failures_name_nothing() -> None:
     assert wheel_required(no_binary) == []
 
 
-def _uv() -> str:
-    out = subprocess.run([sys.executable, "-c", "import uv; print(uv.find_uv_bin())"], capture_output=True,
-                         text=True, timeout=60)
-    if out.returncode != 0:
-        pytest.skip("uv is not installed")
-    return out.stdout.strip()
-
-
 @pytest.mark.network
 def test_uvs_real_hint_for_an_sdist_only_release(tmp_path: Path) -> None:
     # markupsafe 2.0.1 has wheels up to CPython 3.9 only: for 3.11 there is its sdist alone.
     (tmp_path / "requirements.txt").write_text("markupsafe==2.0.1\n")
-    argv = [_uv(), "pip", "compile", "--no-config", "--only-binary", ":all:", "--python-platform",
+    argv = [find_uv(), "pip", "compile", "--no-config", "--only-binary", ":all:", "--python-platform",
             "x86_64-manylinux_2_17", "--python-version", "3.11", "--no-progress", "requirements.txt"]
     env = {**os.environ, "UV_CACHE_DIR": str(tmp_path / "uv-cache")}
     res = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)

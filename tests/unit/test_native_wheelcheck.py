@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from lambdapack.facts.runtimes import get_arch, get_runtime
 from lambdapack.host.ziglang import Zig, find_zig
 from lambdapack.inspect.elf.reader import read_elf
 from lambdapack.native.wheelcheck import check_binaries, retag
+from lambdapack.resolve.install import find_uv
 from lambdapack.target.tags import Target
 
 PY312_ARM = Target(get_runtime("python3.12"), get_arch("arm64"))
@@ -302,14 +302,6 @@ def test_a_wheel_without_record_is_refused(built: Built) -> None:
 # --- the retagged wheel installs --------------------------------------------------------------
 
 
-def _uv() -> str:
-    out = subprocess.run([sys.executable, "-c", "import uv; print(uv.find_uv_bin())"], capture_output=True,
-                         text=True, timeout=60)
-    if out.returncode != 0:
-        pytest.skip("uv is not installed")
-    return out.stdout.strip()
-
-
 def test_the_retagged_wheel_is_one_the_target_accepts_and_the_original_is_not(built: Built) -> None:
     filename, data = make_wheel({EXT_ARM: built.arm_ok}, tag="cp312-cp312-linux_aarch64")
     out = retag(filename, data, PY312_ARM)
@@ -321,7 +313,7 @@ def test_the_retagged_wheel_is_one_the_target_accepts_and_the_original_is_not(bu
 def test_uv_installs_the_retagged_wheel_for_the_target_only(built: Built, tmp_path: Path) -> None:
     filename, data = make_wheel({EXT_ARM: built.arm_ok}, tag="cp312-cp312-linux_aarch64")
     out = retag(filename, data, PY312_ARM)
-    uv = _uv()
+    uv = find_uv()
     links = tmp_path / "links"
     links.mkdir()
     (links / out.filename).write_bytes(out.data)

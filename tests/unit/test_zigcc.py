@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from lambdapack.host import processes
-from lambdapack.host.ziglang import Zig, find_zig
+from lambdapack.host.ziglang import Zig
 from lambdapack.inspect.elf.reader import read_elf_file
 from lambdapack.native.buildfailure import REFUSED, build_failure
 
@@ -19,14 +19,6 @@ SCRIPT = processes.script("zigcc.py")
 ARM = "aarch64-linux-gnu.2.34"
 X86 = "x86_64-linux-gnu.2.26"
 SOURCE = "int demo_add(int a, int b) { return a + b; }\n"
-
-
-@pytest.fixture(scope="module")
-def zig() -> Zig:
-    found = find_zig(os.environ)
-    if found is None:
-        pytest.skip("zig (the ziglang package) is not installed")
-    return found
 
 
 def wrapper(zig: Zig, target: str, *args: str, cwd: Path, allow: str | None = None,
