@@ -231,6 +231,35 @@ def test_a_package_needing_libpq_fails_naming_it_and_the_binary_wheel(tmp_path: 
     assert "Traceback" not in r.stderr and not out.exists()
 
 
+def test_a_uv_lock_keeps_its_hashes_for_the_built_package(tmp_path: Path) -> None:
+    """A lock names exact files: the sdist must be the one the lock hashes, and the install then
+    checks the built wheel's hash instead of failing on it; a lock with another hash is refused."""
+    _need_zig()
+    from lambdapack.resolve.install import find_uv
+
+    src = tmp_path / "proj"
+    src.mkdir()
+    (src / "app.py").write_text("def handler(event, context):\n    return 'ok'\n", encoding="utf-8")
+    (src / "pyproject.toml").write_text('[project]\nname = "proj"\nversion = "0.1.0"\nrequires-python = ">=3.11"\n'
+                                        'dependencies = ["markupsafe==2.0.1"]\n', encoding="utf-8")
+    lock = subprocess.run([find_uv(), "lock", "--no-config", "-q"], cwd=src, capture_output=True, text=True,
+                          env=clean_env(), timeout=300, check=False)
+    assert lock.returncode == 0, lock.stderr
+    out = tmp_path / "fn.zip"
+    r = _build(src, out, tmp_path / "cache", "python3.12", "arm64", "--build-native")
+    assert r.returncode == 0 and "uv.lock" in r.stderr and "built markupsafe-2.0.1-" in r.stderr, r.explain()
+    with zipfile.ZipFile(out) as z:
+        assert any(n.startswith("markupsafe/_speedups.cpython-312-aarch64") for n in z.namelist())
+    text = (src / "uv.lock").read_text(encoding="utf-8")
+    m = re.search(r'sdist = \{[^}]*hash = "sha256:([0-9a-f]{64})"', text)
+    assert m is not None, text
+    (src / "uv.lock").write_text(text.replace(m.group(1), "0" * 64), encoding="utf-8")
+    out.unlink()
+    r = _build(src, out, tmp_path / "cache", "python3.12", "arm64", "--build-native")
+    assert r.returncode == 2 and "is not one of the files the lock's hashes name" in r.stderr, r.explain()
+    assert not out.exists()
+
+
 def test_without_a_cpython_of_the_runtime_uv_is_asked_for_one(tmp_path: Path) -> None:
     """No CPython 3.14 on this machine: uv python install is tried; where it cannot download (no
     network to its host), the build fails naming what to install, exit 2; where it can, it builds."""

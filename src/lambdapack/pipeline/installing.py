@@ -151,8 +151,9 @@ def _run_uv(ctx: BuildContext, run: _UvRun, limits: Limits) -> dict[str, str]:
 
 def _install_once(ctx: BuildContext, run: _UvRun, limits: Limits) -> UvResult:
     base = ctx.opts.install if run.native is None else run.native.options(ctx.opts.install)
+    req_file = run.req_file if run.native is None else run.native.requirements(run.req_file)
     with _ceiling_index(ctx, run, limits, base) as (install_opts, install_env, shown):
-        argv = install_argv(run.uv, ctx.target, run.req_file, run.site, sys.executable, install_opts)
+        argv = install_argv(run.uv, ctx.target, req_file, run.site, sys.executable, install_opts)
         if run.reqs.closed:
             argv = closure_only(argv)
         if install_opts is not base:  # the loopback index: uv's next target above the ceiling

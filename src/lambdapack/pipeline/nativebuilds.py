@@ -41,6 +41,7 @@ from lambdapack.resolve.install import (
     parse_compile_output,
     run_uv,
 )
+from lambdapack.resolve.requirementsfile import read_text_file, with_built_hashes
 from lambdapack.resolve.uvfailure import uv_cause, wheel_required
 
 __all__ = ["NativeBuilder"]
@@ -58,6 +59,7 @@ class NativeBuilder:
         self.dir = ctx.work / "native-wheels"
         self.built: dict[str, str] = {}  # canonical name -> the wheel's file name
         self.records: list[NativeBuild] = []  # for the report, in build order
+        self.hashes: dict[str, tuple[str, str]] = {}  # canonical name -> (sdist sha256, wheel sha256)
         self._cross: CrossEnvironment | None = None
         self._zig: Zig | None = None
 
@@ -65,6 +67,18 @@ class NativeBuilder:
         if not self.built:
             return base
         return dataclasses.replace(base, find_links=(*base.find_links, str(self.dir)))
+
+    def requirements(self, req_file: Path) -> Path:
+        """`req_file`, or a copy in which a hashed line (a lock's export) of a package built here
+        names the built wheel's hash, after checking that the lock lists the sdist's."""
+        if not self.hashes:
+            return req_file
+        text = read_text_file(req_file)
+        if "--hash" not in text:
+            return req_file
+        out = self.ctx.work / "requirements-native.txt"
+        out.write_text(with_built_hashes(text, self.hashes), encoding="utf-8")
+        return out
 
     def build_missing(self, stderr: str, req_file: Path) -> bool:
         """Build the packages uv's `stderr` says lack a wheel; False when there is none to build."""
@@ -193,3 +207,4 @@ class NativeBuilder:
         self.dir.mkdir(parents=True, exist_ok=True)
         (self.dir / hit[0]).write_bytes(hit[1])
         self.built[canonicalize_name(name)] = hit[0]
+        self.hashes[canonicalize_name(name)] = (digest, hashlib.sha256(hit[1]).hexdigest())

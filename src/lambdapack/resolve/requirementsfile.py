@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from packaging.requirements import Requirement
 
 from lambdapack.errors import InputError
@@ -27,6 +29,7 @@ __all__ = [
     "read_text_file",
     "split_line_options",
     "uv_requirements_text",
+    "with_built_hashes",
     "write_uv_copies",
 ]
 
@@ -347,3 +350,29 @@ def _file_level(opt: str, value: str, name: str | None, req: str, where: str) ->
         f"{where}: {req!r} sets {opt}, which uv (the installer lambdapack runs) cannot take per requirement",
         "drop the option from that line; build settings for one package go in its pyproject.toml",
     )
+
+
+def with_built_hashes(text: str, built: Mapping[str, tuple[str, str]]) -> str:
+    """`text` (uv's input) with each hashed requirement of a package built here from its sdist
+    (canonical name -> (the sdist's sha256, the built wheel's)) held to the built wheel's hash.
+    A lock names exact files: an sdist whose hash the line does not list is an InputError."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    out = []
+    for line in logical_lines(text):
+        req, opts = split_line_options(line) if not line.startswith("-") else (line, [])
+        hashes = [v for k, v in opts if k == "--hash"]
+        try:
+            name = canonicalize_name(Requirement(req).name) if hashes else ""
+        except InvalidRequirement:
+            name = ""
+        if name in built:
+            sdist, wheel = built[name]
+            if f"sha256:{sdist}" not in hashes:
+                raise InputError(f"{req}: its source distribution (sha256 {sdist[:12]}...) is not one of the "
+                                 "files the lock's hashes name",
+                                 "run `uv lock` (or your lock tool) again, then rebuild")
+            line = " ".join([req, *(f"{k}={v}" for k, v in opts if k != "--hash"), f"--hash=sha256:{wheel}"])
+        out.append(line)
+    return "\n".join(out) + "\n"
