@@ -13,7 +13,7 @@ import re
 from lambdapack.errors import BuildError
 from lambdapack.facts.buildlibs import library_for
 
-__all__ = ["REFUSED", "build_failure"]
+__all__ = ["REFUSED", "backend_ran", "build_failure"]
 
 REFUSED = "lambdapack-zigcc: build machine path: "  # scripts/zigcc.py prints it (kept equal by a test)
 
@@ -27,10 +27,27 @@ _OPTIONS = ("use a release or package with a wheel for the target, vendor the li
             "(with --allow-sdist off), or build that package in the Lambda build image (a container)")
 
 
+_UV_FAILED = "error: Failed to build"
+_UV_CAUSE = "cause: "  # uv's chain of causes under its error, one a line (`--color never`)
+BACKEND_RAN = "The build backend returned an error"  # uv's cause when the backend itself failed
+
+
 def _tail(output: str, lines: int = 3) -> str:
-    errors = [ln.strip() for ln in output.splitlines() if re.search(r"\berror\b", ln, re.IGNORECASE)]
-    pick = errors[-lines:] or [ln.strip() for ln in output.splitlines() if ln.strip()][-lines:]
+    """The build's last error lines, then uv's first and last cause (where uv itself failed, e.g.
+    fetching the build requirements, the causes are the only words that say why)."""
+    text = [ln.strip() for ln in output.splitlines() if ln.strip()]
+    causes = [ln.removeprefix(_UV_CAUSE) for ln in text if ln.startswith(_UV_CAUSE)]
+    errors = [ln[:200] for ln in text if re.search(r"\berror\b", ln, re.IGNORECASE)
+              and not ln.startswith((_UV_FAILED, _UV_CAUSE))]
+    chain = causes[:1] + causes[-1:] if len(causes) > 1 else causes
+    pick = errors[-lines:] + chain or text[-lines:]
     return "; ".join(pick)[:600] or "no output"
+
+
+def backend_ran(output: str) -> bool:
+    """Whether the failure came from the package's build (not from uv preparing it: a fetch of
+    the build requirements, unpacking the sdist), which a second attempt would only repeat."""
+    return BACKEND_RAN in output or REFUSED in output
 
 
 def _library_error(what: str, clue: str, doing: str) -> BuildError:

@@ -31,7 +31,7 @@ from lambdapack.errors import BuildError
 from lambdapack.host import processes
 from lambdapack.host.interpreters import Interpreter
 from lambdapack.host.ziglang import Zig
-from lambdapack.native.buildfailure import build_failure
+from lambdapack.native.buildfailure import backend_ran, build_failure
 from lambdapack.native.crosspython import (
     Toolchain,
     host_platform,
@@ -141,14 +141,22 @@ def build_argv(uv: str, sdist: Path, out_dir: Path, python: str, index: Sequence
 
 def build_wheel(sdist: Path, out_dir: Path, cross: CrossEnvironment, doing: str, timeout: float) -> BuiltWheel:
     """Build, check and retag one sdist; the wheel is returned, not yet written anywhere."""
-    res = run_uv(build_argv(cross.uv, sdist, out_dir, cross.python.path, cross.index), cross.env, timeout)
-    if res.timed_out:
-        raise BuildError(f"{doing}: the build did not finish within {timeout:.0f} s",
-                         "raise --deadline, or use a release with a wheel for the target")
-    log.debug("%s: the build's output:\n%s\n%s", doing, res.stdout, res.stderr)
-    built = sorted(out_dir.glob("*.whl"))
-    if res.returncode != 0 or len(built) != 1:
-        raise build_failure(res.stdout + "\n" + res.stderr, doing)
+    argv = build_argv(cross.uv, sdist, out_dir, cross.python.path, cross.index)
+    for attempt in (1, 2):
+        res = run_uv(argv, cross.env, timeout)
+        if res.timed_out:
+            raise BuildError(f"{doing}: the build did not finish within {timeout:.0f} s",
+                             "raise --deadline, or use a release with a wheel for the target")
+        output = res.stdout + "\n" + res.stderr
+        log.debug("%s: the build's output:\n%s", doing, output)
+        built = sorted(out_dir.glob("*.whl"))
+        if res.returncode == 0 and len(built) == 1:
+            break
+        # uv failing before the package's build ran (fetching its build requirements) may be a
+        # passing network fault: once more, then the error with uv's causes.
+        if attempt == 2 or backend_ran(output):
+            raise build_failure(output, doing)
+        log.info("%s: uv failed before the build ran; trying once more", doing)
     try:
         return retag(built[0].name, built[0].read_bytes(), cross.target)
     except ValueError as e:
