@@ -156,25 +156,27 @@ class NativeBuilder:
         """A Linux CPython of the runtime's version for this machine: found, else installed by uv
         (a standalone CPython; its headers are the target's, its pyconfig.h set per machine)."""
         target = self.ctx.target
+        if not sys.platform.startswith("linux"):
+            # A macOS or Windows CPython's headers and sysconfig describe that system, not Linux.
+            raise UsageError(f"--build-native runs on a Linux build machine (this is {sys.platform})",
+                             "build in Linux CI (x86_64 or aarch64), or use releases with wheels for the target")
         machine = normalize_machine(platform.machine())
         python = find_interpreter(target.runtime.python, machine)
         if python is not None:
             return python
-        cause = "this is not a Linux machine"
-        if sys.platform.startswith("linux"):
-            self.ctx.say(f"no CPython {target.runtime.version} here: installing one with uv python install")
-            res = run_uv([self.uv, "python", "install", target.runtime.version, "--no-config"], self.env,
-                         self.limits.deadline)
-            clear_cache()
-            python = find_interpreter(target.runtime.python, machine) if res.returncode == 0 else None
-            if python is not None:
-                return python
-            said = (uv_cause(res.stderr) or "it installed none").splitlines()[0]
-            cause = f"uv python install {target.runtime.version} failed: {said[:160]}"
+        self.ctx.say(f"no CPython {target.runtime.version} here: installing one with uv python install")
+        res = run_uv([self.uv, "python", "install", target.runtime.version, "--no-config"], self.env,
+                     self.limits.deadline)
+        clear_cache()
+        python = find_interpreter(target.runtime.python, machine) if res.returncode == 0 else None
+        if python is not None:
+            return python
+        said = (uv_cause(res.stderr) or "it installed none").splitlines()[0]
+        cause = f"uv python install {target.runtime.version} failed: {said[:160]}"
         raise UsageError(f"--build-native needs a Linux CPython {target.runtime.version} for {machine} to run "
                          f"the build, and found none (PATH, pyenv, uv; {cause})",
                          f"install one (uv python install {target.runtime.version}, pyenv, or your package "
-                         "manager); on macOS and Windows build in Linux CI instead")
+                         "manager)")
 
     def _build(self, name: str, version: str) -> None:
         ctx = self.ctx
