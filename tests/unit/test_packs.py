@@ -176,3 +176,33 @@ def test_a_cache_cleaned_between_builds_of_one_process_is_refilled(tmp_path: Pat
     Cache(tmp_path / "cache").clean()
     assert _zip(tmp_path, Cache(tmp_path / "cache").blobs, files, "again.zip") == first
     assert list((tmp_path / "cache" / "members" / "packs").glob("*.idx")), "the members were stored again"
+
+
+def test_blob_files_that_replaced_damaged_pack_entries_are_read_first_by_a_later_build(
+        tmp_path: Path, files: dict[str, bytes]) -> None:
+    """A store lists its blob files once and reads a listed one before the packs: a later
+    process must take the replacements, not the damaged entries (which would be rebuilt again)."""
+    root = tmp_path / "store"
+    first = _zip(tmp_path, BlobStore(root), files, "first.zip")
+    pack, _idx = _one_pack(root)
+    raw = bytearray(pack.read_bytes())
+    for at in range(1000, len(raw), 7919):
+        raw[at] ^= 0x01
+    _replace(pack, bytes(raw))
+    assert _zip(tmp_path, BlobStore(root), files, "repaired.zip") == first  # replaces what it finds damaged
+    replaced = {p: p.stat().st_ino for p in _store_files(root) if p.suffix == ".blob"}
+    assert len(replaced) > 1, "the damage should have reached more than the one large member"
+    assert _zip(tmp_path, BlobStore(root), files, "later.zip") == first
+    assert {p: p.stat().st_ino for p in _store_files(root) if p.suffix == ".blob"} == replaced, \
+        "a later build rebuilt blobs it should have read"
+
+
+def test_a_blob_file_written_after_the_listing_is_still_found(tmp_path: Path) -> None:
+    root, src = tmp_path / "store", tmp_path / "member.txt"
+    src.write_bytes(b"lambdapack " * 5000)
+    early = BlobStore(root)
+    assert early.get("00" * 32, 6) is None  # the listing is taken here, before the file exists
+    sha, written, hit = BlobStore(root).blob_for(src, 6)  # another build stores it
+    assert not hit
+    found = early.get(sha, 6)
+    assert found is not None and found.path == written.path and found.csize == written.csize
