@@ -199,3 +199,21 @@ def test_packing_counts_a_large_member_as_it_is_compressed(tmp_path: Path) -> No
         assert sum(steps) == sum(e.size for e in entries), steps
         if name == "a.zip":
             assert len([n for n in steps if n]) >= 5, steps  # chunk by chunk
+
+
+def test_the_writers_member_sizes_are_the_zips_own(tmp_path: Path) -> None:
+    """The size report takes the sizes the writer wrote instead of reading the zip again:
+    they must be what the zip's directory says, an incompressible and an empty member included."""
+    from lambdapack.report.sizes import zip_member_sizes
+
+    src = tmp_path / "s"
+    (src / "pkg").mkdir(parents=True)
+    (src / "pkg" / "mod.py").write_text("x = 1\n" * 4000)
+    (src / "pkg" / "blob.bin").write_bytes(os.urandom(70_000))  # deflate cannot shrink it: zipped > unzipped
+    (src / "handler.py").write_text("def handler(e, c):\n    return e\n")
+    (src / "empty.txt").write_bytes(b"")
+    out = tmp_path / "o.zip"
+    art = write_zip(source_entries(src), out, environ={})
+    assert dict(art.member_sizes) == zip_member_sizes(out)
+    on_disk = sum(f.stat().st_size for f in src.rglob("*") if f.is_file())
+    assert art.unzipped_bytes == sum(u for u, _z in art.member_sizes.values()) == on_disk

@@ -46,6 +46,8 @@ class WrittenZip:
     zipped_bytes: int
     unzipped_bytes: int
     files: int
+    # arcname -> (unzipped, zipped) as written: the size report needs no second read of the zip
+    member_sizes: Mapping[str, tuple[int, int]] = field(default_factory=dict, compare=False, repr=False)
 
 
 def zip_date_time(environ: Mapping[str, str]) -> tuple[int, int, int, int, int, int]:
@@ -199,15 +201,16 @@ def write_zip_to(
             store = BlobStore(Path(scratch))
         blobs = _BlobGatherer(store, settings, advance or _uncounted).gather(ordered)
         with _naming(tmp), open(tmp, "wb") as out:
-            unzipped = _write_archive(out, ordered, blobs, _Retry(store, settings.compresslevel), stamp)
+            sizes = _write_archive(out, ordered, blobs, _Retry(store, settings.compresslevel), stamp)
     digest = file_sha256(tmp)
     return WrittenZip(
         path=final,
         sha256_hex=digest,
         sha256_base64=base64.b64encode(bytes.fromhex(digest)).decode("ascii"),
         zipped_bytes=tmp.stat().st_size,
-        unzipped_bytes=unzipped,
+        unzipped_bytes=sum(u for u, _c in sizes.values()),
         files=len(ordered),
+        member_sizes=sizes,
     )
 
 
@@ -311,10 +314,10 @@ class _Retry:
 
 def _write_archive(
     out: BinaryIO, ordered: list[StagedFile], blobs: list[tuple[str, Blob]], retry: _Retry, stamp: tuple[int, int]
-) -> int:
-    """Members, central directory and end records; returns the unzipped size."""
+) -> dict[str, tuple[int, int]]:
+    """Members, central directory and end records; returns each member's (unzipped, zipped) size."""
     central: list[bytes] = []
-    unzipped = 0
+    sizes: dict[str, tuple[int, int]] = {}
     packs = Packs()
     try:
         for e, (sha, b) in zip(ordered, blobs, strict=True):
@@ -329,11 +332,11 @@ def _write_archive(
                     out.seek(offset)
                     out.truncate()
                     b = retry.replace(sha, e)
-            unzipped += b.usize
+            sizes[e.arcname] = (b.usize, b.csize)
     finally:
         packs.close()
     _write_central(out, central)
-    return unzipped
+    return sizes
 
 
 def _write_central(out: BinaryIO, central: list[bytes]) -> None:

@@ -6,7 +6,7 @@ report.sizes is imported where it is used: a no-change rebuild that reads no rep
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,11 +26,15 @@ def report_json(r: SizeReport) -> dict[str, object]:
     return {**to_json(r), "artifact": str(Path(r.artifact).absolute())}
 
 
-def measure(kind: str, zip_path: Path, final: Path, entries: Sequence[StagedFile], saved: dict[str, int]) -> SizeReport:
-    """Sizes per distribution: owners from the staged entries, sizes from the zip's directory."""
-    from lambdapack.report.sizes import size_report
+def measure(kind: str, zip_path: Path, final: Path, entries: Sequence[StagedFile], saved: dict[str, int],
+            sizes: Mapping[str, tuple[int, int]] | None = None) -> SizeReport:
+    """Sizes per distribution: owners from the staged entries, sizes as the writer wrote them
+    (`sizes`), else from the zip's directory."""
+    from lambdapack.report.sizes import report_of, size_report
     owners: dict[str, str | None] = {e.arcname: e.distribution for e in entries}
-    return dataclasses.replace(size_report(zip_path, kind, owners, saved), artifact=str(final))
+    report = (report_of(str(zip_path), kind, sizes, owners, saved) if sizes
+              else size_report(zip_path, kind, owners, saved))
+    return dataclasses.replace(report, artifact=str(final))
 
 
 def staged_reports(zips: Sequence[tuple[str, Path, Sequence[StagedFile]]], deps_zip: str,
