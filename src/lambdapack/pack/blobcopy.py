@@ -6,9 +6,7 @@ BlobCorrupt, and the writer rebuilds it from its source and tries again.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -31,16 +29,14 @@ class Packs:
     def __init__(self) -> None:
         self._open: dict[Path, BinaryIO] = {}
 
-    @contextlib.contextmanager
-    def reading(self, path: Path) -> Iterator[BinaryIO]:
+    def reading(self, path: Path) -> tuple[BinaryIO, bool]:
+        """The file open at `path` and whether the caller closes it (a single blob file)."""
         if path.suffix != ".pack":
-            with open(path, "rb") as single:
-                yield single
-            return
+            return open(path, "rb"), True  # closed by the caller
         held = self._open.get(path)
         if held is None:
             held = self._open[path] = open(path, "rb")  # noqa: SIM115 -- closed by close()
-        yield held
+        return held, False
 
     def close(self) -> None:
         for f in self._open.values():
@@ -49,16 +45,32 @@ class Packs:
 
 
 def copy_blob(blob: Blob, out: BinaryIO, packs: Packs) -> None:
-    h = hashlib.sha256()
-    with packs.reading(blob.path) as f:
+    f, own = packs.reading(blob.path)
+    try:
         f.seek(blob.data_offset)
-        left = blob.csize
-        while left:
-            chunk = f.read(min(_CHUNK, left))
-            if not chunk:
+        if blob.csize <= _CHUNK:  # nearly every member: one read
+            data = f.read(blob.csize)
+            if len(data) != blob.csize:
                 raise BlobCorrupt(f"{blob.path} is truncated")
-            h.update(chunk)
-            out.write(chunk)
-            left -= len(chunk)
-    if seal(blob.method, blob.crc, blob.usize, blob.csize, h.digest()) != blob.digest:
+            digest = hashlib.sha256(data).digest()
+            out.write(data)
+        else:
+            digest = _copy_chunks(f, out, blob)
+    finally:
+        if own:
+            f.close()
+    if seal(blob.method, blob.crc, blob.usize, blob.csize, digest) != blob.digest:
         raise BlobCorrupt(f"{blob.path} does not match its checksum")
+
+
+def _copy_chunks(f: BinaryIO, out: BinaryIO, blob: Blob) -> bytes:
+    h = hashlib.sha256()
+    left = blob.csize
+    while left:
+        chunk = f.read(min(_CHUNK, left))
+        if not chunk:
+            raise BlobCorrupt(f"{blob.path} is truncated")
+        h.update(chunk)
+        out.write(chunk)
+        left -= len(chunk)
+    return h.digest()

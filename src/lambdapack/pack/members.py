@@ -233,6 +233,10 @@ def read_blob_header(path: Path) -> Blob | None:
     return Blob(path, method, crc, usize, csize, digest)
 
 
+def _blob_name(sha: str, level: int) -> str:
+    return f"{sha}-{level}-{CODEC.name}.blob"
+
+
 class BlobStore:
     """Content-addressed blobs: <root>/<sha[:2]>/<sha>-<level>-<codec>.blob, and packs under
     <root>/packs. The codec is in every name and pack index: a blob another deflate made (an
@@ -248,26 +252,24 @@ class BlobStore:
         self.added = 0  # bytes this process stored under root (the cache's running size total)
 
     def path_for(self, sha: str, level: int) -> Path:
-        return self.root / sha[:2] / f"{sha}-{level}-{CODEC.name}.blob"
+        return self.root / sha[:2] / _blob_name(sha, level)
 
     def get(self, sha: str, level: int) -> Blob | None:
-        path = self.path_for(sha, level)
         # A blob file comes first: it is what replaces a pack entry found damaged. Only a file
         # listed at the first lookup is opened before the packs (most members of a zip are
         # packed: a failed open per member cost a code-only rebuild of numpy+pandas ~0.1 s).
-        if path.name in self._single_names():
-            blob = self._read_single(path)
+        if _blob_name(sha, level) in self._single_names():
+            blob = self._read_single(self.path_for(sha, level))
             if blob is not None:
                 return blob
         blob = self._packs().get((sha, level))
         if blob is not None:
-            idx = blob.path.with_suffix(".idx")
-            if idx not in self._touched:  # once per pack and build
-                self._touched.add(idx)
+            if blob.path not in self._touched:  # its index, once per pack and build
+                self._touched.add(blob.path)
                 with contextlib.suppress(OSError):
-                    os.utime(idx)
+                    os.utime(blob.path.with_suffix(".idx"))
             return blob
-        return self._read_single(path)  # written since the listing (by another build)
+        return self._read_single(self.path_for(sha, level))  # written since the listing (by another build)
 
     def _read_single(self, path: Path) -> Blob | None:
         blob = read_blob_header(path)
