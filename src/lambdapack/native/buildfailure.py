@@ -29,7 +29,7 @@ _OPTIONS = ("use a release or package with a wheel for the target, vendor the li
 
 _UV_FAILED = "error: Failed to build"
 _UV_CAUSE = "cause: "  # uv's chain of causes under its error, one a line (`--color never`)
-BACKEND_RAN = "The build backend returned an error"  # uv's cause when the backend itself failed
+_BACKEND_RAN = "The build backend returned an error"  # uv's cause when the backend itself failed
 
 
 def _tail(output: str, lines: int = 3) -> str:
@@ -47,7 +47,7 @@ def _tail(output: str, lines: int = 3) -> str:
 def backend_ran(output: str) -> bool:
     """Whether the failure came from the package's build (not from uv preparing it: a fetch of
     the build requirements, unpacking the sdist), which a second attempt would only repeat."""
-    return BACKEND_RAN in output or REFUSED in output
+    return _BACKEND_RAN in output or REFUSED in output
 
 
 def _library_error(what: str, clue: str, doing: str) -> BuildError:

@@ -51,7 +51,7 @@ def pack_all(ctx: BuildContext, plan: PackPlan, result: BuildResult, art_key: st
                 result.outputs.append(Output(kind, art))
                 staged.append((kind, out, tmp))
                 saved = result.saved_by_dist if kind == deps_zip else {}
-                result.size_reports.append(measure(kind, tmp, out, entries, saved, art.member_sizes))
+                result.size_reports.append(measure(kind, out, entries, saved, art.member_sizes))
         size_findings = sizerules.check_sizes(
             0, [(str(o.artifact.path), o.artifact.zipped_bytes) for o in result.outputs], 0
         )

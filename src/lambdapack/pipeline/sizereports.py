@@ -1,4 +1,4 @@
-"""Size reports of a build: measured from a written zip, and kept in the artifact cache as dicts.
+"""Size reports of a build: from the sizes the zip writer wrote, and kept in the artifact cache as dicts.
 
 report.sizes is imported where it is used: a no-change rebuild that reads no report skips it.
 """
@@ -26,15 +26,13 @@ def report_json(r: SizeReport) -> dict[str, object]:
     return {**to_json(r), "artifact": str(Path(r.artifact).absolute())}
 
 
-def measure(kind: str, zip_path: Path, final: Path, entries: Sequence[StagedFile], saved: dict[str, int],
-            sizes: Mapping[str, tuple[int, int]] | None = None) -> SizeReport:
-    """Sizes per distribution: owners from the staged entries, sizes as the writer wrote them
-    (`sizes`), else from the zip's directory."""
-    from lambdapack.report.sizes import report_of, size_report
+def measure(kind: str, final: Path, entries: Sequence[StagedFile], saved: dict[str, int],
+            sizes: Mapping[str, tuple[int, int]]) -> SizeReport:
+    """Sizes per distribution: owners from the staged entries, each member's (unzipped, zipped)
+    size as the zip writer wrote it (`WrittenZip.member_sizes`)."""
+    from lambdapack.report.sizes import report_of
     owners: dict[str, str | None] = {e.arcname: e.distribution for e in entries}
-    report = (report_of(str(zip_path), kind, sizes, owners, saved) if sizes
-              else size_report(zip_path, kind, owners, saved))
-    return dataclasses.replace(report, artifact=str(final))
+    return report_of(str(final), kind, sizes, owners, saved)
 
 
 def staged_reports(zips: Sequence[tuple[str, Path, Sequence[StagedFile]]], deps_zip: str,
