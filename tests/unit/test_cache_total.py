@@ -87,6 +87,27 @@ def test_a_cache_without_a_total_is_walked_once(tmp_path: Path) -> None:
     assert _total(root) == _walk(root) > 0
 
 
+def test_a_new_cache_counts_its_first_build_without_a_walk(tmp_path: Path) -> None:
+    # A cold CI job's cache: made by this build, so its total starts at 0 and the build's
+    # bytes are added; a walk of what is already there would find nothing anyway.
+    root = tmp_path / "new"
+    cache = Cache(root)
+    assert (root / "size").read_text(encoding="ascii").split()[0] == "0"
+
+    def no_walk() -> int:
+        raise AssertionError("walked a cache that was made empty by this process")
+
+    cache.stored_bytes = no_walk  # type: ignore[method-assign]
+    with cache.using():
+        _fill(cache, tmp_path, "a")
+    assert _total(root) == _walk(root) > 80_000
+    # An existing folder without a total (an older lambdapack's cache) is not "new".
+    old = tmp_path / "old"
+    old.mkdir()
+    Cache(old)
+    assert not (old / "size").exists()
+
+
 def test_prune_and_clean_reset_the_total(tmp_path: Path) -> None:
     root = tmp_path / "c"
     cache = Cache(root)

@@ -96,8 +96,11 @@ class Cache:
         self.added = 0  # bytes this process stored outside the blob store (which counts its own)
         self._added_lock = threading.Lock()
         self.total = RunningTotal(root, self.tmp)
+        new = not root.exists()
         for d in KINDS:
             (root / d).mkdir(parents=True, exist_ok=True)
+        if new:
+            self.total.start()  # empty: its first build adds to 0 instead of walking (a cold CI job)
 
     def check_writable(self) -> None:
         """Raise OSError now (not midway through a build) if entries cannot be written:
@@ -179,25 +182,17 @@ class Cache:
     def _save_dist(self, key: str, rels: Sequence[tuple[str, Path, bool]]) -> CachedDist:
         staging = Path(tempfile.mkdtemp(prefix="dist-", dir=self.tmp))
         try:
-            files = []
-            stored = 0
-            for rel, src, executable in rels:
-                dest = staging / "files" / rel
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                try:
-                    os.link(src, dest)  # uv never rewrites installed files in place
-                except OSError:
-                    shutil.copyfile(src, dest)
-                size = dest.stat().st_size
-                stored += size
-                files.append({"rel": rel, "sha256": file_sha256(dest), "size": size, "executable": executable})
-            manifest = json.dumps({"files": files})
+            files = _link_or_copy(rels, os.path.join(staging, "files"))  # noqa: PTH118
+            manifest = json.dumps({"files": [{"rel": f.rel, "sha256": f.sha256, "size": f.size, "executable": f.executable}
+                                              for f in files]})
             (staging / "manifest.json").write_text(manifest, encoding="utf-8")
             final = self.root / "dists" / key
             try:
                 staging.rename(final)
                 with self._added_lock:  # distributions are stored from several threads
-                    self.added += stored + len(manifest)
+                    self.added += sum(f.size for f in files) + len(manifest)
+                # What was just written is the entry: no need to read it back file by file.
+                return CachedDist(key, final / "files", files)
             except OSError:
                 if self.load_dist(key) is not None:
                     # Another build stored the same distribution first; keep theirs.
@@ -431,3 +426,22 @@ class Cache:
     def stored_bytes(self) -> int:
         """The entries' bytes as prune counts them (a full walk)."""
         return stored_bytes(self.root)
+
+
+def _link_or_copy(rels: Sequence[tuple[str, Path, bool]], base: str) -> tuple[CachedFile, ...]:
+    """Each file into `base`/rel (a hard link where possible, else a copy), hashed.
+    Plain strings and each folder made once: this runs for every installed file."""
+    made: set[str] = set()
+    files = []
+    for rel, src, executable in rels:
+        dest = os.path.join(base, rel)  # noqa: PTH118
+        parent = os.path.dirname(dest)  # noqa: PTH120
+        if parent not in made:
+            os.makedirs(parent, exist_ok=True)  # noqa: PTH103
+            made.add(parent)
+        try:
+            os.link(src, dest)  # uv never rewrites installed files in place
+        except OSError:
+            shutil.copyfile(src, dest)
+        files.append(CachedFile(rel, file_sha256(dest), os.stat(dest).st_size, executable))  # noqa: PTH116
+    return tuple(files)

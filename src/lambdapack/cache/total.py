@@ -70,6 +70,13 @@ class RunningTotal:
             atomic_write(self.root / "size", f"{total} {time.time() if walked is None else walked}\n".encode(),
                          self.tmp)
 
+    def start(self) -> None:
+        """A new, empty cache's total: 0, walked now. Only where no total exists yet (two
+        builds creating one cache at once: one of them writes it, the other's walk-free add
+        then counts on it); best effort, a total not written is measured by the first add."""
+        with contextlib.suppress(OSError), open(self.root / "size", "x", encoding="ascii") as f:
+            f.write(f"0 {time.time()}\n")
+
     def add(self, added: int, measure: Callable[[], int]) -> int:
         """Add `added` bytes, or set the total to `measure()` (a full walk) when there is
         none yet or the last walk is a day old; returns the new total."""

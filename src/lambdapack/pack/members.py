@@ -80,7 +80,7 @@ def seal(method: int, crc: int, usize: int, csize: int, data_sha256: bytes) -> b
     return hashlib.sha256(_FIELDS.pack(method, crc, usize, csize) + data_sha256).digest()
 
 
-def file_sha256(path: Path) -> str:
+def file_sha256(path: str | os.PathLike[str]) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(_CHUNK):
