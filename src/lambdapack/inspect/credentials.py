@@ -110,14 +110,17 @@ def _random_looking(value: bytes) -> bool:
             and re.search(rb"[0-9+/]", value) is not None)
 
 
-# Each pattern starts at one of its literals: found with bytes.find (memchr-fast) and
-# matched there, which is ~30x faster than letting `re` scan a 5,000-file layer.
-_AWS_KEY_ID: tuple[tuple[bytes, ...], re.Pattern[bytes]] = ((b"AKIA", b"ASIA"), re.compile(rb"(?<![A-Z0-9])((?:AKIA|ASIA)[A-Z0-9]{16})(?![A-Z0-9])"))
-_TOKENS: tuple[tuple[str, tuple[bytes, ...], re.Pattern[bytes]], ...] = (
-    ("GitHub token", (b"gh",),  # one find for ghp_/gho_/ghu_/ghs_/ghr_: cheaper than five
-     re.compile(rb"(?<![A-Za-z0-9_])(gh[pousr]_[A-Za-z0-9]{36})(?![A-Za-z0-9_])")),
-    ("GitHub token", (b"github_pat_",), re.compile(rb"(?<![A-Za-z0-9_])(github_pat_[A-Za-z0-9_]{82})(?![A-Za-z0-9_])")),
-    ("PyPI token", (b"pypi-AgE",), re.compile(rb"(?<![A-Za-z0-9_-])(pypi-AgE[A-Za-z0-9_-]{60,})")),
+# Each pattern is looked for from where its fixed start is: a prefix-only regex (found
+# by `re`'s literal-prefix search, memchr-fast), then the whole pattern matched there.
+# Letting `re` scan with the whole pattern (a lookbehind first) is ~30x slower; one
+# start for both GitHub forms and one for both AWS prefixes halve the passes over a
+# 5,000-file layer against a bytes.find per literal.
+_Scan = tuple[re.Pattern[bytes], re.Pattern[bytes]]  # (start, whole pattern)
+_AWS_KEY_ID: _Scan = (re.compile(rb"A[KS]IA"), re.compile(rb"(?<![A-Z0-9])((?:AKIA|ASIA)[A-Z0-9]{16})(?![A-Z0-9])"))
+_TOKENS: tuple[tuple[str, re.Pattern[bytes], re.Pattern[bytes]], ...] = (
+    ("GitHub token", re.compile(rb"gh[pousr]_|github_pat_"),  # ghp_/gho_/ghu_/ghs_/ghr_ and github_pat_: one pass
+     re.compile(rb"(?<![A-Za-z0-9_])(gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{82})(?![A-Za-z0-9_])")),
+    ("PyPI token", re.compile(rb"pypi-AgE"), re.compile(rb"(?<![A-Za-z0-9_-])(pypi-AgE[A-Za-z0-9_-]{60,})")),
 )
 # Found from "secret" in the lowered text: the name starts at most 4 bytes before it (aws_).
 _AWS_SECRET = re.compile(
@@ -126,14 +129,11 @@ _AWS_SECRET = re.compile(
 )
 
 
-def _matches(data: bytes, literals: tuple[bytes, ...], pat: re.Pattern[bytes]) -> Iterator[re.Match[bytes]]:
-    for lit in literals:
-        i = data.find(lit)
-        while i != -1:
-            m = pat.match(data, i)
-            if m:
-                yield m
-            i = data.find(lit, i + 1)
+def _matches(data: bytes, start: re.Pattern[bytes], pat: re.Pattern[bytes]) -> Iterator[re.Match[bytes]]:
+    for at in start.finditer(data):
+        m = pat.match(data, at.start())  # a lookbehind still sees the bytes before it
+        if m:
+            yield m
 
 
 _NETRC = re.compile(rb"(?m)^[ \t]*machine[ \t]+\S+(?:\s+(?:login|account)[ \t]+\S+)*\s+password[ \t]+(\S+)")
@@ -150,7 +150,7 @@ def find_secrets(path: str, data: bytes) -> list[SecretHit]:
     """Secrets in the first bytes of one file; `data` is at most SCAN_BYTES of it.
 
     A NUL byte in the first 8 KiB means binary (nothing is reported); every pattern is
-    looked for from a literal first, so a file without any costs a few `find`s.
+    looked for from its fixed start first, so a file without any costs a few fast scans.
     """
     if b"\0" in data[:8192]:
         return []
@@ -166,8 +166,8 @@ def find_secrets(path: str, data: bytes) -> list[SecretHit]:
         i = lowered.find(b"secret", i + 1)
     if _PRIVATE_KEY_MARKER in data:
         hits += [(m.start(), "private key", b"") for m in _PRIVATE_KEY.finditer(data)]
-    for kind, literals, pat in _TOKENS:
-        hits += [(m.start(1), kind, m.group(1)) for m in _matches(data, literals, pat)
+    for kind, start, pat in _TOKENS:
+        hits += [(m.start(1), kind, m.group(1)) for m in _matches(data, start, pat)
                  if not _placeholder_token(m.group(1))]
     if b"password" in lowered:
         if b"machine" in data:
