@@ -305,10 +305,16 @@ def _owners(distributions: Sequence[Distribution]) -> dict[str, str]:
 
 def is_installer_leftover(rel: PurePosixPath) -> bool:
     """Files an installer leaves in --target that must not reach Lambda."""
-    top = rel.parts[0]
-    if top in ("bin", ".lock"):
+    return _leftover(rel.as_posix())
+
+
+def _leftover(rel: str) -> bool:
+    # is_installer_leftover on a POSIX relative path string: this runs for every installed file.
+    parts = rel.split("/")
+    if parts[0] in ("bin", ".lock"):
         return True  # console scripts with this machine's shebang; uv's lock file
-    if "__pycache__" in rel.parts or rel.suffix in (".pyc", ".pyo"):
+    name = parts[-1]
+    if "__pycache__" in parts or (len(name) > 4 and name.endswith((".pyc", ".pyo"))):
         return True  # compiled by/for the build machine's Python
     return False
 
@@ -326,7 +332,7 @@ def filtered_record(text: str) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     for row in csv.reader(io.StringIO(text)):
-        if row and is_installer_leftover(PurePosixPath(os.path.normpath(row[0]).replace(os.sep, "/"))):
+        if row and _leftover(os.path.normpath(row[0]).replace(os.sep, "/")):
             continue
         writer.writerow(row)
     return out.getvalue()
@@ -338,35 +344,43 @@ def dependency_entries(
     """Installed files under `site`, each attributed to its distribution via RECORD.
 
     RECORD files are rewritten (into `work`, never in place: uv may hard-link from its cache).
+    Plain strings, not Paths, until a file is kept: this runs for every installed file.
     """
     owner = _owners(distributions)
     out: list[StagedFile] = []
-    for dirpath, dirnames, filenames in os.walk(site):
+    root = os.fspath(site)
+    for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
-        here = Path(dirpath)
+        rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
+        rel_dir = "" if rel_dir == "." else rel_dir + "/"
         for f in sorted(filenames):
-            full = here / f
-            rel = PurePosixPath(full.relative_to(site).as_posix())
-            if is_installer_leftover(rel):
+            rel = rel_dir + f
+            if _leftover(rel):
                 continue
-            st = full.lstat()
+            full = os.path.join(dirpath, f)  # noqa: PTH118
+            st = os.lstat(full)
             if stat.S_ISLNK(st.st_mode):
-                st = full.stat()
+                st = os.stat(full)  # noqa: PTH116
             if not stat.S_ISREG(st.st_mode):
                 continue
-            dist = owner.get(os.path.normpath(str(rel)))
+            dist = owner.get(os.path.normpath(rel))
             if dist is None:
-                top = rel.parts[0]
+                top = rel.split("/", 1)[0]
                 dist = owner.get(top) or next(
                     (lbl for path, lbl in owner.items() if path.startswith(top + os.sep)), top
                 )
-            if work is not None and rel.name == "RECORD" and rel.parent.name.endswith(".dist-info"):
-                original = full.read_text(encoding="utf-8", errors="surrogateescape")
-                text = filtered_record(original)
-                if text != original:
-                    full = work / "records" / rel.parent.name / "RECORD"
-                    full.parent.mkdir(parents=True, exist_ok=True)
-                    full.write_text(text, encoding="utf-8", errors="surrogateescape")
-                    st = full.stat()
-            out.append(StagedFile(prefix + rel.as_posix(), full, _executable(st), st.st_size, dist))
+            out.append(_dependency_file(prefix + rel, Path(full), st, dist, work))
     return out
+
+
+def _dependency_file(arcname: str, full: Path, st: os.stat_result, dist: str, work: Path | None) -> StagedFile:
+    """One installed file staged; a RECORD rewritten into `work` without our leftovers' lines."""
+    if work is not None and full.name == "RECORD" and full.parent.name.endswith(".dist-info"):
+        original = full.read_text(encoding="utf-8", errors="surrogateescape")
+        text = filtered_record(original)
+        if text != original:
+            full = work / "records" / full.parent.name / "RECORD"
+            full.parent.mkdir(parents=True, exist_ok=True)
+            full.write_text(text, encoding="utf-8", errors="surrogateescape")
+            st = full.stat()
+    return StagedFile(arcname, full, _executable(st), st.st_size, dist)
