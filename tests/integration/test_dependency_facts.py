@@ -43,10 +43,10 @@ def project(tmp_path: Path) -> dict[str, Path]:
     return {"root": tmp_path, "wheels": wheels, "cache": tmp_path / "cache"}
 
 
-def _build(p: dict[str, Path], n: int, *extra: str) -> list[tuple[str, str, str]]:
+def _build(p: dict[str, Path], n: int, *extra: str, target: list[str] = TARGET) -> list[tuple[str, str, str]]:
     """Build after an edit of the handler (a code-only change); the findings it reports."""
     write_handler(p["root"] / "src", f"import fakedep\nEDIT = {n}")
-    r = run_lp(["build", str(p["root"] / "src"), "-r", str(p["root"] / "requirements.txt"), *TARGET,
+    r = run_lp(["build", str(p["root"] / "src"), "-r", str(p["root"] / "requirements.txt"), *target,
                 "--index-url", str(p["root"] / "empty"), "--find-links", str(p["wheels"]),
                 "--cache-dir", str(p["cache"]), "-o", str(p["root"] / f"fn{n}.zip"), "--format", "json", *extra],
                cwd=p["root"])  # fmt: skip
@@ -101,3 +101,28 @@ def test_encode_and_decode_keep_every_fact(project: dict[str, Path]) -> None:
     assert decode(encode(facts)) == facts
     assert decode(data[:-1]) is None
     assert facts.heads and facts.elf and facts.secrets
+
+
+def test_with_bytecode_the_sources_facts_are_learnt_beside_the_compilers(project: dict[str, Path]) -> None:
+    # EarlyFacts: the staged dependencies' facts are learnt (and kept) while bytecode compiles,
+    # as one record; the .pyc the compilers then add are a record of their own.
+    from lambdapack.host.interpreters import find_interpreter
+
+    if find_interpreter((3, 12)) is None:
+        pytest.skip("no Python 3.12 on this machine to compile bytecode with")
+    compiled = ["--runtime", "python3.12", "--arch", "x86_64", "--compile"]
+    first = _build(project, 1, target=compiled)
+    assert any(code == "LP402" and "notes.txt" in path for code, path, _ in first), first
+    records = {r.name: decode(r.read_bytes()) for r in _records(project)}
+    assert len(records) == 2, list(records)
+    by_kind = sorted(records.values(), key=lambda f: len(f.heads) if f else 0)
+    pycs, sources = by_kind
+    assert pycs is not None and sources is not None
+    assert pycs.heads and all(n.endswith(".pyc") for n in pycs.heads), sorted(pycs.heads)
+    assert len(pycs.heads) == 21  # __init__ and m0..m19
+    assert not any(n.endswith(".pyc") for n in sources.heads)
+    assert [h.kind for h in sources.secrets["fakedep/notes.txt"]] == ["GitHub token"]
+    before = {p.name: p.read_bytes() for p in _records(project)}
+    assert _build(project, 2, target=compiled) == first  # both records found: nothing learnt again
+    assert {p.name: p.read_bytes() for p in _records(project)} == before
+    assert _build(project, 3, "--no-cache", target=compiled) == first

@@ -5,6 +5,7 @@ steps are imported only then, as they were before the split)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lambdapack.facts.limits import UNZIPPED_BYTES
 from lambdapack.inspect import sizerules
@@ -20,6 +21,9 @@ from lambdapack.pipeline.reuse import reuse
 from lambdapack.pipeline.sources import Sources
 from lambdapack.staged import StagedFile
 from lambdapack.units import count
+
+if TYPE_CHECKING:
+    from lambdapack.pipeline.verifying import EarlyFacts
 
 __all__ = ["stage_verify_pack"]
 
@@ -56,12 +60,16 @@ def stage_verify_pack(ctx: BuildContext, inst: Installed, src: Sources) -> tuple
     _check_before_bytecode(ctx, result, _zip_plan(ctx, deps, code), unslimmed, interp is not None)
     pyc: list[StagedFile] = []  # the .pyc this build adds: LP101 says whether --no-compile would fit
     would_fit: list[tuple[str, int, bool]] = []  # under --compile: what the default would leave out
+    early = None
     if interp is not None:
+        from lambdapack.pipeline.verifying import EarlyFacts
+
+        early = EarlyFacts(ctx, deps, shas)  # beside the compilers (see EarlyFacts)
         deps, code, pyc = bytecode(asm, interp, deps, code)
         deps, code, would_fit = fit_bytecode(asm, deps, code, pyc)
     zips = _zip_plan(ctx, deps, code)
     shipped = {e.arcname for _k, _p, es in zips for e in es}
-    _verify(ctx, result, zips, (sum(e.size for e in pyc if e.arcname in shipped), would_fit), unslimmed, shas)
+    _verify(ctx, result, zips, (sum(e.size for e in pyc if e.arcname in shipped), would_fit), unslimmed, shas, early)
     store = ctx.cache.blobs if ctx.cache is not None else BlobStore(ctx.work / "blobs")
     # Files hashed moments ago by this build need no second hash when compressed;
     # files that came from the cache do (they may have been altered in place).
@@ -136,13 +144,13 @@ def _check_before_bytecode(ctx: BuildContext, result: BuildResult, zips: list[tu
 
 def _verify(ctx: BuildContext, result: BuildResult, zips: list[tuple[str, Path, list[StagedFile]]],
             pyc: tuple[int, list[tuple[str, int, bool]]], unslimmed: list[StagedFile],
-            shas: dict[str, str]) -> None:
+            shas: dict[str, str], early: EarlyFacts | None = None) -> None:
     """The rules and the limits known before packing, reported together; any error stops here.
     `pyc`: the bytes of bytecode this build compiled and ships, and what the default would leave out."""
     from lambdapack.pipeline.assembling import contents_of
     from lambdapack.pipeline.verifying import allow_secrets, verify
 
-    result.findings += allow_secrets(ctx.opts.allow_secrets, verify(ctx, [(k, es) for k, _p, es in zips], shas))
+    result.findings += allow_secrets(ctx.opts.allow_secrets, verify(ctx, [(k, es) for k, _p, es in zips], shas, early))
     result.unzipped_total = _unzipped(ctx, zips)
     contents = contents_of(ctx, _files(zips), unslimmed) if result.unzipped_total >= UNZIPPED_BYTES else None
     result.findings += sizerules.check_sizes(result.unzipped_total, [], _layer_count(ctx), *pyc, contents)
