@@ -60,17 +60,25 @@ def stage_verify_pack(ctx: BuildContext, inst: Installed, src: Sources) -> tuple
     _check_before_bytecode(ctx, result, _zip_plan(ctx, deps, code), unslimmed, interp is not None)
     pyc: list[StagedFile] = []  # the .pyc this build adds: LP101 says whether --no-compile would fit
     would_fit: list[tuple[str, int, bool]] = []  # under --compile: what the default would leave out
-    early = None
-    if interp is not None:
-        from lambdapack.pipeline.verifying import EarlyFacts
-
-        early = EarlyFacts(ctx, deps, shas)  # beside the compilers (see EarlyFacts)
-        deps, code, pyc = bytecode(asm, interp, deps, code)
-        deps, code, would_fit = fit_bytecode(asm, deps, code, pyc)
-    zips = _zip_plan(ctx, deps, code)
-    shipped = {e.arcname for _k, _p, es in zips for e in es}
-    _verify(ctx, result, zips, (sum(e.size for e in pyc if e.arcname in shipped), would_fit), unslimmed, shas, early)
     store = ctx.cache.blobs if ctx.cache is not None else BlobStore(ctx.work / "blobs")
+    early = ahead = None
+    try:
+        if interp is not None:
+            from lambdapack.pipeline.packahead import CompressAhead
+            from lambdapack.pipeline.verifying import EarlyFacts
+
+            # Beside the compilers, which leave part of a core idle (see each).
+            early = EarlyFacts(ctx, deps, shas)
+            ahead = CompressAhead(store, deps, ctx.opts.compresslevel, shas, inst.source == "uv")
+            deps, code, pyc = bytecode(asm, interp, deps, code)
+            deps, code, would_fit = fit_bytecode(asm, deps, code, pyc)
+        zips = _zip_plan(ctx, deps, code)
+        shipped = {e.arcname for _k, _p, es in zips for e in es}
+        _verify(ctx, result, zips, (sum(e.size for e in pyc if e.arcname in shipped), would_fit), unslimmed, shas,
+                early)
+    finally:
+        if ahead is not None:
+            ahead.stop()
     # Files hashed moments ago by this build need no second hash when compressed;
     # files that came from the cache do (they may have been altered in place).
     fresh = frozenset(e.arcname for e in code) | (
