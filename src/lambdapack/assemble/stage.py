@@ -369,17 +369,19 @@ def dependency_entries(
                 dist = owner.get(top) or next(
                     (lbl for path, lbl in owner.items() if path.startswith(top + os.sep)), top
                 )
-            out.append(_dependency_file(prefix + rel, Path(full), st, dist, work))
+            record = work is not None and f == "RECORD" and rel_dir.endswith(".dist-info/")
+            out.append(_dependency_file(prefix + rel, Path(full), st, dist, work if record else None))
     return out
 
 
-def _dependency_file(arcname: str, full: Path, st: os.stat_result, dist: str, work: Path | None) -> StagedFile:
-    """One installed file staged; a RECORD rewritten into `work` without our leftovers' lines."""
-    if work is not None and full.name == "RECORD" and full.parent.name.endswith(".dist-info"):
+def _dependency_file(arcname: str, full: Path, st: os.stat_result, dist: str, record_to: Path | None) -> StagedFile:
+    """One installed file staged; a distribution's RECORD (`record_to` given) rewritten there
+    without our leftovers' lines."""
+    if record_to is not None:
         original = full.read_text(encoding="utf-8", errors="surrogateescape")
         text = filtered_record(original)
         if text != original:
-            full = work / "records" / full.parent.name / "RECORD"
+            full = record_to / "records" / full.parent.name / "RECORD"
             full.parent.mkdir(parents=True, exist_ok=True)
             full.write_text(text, encoding="utf-8", errors="surrogateescape")
             st = full.stat()

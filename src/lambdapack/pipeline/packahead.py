@@ -1,15 +1,16 @@
-"""Compressing the largest dependency members while bytecode compiles.
+"""Compressing the dependencies' members while bytecode compiles.
 
 Why: the compilers are child processes that leave part of a core idle (about 1.5 of 2
 cores busy during a cold numpy+pandas build), and compressing the shared libraries is
 most of the packing stage's work. Compressed ahead into the blob store, they are hits
 when the zip is written: the same content-addressed blobs, so the same bytes.
 
-The dependencies' members, largest first: those over members.SMALL as blob files of their
-own, the rest into one pack, committed when the thread stops. At most one such thread runs per process (a
-project builds several artifacts at once: not one more thread each), and it stops at
-the member it is on once packing begins. Anything that goes wrong here (a file changed
-since it was hashed, a full disk) is left for packing to meet and report.
+Largest first: those over members.SMALL as blob files of their own, the rest into one
+pack (or a blob file each when few are new, as packing decides), committed when the
+thread stops. At most one such thread runs per process (a project builds several
+artifacts at once: not one more thread each), and it stops at the member it is on once
+packing begins. Anything that goes wrong here (a file changed since it was hashed, a
+full disk) is left for packing to meet and report.
 """
 
 from __future__ import annotations

@@ -126,7 +126,7 @@ def dependency_facts(ctx: BuildContext, files: list[StagedFile], shas: Mapping[s
     as the rules would have) and stored. The user's own files are always read by the rules.
     `early`: what was learnt of the staged dependencies while bytecode compiled; only the
     files it does not know (the .pyc) are then looked up or learnt here, as a set of their own."""
-    deps = [e for e in files if e.distribution is not None and e.arcname in shas]
+    deps = _dependencies(files, shas)
     if early is None:
         return _facts_of(ctx, deps, shas)
     before = early.get()
@@ -146,7 +146,7 @@ class EarlyFacts:
     def __init__(self, ctx: BuildContext, files: list[StagedFile], shas: Mapping[str, str]) -> None:
         self._result: FileFacts | None = None
         self._error: BaseException | None = None
-        deps = [e for e in files if e.distribution is not None and e.arcname in shas]
+        deps = _dependencies(files, shas)
         # A copy: the bytecode stage adds the .pyc's hashes to `shas` meanwhile.
         known = {e.arcname: shas[e.arcname] for e in deps}
         self._thread = threading.Thread(target=self._run, args=(ctx, deps, known), name="lambdapack-facts",
@@ -165,6 +165,11 @@ class EarlyFacts:
             raise self._error
         assert self._result is not None
         return self._result
+
+
+def _dependencies(files: list[StagedFile], shas: Mapping[str, str]) -> list[StagedFile]:
+    """The files whose facts are kept: a dependency's, with a known content hash."""
+    return [e for e in files if e.distribution is not None and e.arcname in shas]
 
 
 def _facts_of(ctx: BuildContext, deps: list[StagedFile], shas: Mapping[str, str]) -> FileFacts:
