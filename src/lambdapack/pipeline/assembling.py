@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from lambdapack.assemble.profiles import Profile
-from lambdapack.assemble.runtime_provided import runtime_provided_closure
 from lambdapack.assemble.slim import SlimRules, apply_slim, plan_slim
 from lambdapack.cache.keys import pyc_key
 from lambdapack.facts.layout import FUNCTION_ROOT, LAYER_ROOT, lambda_path
@@ -73,6 +72,9 @@ def slim(asm: Assembly, inst: Installed, deps: list[StagedFile], prefix: str) ->
         return deps
     drop: set[str] = set()
     if opts.exclude_runtime_provided:
+        # Imported here: reading METADATA brings the email package (~10 ms) into every build.
+        from lambdapack.assemble.runtime_provided import runtime_provided_closure
+
         meta_site = ctx.work / "metadata"
         for rel, path, _exe, _label in inst.files:
             if rel.endswith(".dist-info/METADATA"):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from lambdapack.errors import LambdapackError
 from lambdapack.pipeline.cachekeys import ceiling_of, resolution_key_of, uv_target
@@ -19,9 +20,10 @@ from lambdapack.pipeline.result import BuildFailed, BuildResult
 from lambdapack.pipeline.reuse import save_inputs_pointer
 from lambdapack.pipeline.sources import Sources
 from lambdapack.pipeline.staging import stage_verify_pack
-from lambdapack.resolve.heldback import HeldBack, find_held_back
-from lambdapack.resolve.indexlisting import Listing, flat_files, search_order
 from lambdapack.resolve.install import effective_locations, find_uv, resolve_limits, uv_environment
+
+if TYPE_CHECKING:
+    from lambdapack.resolve.heldback import HeldBack
 
 __all__ = ["build_fully"]
 
@@ -66,6 +68,11 @@ def build_fully(ctx: BuildContext, src: Sources, inputs_key: str | None) -> Buil
 
 def _held_back(ctx: BuildContext, env: dict[str, str], inst: Installed) -> list[HeldBack]:
     """The lookups, on the locations uv used and for the manylinux it resolved for."""
+    # Imported here (in its thread): index pages and version specifiers are ~20 ms of modules
+    # that a build from the cache never needs.
+    from lambdapack.resolve.heldback import find_held_back
+    from lambdapack.resolve.indexlisting import Listing, flat_files, search_order
+
     opts = ctx.opts
     locs = effective_locations(opts.install, env)
     timeout = resolve_limits(opts.install, env).network_timeout

@@ -13,8 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
-from urllib.request import url2pathname
+from typing import TYPE_CHECKING
 
 from lambdapack.assemble.stage import dependency_entries
 from lambdapack.cache.keys import digest
@@ -23,7 +22,6 @@ from lambdapack.host import processes
 from lambdapack.pipeline.cachekeys import ceiling_of, resolution_key_of
 from lambdapack.pipeline.context import BuildContext
 from lambdapack.pipeline.depinputs import index_url, requirement_sources, uv_requirements_file
-from lambdapack.pipeline.nativebuilds import NativeBuilder
 from lambdapack.pipeline.resolutions import Installed, fully_pinned, load_installed, store_installed
 from lambdapack.resolve.distributions import (
     Distribution,
@@ -52,8 +50,12 @@ from lambdapack.resolve.install import (
     uv_environment,
     with_platform,
 )
+from lambdapack.resolve.localpaths import local_directory
 from lambdapack.resolve.uvfailure import classify_uv_failure
 from lambdapack.units import count
+
+if TYPE_CHECKING:
+    from lambdapack.pipeline.nativebuilds import NativeBuilder
 
 __all__ = ["install"]
 
@@ -100,7 +102,11 @@ def install(ctx: BuildContext, reqs: Requirements, uv: str, env: dict[str, str])
     # A stage with elapsed time only: uv prints nothing we could count (its bars are not parsed).
     with ctx.stage(f"resolving and installing for {ctx.target.describe()} with uv ({shown})"):
         uv_env = uv_environment(env, limits)
-        native = NativeBuilder(ctx, uv, uv_env, limits) if opts.install.build_native else None
+        native = None
+        if opts.install.build_native:  # imported here: cross-building brings ~50 ms of modules
+            from lambdapack.pipeline.nativebuilds import NativeBuilder
+
+            native = NativeBuilder(ctx, uv, uv_env, limits)
         run = _UvRun(uv, reqs, req_file, site, uv_env, native)
         laptop = _run_uv(ctx, run, limits)
     dists = _installed_dists(ctx, site, reqs)
@@ -175,8 +181,8 @@ def _ceiling_index(
         yield base, run.env, lambda text: text
         return
     locs = effective_locations(base, run.env)
-    local_dirs = [d for d in map(_local_dir, locs.find_links) if d is not None]
-    pages = [_as_url(fl) for fl in locs.find_links if _local_dir(fl) is None]
+    local_dirs = [d for d in map(local_directory, locs.find_links) if d is not None]
+    pages = [_as_url(fl) for fl in locs.find_links if local_directory(fl) is None]
     ups = [Upstream(_as_url(locs.index)), *(Upstream(_as_url(u)) for u in locs.extra),
            *(Upstream(u, flat=True) for u in pages)]
     with serving(ups, ceiling, limits.network_timeout) as proxy:
@@ -188,11 +194,6 @@ def _ceiling_index(
         if proxy.failures:
             log.info("index proxy: upstream errors: %s", "; ".join(proxy.failures[:5]))
 
-
-def _local_dir(location: str) -> Path | None:
-    """A find-links location that is a local directory (a path or a file:// URL), else None."""
-    path = Path(url2pathname(urlsplit(location).path)) if location.startswith("file:") else Path(location)
-    return path if path.is_dir() else None
 
 
 def _platform_of(ctx: BuildContext, env: dict[str, str]) -> str:

@@ -13,10 +13,10 @@ import base64
 import urllib.request
 from collections.abc import Mapping
 from http.client import HTTPMessage, HTTPResponse
-from pathlib import Path
 from typing import IO, cast
 from urllib.parse import urlsplit
-from urllib.request import url2pathname
+
+from lambdapack.resolve.localpaths import file_url_path
 
 __all__ = ["open_index", "read_file_page"]
 
@@ -51,7 +51,7 @@ def open_index(url: str, userinfo: str | None, headers: Mapping[str, str], timeo
 def read_file_page(url: str) -> tuple[bytes, str, str]:
     """(body, content type, final URL) of a file:// page; a directory stands for its index.html,
     as in a static PEP 503 tree. Raises OSError."""
-    path = Path(url2pathname(urlsplit(url).path))
+    path = file_url_path(url)
     if path.is_dir():
         path = path / "index.html"
     kind = "application/vnd.pypi.simple.v1+json" if path.suffix == ".json" else "text/html"

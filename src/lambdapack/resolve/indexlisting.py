@@ -6,7 +6,7 @@ default), the first one that has the project wins; the `--find-links` locations 
 files to whichever index won. Pages are PEP 691 JSON or PEP 503 HTML (parsed by
 `indexpages.parse_anchors`, the loopback index's parser); credentials in a URL go out as
 HTTP basic auth and into no text. Deciding is pure (`parse_page`, `search_order`,
-`project_of`); `read_location` and `local_directory` are the I/O edge.
+`project_of`); `read_location` (and `localpaths.local_directory`) are the I/O edge.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
-from urllib.request import url2pathname
 
 from packaging.utils import (
     InvalidSdistFilename,
@@ -31,11 +30,11 @@ from packaging.version import Version
 
 from lambdapack.resolve.indexpages import parse_anchors, redact, split_credentials, userinfo_secrets
 from lambdapack.resolve.install import Locations
+from lambdapack.resolve.localpaths import local_directory
 
 __all__ = [
     "IndexFile",
     "Listing",
-    "local_directory",
     "parse_page",
     "project_of",
     "read_location",
@@ -125,11 +124,6 @@ def parse_page(body: bytes, content_type: str, page_url: str) -> list[IndexFile]
                              href.split("#", 1)[0], digest))
     return out
 
-
-def local_directory(location: str) -> Path | None:
-    """A find-links location that is a local directory (a path or a file:// URL), else None."""
-    path = Path(url2pathname(urlsplit(location).path)) if location.startswith("file:") else Path(location)
-    return path if path.is_dir() else None
 
 
 def read_location(url: str, timeout: float) -> tuple[int, str, bytes, str]:

@@ -9,7 +9,6 @@ import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
-from urllib.request import url2pathname
 
 from lambdapack.errors import InputError
 from lambdapack.resolve.requirementsfile import (
@@ -20,10 +19,32 @@ from lambdapack.resolve.requirementsfile import (
     split_line_options,
 )
 
-__all__ = ["absolute_local_paths", "local_directories", "local_tree_stamps", "with_built_wheels"]
+__all__ = [
+    "absolute_local_paths",
+    "file_url_path",
+    "local_directories",
+    "local_directory",
+    "local_tree_stamps",
+    "with_built_wheels",
+]
 
 _EDITABLE = re.compile(r"^(?:-e|--editable)(?:\s+|\s*=\s*)")
 _EXTRAS = re.compile(r"(\[[^\]]*\])$")
+
+
+def file_url_path(url: str) -> Path:
+    """The local path a `file:` URL names."""
+    # Imported here: urllib.request brings http.client, email and ssl (~30 ms), which a build
+    # from PyPI alone never needs.
+    from urllib.request import url2pathname
+
+    return Path(url2pathname(urlsplit(url).path))
+
+
+def local_directory(location: str) -> Path | None:
+    """A find-links location that is a local directory (a path or a file:// URL), else None."""
+    path = file_url_path(location) if location.startswith("file:") else Path(location)
+    return path if path.is_dir() else None
 
 
 def _local_directory(line: str, cwd: Path) -> tuple[Path, str] | None:
@@ -39,7 +60,7 @@ def _local_directory(line: str, cwd: Path) -> tuple[Path, str] | None:
     if m is not None and not named:
         where, extras = where[: m.start()], m.group(1)
     if where.startswith("file:"):
-        path = Path(url2pathname(urlsplit(where).path))
+        path = file_url_path(where)
     elif where.startswith((".", "/", "~")) or os.sep in where:
         path = Path(where).expanduser()
     else:
