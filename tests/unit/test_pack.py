@@ -217,3 +217,29 @@ def test_the_writers_member_sizes_are_the_zips_own(tmp_path: Path) -> None:
     assert dict(art.member_sizes) == zip_member_sizes(out)
     on_disk = sum(f.stat().st_size for f in src.rglob("*") if f.is_file())
     assert art.unzipped_bytes == sum(u for u, _z in art.member_sizes.values()) == on_disk
+
+
+def test_the_zips_hash_is_its_bytes_when_a_damaged_blob_is_written_again(tmp_path: Path) -> None:
+    """The writer hashes the zip as it writes it; a member found damaged in the store is
+    written again over its first attempt, and the hash must still be the file's own."""
+    import hashlib
+
+    from lambdapack.pack.members import BlobStore
+    from lambdapack.pack.zipwriter import write_zip_to
+
+    src = tmp_path / "s"
+    (src / "pkg").mkdir(parents=True)
+    (src / "pkg" / "big.bin").write_bytes(os.urandom(300_000) + b"x" * 300_000)
+    (src / "pkg" / "mod.py").write_text("x = 1\n" * 500)
+    (src / "handler.py").write_text("def h(e, c):\n    return 1\n")
+    store = BlobStore(tmp_path / "blobs")
+    first = write_zip_to(source_entries(src), tmp_path / "a.tmp", tmp_path / "a.zip", store=store)
+    assert first.sha256_hex == hashlib.sha256((tmp_path / "a.tmp").read_bytes()).hexdigest()
+    blob = max((p for p in (tmp_path / "blobs").rglob("*") if p.is_file()), key=lambda p: p.stat().st_size)
+    raw = bytearray(blob.read_bytes())
+    raw[-100] ^= 0xFF  # inside the compressed data: only its seal can tell
+    blob.write_bytes(bytes(raw))
+    again = write_zip_to(source_entries(src), tmp_path / "b.tmp", tmp_path / "b.zip", store=store)
+    written = (tmp_path / "b.tmp").read_bytes()
+    assert written == (tmp_path / "a.tmp").read_bytes()
+    assert again.sha256_hex == hashlib.sha256(written).hexdigest() == first.sha256_hex

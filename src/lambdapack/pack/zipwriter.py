@@ -22,11 +22,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
 
 from lambdapack.errors import WRITING_OUTPUT, from_os_error
 from lambdapack.host.cores import CORES
-from lambdapack.pack.blobcopy import BlobCorrupt, Packs, copy_blob
+from lambdapack.pack.blobcopy import BlobCorrupt, HashedOutput, Packs, copy_blob
 from lambdapack.pack.members import PACK_MIN, SMALL, Blob, BlobStore, PackWriter, file_sha256
 from lambdapack.staged import StagedFile
 
@@ -200,9 +199,10 @@ def write_zip_to(
             scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix=".lambdapack-blobs-", dir=tmp.parent))
             store = BlobStore(Path(scratch))
         blobs = _BlobGatherer(store, settings, advance or _uncounted).gather(ordered)
-        with _naming(tmp), open(tmp, "wb") as out:
+        with _naming(tmp), open(tmp, "wb") as f:
+            out = HashedOutput(f)
             sizes = _write_archive(out, ordered, blobs, _Retry(store, settings.compresslevel), stamp)
-    digest = file_sha256(tmp)
+    digest = out.hexdigest() or file_sha256(tmp)
     return WrittenZip(
         path=final,
         sha256_hex=digest,
@@ -313,7 +313,7 @@ class _Retry:
 
 
 def _write_archive(
-    out: BinaryIO, ordered: list[StagedFile], blobs: list[tuple[str, Blob]], retry: _Retry, stamp: tuple[int, int]
+    out: HashedOutput, ordered: list[StagedFile], blobs: list[tuple[str, Blob]], retry: _Retry, stamp: tuple[int, int]
 ) -> dict[str, tuple[int, int]]:
     """Members, central directory and end records; returns each member's (unzipped, zipped) size."""
     central: list[bytes] = []
@@ -329,8 +329,7 @@ def _write_archive(
                 except BlobCorrupt:
                     if attempt == 2:
                         raise
-                    out.seek(offset)
-                    out.truncate()
+                    out.rewind(offset)
                     b = retry.replace(sha, e)
             sizes[e.arcname] = (b.usize, b.csize)
     finally:
@@ -339,7 +338,7 @@ def _write_archive(
     return sizes
 
 
-def _write_central(out: BinaryIO, central: list[bytes]) -> None:
+def _write_central(out: HashedOutput, central: list[bytes]) -> None:
     cd_offset = out.tell()
     for rec in central:
         out.write(rec)
@@ -367,7 +366,7 @@ def _naming(path: Path) -> Iterator[None]:
         raise
 
 
-def _write_member(out: BinaryIO, e: StagedFile, b: Blob, offset: int, stamp: tuple[int, int], packs: Packs) -> bytes:
+def _write_member(out: HashedOutput, e: StagedFile, b: Blob, offset: int, stamp: tuple[int, int], packs: Packs) -> bytes:
     """Write the local header and data of one member; returns its central record."""
     mod_time, mod_date = stamp
     name = e.arcname.encode("utf-8")
