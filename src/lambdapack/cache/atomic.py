@@ -111,7 +111,7 @@ def read_json(path: Path) -> Any:
         return None
 
 
-def touch(path: Path) -> None:
+def touch(path: str | Path) -> None:
     """Mark an entry used now: prune removes the least recently used first."""
     with contextlib.suppress(OSError):
         os.utime(path)

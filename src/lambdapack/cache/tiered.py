@@ -75,7 +75,7 @@ class TieredCache:
     def save_dist(self, key: str, files: Sequence[tuple[str, Path, bool]]) -> CachedDist:
         return self.local.save_dist(key, files)
 
-    def load_pyc(self, key: str) -> tuple[Path, str] | None:
+    def load_pyc(self, key: str) -> tuple[Path, str, int] | None:
         return self.local.load_pyc(key)
 
     def save_pyc(self, key: str, src: Path, move: bool = False) -> tuple[Path, str]:

@@ -167,7 +167,7 @@ def _pyc_for(asm: Assembly, interp: Interpreter, mode: InvalidationMode, entries
         cached = cache.load_pyc(keys[e.arcname]) if cache is not None else None
         if cached is not None:
             arc = pyc_arcname(e.arcname, interp.cache_tag)
-            pyc.append(StagedFile(arc, cached[0], False, cached[0].stat().st_size, e.distribution))
+            pyc.append(StagedFile(arc, cached[0], False, cached[2], e.distribution))
             shas[arc] = cached[1]
             counts[1] += 1
         else:
