@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -105,17 +105,20 @@ def slim(asm: Assembly, inst: Installed, deps: list[StagedFile], prefix: str) ->
 
 
 def bytecode(
-    asm: Assembly, interp: Interpreter, deps: list[StagedFile], code: list[StagedFile]
+    asm: Assembly, interp: Interpreter, deps: list[StagedFile], code: list[StagedFile],
+    compiling_deps: Callable[[], None] | None = None,
 ) -> tuple[list[StagedFile], list[StagedFile], list[StagedFile]]:
     """Hash-based .pyc for every .py, compiled once per (content, Python, mode, Lambda path).
-    Returns the deps and code with their .pyc added, and those .pyc."""
+    Returns the deps and code with their .pyc added, and those .pyc. `compiling_deps` is
+    called just before any dependency's module is compiled (none are when all are cached)."""
     # Imported here, as before the split: a build without an interpreter never loads the compiler.
     from lambdapack.assemble.bytecode import InvalidationMode
 
     mode = InvalidationMode(asm.ctx.opts.pyc_mode)
     dep_root = FUNCTION_ROOT if asm.ctx.kind is BuildKind.FUNCTION else LAYER_ROOT
     counts = [0, 0]  # compiled, from the cache
-    pyc = [_pyc_for(asm, interp, mode, entries, root, counts) for entries, root in ((deps, dep_root), (code, FUNCTION_ROOT))]
+    pyc = [_pyc_for(asm, interp, mode, entries, root, counts, before)
+           for entries, root, before in ((deps, dep_root, compiling_deps), (code, FUNCTION_ROOT, None))]
     log.info("bytecode: %d compiled, %d from the cache", counts[0], counts[1])
     return deps + pyc[0], code + pyc[1], pyc[0] + pyc[1]
 
@@ -150,7 +153,7 @@ def fit_bytecode(asm: Assembly, deps: list[StagedFile], code: list[StagedFile],
 
 
 def _pyc_for(asm: Assembly, interp: Interpreter, mode: InvalidationMode, entries: list[StagedFile], root: str,
-             counts: list[int]) -> list[StagedFile]:
+             counts: list[int], before: Callable[[], None] | None) -> list[StagedFile]:
     """The .pyc of the .py files in `entries` (under the Lambda path `root`): cached or compiled now."""
     from lambdapack.assemble.bytecode import Compiler, compile_with, pyc_arcname
     from lambdapack.assemble.bytecodefit import in_test_suite
@@ -174,6 +177,8 @@ def _pyc_for(asm: Assembly, interp: Interpreter, mode: InvalidationMode, entries
             missing.append(e)
     if not missing:
         return pyc
+    if before is not None:
+        before()
     suite = f" ({count(len(every) - len(sources), 'test-suite module')} left as source)" if len(every) > len(sources) else ""
     with asm.ctx.stage("compiling", len(missing), "module",
                        f"to {mode.value} bytecode with Python {'.'.join(map(str, interp.version))}{suite}") as stage:
