@@ -145,6 +145,22 @@ def test_full_disk_in_the_cache_is_clear_and_leaves_no_temp_files(tmp_path: Path
     assert not list(out.parent.glob(".lambdapack-*"))
 
 
+def test_a_cache_filled_by_the_finished_zip_names_the_cache(tmp_path: Path) -> None:
+    """The member blobs fit and the copy of the finished zip into the cache does not (the
+    output is on another disk: no hard link): the error names the cache, not the output."""
+    src = incompressible_src(tmp_path / "src", size=1200 << 10)
+    out = tmp_path / "dist" / "f.zip"
+    with tmpfs(tmp_path / "small", size="2m"):
+        cache = tmp_path / "small" / "c"
+        r = run_lp(["build", str(src), *RUNTIME, "-o", str(out), "--cache-dir", str(cache)])
+        assert_clean_failure(r, 1, f"error: no space left on the device while writing to the cache: {cache}",
+                             "hint: free space on that disk, or pass another --cache-dir, or --no-cache")
+        assert ".partial" not in r.stderr, r.explain()
+        assert list((cache / "tmp").iterdir()) == []
+        assert not list((cache / "artifacts").glob("*"))
+    assert not out.exists() and not list(out.parent.glob(".lambdapack-*"))
+
+
 def test_a_no_change_rebuild_leaves_no_temp_file_beside_the_output(tmp_path: Path) -> None:
     src = write_handler(tmp_path / "src")
     dist = tmp_path / "dist"

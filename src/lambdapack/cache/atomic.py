@@ -7,6 +7,7 @@ write returns the change in stored bytes, for the running total (cache.total).
 from __future__ import annotations
 
 import contextlib
+import errno
 import itertools
 import json
 import os
@@ -61,6 +62,11 @@ def _replace(tmp: Path, dest: Path) -> int:
     return new - old
 
 
+# Errors of a copy that only its destination can cause (EDQUOT is not on Windows).
+_DESTINATION_FULL = frozenset(
+    n for n in (errno.ENOSPC, getattr(errno, "EDQUOT", None), errno.EFBIG) if n is not None)
+
+
 def copy_into(src: Path, tmp_dir: Path, dest: Path, link: bool) -> int:
     """Put `src` at `dest` through a temp file in `tmp_dir` (a hard link when `link`
     and possible); the temp file never outlives a failure (a full disk included)."""
@@ -78,7 +84,12 @@ def copy_into(src: Path, tmp_dir: Path, dest: Path, link: bool) -> int:
             except OSError:
                 pass
         if not linked:
-            shutil.copyfile(src, tmp)
+            try:
+                shutil.copyfile(src, tmp)
+            except OSError as e:
+                if e.errno in _DESTINATION_FULL:  # shutil names the file it read from first
+                    e.filename = e.filename2 = None  # the caller names the cache instead
+                raise
         dest.parent.mkdir(parents=True, exist_ok=True)
         return _replace(tmp, dest)
     except BaseException:
