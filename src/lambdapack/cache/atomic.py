@@ -62,11 +62,6 @@ def _replace(tmp: Path, dest: Path) -> int:
     return new - old
 
 
-# Errors of a copy that only its destination can cause (EDQUOT is not on Windows).
-_DESTINATION_FULL = frozenset(
-    n for n in (errno.ENOSPC, getattr(errno, "EDQUOT", None), errno.EFBIG) if n is not None)
-
-
 def copy_into(src: Path, tmp_dir: Path, dest: Path, link: bool) -> int:
     """Put `src` at `dest` through a temp file in `tmp_dir` (a hard link when `link`
     and possible); the temp file never outlives a failure (a full disk included)."""
@@ -84,12 +79,7 @@ def copy_into(src: Path, tmp_dir: Path, dest: Path, link: bool) -> int:
             except OSError:
                 pass
         if not linked:
-            try:
-                shutil.copyfile(src, tmp)
-            except OSError as e:
-                if e.errno in _DESTINATION_FULL:  # shutil names the file it read from first
-                    e.filename = e.filename2 = None  # the caller names the cache instead
-                raise
+            shutil.copyfile(src, tmp)
         dest.parent.mkdir(parents=True, exist_ok=True)
         return _replace(tmp, dest)
     except BaseException:
@@ -105,13 +95,20 @@ def move_into(src: Path, dest: Path) -> int:
     return _replace(src, dest)
 
 
+# Errors only the disk written to can cause (EDQUOT is not on Windows).
+_FULL_DISK = frozenset(n for n in (errno.ENOSPC, getattr(errno, "EDQUOT", None), errno.EFBIG) if n is not None)
+
+
 @contextlib.contextmanager
 def writing(root: Path) -> Iterator[None]:
     """A failed cache write (a full disk, a read-only mount) is one clear error."""
     try:
         yield
     except OSError as e:
-        raise from_os_error(e, USING_CACHE, e.filename if e.filename is not None else root) from e
+        # A full disk is the cache's whatever file the error names: a copy's (shutil) names
+        # the file it read from, here an output or an installed file outside the cache.
+        full = e.errno in _FULL_DISK
+        raise from_os_error(e, USING_CACHE, root if full or e.filename is None else e.filename) from e
 
 
 def read_json(path: Path) -> Any:
