@@ -195,7 +195,6 @@ def _ceiling_index(
             log.info("index proxy: upstream errors: %s", "; ".join(proxy.failures[:5]))
 
 
-
 def _platform_of(ctx: BuildContext, env: dict[str, str]) -> str:
     ceiling = ceiling_of(ctx, env)
     return ctx.target.uv_platform if ceiling is None else ceiling.uv_platform

@@ -4,7 +4,7 @@ steps are imported only then, as they were before the split)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -63,9 +63,10 @@ def stage_verify_pack(ctx: BuildContext, inst: Installed, src: Sources) -> tuple
     pyc: list[StagedFile] = []  # the .pyc this build adds: LP101 says whether --no-compile would fit
     would_fit: list[tuple[str, int, bool]] = []  # under --compile: what the default would leave out
     store = ctx.cache.blobs if ctx.cache is not None else BlobStore(ctx.work / "blobs")
-    beside = _Beside(ctx, store, deps, shas, inst.source == "uv") if interp is not None else None
+    beside: _Beside | None = None
     try:
-        if interp is not None and beside is not None:
+        if interp is not None:
+            beside = _Beside(ctx, store, deps, shas, inst.source == "uv")
             deps, code, pyc = bytecode(asm, interp, deps, code, beside.compiling)
             deps, code, would_fit = fit_bytecode(asm, deps, code, pyc)
         zips = _zip_plan(ctx, deps, code)
@@ -96,7 +97,7 @@ class _Beside:
     deps: list[StagedFile]
     shas: dict[str, str]
     fresh: bool
-    early: EarlyFacts | None = None
+    early: EarlyFacts = field(init=False)
     ahead: CompressAhead | None = None
 
     def __post_init__(self) -> None:

@@ -125,7 +125,6 @@ def parse_page(body: bytes, content_type: str, page_url: str) -> list[IndexFile]
     return out
 
 
-
 def read_location(url: str, timeout: float) -> tuple[int, str, bytes, str]:
     """(status, content type, body, final URL) of one page; the network edge. A local path or
     file:// URL is read from disk (a directory as its index.html, as in a static PEP 503 tree);
